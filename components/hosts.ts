@@ -1,0 +1,15 @@
+import type { PlatformConfig } from "../config";
+
+/** Public host names of a stack, derived from config in one place (gateway, certificates, DNS). */
+export function publicHosts(cfg: PlatformConfig) {
+    return {
+        /** The Warung Kopi shop (Kubernetes Ingress through the Istio ingress gateway). */
+        shop: cfg.shop.ingressHost,
+        /** The e-commerce API (core services, Istio Gateway + VirtualServices). */
+        api: `api.${cfg.domain}`,
+        /** Redis Enterprise cluster API, reached by peer regions (Active-Active). */
+        redisApi: `redis-api.${cfg.domain}`,
+        /** Suffix of Redis Enterprise database host names, reached by peer regions. */
+        redisDbSuffix: `-db.${cfg.domain}`,
+    };
+}

@@ -1,0 +1,106 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { input } from "@pulumi/kubernetes/types";
+import { NODE_AGENT_EXCEPTION_LABEL, StackContext, TIER_LABEL } from "./defaults";
+
+export interface HardenedNamespaceArgs {
+    ctx: StackContext;
+    /** Namespace name; fixed, because runbooks (`kubectl -n <name>`) use it. */
+    name: string;
+    /** Pod Security level enforced; "restricted" unless the namespace holds node agents. */
+    podSecurity?: "restricted" | "baseline" | { privilegedBecause: string };
+    /** Label the namespace for Istio sidecar injection. */
+    istioInjection?: boolean;
+    /** ResourceQuota hard limits; omitted = no quota. */
+    quota?: Record<string, pulumi.Input<string>>;
+    /** LimitRange defaults for containers that do not set their own. */
+    containerDefaults?: { request: { cpu: string; memory: string }; limit: { cpu: string; memory: string } };
+    /** Create the default-deny NetworkPolicy and the DNS allow (on unless the namespace runs third-party charts). */
+    defaultDeny?: boolean;
+    labels?: Record<string, string>;
+    /** Egress every pod in the namespace needs besides DNS (e.g. sidecars to istiod, spans to the collector). */
+    platformEgress?: input.networking.v1.NetworkPolicyEgressRule[];
+}
+
+/**
+ * A namespace with its guardrails: Pod Security admission labels, an optional quota and limit range,
+ * and a default-deny NetworkPolicy with DNS egress allowed. Workloads add explicit allows.
+ */
+export class HardenedNamespace extends pulumi.ComponentResource {
+    public readonly namespace: k8s.core.v1.Namespace;
+    public readonly name: pulumi.Output<string>;
+
+    constructor(name: string, args: HardenedNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ecommerce:platform:HardenedNamespace", name, {}, opts);
+        const o = { parent: this, provider: args.ctx.provider };
+        const level = args.podSecurity ?? "restricted";
+        const enforce = typeof level === "string" ? level : "privileged";
+        this.namespace = new k8s.core.v1.Namespace(name, {
+            metadata: {
+                name: args.name,
+                labels: {
+                    [TIER_LABEL]: args.ctx.cfg.tier,
+                    "pod-security.kubernetes.io/enforce": enforce,
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                    // Always surface what falls short of "restricted", whatever is enforced.
+                    "pod-security.kubernetes.io/warn": "restricted",
+                    "pod-security.kubernetes.io/audit": "restricted",
+                    ...(typeof level === "object" ? { [NODE_AGENT_EXCEPTION_LABEL]: "node-agent" } : {}),
+                    ...(args.istioInjection ? { "istio-injection": "enabled" } : {}),
+                    ...args.labels,
+                },
+                annotations: typeof level === "object" ? { [`${NODE_AGENT_EXCEPTION_LABEL}-reason`]: level.privilegedBecause } : undefined,
+            },
+        }, o);
+        this.name = this.namespace.metadata.name;
+        const ns = this.name;
+        const child = { ...o, dependsOn: [this.namespace] };
+
+        if (args.quota) {
+            new k8s.core.v1.ResourceQuota(`${name}-quota`, {
+                metadata: { name: "compute", namespace: ns },
+                spec: { hard: args.quota },
+            }, child);
+        }
+        if (args.containerDefaults) {
+            const d = args.containerDefaults;
+            new k8s.core.v1.LimitRange(`${name}-limits`, {
+                metadata: { name: "container-defaults", namespace: ns },
+                spec: {
+                    limits: [{
+                        type: "Container",
+                        defaultRequest: d.request,
+                        default: d.limit,
+                    }],
+                },
+            }, child);
+        }
+        if (args.defaultDeny ?? true) {
+            new k8s.networking.v1.NetworkPolicy(`${name}-default-deny`, {
+                metadata: { name: "default-deny", namespace: ns },
+                spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+            }, child);
+            new k8s.networking.v1.NetworkPolicy(`${name}-allow-dns`, {
+                metadata: { name: "allow-dns", namespace: ns },
+                spec: {
+                    podSelector: {},
+                    policyTypes: ["Egress"],
+                    egress: [{
+                        to: [{
+                            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+                            podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+                        }],
+                        ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
+                    }],
+                },
+            }, child);
+            if (args.platformEgress?.length) {
+                new k8s.networking.v1.NetworkPolicy(`${name}-allow-platform`, {
+                    metadata: { name: "allow-platform-egress", namespace: ns },
+                    spec: { podSelector: {}, policyTypes: ["Egress"], egress: args.platformEgress },
+                }, child);
+            }
+        }
+        this.registerOutputs({ name: this.name });
+    }
+}

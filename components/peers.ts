@@ -1,0 +1,67 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Region } from "../config";
+import type { StackContext } from "./defaults";
+
+/**
+ * What a region stack publishes for its peers, as the stack output `publishedForPeers`.
+ * Secret fields are Pulumi secrets in the publishing stack and stay secrets in the reader.
+ */
+export interface PublishedForPeers {
+    region: Region;
+    /** Multi-primary mesh: how peers' istiod reach this cluster, and (from the CA-holding region) the shared root. */
+    mesh?: {
+        clusterName: string;
+        network: string;
+        /** kubeconfig for this cluster's istio-reader service account (secret). */
+        readerKubeconfig?: string;
+        /** Shared root CA, published only by the region named in mesh.rootCaFrom (secret). */
+        rootCa?: { certPem: string; keyPem: string };
+    };
+    /** Redis Enterprise cluster: what a RedisEnterpriseRemoteCluster in a peer needs (password secret). */
+    redis?: {
+        recName: string;
+        recNamespace: string;
+        apiFqdnUrl: string;
+        dbFqdnSuffix: string;
+        username: string;
+        password: string;
+    };
+}
+
+export interface PeerRegion {
+    region: Region;
+    stack: string;
+    /** Undefined while the peer stack is not deployed (or predates publishing). */
+    published?: PublishedForPeers;
+}
+
+/**
+ * The peer regions named in config, read through stack references. A peer that is not deployed yet
+ * is reported as pending; everything regional still deploys, and the next `pulumi up` links it.
+ */
+export class PeerRegions extends pulumi.ComponentResource {
+    public readonly peers: PeerRegion[] = [];
+
+    private constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
+        super("ecommerce:platform:PeerRegions", name, {}, opts);
+    }
+
+    static async read(name: string, ctx: StackContext, opts?: pulumi.ComponentResourceOptions): Promise<PeerRegions> {
+        const self = new PeerRegions(name, opts);
+        for (const [region, stack] of Object.entries(ctx.cfg.peers) as [Region, string][]) {
+            const ref = new pulumi.StackReference(`${name}-${region}`, { name: stack }, { parent: self });
+            const details = await ref.getOutputDetails("publishedForPeers");
+            const published = (details.value ?? details.secretValue) as PublishedForPeers | undefined;
+            self.peers.push({ region, stack, published });
+        }
+        self.registerOutputs({});
+        return self;
+    }
+
+    /** Peers that published a section (e.g. "redis"), and the names of those that have not yet. */
+    split<K extends keyof PublishedForPeers>(section: K): { ready: (PeerRegion & { published: PublishedForPeers })[]; pending: string[] } {
+        const ready = this.peers.filter((p): p is PeerRegion & { published: PublishedForPeers } => !!p.published?.[section]);
+        const pending = this.peers.filter((p) => !p.published?.[section]).map((p) => `${String(section)}:${p.region}`);
+        return { ready, pending };
+    }
+}

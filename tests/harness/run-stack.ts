@@ -1,0 +1,98 @@
+// Child-process entry: evaluates the whole program for one stack under mocks and writes every
+// registered resource (with its options) and the stack outputs as JSON. One stack per process,
+// because Node's module cache lets a program run only once per process.
+//
+//   node -r ts-node/register tests/harness/run-stack.ts <request.json> <result.json>
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { PlatformMocks } from "./mocks";
+import { stackConfig } from "./stack-config";
+import type { RecordedResource, StackEvaluation } from "./types";
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+export interface EvaluationRequest {
+    stack: string;
+    /** Config keys (without project prefix) replacing the stack file's values. */
+    configOverrides?: Record<string, unknown>;
+    stackOutputs?: Record<string, Record<string, unknown>>;
+}
+
+/** Replace Pulumi's wire form of secrets with `{ $secret: value }`; drop unknowns' internals. */
+function normalise(v: any): any {
+    if (Array.isArray(v)) return v.map(normalise);
+    if (v && typeof v === "object") {
+        if (v[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270") return { $secret: normalise(v.value) };
+        if (pulumi.Resource.isInstance(v)) return { $resource: (v as any).__name };
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normalise(x)]));
+    }
+    return v;
+}
+
+async function resolve(value: unknown): Promise<unknown> {
+    const out = pulumi.output(value);
+    const [plain, secret] = await Promise.all([
+        new Promise((res) => out.apply((x) => { res(x); return x; })),
+        (out as any).isSecret as Promise<boolean>,
+    ]);
+    return secret ? { $secret: plain } : plain;
+}
+
+async function main() {
+    const [requestFile, resultFile] = process.argv.slice(2);
+    const request: EvaluationRequest = JSON.parse(fs.readFileSync(requestFile, "utf8"));
+    const root = path.resolve(__dirname, "..", "..");
+    const { project, config } = stackConfig(root, request.stack, request.configOverrides);
+
+    const recorded = new Map<string, RecordedResource>();
+    const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
+    const original = MockMonitor.prototype.registerResource;
+    MockMonitor.prototype.registerResource = function (req: any, callback: any) {
+        const { deserializeProperties } = require("@pulumi/pulumi/runtime/rpc");
+        const timeouts = req.getCustomtimeouts?.();
+        const base = {
+            type: req.getType(),
+            name: req.getName(),
+            custom: req.getCustom(),
+            inputs: normalise(deserializeProperties(req.getObject())),
+            parent: req.getParent() || undefined,
+            provider: req.getProvider() || undefined,
+            dependencies: [...new Set<string>([
+                ...req.getDependenciesList(),
+                ...[...req.getPropertydependenciesMap().entries()].flatMap(([, d]: any) => d.getUrnsList()),
+            ])],
+            protect: !!req.getProtect?.(),
+            retainOnDelete: !!req.getRetainondelete?.(),
+            ignoreChanges: req.getIgnorechangesList?.() ?? [],
+            customTimeouts: timeouts ? { create: timeouts.getCreate() || undefined, update: timeouts.getUpdate() || undefined, delete: timeouts.getDelete() || undefined } : undefined,
+        };
+        original.call(this, req, (err: any, resp: any) => {
+            if (resp) recorded.set(resp.getUrn(), { urn: resp.getUrn(), ...base });
+            callback(err, resp);
+        });
+    };
+
+    pulumi.runtime.setAllConfig(config, []);
+    await pulumi.runtime.setMocks(new PlatformMocks({ stackOutputs: request.stackOutputs }), project, request.stack, false);
+
+    const started = performance.now();
+    let outputs: Record<string, unknown> = {};
+    let error: string | undefined;
+    try {
+        const program = require(path.join(root, "index.ts"));
+        const exported = typeof program === "function" ? await program() : program;
+        for (const [k, v] of Object.entries(exported ?? {})) outputs[k] = normalise(await resolve(v));
+        await (require("@pulumi/pulumi/runtime/settings").waitForRPCs as () => Promise<void>)();
+    } catch (e: any) {
+        error = e?.message ?? String(e);
+    }
+    const evaluationMs = performance.now() - started;
+    const result: StackEvaluation = { stack: request.stack, resources: [...recorded.values()], outputs, evaluationMs, error };
+    fs.writeFileSync(resultFile, JSON.stringify(result));
+}
+
+main().then(() => process.exit(0), (e) => {
+    console.error(e);
+    process.exit(1);
+});
