@@ -1,5 +1,6 @@
 // STUB — to be implemented (issue 4 §4/§5): kube-prometheus-stack, Jaeger, KEDA, dashboards, rules.
 import * as pulumi from "@pulumi/pulumi";
+import type { LayerReport } from "../outputs";
 import type { StackContext } from "../defaults";
 import type { ServiceMesh } from "../mesh";
 
@@ -9,6 +10,8 @@ export interface ObservabilityArgs {
 }
 
 export class Observability extends pulumi.ComponentResource {
+    /** Endpoints, commands, pending links and published data for the stack outputs. */
+    public readonly report: LayerReport = {};
     public readonly namespace: string;
     /** Release that installs the monitoring.coreos.com CRDs: ServiceMonitors/PrometheusRules depend on it. */
     public readonly prometheusStack?: pulumi.Resource;

@@ -1,5 +1,6 @@
 // STUB — to be implemented (issue 4 §3): operator, REC, RERCs, Active-Active database.
 import * as pulumi from "@pulumi/pulumi";
+import type { LayerReport } from "../outputs";
 import type { StackContext } from "../defaults";
 import type { PeerRegions } from "../peers";
 import type { ServiceMesh } from "../mesh";
@@ -14,6 +15,8 @@ export interface RedisEnterpriseArgs {
 }
 
 export class RedisEnterprise extends pulumi.ComponentResource {
+    /** Endpoints, commands, pending links and published data for the stack outputs. */
+    public readonly report: LayerReport = {};
     public readonly cache?: CacheEndpoint;
 
     constructor(name: string, args: RedisEnterpriseArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -1,5 +1,6 @@
 // STUB — to be implemented (issue 3): the Warung Kopi shop.
 import * as pulumi from "@pulumi/pulumi";
+import type { LayerReport } from "../outputs";
 import type { StackContext } from "../defaults";
 import type { ServiceMesh } from "../mesh";
 import type { Observability } from "../observability";
@@ -16,6 +17,8 @@ export interface WarungKopiArgs {
 }
 
 export class WarungKopi extends pulumi.ComponentResource {
+    /** Endpoints, commands, pending links and published data for the stack outputs. */
+    public readonly report: LayerReport = {};
     /** The cache the shop uses (its own Redis, or the external one). */
     public readonly cache?: CacheEndpoint;
 

@@ -31,7 +31,7 @@ function normalise(v: any): any {
 }
 
 async function resolve(value: unknown): Promise<unknown> {
-    const out = pulumi.output(value);
+    const out = pulumi.output(value as any) as pulumi.Output<unknown>;
     const [plain, secret] = await Promise.all([
         new Promise((res) => out.apply((x) => { res(x); return x; })),
         (out as any).isSecret as Promise<boolean>,
