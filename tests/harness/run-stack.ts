@@ -17,6 +17,8 @@ export interface EvaluationRequest {
     /** Config keys (without project prefix) replacing the stack file's values. */
     configOverrides?: Record<string, unknown>;
     stackOutputs?: Record<string, Record<string, unknown>>;
+    /** Program to evaluate, relative to the project root (default index.ts); the benchmark uses an empty one. */
+    program?: string;
 }
 
 /** Replace Pulumi's wire form of secrets with `{ $secret: value }`; drop unknowns' internals. */
@@ -80,7 +82,7 @@ async function main() {
     let outputs: Record<string, unknown> = {};
     let error: string | undefined;
     try {
-        const program = require(path.join(root, "index.ts"));
+        const program = require(path.join(root, request.program ?? "index.ts"));
         const exported = typeof program === "function" ? await program() : program;
         for (const [k, v] of Object.entries(exported ?? {})) outputs[k] = normalise(await resolve(v));
         await (require("@pulumi/pulumi/runtime/settings").waitForRPCs as () => Promise<void>)();
