@@ -19,8 +19,29 @@ export type Distribution = (typeof DISTRIBUTIONS)[number];
 /** The keys this program reads, as declared (with types and descriptions) in Pulumi.yaml. */
 export const CONFIG_KEYS = [
     "tier", "region", "cluster", "domain", "layers", "images", "resources", "scheduling",
-    "shop", "services", "mesh", "peers", "redisEnterprise", "monitoring", "tls", "dns",
+    "shop", "services", "mesh", "peers", "redisEnterprise", "monitoring", "tls", "dns", "dnsCredentials",
 ] as const;
+
+/**
+ * Keys holding credentials: never part of the plain `cfg` object; validated by key name only and
+ * read as Pulumi secrets (dnsCredentials() below).
+ */
+export const SECRET_CONFIG_KEYS = ["dnsCredentials"] as const;
+
+/** Distributions that come without a metrics API (k3d/k3s bundle metrics-server; GKE and AKS run their own). */
+export const DISTRIBUTIONS_WITHOUT_METRICS_SERVER: readonly Distribution[] = ["kind", "minikube", "docker-desktop", "eks"];
+/** Laptop distributions (kubelets serve self-signed serving certificates). */
+export const LOCAL_DISTRIBUTIONS: readonly Distribution[] = ["kind", "k3d", "minikube", "docker-desktop"];
+
+export const DNS_PROVIDERS = ["aws", "google", "azure", "cloudflare"] as const;
+export type DnsProvider = (typeof DNS_PROVIDERS)[number];
+/** The keys of the secret `dnsCredentials` object per DNS provider (when workload identity is not used). */
+export const DNS_CREDENTIAL_KEYS: Record<DnsProvider, readonly string[]> = {
+    aws: ["accessKeyId", "secretAccessKey"],
+    google: ["serviceAccountKey"],
+    azure: ["clientSecret"],
+    cloudflare: ["apiToken"],
+};
 
 // ---------------------------------------------------------------------------------------------
 // Field types with the messages a platform engineer needs to fix a bad value.
@@ -63,9 +84,11 @@ const resources = z.strictObject({
     requests: z.strictObject({ cpu, memory }),
     limits: z.strictObject({ cpu: cpu.optional(), memory }),
 }).superRefine((r, ctx) => {
-    if (r.limits.cpu && parseQuantity(r.limits.cpu) < parseQuantity(r.requests.cpu))
+    // Runs even when a quantity above is malformed (zod reports both): compare only well-formed ones.
+    const q = (v: string) => (isQuantity(v) ? parseQuantity(v) : NaN);
+    if (r.limits.cpu && q(r.limits.cpu) < q(r.requests.cpu))
         ctx.addIssue({ code: "custom", path: ["limits", "cpu"], message: `expected limits.cpu >= requests.cpu (${r.requests.cpu})` });
-    if (parseQuantity(r.limits.memory) < parseQuantity(r.requests.memory))
+    if (q(r.limits.memory) < q(r.requests.memory))
         ctx.addIssue({ code: "custom", path: ["limits", "memory"], message: `expected limits.memory >= requests.memory (${r.requests.memory})` });
 });
 export type Resources = z.infer<typeof resources>;
@@ -175,6 +198,11 @@ const schema = z.strictObject({
         nodeResources: z.strictObject({ cpu, memory }),
         databaseMemory: z.string().regex(/^\d+(MB|GB)$/, "expected a Redis Enterprise memory size such as 512MB or 2GB"),
         storageSize: storage,
+        /**
+         * Region whose stack creates the Active-Active database (RedisEnterpriseActiveActiveDatabase); the
+         * operator creates its replica in every other participating region. It must be this region or a peer.
+         */
+        activeActiveOwner: z.enum(REGIONS).optional(),
     }),
     monitoring: z.strictObject({
         namespace: dnsLabel,
@@ -187,9 +215,30 @@ const schema = z.strictObject({
         acmeServer: z.string().url("expected the ACME directory URL").optional(),
     }),
     dns: z.strictObject({
-        provider: z.enum(["aws", "google", "azure", "cloudflare"]).optional(),
+        provider: z.enum(DNS_PROVIDERS).optional(),
         /** Zone external-dns may write to; it never touches names outside it. */
         zone: hostName.optional(),
+        /** Route 53: region of the API calls and, optionally, the hosted zone's ID. */
+        aws: z.strictObject({ region: z.string().min(1).optional(), hostedZoneId: z.string().min(1).optional() }).optional(),
+        /** Cloud DNS: the project holding the zone (detected on GKE; required for DNS-01). */
+        google: z.strictObject({ project: z.string().min(1, "expected a GCP project ID") }).optional(),
+        /** Azure DNS: where the zone lives (identifiers, not credentials). */
+        azure: z.strictObject({
+            subscriptionId: z.string().min(1, "expected the Azure subscription ID"),
+            resourceGroup: z.string().min(1, "expected the resource group of the DNS zone"),
+            tenantId: z.string().min(1).optional(),
+            /** Client ID of the service principal or managed identity (an identifier; its secret goes in dnsCredentials). */
+            clientId: z.string().min(1).optional(),
+        }).optional(),
+        /**
+         * Workload identity of the DNS writers (external-dns and cert-manager's DNS-01 solver): annotations
+         * for their ServiceAccounts (e.g. eks.amazonaws.com/role-arn, iam.gke.io/gcp-service-account,
+         * azure.workload.identity/client-id) and labels for their pods (azure.workload.identity/use).
+         */
+        workloadIdentity: z.strictObject({
+            annotations: z.record(z.string(), z.string()).default({}),
+            podLabels: z.record(z.string(), z.string()).default({}),
+        }).optional(),
     }),
 }).superRefine((c, ctx) => {
     if (c.tier !== "dev" && !c.cluster.context)
@@ -204,6 +253,11 @@ const schema = z.strictObject({
         ctx.addIssue({ code: "custom", path: ["cluster", "apiServer"], message: "expected the API server URL peers use when layers.multiCluster is true" });
     if (c.layers.multiCluster && !c.mesh.rootCaFrom)
         ctx.addIssue({ code: "custom", path: ["mesh", "rootCaFrom"], message: "expected the region (us, eu or asia) whose stack holds the shared mesh root CA" });
+    if (c.layers.redisEnterprise && !c.layers.mesh)
+        ctx.addIssue({ code: "custom", path: ["layers", "redisEnterprise"], message: "expected layers.mesh to be true when layers.redisEnterprise is true (peer regions reach the cluster through the Istio ingress gateway)" });
+    const aaOwner = c.redisEnterprise.activeActiveOwner;
+    if (c.layers.redisEnterprise && Object.keys(c.peers).length > 0 && (!aaOwner || (aaOwner !== c.region && !c.peers[aaOwner])))
+        ctx.addIssue({ code: "custom", path: ["redisEnterprise", "activeActiveOwner"], message: `expected this region (${c.region}) or one of its peers (${Object.keys(c.peers).join(", ")}): the region whose stack creates the Active-Active database` });
     if (c.layers.customMetricsAutoscaling && !c.layers.monitoring)
         ctx.addIssue({ code: "custom", path: ["layers", "customMetricsAutoscaling"], message: "expected layers.monitoring to be true (the metrics come from Prometheus)" });
     if (c.layers.externalDns && (!c.dns.provider || !c.dns.zone))
@@ -212,6 +266,19 @@ const schema = z.strictObject({
         ctx.addIssue({ code: "custom", path: ["tls", "acmeEmail"], message: `expected an e-mail address when tls.issuer is ${c.tls.issuer}` });
     if (c.tls.issuer === "acme-dns01" && !c.layers.externalDns && !c.dns.provider)
         ctx.addIssue({ code: "custom", path: ["tls", "issuer"], message: "expected dns.provider to be set for the DNS-01 solver" });
+    const writesDns = c.layers.externalDns || (c.layers.certManager && c.tls.issuer === "acme-dns01");
+    if (writesDns && c.dns.provider === "azure" && !c.dns.azure)
+        ctx.addIssue({ code: "custom", path: ["dns", "azure"], message: "expected {subscriptionId, resourceGroup} of the Azure DNS zone when dns.provider is azure" });
+    if (c.layers.certManager && c.tls.issuer === "acme-dns01" && c.dns.provider === "google" && !c.dns.google)
+        ctx.addIssue({ code: "custom", path: ["dns", "google"], message: "expected {project} of the Cloud DNS zone for the DNS-01 solver" });
+    if (c.layers.externalDns && c.dns.zone) {
+        const zone = c.dns.zone;
+        const inZone = (h: string) => h === zone || h.endsWith(`.${zone}`);
+        if (!inZone(c.domain))
+            ctx.addIssue({ code: "custom", path: ["domain"], message: `expected a name inside dns.zone ${zone} (external-dns only writes names in the zone)` });
+        if (!inZone(c.shop.ingressHost))
+            ctx.addIssue({ code: "custom", path: ["shop", "ingressHost"], message: `expected a name inside dns.zone ${zone} (external-dns only writes names in the zone)` });
+    }
 });
 
 export type PlatformConfig = z.infer<typeof schema>;
@@ -264,16 +331,18 @@ function scaled(r: Resources, factor: number): Resources {
 
 const CORE_SERVICES = ["product-catalog", "payment", "recommendation", "auth"];
 
-function defaults(tier: Tier, region: Region, stack: string): Omit<PlatformConfig, "stack" | "tier" | "region"> {
+function defaults(tier: Tier, region: Region, stack: string, distribution?: Distribution): Omit<PlatformConfig, "stack" | "tier" | "region"> {
     const prod = tier !== "dev";
+    const dist: Distribution = distribution ?? (prod ? "eks" : "kind");
     const hpa = (min: number, max: number): Autoscaling => ({ minReplicas: min, maxReplicas: max, cpuUtilization: 70, requestsPerSecond: 20 });
     return {
-        cluster: { identifier: prod ? `${region}-${tier}` : "dev-local", distribution: prod ? "eks" : "kind", zones: [] },
+        cluster: { identifier: prod ? `${region}-${tier}` : "dev-local", distribution: dist, zones: [] },
         domain: prod ? `${region}.shop.example.com` : "localtest.me",
         layers: {
             shop: true, coreServices: true, mesh: true, multiCluster: prod, redisEnterprise: prod,
             monitoring: true, tracing: true, customMetricsAutoscaling: true,
-            metricsServer: !prod, certManager: true, externalDns: false,
+            // Only where the cluster has no metrics API (a second metrics-server would fight over the APIService).
+            metricsServer: DISTRIBUTIONS_WITHOUT_METRICS_SERVER.includes(dist), certManager: true, externalDns: false,
         },
         images: IMAGES,
         resources: prod ? Object.fromEntries(Object.entries(DEV_RESOURCES).map(([k, v]) => [k, scaled(v, 2)])) : DEV_RESOURCES,
@@ -292,7 +361,7 @@ function defaults(tier: Tier, region: Region, stack: string): Omit<PlatformConfi
         services: CORE_SERVICES.map((name) => ({ name, replicas: prod ? 3 : 1, autoscaling: prod ? hpa(3, 10) : hpa(1, 2) })),
         mesh: { meshId: "ecommerce-mesh", network: `network-${prod ? region : stack}`, gatewayServiceType: prod ? "LoadBalancer" : "NodePort", rootCaFrom: prod ? "us" : undefined },
         peers: {},
-        redisEnterprise: { nodes: 3, nodeResources: { cpu: "2", memory: "4Gi" }, databaseMemory: "1GB", storageSize: "20Gi" },
+        redisEnterprise: { nodes: 3, nodeResources: { cpu: "2", memory: "4Gi" }, databaseMemory: "1GB", storageSize: "20Gi", activeActiveOwner: prod ? "us" : undefined },
         monitoring: { namespace: "monitoring", retention: prod ? "15d" : "2d", prometheusStorage: prod ? "50Gi" : undefined },
         tls: { issuer: prod ? "acme-http01" : "self-signed", acmeServer: "https://acme-v02.api.letsencrypt.org/directory" },
         dns: {},
@@ -335,10 +404,14 @@ export function parseConfig(stack: string, raw: Record<string, unknown>): Platfo
     const unknownKeys = Object.keys(raw).filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k));
     const tier = (raw.tier ?? "dev") as Tier;
     const region = (raw.region ?? "local") as Region;
-    const base = defaults(TIERS.includes(tier) ? tier : "dev", REGIONS.includes(region) ? region : "local", stack);
-    const merged = deepMerge({ stack, tier, region, ...base }, raw) as Plain;
+    const rawDistribution = (raw.cluster as Plain | undefined)?.distribution as Distribution | undefined;
+    const base = defaults(TIERS.includes(tier) ? tier : "dev", REGIONS.includes(region) ? region : "local", stack,
+        DISTRIBUTIONS.includes(rawDistribution!) ? rawDistribution : undefined);
+    const { dnsCredentials: credentials, ...plainRaw } = raw;
+    const merged = deepMerge({ stack, tier, region, ...base }, plainRaw) as Plain;
     const result = schema.safeParse(merged);
     const problems = unknownKeys.map((k) => `  - ${PROJECT}:${k}: unknown key; expected one of ${CONFIG_KEYS.join(", ")}`);
+    if (result.success) problems.push(...dnsCredentialProblems(result.data, credentials));
     if (!result.success) {
         for (const issue of result.error.issues) {
             const value = valueAt(merged, issue.path);
@@ -359,7 +432,8 @@ export function loadConfig(): PlatformConfig {
     const config = new pulumi.Config(PROJECT);
     const raw: Record<string, unknown> = {};
     for (const key of CONFIG_KEYS) {
-        const text = config.get(key);
+        // Secret keys are read without the plain-text accessor (and never kept in `cfg`).
+        const text = (SECRET_CONFIG_KEYS as readonly string[]).includes(key) ? pulumi.runtime.getConfig(`${PROJECT}:${key}`) : config.get(key);
         // Pulumi.yaml declares "", {} and [] as defaults: they mean "tier default".
         if (text === undefined || text === "" || text === "{}" || text === "[]") continue;
         try {
@@ -369,6 +443,39 @@ export function loadConfig(): PlatformConfig {
         }
     }
     return parseConfig(pulumi.getStack(), raw);
+}
+
+/** Problems with the secret `dnsCredentials` object, naming keys only (never values). */
+function dnsCredentialProblems(cfg: PlatformConfig, credentials: unknown): string[] {
+    const key = `${PROJECT}:dnsCredentials`;
+    const given = credentials === undefined || credentials === "" ? undefined : credentials;
+    const provider = cfg.dns.provider;
+    const writesDns = cfg.layers.externalDns || (cfg.layers.certManager && cfg.tls.issuer === "acme-dns01");
+    if (given === undefined) {
+        return writesDns && provider === "cloudflare"
+            ? [`  - ${key} (not set): expected a secret {${DNS_CREDENTIAL_KEYS.cloudflare.join(", ")}} (Cloudflare has no workload identity): pulumi config set --secret --path dnsCredentials.apiToken <token>`]
+            : [];
+    }
+    if (!isPlain(given) || Object.values(given).some((v) => typeof v !== "string" || v === ""))
+        return [`  - ${key} (value hidden): expected an object of non-empty strings`];
+    if (!provider) return [`  - ${key} (value hidden): expected dns.provider to say which provider the credentials are for`];
+    const expected = DNS_CREDENTIAL_KEYS[provider];
+    const keys = Object.keys(given).sort();
+    if (keys.join() !== [...expected].sort().join())
+        return [`  - ${key} has keys [${keys.join(", ")}]: expected exactly {${expected.join(", ")}} for dns.provider ${provider}`];
+    if (provider === "azure" && (!cfg.dns.azure?.clientId || !cfg.dns.azure?.tenantId))
+        return [`  - ${PROJECT}:dns.azure: expected clientId and tenantId of the service principal whose clientSecret is in dnsCredentials`];
+    return [];
+}
+
+/**
+ * The DNS provider credentials from the secret config key `dnsCredentials` (validated by loadConfig),
+ * as a Pulumi secret; undefined when the stack uses workload identity (or no DNS writer) instead.
+ */
+export function dnsCredentials(): pulumi.Output<Record<string, string>> | undefined {
+    const text = pulumi.runtime.getConfig(`${PROJECT}:dnsCredentials`);
+    if (text === undefined || text === "" || text === "{}") return undefined;
+    return pulumi.secret(JSON.parse(text) as Record<string, string>);
 }
 
 function coerce(text: string): unknown {
