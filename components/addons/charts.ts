@@ -1,0 +1,165 @@
+// The add-on charts, pinned, and their Helm values: static defaults from helm/<chart>.yaml merged with
+// what each stack needs. Pure functions of the configuration (no Pulumi resources), so tests and the
+// component share them.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { deepMerge, LOCAL_DISTRIBUTIONS, PlatformConfig } from "../../config";
+
+export interface ChartRef {
+    chart: string;
+    version: string;
+    repo: string;
+    /** Fixed release name (runbooks and label selectors use it). */
+    release: string;
+    namespace: string;
+    values: string;
+}
+
+/** The three add-on charts, each from its project's official repository, at an exact version. */
+export const CHARTS = {
+    metricsServer: {
+        chart: "metrics-server", version: "3.13.1", repo: "https://kubernetes-sigs.github.io/metrics-server/",
+        release: "metrics-server", namespace: "kube-system", values: "metrics-server.yaml",
+    },
+    certManager: {
+        chart: "cert-manager", version: "v1.21.1", repo: "https://charts.jetstack.io",
+        release: "cert-manager", namespace: "cert-manager", values: "cert-manager.yaml",
+    },
+    externalDns: {
+        chart: "external-dns", version: "1.21.1", repo: "https://kubernetes-sigs.github.io/external-dns/",
+        release: "external-dns", namespace: "external-dns", values: "external-dns.yaml",
+    },
+} as const satisfies Record<string, ChartRef>;
+
+const HELM_DIR = path.resolve(__dirname, "..", "..", "helm");
+
+/** A chart's static defaults (helm/<file>) with `computed` merged over them (objects key by key, arrays replace). */
+export function chartValues(file: string, computed: Record<string, unknown>): Record<string, any> {
+    const base = parse(fs.readFileSync(path.join(HELM_DIR, file), "utf8")) ?? {};
+    return deepMerge(base, computed) as Record<string, any>;
+}
+
+/** Tolerations from config, so add-ons can run on nodes tainted for the platform (placement stays free). */
+export function tolerations(cfg: PlatformConfig) {
+    return cfg.scheduling.tolerations.map((t) => ({ ...t }));
+}
+
+const prod = (cfg: PlatformConfig) => cfg.tier !== "dev";
+
+/** Two replicas, a PDB and spreading in production; one replica on a laptop. */
+function highAvailability(cfg: PlatformConfig, podLabels: Record<string, string>) {
+    if (!prod(cfg)) return {};
+    const keys = ["kubernetes.io/hostname", ...(cfg.scheduling.spreadAcrossZones ? ["topology.kubernetes.io/zone"] : [])];
+    return {
+        topologySpreadConstraints: keys.map((topologyKey) => ({
+            maxSkew: 1, topologyKey, whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: podLabels },
+        })),
+    };
+}
+
+export function metricsServerValues(cfg: PlatformConfig): Record<string, any> {
+    const local = LOCAL_DISTRIBUTIONS.includes(cfg.cluster.distribution);
+    return chartValues(CHARTS.metricsServer.values, {
+        // Laptop kubelets serve self-signed certificates that no cluster CA signed.
+        args: local ? ["--kubelet-insecure-tls"] : [],
+        replicas: prod(cfg) ? 2 : 1,
+        podDisruptionBudget: prod(cfg) ? { enabled: true, minAvailable: 1 } : { enabled: false },
+        tolerations: tolerations(cfg),
+        ...highAvailability(cfg, { "app.kubernetes.io/name": "metrics-server", "app.kubernetes.io/instance": CHARTS.metricsServer.release }),
+    });
+}
+
+/** Whether cert-manager itself writes DNS records (ACME DNS-01), and so needs the DNS identity. */
+export const usesDns01 = (cfg: PlatformConfig) => cfg.tls.issuer === "acme-dns01";
+
+export function certManagerValues(cfg: PlatformConfig): Record<string, any> {
+    const replicas = prod(cfg) ? 2 : 1;
+    const pdb = { podDisruptionBudget: prod(cfg) ? { enabled: true, minAvailable: 1 } : { enabled: false } };
+    const spread = (component: string) => highAvailability(cfg, {
+        "app.kubernetes.io/component": component, "app.kubernetes.io/instance": CHARTS.certManager.release,
+    });
+    const identity = usesDns01(cfg) ? cfg.dns.workloadIdentity : undefined;
+    return chartValues(CHARTS.certManager.values, {
+        replicaCount: replicas,
+        ...pdb,
+        ...spread("controller"),
+        tolerations: tolerations(cfg),
+        // The DNS-01 solver runs in the controller: it alone gets the cloud identity.
+        serviceAccount: { annotations: identity?.annotations ?? {} },
+        podLabels: identity?.podLabels ?? {},
+        webhook: { replicaCount: replicas, ...pdb, ...spread("webhook"), tolerations: tolerations(cfg) },
+        cainjector: { replicaCount: replicas, ...pdb, ...spread("cainjector"), tolerations: tolerations(cfg) },
+        startupapicheck: { tolerations: tolerations(cfg) },
+    });
+}
+
+/** Names of the Secrets external-dns reads (when credentials come from config rather than workload identity). */
+export const EXTERNAL_DNS_SECRETS = { credentials: "external-dns-credentials", azureConfig: "external-dns-azure" } as const;
+const AZURE_CONFIG_DIR = "/etc/external-dns/azure";
+const GOOGLE_KEY_DIR = "/etc/external-dns/google";
+
+/**
+ * external-dns values: provider, zone, owner, and how it authenticates — workload identity
+ * (ServiceAccount annotations, pod labels) or Secret references; never a credential itself.
+ */
+export function externalDnsValues(cfg: PlatformConfig, hasCredentials: boolean): Record<string, any> {
+    const provider = cfg.dns.provider!;
+    const identity = cfg.dns.workloadIdentity;
+    const secretEnv = (name: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: EXTERNAL_DNS_SECRETS.credentials, key } } });
+    const env: any[] = [];
+    const extraArgs: string[] = [];
+    const extraVolumes: any[] = [];
+    const extraVolumeMounts: any[] = [];
+    switch (provider) {
+        case "aws":
+            extraArgs.push("--aws-zone-type=public");
+            if (cfg.dns.aws?.hostedZoneId) extraArgs.push(`--zone-id-filter=${cfg.dns.aws.hostedZoneId}`);
+            if (cfg.dns.aws?.region) env.push({ name: "AWS_REGION", value: cfg.dns.aws.region });
+            if (hasCredentials) env.push(secretEnv("AWS_ACCESS_KEY_ID", "accessKeyId"), secretEnv("AWS_SECRET_ACCESS_KEY", "secretAccessKey"));
+            break;
+        case "google":
+            if (cfg.dns.google?.project) extraArgs.push(`--google-project=${cfg.dns.google.project}`);
+            if (hasCredentials) {
+                extraVolumes.push({ name: "google-credentials", secret: { secretName: EXTERNAL_DNS_SECRETS.credentials, items: [{ key: "serviceAccountKey", path: "key.json" }] } });
+                extraVolumeMounts.push({ name: "google-credentials", mountPath: GOOGLE_KEY_DIR, readOnly: true });
+                env.push({ name: "GOOGLE_APPLICATION_CREDENTIALS", value: `${GOOGLE_KEY_DIR}/key.json` });
+            }
+            break;
+        case "azure":
+            // The Azure provider reads its zone coordinates (and a service principal, if any) from a file.
+            extraArgs.push(`--azure-config-file=${AZURE_CONFIG_DIR}/azure.json`);
+            extraVolumes.push({ name: "azure-config", secret: { secretName: EXTERNAL_DNS_SECRETS.azureConfig } });
+            extraVolumeMounts.push({ name: "azure-config", mountPath: AZURE_CONFIG_DIR, readOnly: true });
+            break;
+        case "cloudflare":
+            env.push(secretEnv("CF_API_TOKEN", "apiToken"));
+            break;
+    }
+    return chartValues(CHARTS.externalDns.values, {
+        provider: { name: provider },
+        domainFilters: [cfg.dns.zone!],
+        // Owner of the records this cluster writes: regions never delete each other's records.
+        txtOwnerId: cfg.cluster.identifier,
+        env,
+        extraArgs,
+        extraVolumes,
+        extraVolumeMounts,
+        serviceAccount: { annotations: identity?.annotations ?? {} },
+        podLabels: identity?.podLabels ?? {},
+        tolerations: tolerations(cfg),
+    });
+}
+
+/** The Azure provider's configuration file: zone coordinates plus either workload identity or the service principal. */
+export function azureConfigFile(cfg: PlatformConfig, clientSecret?: string): string {
+    const a = cfg.dns.azure!;
+    return JSON.stringify({
+        tenantId: a.tenantId,
+        subscriptionId: a.subscriptionId,
+        resourceGroup: a.resourceGroup,
+        ...(clientSecret
+            ? { aadClientId: a.clientId, aadClientSecret: clientSecret }
+            : { useWorkloadIdentityExtension: true, ...(a.clientId ? { aadClientId: a.clientId } : {}) }),
+    }, null, 2);
+}
