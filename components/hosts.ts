@@ -9,7 +9,11 @@ export function publicHosts(cfg: PlatformConfig) {
         api: `api.${cfg.domain}`,
         /** Redis Enterprise cluster API, reached by peer regions (Active-Active). */
         redisApi: `redis-api.${cfg.domain}`,
-        /** Suffix of Redis Enterprise database host names, reached by peer regions. */
-        redisDbSuffix: `-db.${cfg.domain}`,
+        /**
+         * Suffix of Redis Enterprise database host names (<database><suffix>), reached by peer regions. It
+         * starts with a dot so the DNS record and the Istio Gateway host are a leftmost wildcard
+         * (*.redis-db.<domain>); Istio rejects partial wildcards such as *-db.<domain>.
+         */
+        redisDbSuffix: `.redis-db.${cfg.domain}`,
     };
 }

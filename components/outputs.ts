@@ -17,8 +17,8 @@ export interface LayerReport {
     portForward?: Record<string, string>;
     /** Cross-region links still waiting for a peer (e.g. "redis:eu"). */
     pending?: string[];
-    /** This layer's section of what the stack publishes for its peers. */
-    publish?: Partial<PublishedForPeers>;
+    /** This layer's section of what the stack publishes for its peers (a section may be an Output, e.g. with secrets). */
+    publish?: { [K in keyof PublishedForPeers]?: pulumi.Input<PublishedForPeers[K]> };
 }
 
 export interface Layers {

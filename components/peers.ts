@@ -25,6 +25,10 @@ export interface PublishedForPeers {
         dbFqdnSuffix: string;
         username: string;
         password: string;
+        /** Active-Active database password, published by the region that owns the database (secret). */
+        databasePassword?: string;
+        /** Name of the Active-Active database, published by its owner once the database is created. */
+        activeActiveDatabase?: string;
     };
 }
 

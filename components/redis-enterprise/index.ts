@@ -1,11 +1,45 @@
-// STUB — to be implemented (issue 4 §3): operator, REC, RERCs, Active-Active database.
+// Redis Enterprise (issue 4 §3): the operator, a RedisEnterpriseCluster per region, a
+// RedisEnterpriseRemoteCluster (with its credentials Secret) for every participating region, and the
+// Active-Active database the shop and the core services use for cache and sessions.
+//
+// Order: namespace -> operator release (installs the CRDs from a hook Job and the admission webhook,
+// and waits for the operator) -> admin Secret -> REC (waits until Running) -> RERCs -> database.
+// Peers come from stack references (components/peers.ts); plan.ts decides what this region creates.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { input } from "@pulumi/kubernetes/types";
+import { parse } from "yaml";
+import { deepMerge, type PlatformConfig } from "../../config";
 import type { LayerReport } from "../outputs";
 import type { StackContext } from "../defaults";
-import type { PeerRegions } from "../peers";
+import type { PeerRegions, PublishedForPeers } from "../peers";
 import type { ServiceMesh } from "../mesh";
 import type { Observability } from "../observability";
 import type { CacheEndpoint } from "../cache";
+import { HardenedNamespace } from "../namespace";
+import { serviceMonitor } from "../observability/monitors";
+import { publicHosts } from "../hosts";
+import {
+    API_PORT, CORE_SERVICES_NAMESPACE, DATABASE, DATABASE_PORT, DATABASE_SECRET, METRICS_PORT, NAMESPACE, WEBHOOK_PORT,
+    localCluster, nodePodLabels, planRedis, recName, rercSecretName,
+} from "./plan";
+
+export { DATABASE, DATABASE_PORT, DATABASE_SECRET, NAMESPACE } from "./plan";
+
+/** The operator chart, pinned, from Redis's official Helm repository. */
+export const OPERATOR_CHART = {
+    chart: "redis-enterprise-operator",
+    version: "8.2.0-12",
+    repo: "https://helm.redis.io/",
+} as const;
+
+/** Namespace label the chart's ValidatingWebhookConfiguration selects (admission.limitToNamespace). */
+const ADMISSION_NAMESPACE_LABEL = "redis.io/redisenterprise.admission.enable";
+
+const HELM_DIR = path.resolve(__dirname, "..", "..", "helm");
 
 export interface RedisEnterpriseArgs {
     ctx: StackContext;
@@ -14,14 +48,293 @@ export interface RedisEnterpriseArgs {
     observability?: Observability;
 }
 
+/** Static chart values (helm/redis-enterprise-operator.yaml) with the stack's scheduling merged in. */
+export function operatorValues(cfg: PlatformConfig): Record<string, unknown> {
+    const base = parse(fs.readFileSync(path.join(HELM_DIR, "redis-enterprise-operator.yaml"), "utf8")) ?? {};
+    return deepMerge(base, {
+        operator: { nodeSelector: { ...cfg.scheduling.nodeSelector }, tolerations: cfg.scheduling.tolerations.map((t) => ({ ...t })) },
+    }) as Record<string, unknown>;
+}
+
+/** The RedisEnterpriseCluster spec for this region. */
+export function clusterSpec(cfg: PlatformConfig, username: string): Record<string, unknown> {
+    const r = cfg.redisEnterprise;
+    const hosts = publicHosts(cfg);
+    const s = cfg.scheduling;
+    return {
+        nodes: r.nodes,
+        username,
+        // Our Secret (created first), so the credentials are known to this program and its peers.
+        clusterCredentialSecretName: recName(cfg.region),
+        // requests == limits: Redis Enterprise nodes should run with Guaranteed QoS.
+        redisEnterpriseNodeResources: {
+            requests: { cpu: r.nodeResources.cpu, memory: r.nodeResources.memory },
+            limits: { cpu: r.nodeResources.cpu, memory: r.nodeResources.memory },
+        },
+        persistentSpec: { enabled: true, volumeSize: r.storageSize },
+        // Peers reach the cluster API and the database replication endpoints through the Istio
+        // ingress gateway (TLS passthrough, routed by SNI); the operator creates the Istio routing.
+        ingressOrRouteSpec: { method: "istio", apiFqdnUrl: hosts.redisApi, dbFqdnSuffix: hosts.redisDbSuffix },
+        // No SYS_RESOURCE capability: node containers drop ALL capabilities and cannot escalate.
+        securityContext: { resourceLimits: { allowAutoAdjustment: false } },
+        uiServiceType: "ClusterIP",
+        ...(Object.keys(s.nodeSelector).length > 0 ? { nodeSelector: { ...s.nodeSelector } } : {}),
+        ...(s.tolerations.length > 0 ? { podTolerations: s.tolerations.map((t) => ({ ...t })) } : {}),
+    };
+}
+
 export class RedisEnterprise extends pulumi.ComponentResource {
     /** Endpoints, commands, pending links and published data for the stack outputs. */
     public readonly report: LayerReport = {};
+    /** The Active-Active database, once it exists in this region (undefined while its links are pending). */
     public readonly cache?: CacheEndpoint;
+    /** The operator release (CRDs + admission webhook): custom resources in this group depend on it. */
+    public readonly operator: k8s.helm.v3.Release;
+    public readonly cluster: k8s.apiextensions.CustomResource;
 
     constructor(name: string, args: RedisEnterpriseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecommerce:platform:RedisEnterprise", name, {}, opts);
-        void args;
-        this.registerOutputs({});
+        const { ctx, mesh } = args;
+        const { cfg } = ctx;
+        const o = { parent: this, provider: ctx.provider };
+        const production = cfg.tier === "production";
+        const rec = recName(cfg.region);
+        const labels = { "app.kubernetes.io/part-of": "redis-enterprise", "app.kubernetes.io/managed-by": "pulumi" };
+
+        // Pod Security "baseline", not "restricted": the operator builds the Redis Enterprise node and
+        // services-rigger pods from its own templates (UID 1001, capabilities dropped with
+        // allowAutoAdjustment false) and does not guarantee the pod-level seccompProfile and
+        // runAsNonRoot that "restricted" requires; a rejected pod would leave the cluster half-created.
+        // warn/audit stay at "restricted", so any shortfall is reported.
+        const ns = new HardenedNamespace(`${name}-ns`, {
+            ctx,
+            name: NAMESPACE,
+            podSecurity: "baseline",
+            labels: { [ADMISSION_NAMESPACE_LABEL]: NAMESPACE },
+        }, { parent: this });
+        const inNamespace = { ...o, dependsOn: [ns.namespace] };
+
+        // Allows first: the CRD hook Job and the operator call the API server from the first second.
+        const allows = this.networkPolicies(name, args, inNamespace);
+
+        this.operator = new k8s.helm.v3.Release(`${name}-operator`, {
+            name: "redis-enterprise-operator",
+            chart: OPERATOR_CHART.chart,
+            version: OPERATOR_CHART.version,
+            repositoryOpts: { repo: OPERATOR_CHART.repo },
+            namespace: NAMESPACE,
+            createNamespace: false,
+            // Waits for the CRD hook Job and for the operator (and its webhook) to be ready.
+            timeout: 600,
+            values: operatorValues(cfg),
+        }, { ...o, dependsOn: [ns.namespace, ...allows], customTimeouts: { create: "15m", update: "15m" } });
+
+        // Cluster admin credentials: generated here, in the Secret the REC is told to use, created
+        // before the REC so the operator adopts them (and peers can be given them).
+        const username = `platform-admin@${cfg.domain}`;
+        const adminPassword = pulumi.secret(new random.RandomPassword(`${name}-admin-password`, { length: 32, special: false }, { parent: this }).result);
+        const adminSecret = new k8s.core.v1.Secret(`${name}-admin-credentials`, {
+            metadata: { name: rec, namespace: NAMESPACE, labels },
+            type: "Opaque",
+            stringData: { username: pulumi.secret(username), password: adminPassword },
+        }, inNamespace);
+
+        this.cluster = new k8s.apiextensions.CustomResource(`${name}-cluster`, {
+            apiVersion: "app.redislabs.com/v1",
+            kind: "RedisEnterpriseCluster",
+            metadata: {
+                name: rec,
+                namespace: NAMESPACE,
+                labels,
+                // Later steps need a running cluster, not just an accepted object.
+                annotations: { "pulumi.com/waitFor": "jsonpath={.status.state}=Running" },
+            },
+            spec: clusterSpec(cfg, username),
+        }, {
+            ...o,
+            dependsOn: [this.operator, adminSecret, ...(mesh?.ready ?? [])],
+            customTimeouts: { create: "40m", update: "40m", delete: "20m" },
+            protect: production,
+        });
+
+        // Peer wiring.
+        const local = localCluster(cfg, username, adminPassword);
+        const plan = planRedis(cfg, args.peers.peers, local);
+
+        const rercs = plan.participants.map((p) => {
+            const secret = new k8s.core.v1.Secret(`${name}-${p.rerc}-credentials`, {
+                metadata: { name: rercSecretName(p.rerc), namespace: NAMESPACE, labels },
+                type: "Opaque",
+                stringData: { username: pulumi.secret(p.username), password: pulumi.secret(p.password) },
+            }, inNamespace);
+            return new k8s.apiextensions.CustomResource(`${name}-${p.rerc}`, {
+                apiVersion: "app.redislabs.com/v1alpha1",
+                kind: "RedisEnterpriseRemoteCluster",
+                metadata: { name: p.rerc, namespace: NAMESPACE, labels: { ...labels, "ecommerce-platform.io/region": p.region } },
+                spec: {
+                    recName: p.recName,
+                    recNamespace: p.recNamespace,
+                    apiFqdnUrl: p.apiFqdnUrl,
+                    dbFqdnSuffix: p.dbFqdnSuffix,
+                    secretName: rercSecretName(p.rerc),
+                },
+            }, { ...o, dependsOn: [this.operator, this.cluster, secret], customTimeouts: { create: "10m", update: "10m" } });
+        });
+
+        // The database password: the same in every participating region (the owner generates it).
+        const src = plan.passwordSource;
+        const databasePassword = src === undefined ? undefined
+            : "generate" in src
+                ? pulumi.secret(new random.RandomPassword(`${name}-database-password`, { length: 32, special: false }, { parent: this }).result)
+                : pulumi.secret(src.published);
+        const databaseSecret = databasePassword && new k8s.core.v1.Secret(`${name}-database-credentials`, {
+            metadata: { name: DATABASE_SECRET, namespace: NAMESPACE, labels },
+            type: "Opaque",
+            stringData: { password: databasePassword },
+        }, inNamespace);
+
+        const settings = {
+            memorySize: cfg.redisEnterprise.databaseMemory,
+            replication: true,
+            shardCount: 1,
+            databasePort: DATABASE_PORT,
+            databaseSecretName: DATABASE_SECRET,
+            // Replication between regions is TLS (it crosses the internet through the gateways, routed
+            // by SNI); clients in the cluster connect without TLS, limited by NetworkPolicy.
+            tlsMode: plan.mode === "regional" ? "disabled" : "replica_ssl",
+            // Sessions survive a restart of every node.
+            persistence: "aofEverySecond",
+        };
+        let database: k8s.apiextensions.CustomResource | undefined;
+        if (plan.createDatabase && databaseSecret) {
+            const databaseOpts = {
+                ...o,
+                dependsOn: [this.operator, this.cluster, ...rercs, databaseSecret],
+                customTimeouts: { create: "20m", update: "20m", delete: "20m" },
+                protect: production,
+            };
+            database = plan.mode === "regional"
+                ? new k8s.apiextensions.CustomResource(`${name}-database`, {
+                    apiVersion: "app.redislabs.com/v1alpha1",
+                    kind: "RedisEnterpriseDatabase",
+                    metadata: { name: DATABASE, namespace: NAMESPACE, labels },
+                    spec: { redisEnterpriseCluster: { name: rec }, ...settings },
+                }, databaseOpts)
+                : new k8s.apiextensions.CustomResource(`${name}-database`, {
+                    apiVersion: "app.redislabs.com/v1alpha1",
+                    kind: "RedisEnterpriseActiveActiveDatabase",
+                    metadata: { name: DATABASE, namespace: NAMESPACE, labels },
+                    spec: {
+                        participatingClusters: plan.participants.map((p) => ({ name: p.rerc })),
+                        globalConfigurations: settings,
+                    },
+                }, databaseOpts);
+        }
+
+        // The operator names the database's Service after the database, on the database port.
+        const localHost = `${DATABASE}.${NAMESPACE}.svc.cluster.local`;
+        if (plan.databaseAvailable && databasePassword) {
+            this.cache = {
+                host: database ? database.metadata.apply(() => localHost) : localHost,
+                port: DATABASE_PORT,
+                password: databasePassword,
+                tls: false,
+                namespace: NAMESPACE,
+                podSelector: nodePodLabels(cfg.region),
+            };
+        }
+
+        // The cluster's Prometheus endpoint: the operator's <rec>-prom Service, port "prometheus"
+        // (8070, HTTPS with the cluster's self-signed certificate).
+        if (args.observability) {
+            serviceMonitor(`${name}-metrics`, {
+                ctx,
+                observability: args.observability,
+                namespace: NAMESPACE,
+                selector: { "redis.io/service": "prom-metrics" },
+                service: `${rec}-prom`,
+                port: "prometheus",
+                scheme: "https",
+                tlsConfig: { insecureSkipVerify: true },
+                alerts: { http: false, container: "redis-enterprise-node" },
+            }, this);
+        }
+
+        const publish: NonNullable<PublishedForPeers["redis"]> = {
+            recName: local.recName,
+            recNamespace: local.recNamespace,
+            apiFqdnUrl: local.apiFqdnUrl,
+            dbFqdnSuffix: local.dbFqdnSuffix,
+            username,
+            // Pulumi resolves outputs nested in stack outputs; these stay secrets in the peers' reads.
+            password: adminPassword as unknown as string,
+            ...(plan.mode === "owner" && databasePassword ? { databasePassword: databasePassword as unknown as string } : {}),
+            ...(plan.mode === "owner" && database ? { activeActiveDatabase: database.metadata.apply((m) => m.name) as unknown as string } : {}),
+        };
+        this.report.publish = { redis: publish };
+        this.report.pending = plan.pending;
+        this.report.endpoints = {
+            redisEnterpriseApi: `https://${local.apiFqdnUrl}`,
+            ...(this.cache ? { redisEnterpriseDatabase: `${localHost}:${DATABASE_PORT}` } : {}),
+        };
+        this.report.portForward = {
+            redisEnterpriseUi: `kubectl port-forward svc/${rec}-ui 8443:8443 -n ${NAMESPACE}`,
+        };
+        this.registerOutputs({ cluster: this.cluster.metadata, pending: plan.pending });
+    }
+
+    /**
+     * Explicit allows on top of the namespace's default-deny: within the namespace (operator, nodes,
+     * rigger), HTTPS out (API server, peers' gateways), the webhook in from the API server, database
+     * clients from the application namespaces, peers through the ingress gateway, metrics scrapes.
+     */
+    private networkPolicies(name: string, args: RedisEnterpriseArgs, opts: pulumi.CustomResourceOptions): k8s.networking.v1.NetworkPolicy[] {
+        const { cfg } = args.ctx;
+        const nodes = { matchLabels: nodePodLabels(cfg.region) };
+        const tcp = (port: number): input.networking.v1.NetworkPolicyPort => ({ protocol: "TCP", port });
+        const namespace = (n: string): input.networking.v1.NetworkPolicyPeer => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": n } } });
+        const policy = (suffix: string, spec: input.networking.v1.NetworkPolicySpec) =>
+            new k8s.networking.v1.NetworkPolicy(`${name}-${suffix}`, { metadata: { name: suffix, namespace: NAMESPACE }, spec }, opts);
+
+        const out: k8s.networking.v1.NetworkPolicy[] = [];
+        out.push(policy("allow-within-namespace", {
+            podSelector: {},
+            policyTypes: ["Ingress", "Egress"],
+            ingress: [{ from: [{ podSelector: {} }] }],
+            egress: [{ to: [{ podSelector: {} }] }],
+        }));
+        // The Kubernetes API server and the peers' (and, for the RERC health check, our own) gateway
+        // addresses are not selectable by labels: HTTPS only, by port.
+        out.push(policy("allow-https-egress", {
+            podSelector: {},
+            policyTypes: ["Egress"],
+            egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [tcp(443), tcp(6443)] }],
+        }));
+        out.push(policy("allow-admission-webhook", {
+            podSelector: { matchLabels: { name: "redis-enterprise-operator" } },
+            policyTypes: ["Ingress"],
+            ingress: [{ from: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [tcp(WEBHOOK_PORT)] }],
+        }));
+        out.push(policy("allow-database-clients", {
+            podSelector: nodes,
+            policyTypes: ["Ingress"],
+            ingress: [{ from: [namespace(cfg.shop.namespace), namespace(CORE_SERVICES_NAMESPACE)], ports: [tcp(DATABASE_PORT)] }],
+        }));
+        const gatewayPeers = args.mesh?.gatewayPeers ?? [];
+        if (gatewayPeers.length > 0) {
+            out.push(policy("allow-ingress-gateway", {
+                podSelector: nodes,
+                policyTypes: ["Ingress"],
+                ingress: [{ from: gatewayPeers, ports: [tcp(API_PORT), tcp(DATABASE_PORT)] }],
+            }));
+        }
+        if (args.observability) {
+            out.push(policy("allow-metrics-scrape", {
+                podSelector: nodes,
+                policyTypes: ["Ingress"],
+                ingress: [{ from: [namespace(args.observability.namespace)], ports: [tcp(METRICS_PORT)] }],
+            }));
+        }
+        return out;
     }
 }

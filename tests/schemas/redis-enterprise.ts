@@ -1,0 +1,198 @@
+// JSON schemas (draft-07) for the Redis Enterprise custom resources this program creates
+// (API group app.redislabs.com), for validating them offline: no kubernetes-models package covers
+// this group.
+//
+// A SUBSET transcribed by hand from the operator's documented CRD fields (Redis Enterprise for
+// Kubernetes 8.2 API reference: RedisEnterpriseCluster v1, RedisEnterpriseRemoteCluster v1alpha1,
+// RedisEnterpriseActiveActiveDatabase v1alpha1, RedisEnterpriseDatabase v1alpha1); not copied from
+// the CRDs. Objects we use are closed (additionalProperties: false), so a misspelt or undocumented
+// field fails validation instead of being silently pruned by the API server. Fields the program does
+// not use are left out on purpose: using one means adding it here, from the documentation.
+import Ajv, { type ValidateFunction } from "ajv";
+
+type Schema = Record<string, unknown>;
+
+const str = { type: "string" } as const;
+const bool = { type: "boolean" } as const;
+const int = { type: "integer" } as const;
+const stringMap = { type: "object", additionalProperties: { type: "string" } } as const;
+/** A Kubernetes quantity (string form, e.g. "2", "500m", "4Gi"). */
+const quantity = { type: "string", pattern: "^[0-9]+(\\.[0-9]+)?(m|[KMGTPE]i?)?$" } as const;
+/** DNS-1123 label: object names the operator turns into Service and host names. */
+const dnsLabel = { type: "string", pattern: "^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$" } as const;
+/** Redis Enterprise memory size, e.g. "100MB", "1GB" (the operator's documented format). */
+const memorySize = { type: "string", pattern: "^[0-9]+(\\.[0-9]+)?(MB|GB)$" } as const;
+
+const metadata: Schema = {
+    type: "object",
+    required: ["name", "namespace"],
+    properties: {
+        name: dnsLabel,
+        namespace: str,
+        labels: stringMap,
+        annotations: stringMap,
+    },
+    additionalProperties: false,
+};
+
+function resource(apiVersion: string, kind: string, spec: Schema): Schema {
+    return {
+        $schema: "http://json-schema.org/draft-07/schema#",
+        type: "object",
+        required: ["apiVersion", "kind", "metadata", "spec"],
+        properties: { apiVersion: { const: apiVersion }, kind: { const: kind }, metadata, spec },
+        additionalProperties: false,
+    };
+}
+
+const resources: Schema = {
+    type: "object",
+    properties: {
+        requests: { type: "object", properties: { cpu: quantity, memory: quantity }, additionalProperties: false },
+        limits: { type: "object", properties: { cpu: quantity, memory: quantity }, additionalProperties: false },
+    },
+    additionalProperties: false,
+};
+
+const toleration: Schema = {
+    type: "object",
+    properties: {
+        key: str,
+        operator: { enum: ["Equal", "Exists"] },
+        value: str,
+        effect: { enum: ["NoSchedule", "PreferNoSchedule", "NoExecute"] },
+        tolerationSeconds: int,
+    },
+    additionalProperties: false,
+};
+
+const TLS_MODES = ["disabled", "enabled", "replica_ssl"];
+const PERSISTENCE = ["disabled", "aofEverySecond", "aofAlways", "snapshotEvery1Hour", "snapshotEvery6Hour", "snapshotEvery12Hour"];
+
+/** RedisEnterpriseCluster (REC), app.redislabs.com/v1. */
+export const redisEnterpriseClusterSchema = resource("app.redislabs.com/v1", "RedisEnterpriseCluster", {
+    type: "object",
+    properties: {
+        /** Number of Redis Enterprise nodes (pods); an odd number of at least 3 keeps a quorum. */
+        nodes: { type: "integer", minimum: 3 },
+        /** Admin user name; the credentials Secret (clusterCredentialSecretName, default: the REC name) holds username/password. */
+        username: str,
+        clusterCredentialSecretName: str,
+        redisEnterpriseNodeResources: resources,
+        persistentSpec: {
+            type: "object",
+            properties: { enabled: bool, volumeSize: quantity, storageClassName: str, enablePersistentVolumeResize: bool },
+            additionalProperties: false,
+        },
+        ingressOrRouteSpec: {
+            type: "object",
+            required: ["apiFqdnUrl", "dbFqdnSuffix", "method"],
+            properties: {
+                apiFqdnUrl: str,
+                dbFqdnSuffix: str,
+                method: { enum: ["openShiftRoute", "ingress", "istio"] },
+                ingressAnnotations: stringMap,
+            },
+            additionalProperties: false,
+        },
+        securityContext: {
+            type: "object",
+            properties: {
+                resourceLimits: { type: "object", properties: { allowAutoAdjustment: bool }, additionalProperties: false },
+                readOnlyRootFilesystemPolicy: { type: "object", required: ["enabled"], properties: { enabled: bool }, additionalProperties: false },
+            },
+            additionalProperties: false,
+        },
+        nodeSelector: stringMap,
+        podTolerations: { type: "array", items: toleration },
+        uiServiceType: { enum: ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"] },
+    },
+    additionalProperties: false,
+});
+
+/** RedisEnterpriseRemoteCluster (RERC), app.redislabs.com/v1alpha1. */
+export const redisEnterpriseRemoteClusterSchema = resource("app.redislabs.com/v1alpha1", "RedisEnterpriseRemoteCluster", {
+    type: "object",
+    required: ["recName", "recNamespace", "apiFqdnUrl"],
+    properties: {
+        recName: str,
+        recNamespace: str,
+        apiFqdnUrl: str,
+        dbFqdnSuffix: str,
+        apiPort: int,
+        /** Documented format: redis-enterprise-<RERC name> (checked against metadata.name below). */
+        secretName: { type: "string", pattern: "^redis-enterprise-" },
+    },
+    additionalProperties: false,
+});
+
+const databaseSettings = {
+    memorySize,
+    replication: bool,
+    shardCount: { type: "integer", minimum: 1 },
+    databasePort: { type: "integer", minimum: 1, maximum: 65535 },
+    /** Secret with key `password`; the operator creates one if it does not exist. */
+    databaseSecretName: str,
+    tlsMode: { enum: TLS_MODES },
+    persistence: { enum: PERSISTENCE },
+    evictionPolicy: str,
+};
+
+/** RedisEnterpriseActiveActiveDatabase (REAADB), app.redislabs.com/v1alpha1. */
+export const redisEnterpriseActiveActiveDatabaseSchema = resource("app.redislabs.com/v1alpha1", "RedisEnterpriseActiveActiveDatabase", {
+    type: "object",
+    required: ["participatingClusters"],
+    properties: {
+        participatingClusters: {
+            type: "array",
+            minItems: 2,
+            items: {
+                type: "object",
+                required: ["name"],
+                properties: { name: str, namespace: str, externalReplicationPort: int },
+                additionalProperties: false,
+            },
+        },
+        globalConfigurations: { type: "object", properties: databaseSettings, additionalProperties: false },
+    },
+    additionalProperties: false,
+});
+
+/** RedisEnterpriseDatabase (REDB), app.redislabs.com/v1alpha1. */
+export const redisEnterpriseDatabaseSchema = resource("app.redislabs.com/v1alpha1", "RedisEnterpriseDatabase", {
+    type: "object",
+    properties: {
+        redisEnterpriseCluster: { type: "object", required: ["name"], properties: { name: str }, additionalProperties: false },
+        ...databaseSettings,
+    },
+    additionalProperties: false,
+});
+
+export const REDIS_ENTERPRISE_SCHEMAS: Record<string, Schema> = {
+    "app.redislabs.com/v1/RedisEnterpriseCluster": redisEnterpriseClusterSchema,
+    "app.redislabs.com/v1alpha1/RedisEnterpriseRemoteCluster": redisEnterpriseRemoteClusterSchema,
+    "app.redislabs.com/v1alpha1/RedisEnterpriseActiveActiveDatabase": redisEnterpriseActiveActiveDatabaseSchema,
+    "app.redislabs.com/v1alpha1/RedisEnterpriseDatabase": redisEnterpriseDatabaseSchema,
+};
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const compiled = new Map<string, ValidateFunction>();
+
+/**
+ * Problems of an app.redislabs.com object against its schema (empty when valid), or undefined when
+ * the object is not of this API group. Extra `$`-prefixed keys (harness bookkeeping) are ignored.
+ */
+export function redisEnterpriseSchemaProblems(o: { apiVersion: string; kind: string; [k: string]: any }): string[] | undefined {
+    if (!o.apiVersion?.startsWith("app.redislabs.com/")) return undefined;
+    const key = `${o.apiVersion}/${o.kind}`;
+    const schema = REDIS_ENTERPRISE_SCHEMAS[key];
+    if (!schema) return [`no schema known for ${o.apiVersion} ${o.kind} (add it to tests/schemas/redis-enterprise.ts)`];
+    if (!compiled.has(key)) compiled.set(key, ajv.compile(schema));
+    const validate = compiled.get(key)!;
+    const plain = Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith("$")));
+    const problems = validate(plain) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message}${e.params ? " " + JSON.stringify(e.params) : ""}`);
+    // A rule the documentation states but JSON schema cannot: the credentials Secret is named after the RERC.
+    if (o.kind === "RedisEnterpriseRemoteCluster" && o.spec?.secretName !== undefined && o.spec.secretName !== `redis-enterprise-${o.metadata?.name}`)
+        problems.push(`/spec/secretName must be redis-enterprise-${o.metadata?.name} (the operator's naming rule), got ${o.spec.secretName}`);
+    return problems;
+}
