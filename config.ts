@@ -355,7 +355,10 @@ function defaults(tier: Tier, region: Region, stack: string, distribution?: Dist
             postgres: { storage: prod ? "50Gi" : "2Gi", backupStorage: prod ? "100Gi" : "2Gi", backupSchedule: "0 2 * * *" },
             redis: {},
             frontendExposure: prod ? "LoadBalancer" : "NodePort",
-            backupVolume: { type: "local", path: "/var/local-path-provisioner" },
+            // A directory that exists on laptop node images and holds nothing else: kubelet gives a local
+            // volume's files to the pod's fsGroup, so it must not be shared with other volumes' data
+            // (e.g. the local-path provisioner's directory, where PostgreSQL's own volume lives).
+            backupVolume: { type: "local", path: "/mnt" },
             ingressHost: prod ? `kopi.${region}.shop.example.com` : "kopi.localtest.me",
         },
         services: CORE_SERVICES.map((name) => ({ name, replicas: prod ? 3 : 1, autoscaling: prod ? hpa(3, 10) : hpa(1, 2) })),

@@ -35,6 +35,11 @@ export interface MicroserviceArgs {
     /** Replicas when there is no autoscaler. */
     replicas: number;
     autoscaling?: Autoscaling;
+    /**
+     * An autoscaler outside this component (e.g. a KEDA ScaledObject) owns spec.replicas: `replicas`
+     * is only the starting count (and sizes the PodDisruptionBudget), and no HPA is created here.
+     */
+    externalAutoscaler?: boolean;
     /** Port with Prometheus metrics at /metrics, scraped from the monitoring namespace only. */
     metricsPort?: number;
     /** Sources allowed to reach the serving port. */
@@ -46,6 +51,8 @@ export interface MicroserviceArgs {
     podAnnotations?: Record<string, string>;
     /** Namespace that Prometheus scrapes from; metrics ingress is allowed from it. */
     monitoringNamespace?: string;
+    /** Resources the Deployment must wait for (e.g. the mesh's injection webhook). */
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
@@ -123,7 +130,7 @@ export class Microservice extends pulumi.ComponentResource {
                     }, replicated ? this.selector : undefined),
                 },
             },
-        }, { ...o, dependsOn: [this.serviceAccount], ignoreChanges: args.autoscaling ? ["spec.replicas"] : [] });
+        }, { ...o, dependsOn: [this.serviceAccount, ...(args.dependsOn ?? [])], ignoreChanges: args.autoscaling || args.externalAutoscaler ? ["spec.replicas"] : [] });
 
         this.service = new k8s.core.v1.Service(`${name}-service`, {
             metadata: { name: args.name, namespace: args.namespace, labels },
@@ -138,9 +145,10 @@ export class Microservice extends pulumi.ComponentResource {
         }, o);
         this.address = pulumi.interpolate`${this.service.metadata.name}.${this.service.metadata.namespace}.svc.cluster.local:${this.servicePort}`;
 
-        const ingress: input.networking.v1.NetworkPolicyIngressRule[] = [
-            { from: args.allowFrom, ports: [{ protocol: "TCP", port: args.port.containerPort }] },
-        ];
+        // An empty `from` would allow every source: no sources means no rule (ingress denied).
+        const ingress: input.networking.v1.NetworkPolicyIngressRule[] = args.allowFrom.length > 0
+            ? [{ from: args.allowFrom, ports: [{ protocol: "TCP", port: args.port.containerPort }] }]
+            : [];
         if (args.metricsPort && args.monitoringNamespace) {
             ingress.push({
                 from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.monitoringNamespace } } }],

@@ -1,11 +1,24 @@
-// STUB — to be implemented (issue 3): the Warung Kopi shop.
+// The Warung Kopi shop (issue 3): every object of the seed scenario, as components, in namespace
+// cfg.shop.namespace, with the node metrics agent in a namespace of its own.
 import * as pulumi from "@pulumi/pulumi";
 import type { LayerReport } from "../outputs";
+import { selectorLabels } from "../defaults";
 import type { StackContext } from "../defaults";
 import type { ServiceMesh } from "../mesh";
 import type { Observability } from "../observability";
 import type { ClusterAddons } from "../addons";
 import type { CacheEndpoint } from "../cache";
+import type { Peer } from "../microservice";
+import { meshTrafficPolicy } from "../mesh/traffic";
+import { serviceMonitor } from "../observability/monitors";
+import { ShopApps } from "./apps";
+import { DatabaseJobs } from "./database-jobs";
+import { ShopFoundation } from "./foundation";
+import { NodeMetrics } from "./node-metrics";
+import { meshProxyResources, NAMES, PORTS, quotaFor, serviceHost, shopClaims, shopPodShapes } from "./plan";
+import { Postgres } from "./postgres";
+import { ShopRedis } from "./redis";
+import { ShopStorage } from "./storage";
 
 export interface WarungKopiArgs {
     ctx: StackContext;
@@ -16,6 +29,9 @@ export interface WarungKopiArgs {
     cache?: CacheEndpoint;
 }
 
+/** Namespace whose core services share the shop's Redis when there is no external cache. */
+export const CORE_SERVICES_NAMESPACE = "ecommerce";
+
 export class WarungKopi extends pulumi.ComponentResource {
     /** Endpoints, commands, pending links and published data for the stack outputs. */
     public readonly report: LayerReport = {};
@@ -24,7 +40,143 @@ export class WarungKopi extends pulumi.ComponentResource {
 
     constructor(name: string, args: WarungKopiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecommerce:platform:WarungKopi", name, {}, opts);
-        void args;
-        this.registerOutputs({});
+        const { ctx, mesh, observability } = args;
+        const { cfg } = ctx;
+        const ns = cfg.shop.namespace;
+        const ownRedis = !args.cache;
+        const meshReady = mesh?.ready ?? [];
+        const child = { parent: this };
+        const peer = (workload: string): Peer => ({ podSelector: { matchLabels: selectorLabels(workload) } });
+
+        // ---- Namespace, quota (every workload at its maximum plus the Jobs), config and credentials.
+        const quota = quotaFor(shopPodShapes(cfg, { ownRedis }), {
+            ...shopClaims(cfg, ownRedis),
+            loadBalancers: cfg.shop.frontendExposure === "LoadBalancer" ? 1 : 0,
+            // frontend-public's one port (a LoadBalancer Service allocates a node port too).
+            nodePorts: 1,
+        }, mesh ? meshProxyResources(cfg, mesh) : undefined);
+        const foundation = new ShopFoundation(`${name}-foundation`, {
+            ctx,
+            quota,
+            istioInjection: !!mesh,
+            platformEgress: mesh?.workloadEgress,
+            cache: args.cache,
+        }, child);
+        const namespace = foundation.namespace;
+
+        const storage = new ShopStorage(`${name}-storage`, { ctx, namespace }, child);
+
+        // ---- Data: PostgreSQL and (without an external cache) Redis.
+        const postgres = new Postgres(`${name}-postgres`, {
+            ctx,
+            namespace,
+            storageClass: storage.storageClass,
+            credentials: foundation.postgresSecret,
+            config: foundation.configMap,
+            clients: [peer(NAMES.backend), peer(NAMES.worker), ...DatabaseJobs.clientSelectors.map((s) => ({ podSelector: { matchLabels: s } }))],
+            dependsOn: meshReady,
+        }, child);
+
+        let cachePeer: Peer;
+        if (ownRedis) {
+            const redis = new ShopRedis(`${name}-redis`, {
+                ctx,
+                namespace,
+                credentials: foundation.redisSecret,
+                storageClassName: storage.storageClass.metadata.name,
+                clients: [
+                    peer(NAMES.backend),
+                    peer(NAMES.worker),
+                    // The core services share this Redis when the stack has no Redis Enterprise.
+                    ...(cfg.layers.coreServices ? [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": CORE_SERVICES_NAMESPACE } } }] : []),
+                ],
+                dependsOn: meshReady,
+            }, child);
+            cachePeer = { podSelector: { matchLabels: redis.selector } };
+            this.cache = {
+                host: serviceHost(cfg, NAMES.redis),
+                port: PORTS.redis,
+                password: foundation.redisPassword,
+                tls: false,
+                namespace: ns,
+                podSelector: redis.selector,
+            };
+        } else {
+            const external = args.cache!;
+            cachePeer = {
+                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": external.namespace } },
+                ...(external.podSelector ? { podSelector: { matchLabels: external.podSelector } } : {}),
+            };
+            this.cache = external;
+        }
+
+        new DatabaseJobs(`${name}-db-jobs`, {
+            ctx,
+            namespace,
+            credentials: foundation.postgresSecret,
+            config: foundation.configMap,
+            database: postgres.statefulSet,
+            databaseSelector: postgres.selector,
+            backupClaim: storage.backupClaim,
+            dependsOn: meshReady,
+        }, child);
+
+        // ---- Applications.
+        const apps = new ShopApps(`${name}-apps`, {
+            ctx,
+            namespace,
+            config: foundation.configMap,
+            postgresSecret: foundation.postgresSecret,
+            apiKeySecret: foundation.apiKeySecret,
+            redisSecret: foundation.redisSecret,
+            cache: { host: foundation.cacheHost, port: foundation.cachePort, peer: cachePeer },
+            databasePeer: { podSelector: { matchLabels: postgres.selector } },
+            gatewayPeers: mesh?.gatewayPeers ?? [],
+            monitoringNamespace: cfg.layers.monitoring ? cfg.monitoring.namespace : undefined,
+            tls: !!args.addons.clusterIssuer,
+            dependsOn: meshReady,
+        }, child);
+
+        const nodeMetrics = new NodeMetrics(`${name}-node-metrics`, { ctx, monitoringNamespace: cfg.monitoring.namespace }, child);
+
+        // ---- Mesh traffic policy: retries only where a request never reached the application
+        // (safe for every method, writes included), bounded timeouts.
+        if (mesh) {
+            const safeRetries = { attempts: 2, perTryTimeout: "3s", retryOn: "connect-failure,refused-stream" };
+            meshTrafficPolicy(`${name}-backend`, {
+                ctx, mesh, namespace: ns, service: NAMES.backend, port: PORTS.backend,
+                selector: apps.backend.selector, retries: safeRetries, timeout: "10s", metricsPort: PORTS.metrics,
+            }, this);
+            // The worker serves no requests; its policy exists for the plain-text metrics port Prometheus scrapes.
+            meshTrafficPolicy(`${name}-worker`, {
+                ctx, mesh, namespace: ns, service: NAMES.worker, port: PORTS.worker,
+                selector: apps.worker.selector, retries: "none", timeout: "10s", metricsPort: PORTS.metrics,
+            }, this);
+            meshTrafficPolicy(`${name}-frontend`, {
+                ctx, mesh, namespace: ns, service: NAMES.frontend, port: PORTS.frontendService,
+                selector: apps.frontend.selector, retries: safeRetries, timeout: "15s",
+                // frontend-public (NodePort/LoadBalancer) brings plain text from outside the mesh to the
+                // serving port: PERMISSIVE there (the gateway still speaks mTLS), STRICT everywhere else.
+                metricsPort: PORTS.frontendContainer,
+            }, this);
+        }
+
+        // ---- Scrape targets: the services with a metrics port, and the node agent.
+        if (observability) {
+            for (const [id, workload] of [["backend", NAMES.backend], ["worker", NAMES.worker]] as const) {
+                serviceMonitor(`${name}-${id}`, {
+                    ctx, observability, namespace: ns, selector: selectorLabels(workload), port: "http-metrics",
+                }, this);
+            }
+            serviceMonitor(`${name}-node-metrics`, {
+                ctx, observability, namespace: nodeMetrics.namespace, selector: nodeMetrics.selector, port: "http-metrics",
+            }, this);
+        }
+
+        this.report = {
+            endpoints: { shop: `https://${cfg.shop.ingressHost}` },
+            portForward: { frontend: `kubectl port-forward svc/${NAMES.frontend} -n ${ns} 8080:${PORTS.frontendService}` },
+        };
+        this.registerOutputs({ namespace });
     }
 }

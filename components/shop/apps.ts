@@ -1,0 +1,254 @@
+// The shop's application tier: backend API, worker and frontend (on the shared Microservice
+// component), the worker's RBAC, the frontend's public Service and the Ingress.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { input } from "@pulumi/kubernetes/types";
+import { resourcesFor } from "../../config";
+import { appLabels, container, selectorLabels, StackContext } from "../defaults";
+import { Microservice, Peer } from "../microservice";
+import { frontendBuildResources, NAMES, PART_OF, PORTS, serviceHost, UIDS } from "./plan";
+
+const SERVICE_JS = path.resolve(__dirname, "..", "..", "apps", "service.js");
+
+export interface ShopAppsArgs {
+    ctx: StackContext;
+    namespace: pulumi.Input<string>;
+    config: k8s.core.v1.ConfigMap;
+    postgresSecret: k8s.core.v1.Secret;
+    apiKeySecret: k8s.core.v1.Secret;
+    redisSecret: k8s.core.v1.Secret;
+    /** Where the cache is (host, port) and the egress peer that reaches it. */
+    cache: { host: pulumi.Input<string>; port: number; peer: Peer };
+    /** Egress peer of the database pods. */
+    databasePeer: Peer;
+    /** Peers that may reach the frontend and backend besides each other (the mesh's ingress gateway). */
+    gatewayPeers: Peer[];
+    /** Namespace Prometheus scrapes from (metrics ports open to it), when monitoring is on. */
+    monitoringNamespace?: string;
+    /** ClusterIssuer present: the Ingress asks for TLS with Secret `warung-kopi-tls`. */
+    tls: boolean;
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** nginx server for the frontend: the rendered site, /healthz, and /api proxied to the backend. */
+export function frontendNginxConfig(backendHost: string, backendPort: number): string {
+    return [
+        "server {",
+        `    listen ${PORTS.frontendContainer};`,
+        "    server_name _;",
+        "    root /usr/share/nginx/html;",
+        "    location = /healthz { access_log off; default_type text/plain; return 200 \"ok\\n\"; }",
+        "    location / { try_files $uri $uri/ /index.html; }",
+        // Resolve the backend per request: nginx starts even before the backend Service exists.
+        "    resolver kube-dns.kube-system.svc.cluster.local valid=30s ipv6=off;",
+        `    set $backend http://${backendHost}:${backendPort};`,
+        "    location /api/ {",
+        "        proxy_pass $backend;",
+        "        proxy_set_header Host $host;",
+        "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "        proxy_set_header X-Forwarded-Proto $scheme;",
+        "        proxy_read_timeout 30s;",
+        "    }",
+        "}",
+        "",
+    ].join("\n");
+}
+
+/**
+ * Deployments and ClusterIP Services `backend` (8080), `worker` and `frontend` (80 -> 8080); HPAs
+ * and (when replicated) PodDisruptionBudgets from config; Role/RoleBinding `worker`; Service
+ * `frontend-public` (NodePort or LoadBalancer, from config); Ingress `warung-kopi`.
+ */
+export class ShopApps extends pulumi.ComponentResource {
+    public readonly backend: Microservice;
+    public readonly worker: Microservice;
+    public readonly frontend: Microservice;
+    public readonly publicService: k8s.core.v1.Service;
+    public readonly ingress: k8s.networking.v1.Ingress;
+
+    constructor(name: string, args: ShopAppsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ecommerce:platform:ShopApps", name, {}, opts);
+        const { cfg, provider } = args.ctx;
+        const o = { parent: this, provider };
+        const ns = args.namespace;
+        const shop = cfg.shop;
+
+        // The reference service (apps/service.js) every application container runs.
+        const runtime = new k8s.core.v1.ConfigMap(`${name}-runtime`, {
+            metadata: { name: NAMES.appRuntime, namespace: ns, labels: appLabels(PART_OF, PART_OF, "runtime") },
+            data: { "service.js": fs.readFileSync(SERVICE_JS, "utf8") },
+        }, o);
+        const runtimeVolume: input.core.v1.Volume = { name: "app", configMap: { name: runtime.metadata.name } };
+        const runtimeMount: input.core.v1.VolumeMount = { name: "app", mountPath: "/app", readOnly: true };
+
+        const secretEnv = (envName: string, secret: k8s.core.v1.Secret, key: string): input.core.v1.EnvVar =>
+            ({ name: envName, valueFrom: { secretKeyRef: { name: secret.metadata.name, key } } });
+        const dependsOn = pulumi.interpolate`${serviceHost(cfg, NAMES.postgres)}:${PORTS.postgres},${args.cache.host}:${args.cache.port}`;
+        const serviceEnv = (serviceName: string, role: string, port: number): input.core.v1.EnvVar[] => [
+            { name: "SERVICE_NAME", value: serviceName },
+            { name: "ROLE", value: role },
+            { name: "PORT", value: String(port) },
+            { name: "METRICS_PORT", value: String(PORTS.metrics) },
+            { name: "DEPENDS_ON", value: dependsOn },
+            secretEnv("DATABASE_USER", args.postgresSecret, "username"),
+            secretEnv("DATABASE_PASSWORD", args.postgresSecret, "password"),
+            secretEnv("REDIS_PASSWORD", args.redisSecret, "password"),
+            secretEnv("API_KEY", args.apiKeySecret, "api-key"),
+        ];
+        const toData: input.networking.v1.NetworkPolicyEgressRule[] = [
+            { to: [args.databasePeer], ports: [{ protocol: "TCP", port: PORTS.postgres }] },
+            { to: [args.cache.peer], ports: [{ protocol: "TCP", port: args.cache.port }] },
+        ];
+        const common = {
+            ctx: args.ctx,
+            namespace: ns,
+            partOf: PART_OF,
+            monitoringNamespace: args.monitoringNamespace,
+            dependsOn: args.dependsOn,
+        };
+        const nodeApp = {
+            command: ["node", "/app/service.js"],
+            envFrom: [{ configMapRef: { name: args.config.metadata.name } }],
+            volumes: [runtimeVolume],
+            volumeMounts: [runtimeMount],
+            runAsUser: UIDS.node,
+            metricsPort: PORTS.metrics,
+            health: { http: { path: "/healthz", readyPath: "/readyz", port: "http" } },
+        };
+        const peer = (workload: string): Peer => ({ podSelector: { matchLabels: selectorLabels(workload) } });
+
+        this.backend = new Microservice(`${name}-backend`, {
+            ...common, ...nodeApp,
+            name: NAMES.backend,
+            component: "api",
+            image: cfg.images.backend,
+            env: serviceEnv(NAMES.backend, "api", PORTS.backend),
+            resources: resourcesFor(cfg, "backend"),
+            port: { containerPort: PORTS.backend },
+            replicas: shop.backend.replicas,
+            autoscaling: shop.backend.autoscaling,
+            // The frontend's /api proxy and the Ingress (through the mesh's ingress gateway).
+            allowFrom: [peer(NAMES.frontend), ...args.gatewayPeers],
+            allowTo: toData,
+        }, { parent: this });
+
+        // ---- Worker: the only workload that talks to the Kubernetes API (reads its ConfigMap, writes events).
+        this.worker = new Microservice(`${name}-worker`, {
+            ...common, ...nodeApp,
+            name: NAMES.worker,
+            component: "worker",
+            image: cfg.images.worker,
+            env: serviceEnv(NAMES.worker, "worker", PORTS.worker),
+            resources: resourcesFor(cfg, "worker"),
+            port: { containerPort: PORTS.worker },
+            replicas: shop.worker.replicas,
+            autoscaling: shop.worker.autoscaling,
+            // Serves probes only: nothing may connect to it.
+            allowFrom: [],
+            allowTo: [
+                ...toData,
+                // The API server's address is not known to the program: the API ports, for this pod only.
+                { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }] },
+            ],
+            automountServiceAccountToken: true,
+        }, { parent: this });
+        const workerLabels = appLabels(NAMES.worker, PART_OF, "worker");
+        const role = new k8s.rbac.v1.Role(`${name}-worker-role`, {
+            metadata: { name: NAMES.worker, namespace: ns, labels: workerLabels },
+            rules: [
+                { apiGroups: [""], resources: ["configmaps"], resourceNames: [NAMES.config], verbs: ["get", "list", "watch"] },
+                { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create"] },
+            ],
+        }, o);
+        new k8s.rbac.v1.RoleBinding(`${name}-worker-rolebinding`, {
+            metadata: { name: NAMES.worker, namespace: ns, labels: workerLabels },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+            subjects: [{ kind: "ServiceAccount", name: this.worker.serviceAccount.metadata.name, namespace: ns }],
+        }, o);
+
+        // ---- Frontend: nginx serves the site an init container renders into the shared emptyDir `site`.
+        const nginx = new k8s.core.v1.ConfigMap(`${name}-frontend-nginx`, {
+            metadata: { name: NAMES.frontendNginx, namespace: ns, labels: appLabels(NAMES.frontend, PART_OF, "web") },
+            data: { "default.conf": frontendNginxConfig(serviceHost(cfg, NAMES.backend), PORTS.backend) },
+        }, o);
+        this.frontend = new Microservice(`${name}-frontend`, {
+            ...common,
+            name: NAMES.frontend,
+            component: "web",
+            image: cfg.images.frontend,
+            runAsUser: UIDS.nginx,
+            resources: resourcesFor(cfg, "frontend"),
+            port: { containerPort: PORTS.frontendContainer, servicePort: PORTS.frontendService },
+            health: { http: { path: "/healthz", port: "http" } },
+            replicas: shop.frontend.replicas,
+            autoscaling: shop.frontend.autoscaling,
+            initContainers: [container({
+                name: "render-site",
+                image: cfg.images.frontendBuilder,
+                command: ["node", "/app/service.js"],
+                env: [
+                    { name: "ROLE", value: "frontend-build" },
+                    { name: "SERVICE_NAME", value: NAMES.frontend },
+                    { name: "OUTPUT_DIR", value: "/site" },
+                    { name: "API_BASE", value: "/api" },
+                ],
+                volumeMounts: [runtimeMount, { name: "site", mountPath: "/site" }],
+                resources: frontendBuildResources(cfg),
+            })],
+            volumes: [
+                runtimeVolume,
+                { name: "site", emptyDir: { sizeLimit: "16Mi" } },
+                { name: "nginx-conf", configMap: { name: nginx.metadata.name } },
+                { name: "tmp", emptyDir: { sizeLimit: "32Mi" } },
+                { name: "cache", emptyDir: { sizeLimit: "64Mi" } },
+            ],
+            volumeMounts: [
+                { name: "site", mountPath: "/usr/share/nginx/html", readOnly: true },
+                { name: "nginx-conf", mountPath: "/etc/nginx/conf.d", readOnly: true },
+                { name: "tmp", mountPath: "/tmp" },
+                { name: "cache", mountPath: "/var/cache/nginx" },
+            ],
+            // A public website: clients arrive through frontend-public (NodePort/LoadBalancer, from
+            // outside the cluster), the Ingress gateway and other pods.
+            allowFrom: [{ ipBlock: { cidr: "0.0.0.0/0" } }, { namespaceSelector: {} }, ...args.gatewayPeers],
+            allowTo: [{ to: [peer(NAMES.backend)], ports: [{ protocol: "TCP", port: PORTS.backend }] }],
+        }, { parent: this });
+
+        // ---- Exposure besides ClusterIP: NodePort on laptops, LoadBalancer in the regions.
+        this.publicService = new k8s.core.v1.Service(`${name}-frontend-public`, {
+            metadata: { name: NAMES.frontendPublic, namespace: ns, labels: appLabels(NAMES.frontend, PART_OF, "web") },
+            spec: {
+                type: shop.frontendExposure,
+                selector: this.frontend.selector,
+                ports: [{ name: "http", port: PORTS.frontendService, targetPort: "http", protocol: "TCP" }],
+            },
+        }, o);
+
+        this.ingress = new k8s.networking.v1.Ingress(`${name}-ingress`, {
+            metadata: {
+                name: NAMES.ingress,
+                namespace: ns,
+                labels: appLabels(PART_OF, PART_OF, "ingress"),
+                // Never wait for an address: a laptop may have no ingress controller at all.
+                annotations: { "pulumi.com/skipAwait": "true" },
+            },
+            spec: {
+                ingressClassName: "istio",
+                tls: args.tls ? [{ hosts: [shop.ingressHost], secretName: NAMES.tlsSecret }] : undefined,
+                rules: [{
+                    host: shop.ingressHost,
+                    http: {
+                        paths: [
+                            { path: "/api", pathType: "Prefix", backend: { service: { name: NAMES.backend, port: { number: PORTS.backend } } } },
+                            { path: "/", pathType: "Prefix", backend: { service: { name: NAMES.frontend, port: { number: PORTS.frontendService } } } },
+                        ],
+                    },
+                }],
+            },
+        }, { ...o, dependsOn: [this.frontend, this.backend] });
+
+        this.registerOutputs({});
+    }
+}

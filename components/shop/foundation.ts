@@ -1,0 +1,107 @@
+// The shop's namespace and what every workload in it reads: guardrails (Pod Security, quota,
+// limit range, default-deny), the application ConfigMap and the generated credentials.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { input } from "@pulumi/kubernetes/types";
+import { appLabels, StackContext } from "../defaults";
+import { HardenedNamespace } from "../namespace";
+import type { CacheEndpoint } from "../cache";
+import { DATABASE, NAMES, PART_OF, PORTS, serviceHost } from "./plan";
+
+export interface ShopFoundationArgs {
+    ctx: StackContext;
+    /** ResourceQuota hard limits (computed from the workloads, see plan.ts quotaFor). */
+    quota: Record<string, string>;
+    /** Label the namespace for Istio sidecar injection. */
+    istioInjection: boolean;
+    /** Egress every pod needs besides DNS (the mesh's sidecar to istiod, spans to the collector). */
+    platformEgress?: input.networking.v1.NetworkPolicyEgressRule[];
+    /** External cache; when absent the shop runs its own Redis and generates its password. */
+    cache?: CacheEndpoint;
+}
+
+/**
+ * Namespace `warung-kopi` (restricted, quota, limit range, default-deny + DNS), ConfigMap
+ * `warung-kopi-config`, and the Secrets `postgres-credentials`, `warung-kopi-api-key` and
+ * `redis-credentials`, whose values are generated (RandomPassword) and stay Pulumi secrets.
+ */
+export class ShopFoundation extends pulumi.ComponentResource {
+    /** Namespace name, as an output that depends on the namespace existing. */
+    public readonly namespace: pulumi.Output<string>;
+    public readonly configMap: k8s.core.v1.ConfigMap;
+    public readonly postgresSecret: k8s.core.v1.Secret;
+    public readonly apiKeySecret: k8s.core.v1.Secret;
+    public readonly redisSecret: k8s.core.v1.Secret;
+    /** The Redis password (a Pulumi secret): generated, or the external cache's. */
+    public readonly redisPassword: pulumi.Output<string>;
+    /** Host and port the applications use for the cache. */
+    public readonly cacheHost: pulumi.Input<string>;
+    public readonly cachePort: number;
+
+    constructor(name: string, args: ShopFoundationArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ecommerce:platform:ShopFoundation", name, {}, opts);
+        const { cfg, provider } = args.ctx;
+        const ns = cfg.shop.namespace;
+
+        const hardened = new HardenedNamespace(`${name}-namespace`, {
+            ctx: args.ctx,
+            name: ns,
+            podSecurity: "restricted",
+            istioInjection: args.istioInjection,
+            quota: args.quota,
+            // Defaults for containers that set nothing (e.g. `kubectl debug`); ours all set their own.
+            containerDefaults: { request: { cpu: "50m", memory: "64Mi" }, limit: { cpu: "500m", memory: "256Mi" } },
+            platformEgress: args.platformEgress,
+            labels: { "app.kubernetes.io/part-of": PART_OF },
+        }, { parent: this });
+        this.namespace = hardened.name;
+        const o = { parent: this, provider, dependsOn: [hardened] };
+        const labels = (component: string) => appLabels(PART_OF, PART_OF, component);
+
+        this.cacheHost = args.cache?.host ?? serviceHost(cfg, NAMES.redis);
+        this.cachePort = args.cache?.port ?? PORTS.redis;
+
+        this.configMap = new k8s.core.v1.ConfigMap(`${name}-config`, {
+            metadata: { name: NAMES.config, namespace: this.namespace, labels: labels("config") },
+            data: {
+                APP_NAME: "Warung Kopi",
+                SHOP_CURRENCY: "IDR",
+                LOG_LEVEL: cfg.tier === "dev" ? "debug" : "info",
+                API_BASE: "/api",
+                DATABASE_HOST: serviceHost(cfg, NAMES.postgres),
+                DATABASE_PORT: String(PORTS.postgres),
+                DATABASE_NAME: DATABASE.name,
+                REDIS_HOST: this.cacheHost,
+                REDIS_PORT: String(this.cachePort),
+                REDIS_TLS: String(args.cache?.tls ?? false),
+            },
+        }, o);
+
+        // Credentials: generated once, kept encrypted in the state, reaching pods only through Secrets.
+        const dbPassword = new random.RandomPassword(`${name}-postgres-password`, { length: 32, special: false }, { parent: this });
+        this.postgresSecret = new k8s.core.v1.Secret(`${name}-postgres-credentials`, {
+            metadata: { name: NAMES.postgresSecret, namespace: this.namespace, labels: labels("database") },
+            type: "kubernetes.io/basic-auth",
+            stringData: { username: pulumi.secret(DATABASE.user), password: dbPassword.result },
+        }, o);
+
+        const apiKey = new random.RandomPassword(`${name}-api-key`, { length: 40, special: false }, { parent: this });
+        this.apiKeySecret = new k8s.core.v1.Secret(`${name}-api-key`, {
+            metadata: { name: NAMES.apiKeySecret, namespace: this.namespace, labels: labels("backend") },
+            type: "Opaque",
+            stringData: { "api-key": apiKey.result },
+        }, o);
+
+        this.redisPassword = args.cache
+            ? pulumi.secret(args.cache.password)
+            : new random.RandomPassword(`${name}-redis-password`, { length: 32, special: false }, { parent: this }).result;
+        this.redisSecret = new k8s.core.v1.Secret(`${name}-redis-credentials`, {
+            metadata: { name: NAMES.redisSecret, namespace: this.namespace, labels: labels("cache") },
+            type: "Opaque",
+            stringData: { password: this.redisPassword },
+        }, o);
+
+        this.registerOutputs({ namespace: this.namespace });
+    }
+}

@@ -1,0 +1,230 @@
+// The Warung Kopi shop as data: fixed names, ports, storage per distribution, the migration SQL and
+// the namespace quota computed from the workloads. Pure functions, no Pulumi resources.
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { resourcesFor } from "../../config";
+import type { Distribution, PlatformConfig, Resources } from "../../config";
+import { formatCpu, formatMemory, parseQuantity } from "../quantity";
+
+/** `app.kubernetes.io/part-of` of everything the shop runs. */
+export const PART_OF = "warung-kopi";
+
+/** Kubernetes names the runbooks use (fixed, never auto-suffixed). */
+export const NAMES = {
+    config: "warung-kopi-config",
+    appRuntime: "app-runtime",
+    frontendNginx: "frontend-nginx",
+    dbSchema: "db-schema",
+    postgresSecret: "postgres-credentials",
+    apiKeySecret: "warung-kopi-api-key",
+    redisSecret: "redis-credentials",
+    storageClass: "warung-kopi-standard",
+    backupVolume: "warung-kopi-backups",
+    backupClaim: "postgres-backups",
+    postgres: "postgres",
+    redis: "redis",
+    backend: "backend",
+    worker: "worker",
+    frontend: "frontend",
+    frontendPublic: "frontend-public",
+    ingress: "warung-kopi",
+    tlsSecret: "warung-kopi-tls",
+    migrate: "db-migrate",
+    backup: "postgres-backup",
+    nodeMetrics: "node-metrics",
+} as const;
+
+/** Namespace of the node-level metrics agent (the documented Pod Security exception). */
+export const nodeAgentsNamespace = (cfg: PlatformConfig) => `${cfg.shop.namespace}-node-agents`;
+
+export const PORTS = {
+    backend: 8080,
+    worker: 8080,
+    /** nginx-unprivileged listens on 8080; the Service `frontend` publishes it on 80. */
+    frontendContainer: 8080,
+    frontendService: 80,
+    /** /metrics of the reference service (apps/service.js). */
+    metrics: 9464,
+    postgres: 5432,
+    redis: 6379,
+    nodeMetrics: 9100,
+} as const;
+
+/** UIDs the images run as (non-root; see /tmp/notes/charts.md "Images"). */
+export const UIDS = {
+    node: 1000,
+    nginx: 101,
+    postgres: 70,
+    redis: { uid: 999, gid: 1000 },
+    nobody: 65534,
+} as const;
+
+export const DATABASE = { name: "warung_kopi", user: "kopi_app" } as const;
+
+/** In-cluster DNS name of a Service. */
+export const serviceHost = (cfg: PlatformConfig, service: string, namespace = cfg.shop.namespace) => `${service}.${namespace}.svc.cluster.local`;
+
+// ---------------------------------------------------------------------------------------------
+// Storage
+
+export interface StorageClassPlan {
+    provisioner: string;
+    parameters?: Record<string, string>;
+    /** Only CSI drivers resize volumes; the laptop hostpath provisioners do not. */
+    allowVolumeExpansion: boolean;
+}
+
+/** The dynamic provisioner each distribution ships, for the StorageClass `warung-kopi-standard`. */
+export function storageClassFor(distribution: Distribution): StorageClassPlan {
+    switch (distribution) {
+        case "kind":
+        case "k3d":
+            return { provisioner: "rancher.io/local-path", allowVolumeExpansion: false };
+        case "minikube":
+            return { provisioner: "k8s.io/minikube-hostpath", allowVolumeExpansion: false };
+        case "docker-desktop":
+            return { provisioner: "docker.io/hostpath", allowVolumeExpansion: false };
+        case "eks":
+            return { provisioner: "ebs.csi.aws.com", parameters: { type: "gp3", encrypted: "true" }, allowVolumeExpansion: true };
+        case "gke":
+            return { provisioner: "pd.csi.storage.gke.io", parameters: { type: "pd-balanced" }, allowVolumeExpansion: true };
+        case "aks":
+            return { provisioner: "disk.csi.azure.com", parameters: { skuName: "StandardSSD_LRS" }, allowVolumeExpansion: true };
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Migration SQL
+
+export const SQL_DIR = path.resolve(__dirname, "..", "..", "sql");
+
+/**
+ * The SQL the program ships (sql/*.sql, applied in name order) and a digest of it: the migration
+ * Job is named after the digest, so any change to the SQL creates a new Job that applies it.
+ */
+export function migrationScripts(dir = SQL_DIR): { files: Record<string, string>; digest: string } {
+    const names = fs.readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+    if (names.length === 0) throw new Error(`no migration SQL in ${dir}`);
+    const files = Object.fromEntries(names.map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));
+    const hash = createHash("sha256");
+    for (const [f, text] of Object.entries(files)) hash.update(f).update("\0").update(text).update("\0");
+    return { files, digest: hash.digest("hex").slice(0, 8) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quota: every workload at its maximum, plus the Jobs
+
+/** Extra pods a Deployment runs during a rolling update (maxSurge in components/microservice.ts). */
+export const ROLLING_SURGE = 1;
+
+/** One kind of pod the shop runs and how many of it can exist at once. */
+export interface PodShape {
+    workload: string;
+    /** Most pods of this shape alive at the same time (HPA maximum + rollout surge, or 1 for a Job). */
+    pods: number;
+    containers: Resources[];
+    initContainers?: Resources[];
+}
+
+/** Resources of the frontend's site-rendering init container (the same Node.js runtime as the worker). */
+export const frontendBuildResources = (cfg: PlatformConfig) => resourcesFor(cfg, "worker");
+
+/** Every pod shape in the shop namespace, at its maximum count. */
+export function shopPodShapes(cfg: PlatformConfig, opts: { ownRedis: boolean }): PodShape[] {
+    const app = (name: "frontend" | "backend" | "worker") => {
+        const s = cfg.shop[name];
+        return (s.autoscaling?.maxReplicas ?? s.replicas) + ROLLING_SURGE;
+    };
+    return [
+        { workload: "frontend", pods: app("frontend"), containers: [resourcesFor(cfg, "frontend")], initContainers: [frontendBuildResources(cfg)] },
+        { workload: "backend", pods: app("backend"), containers: [resourcesFor(cfg, "backend")] },
+        { workload: "worker", pods: app("worker"), containers: [resourcesFor(cfg, "worker")] },
+        // StatefulSet rolling updates replace one pod at a time: never more than `replicas`.
+        { workload: "postgres", pods: 1, containers: [resourcesFor(cfg, "postgres")] },
+        // Recreate strategy: one pod.
+        ...(opts.ownRedis ? [{ workload: "redis", pods: 1, containers: [resourcesFor(cfg, "redis")] }] : []),
+        // A migration and a backup may run at the same time (CronJob concurrencyPolicy Forbid: one backup).
+        { workload: "db-migrate", pods: 1, containers: [resourcesFor(cfg, "db-migrate")] },
+        { workload: "db-backup", pods: 1, containers: [resourcesFor(cfg, "db-backup")] },
+    ];
+}
+
+export interface PodFootprint {
+    requestsCpu: number;
+    requestsMemory: number;
+    /** undefined when some container sets no CPU limit. */
+    limitsCpu?: number;
+    limitsMemory: number;
+}
+
+/**
+ * What one pod counts against a quota: the larger of its containers' sum and its largest init
+ * container (as the scheduler computes it), plus a sidecar the mesh injects into every pod.
+ */
+export function podFootprint(shape: PodShape, sidecar?: Resources): PodFootprint {
+    const dim = (get: (r: Resources) => string | undefined): number | undefined => {
+        const values = [...shape.containers, ...(shape.initContainers ?? []), ...(sidecar ? [sidecar] : [])].map(get);
+        if (values.some((v) => v === undefined)) return undefined;
+        const q = (r: Resources) => parseQuantity(get(r)!);
+        const sum = shape.containers.reduce((a, r) => a + q(r), 0);
+        const init = Math.max(0, ...(shape.initContainers ?? []).map(q));
+        return Math.max(sum, init) + (sidecar ? q(sidecar) : 0);
+    };
+    return {
+        requestsCpu: dim((r) => r.requests.cpu)!,
+        requestsMemory: dim((r) => r.requests.memory)!,
+        limitsCpu: dim((r) => r.limits.cpu),
+        limitsMemory: dim((r) => r.limits.memory)!,
+    };
+}
+
+export interface QuotaExtras {
+    persistentVolumeClaims: number;
+    /** Bytes of storage all PVCs request. */
+    storage: number;
+    loadBalancers: number;
+    nodePorts: number;
+}
+
+/** ResourceQuota `hard` that fits every shape at its maximum count at the same time. */
+export function quotaFor(shapes: PodShape[], extras: QuotaExtras, sidecar?: Resources): Record<string, string> {
+    const prints = shapes.map((s) => ({ n: s.pods, f: podFootprint(s, sidecar) }));
+    const total = (get: (f: PodFootprint) => number | undefined) => prints.reduce((a, { n, f }) => a + n * (get(f) ?? NaN), 0);
+    const limitsCpu = total((f) => f.limitsCpu);
+    const storageGi = Math.ceil(extras.storage / 2 ** 30);
+    return {
+        pods: String(shapes.reduce((a, s) => a + s.pods, 0)),
+        "requests.cpu": formatCpu(Math.ceil(total((f) => f.requestsCpu) * 1000) / 1000),
+        "requests.memory": formatMemory(total((f) => f.requestsMemory)),
+        ...(Number.isNaN(limitsCpu) ? {} : { "limits.cpu": formatCpu(Math.ceil(limitsCpu * 1000) / 1000) }),
+        "limits.memory": formatMemory(total((f) => f.limitsMemory)),
+        persistentvolumeclaims: String(extras.persistentVolumeClaims),
+        "requests.storage": `${storageGi}Gi`,
+        "services.loadbalancers": String(extras.loadBalancers),
+        "services.nodeports": String(extras.nodePorts),
+    };
+}
+
+/** PersistentVolumeClaims the shop namespace holds: PostgreSQL data, backups and (optionally) Redis data. */
+export function shopClaims(cfg: PlatformConfig, ownRedis: boolean): Pick<QuotaExtras, "persistentVolumeClaims" | "storage"> {
+    const sizes = [cfg.shop.postgres.storage, cfg.shop.postgres.backupStorage, ...(ownRedis && cfg.shop.redis.storage ? [cfg.shop.redis.storage] : [])];
+    return { persistentVolumeClaims: sizes.length, storage: sizes.reduce((a, s) => a + parseQuantity(s), 0) };
+}
+
+/**
+ * Resources of the Istio sidecar in injected pods, for the quota: the mesh layer's value when it
+ * publishes one (`proxyResources`), else config `resources.istio-proxy`, else Istio's chart default.
+ */
+export function meshProxyResources(cfg: PlatformConfig, mesh: object): Resources {
+    const published = (mesh as { proxyResources?: Resources }).proxyResources;
+    return published ?? cfg.resources["istio-proxy"] ?? {
+        requests: { cpu: "100m", memory: "128Mi" },
+        limits: { cpu: "2", memory: "1Gi" },
+    };
+}
+
+/** Memory Redis may use for data: 80% of its container limit, leaving room for the process itself. */
+export function redisMaxMemoryMb(r: Resources): number {
+    return Math.max(16, Math.floor((parseQuantity(r.limits.memory) * 0.8) / 2 ** 20));
+}

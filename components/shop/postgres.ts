@@ -1,0 +1,152 @@
+// PostgreSQL for the shop: a one-replica StatefulSet on the shop's StorageClass, a headless Service
+// for its stable DNS name, and a NetworkPolicy that lets only the shop's database clients in.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { input } from "@pulumi/kubernetes/types";
+import { resourcesFor } from "../../config";
+import type { PlatformConfig } from "../../config";
+import { appLabels, container, podSpec, selectorLabels, StackContext } from "../defaults";
+import type { Peer } from "../microservice";
+import { NAMES, PART_OF, PORTS, UIDS } from "./plan";
+
+export interface PostgresArgs {
+    ctx: StackContext;
+    namespace: pulumi.Input<string>;
+    storageClass: k8s.storage.v1.StorageClass;
+    /** Secret with keys username and password. */
+    credentials: k8s.core.v1.Secret;
+    /** ConfigMap with key DATABASE_NAME. */
+    config: k8s.core.v1.ConfigMap;
+    /** Pods allowed to connect (backend, worker, migration and backup jobs). */
+    clients: Peer[];
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * Node placement of the database: the stack's nodeSelector and tolerations; a required Linux
+ * node; and, when config names database nodes, a preference for them. A nodeSelector on the same
+ * label key would contradict that preference, so it becomes "either value" in the required term.
+ */
+export function databaseScheduling(cfg: PlatformConfig): Pick<input.core.v1.PodSpec, "nodeSelector" | "affinity"> {
+    const db = cfg.scheduling.databaseNodeAffinity;
+    const nodeSelector = { ...cfg.scheduling.nodeSelector };
+    const required: input.core.v1.NodeSelectorRequirement[] = [{ key: "kubernetes.io/os", operator: "In", values: ["linux"] }];
+    if (db && db.key in nodeSelector) {
+        required.push({ key: db.key, operator: "In", values: [...new Set([nodeSelector[db.key], db.value])] });
+        delete nodeSelector[db.key];
+    }
+    return {
+        nodeSelector: Object.keys(nodeSelector).length > 0 ? nodeSelector : undefined,
+        affinity: {
+            nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: required }] },
+                preferredDuringSchedulingIgnoredDuringExecution: db
+                    ? [{ weight: 100, preference: { matchExpressions: [{ key: db.key, operator: "In", values: [db.value] }] } }]
+                    : undefined,
+            },
+        },
+    };
+}
+
+/**
+ * StatefulSet `postgres` and headless Service `postgres`. Data lives in the claim template `data`
+ * (PVC `data-postgres-0`): Pulumi never deletes claims a StatefulSet created, and the retention
+ * policy keeps them when the StatefulSet is deleted or scaled down. In production the StatefulSet
+ * itself is protected.
+ */
+export class Postgres extends pulumi.ComponentResource {
+    public readonly statefulSet: k8s.apps.v1.StatefulSet;
+    public readonly service: k8s.core.v1.Service;
+    public readonly selector = selectorLabels(NAMES.postgres);
+
+    constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ecommerce:platform:Postgres", name, {}, opts);
+        const { cfg, provider } = args.ctx;
+        const o = { parent: this, provider };
+        const production = cfg.tier === "production";
+        const labels = appLabels(NAMES.postgres, PART_OF, "database");
+        const dataDir = "/var/lib/postgresql/data";
+
+        const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
+            metadata: { name: NAMES.postgres, namespace: args.namespace, labels },
+            automountServiceAccountToken: false,
+        }, o);
+
+        this.service = new k8s.core.v1.Service(`${name}-service`, {
+            metadata: { name: NAMES.postgres, namespace: args.namespace, labels },
+            spec: {
+                clusterIP: "None",
+                selector: this.selector,
+                ports: [{ name: "tcp-postgres", port: PORTS.postgres, targetPort: "postgres", protocol: "TCP" }],
+            },
+        }, o);
+
+        const secretKey = (key: string) => ({ secretKeyRef: { name: args.credentials.metadata.name, key } });
+        const spec = podSpec(cfg, {
+            serviceAccountName: NAMES.postgres,
+            runAsUser: UIDS.postgres,
+            runAsGroup: UIDS.postgres,
+            terminationGracePeriodSeconds: 60,
+            containers: [container({
+                name: "postgres",
+                image: cfg.images.postgres,
+                ports: [{ name: "postgres", containerPort: PORTS.postgres }],
+                env: [
+                    { name: "POSTGRES_USER", valueFrom: secretKey("username") },
+                    { name: "POSTGRES_PASSWORD", valueFrom: secretKey("password") },
+                    { name: "POSTGRES_DB", valueFrom: { configMapKeyRef: { name: args.config.metadata.name, key: "DATABASE_NAME" } } },
+                    // A subdirectory: initdb refuses a non-empty mount point (lost+found).
+                    { name: "PGDATA", value: `${dataDir}/pgdata` },
+                ],
+                volumeMounts: [
+                    { name: "data", mountPath: dataDir },
+                    { name: "run", mountPath: "/var/run/postgresql" },
+                    { name: "tmp", mountPath: "/tmp" },
+                ],
+                resources: resourcesFor(cfg, "postgres"),
+                // Over TCP: during initdb the entrypoint's temporary server listens on the socket only.
+                health: { exec: { command: ["sh", "-c", `pg_isready -q -h 127.0.0.1 -p ${PORTS.postgres} -U "$POSTGRES_USER" -d "$POSTGRES_DB"`] } },
+                startupSeconds: 180,
+            })],
+            volumes: [
+                { name: "run", emptyDir: {} },
+                { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+            ],
+        });
+
+        this.statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, {
+            metadata: { name: NAMES.postgres, namespace: args.namespace, labels },
+            spec: {
+                serviceName: NAMES.postgres,
+                replicas: 1,
+                selector: { matchLabels: this.selector },
+                updateStrategy: { type: "RollingUpdate" },
+                persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+                template: {
+                    metadata: { labels },
+                    spec: { ...spec, ...databaseScheduling(cfg) },
+                },
+                volumeClaimTemplates: [{
+                    metadata: { name: "data", labels },
+                    spec: {
+                        accessModes: ["ReadWriteOnce"],
+                        storageClassName: args.storageClass.metadata.name,
+                        resources: { requests: { storage: cfg.shop.postgres.storage } },
+                    },
+                }],
+            },
+        }, { ...o, dependsOn: [sa, this.service, ...(args.dependsOn ?? [])], protect: production, retainOnDelete: production });
+
+        new k8s.networking.v1.NetworkPolicy(`${name}-netpol`, {
+            metadata: { name: NAMES.postgres, namespace: args.namespace, labels },
+            spec: {
+                podSelector: { matchLabels: this.selector },
+                // No egress rule: the database reaches nothing but DNS (namespace-wide allow).
+                policyTypes: ["Ingress", "Egress"],
+                ingress: [{ from: args.clients, ports: [{ protocol: "TCP", port: PORTS.postgres }] }],
+            },
+        }, o);
+
+        this.registerOutputs({});
+    }
+}
