@@ -1,13 +1,41 @@
-// STUB — to be implemented (issue 4 §4/§5): kube-prometheus-stack, Jaeger, KEDA, dashboards, rules.
+// Observability: kube-prometheus-stack (Prometheus, Alertmanager, Grafana, node-exporter,
+// kube-state-metrics, the Prometheus Operator), Jaeger v2 for Istio traces, KEDA for custom-metric
+// autoscaling, Grafana dashboards and platform alert rules.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import type { LayerReport } from "../outputs";
+import type { PlatformConfig } from "../../config";
 import type { StackContext } from "../defaults";
 import type { ServiceMesh } from "../mesh";
+import { HardenedNamespace } from "../namespace";
+import { CHARTS, chartValues, size } from "./charts";
+import { redisReplicationGroup, RuleGroup } from "./alerts";
+import { serviceMonitor } from "./monitors";
 
 export interface ObservabilityArgs {
     ctx: StackContext;
+    /** Not a dependency: nothing here waits for the mesh; sidecars export spans to Jaeger by address. */
     mesh?: ServiceMesh;
 }
+
+/** Where Istio sidecars send spans (OTLP/gRPC); the mesh's extension provider points here. */
+export function jaegerOtlpAddress(cfg: PlatformConfig): { host: string; port: number } {
+    return { host: `jaeger.${cfg.monitoring.namespace}.svc.cluster.local`, port: 4317 };
+}
+
+/** In-cluster Prometheus query URL (the `prometheus` Service this layer creates). */
+export function prometheusUrl(cfg: PlatformConfig): string {
+    return `http://prometheus.${cfg.monitoring.namespace}.svc.cluster.local:9090`;
+}
+
+const DASHBOARD_DIR = path.resolve(__dirname, "..", "..", "dashboards");
+/** Name of the Secret holding the Grafana admin login (keys admin-user, admin-password). */
+export const GRAFANA_ADMIN_SECRET = "grafana-admin";
+/** kube-prometheus-stack fullnameOverride (helm/kube-prometheus-stack.yaml). */
+const KPS = "kps";
 
 export class Observability extends pulumi.ComponentResource {
     /** Endpoints, commands, pending links and published data for the stack outputs. */
@@ -15,10 +43,230 @@ export class Observability extends pulumi.ComponentResource {
     public readonly namespace: string;
     /** Release that installs the monitoring.coreos.com CRDs: ServiceMonitors/PrometheusRules depend on it. */
     public readonly prometheusStack?: pulumi.Resource;
+    /** KEDA release (keda.sh CRDs and webhook): ScaledObjects depend on it; undefined when custom-metric autoscaling is off. */
+    public readonly keda?: pulumi.Resource;
+    /** Prometheus query URL for in-cluster consumers (KEDA triggers, Grafana). */
+    public readonly prometheusUrl: string;
+    /** Jaeger release (all-in-one: OTLP receiver, span store, query UI); undefined when tracing is off. */
+    public readonly jaeger?: pulumi.Resource;
+    /** Jaeger's OTLP/gRPC receiver; undefined when tracing is off. */
+    public readonly jaegerOtlp?: { host: string; port: number };
 
     constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecommerce:platform:Observability", name, {}, opts);
-        this.namespace = args.ctx.cfg.monitoring.namespace;
-        this.registerOutputs({});
+        const { ctx } = args;
+        const { cfg, provider } = ctx;
+        const o = { parent: this, provider };
+        const ns = cfg.monitoring.namespace;
+        const nodeAgentsNs = `${ns}-node-agents`;
+        this.namespace = ns;
+        this.prometheusUrl = prometheusUrl(cfg);
+
+        // Every chart pod in `monitoring` meets "restricted" with the security contexts in helm/*.yaml.
+        // No default-deny here: the operator, Grafana's sidecars and kube-state-metrics talk to the
+        // API server, whose address NetworkPolicy cannot name portably; Prometheus scrapes every
+        // namespace. Application namespaces admit only the monitoring namespace on metrics ports.
+        const monitoringNs = new HardenedNamespace(`${name}-namespace`, {
+            ctx, name: ns, podSecurity: "restricted", defaultDeny: false,
+        }, { parent: this });
+        const nodeAgents = new HardenedNamespace(`${name}-node-agents-namespace`, {
+            ctx,
+            name: nodeAgentsNs,
+            podSecurity: {
+                privilegedBecause: "node-exporter reads the host's /proc, /sys and root filesystem (hostPath) and runs with hostNetwork and hostPID to report node metrics",
+            },
+            defaultDeny: false,
+        }, { parent: this });
+
+        // Grafana admin: generated, kept as a Pulumi secret, handed to the chart by Secret name only.
+        const adminPassword = new random.RandomPassword(`${name}-grafana-admin-password`, { length: 32, special: false }, { parent: this });
+        const adminSecret = new k8s.core.v1.Secret(`${name}-grafana-admin`, {
+            metadata: { name: GRAFANA_ADMIN_SECRET, namespace: ns, labels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/managed-by": "pulumi" } },
+            type: "Opaque",
+            stringData: { "admin-user": "admin", "admin-password": adminPassword.result },
+        }, { ...o, dependsOn: [monitoringNs] });
+
+        const tier = cfg.tier;
+        const prod = tier !== "dev";
+        const kpsValues = chartValues("kube-prometheus-stack.yaml", {
+            fullnameOverride: KPS,
+            prometheusOperator: {
+                resources: size(tier, "operator"),
+                prometheusConfigReloader: { resources: size(tier, "configReloader") },
+                admissionWebhooks: { patch: { resources: size(tier, "admissionPatch") } },
+            },
+            prometheus: {
+                prometheusSpec: {
+                    retention: cfg.monitoring.retention,
+                    resources: size(tier, "prometheus"),
+                    ...(cfg.monitoring.prometheusStorage ? {
+                        storageSpec: {
+                            volumeClaimTemplate: {
+                                spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: cfg.monitoring.prometheusStorage } } },
+                            },
+                        },
+                    } : {}),
+                    externalLabels: { region: cfg.region, cluster: cfg.cluster.identifier },
+                },
+            },
+            alertmanager: {
+                alertmanagerSpec: { replicas: prod ? 2 : 1, resources: size(tier, "alertmanager") },
+            },
+            grafana: {
+                admin: { existingSecret: GRAFANA_ADMIN_SECRET },
+                resources: size(tier, "grafana"),
+                sidecar: { resources: size(tier, "grafanaSidecar") },
+                additionalDataSources: cfg.layers.tracing ? [{
+                    name: "Jaeger",
+                    type: "jaeger",
+                    uid: "jaeger",
+                    access: "proxy",
+                    url: `http://jaeger.${ns}.svc.cluster.local:16686`,
+                    editable: false,
+                }] : [],
+            },
+            "kube-state-metrics": { resources: size(tier, "kubeStateMetrics") },
+            "prometheus-node-exporter": { namespaceOverride: nodeAgentsNs, resources: size(tier, "nodeExporter") },
+        });
+        const stack = new k8s.helm.v3.Release(`${name}-kube-prometheus-stack`, {
+            name: "kube-prometheus-stack",
+            chart: CHARTS.kubePrometheusStack.chart,
+            version: CHARTS.kubePrometheusStack.version,
+            repositoryOpts: { repo: CHARTS.kubePrometheusStack.repo },
+            namespace: ns,
+            createNamespace: false,
+            // CRDs, the webhook certificate hook Jobs, operator, Grafana and exporters.
+            timeout: 900,
+            values: kpsValues,
+        }, { ...o, dependsOn: [monitoringNs, nodeAgents, adminSecret], customTimeouts: { create: "20m", update: "20m" } });
+        this.prometheusStack = stack;
+
+        // The runbook's `kubectl port-forward svc/prometheus 9090:9090 -n monitoring`: the chart's
+        // Service is `kps-prometheus`, so we add `prometheus` selecting the same pods.
+        new k8s.core.v1.Service(`${name}-prometheus`, {
+            metadata: { name: "prometheus", namespace: ns, labels: { "app.kubernetes.io/name": "prometheus-query", "app.kubernetes.io/part-of": "monitoring", "app.kubernetes.io/managed-by": "pulumi" } },
+            spec: {
+                type: "ClusterIP",
+                selector: { "app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": `${KPS}-prometheus` },
+                ports: [{ name: "http-web", port: 9090, targetPort: 9090, protocol: "TCP" }],
+            },
+        }, { ...o, dependsOn: [stack], customTimeouts: { create: "15m" } });
+
+        // Dashboards: every dashboards/*.json as a ConfigMap Grafana's sidecar loads.
+        for (const file of fs.readdirSync(DASHBOARD_DIR).filter((f) => f.endsWith(".json")).sort()) {
+            const id = path.basename(file, ".json");
+            new k8s.core.v1.ConfigMap(`${name}-dashboard-${id}`, {
+                metadata: {
+                    name: `dashboard-${id}`,
+                    namespace: ns,
+                    labels: { grafana_dashboard: "1", "app.kubernetes.io/part-of": "monitoring", "app.kubernetes.io/managed-by": "pulumi" },
+                },
+                data: { [file]: fs.readFileSync(path.join(DASHBOARD_DIR, file), "utf8") },
+            }, { ...o, dependsOn: [monitoringNs] });
+        }
+
+        // Platform-wide alerts; per-service groups come with each service's serviceMonitor().
+        const platformGroups: RuleGroup[] = [{
+            name: "platform.capacity",
+            rules: [{
+                alert: "NamespaceQuotaNearlyExhausted",
+                expr: 'kube_resourcequota{type="used"} / ignoring(type) kube_resourcequota{type="hard"} > 0.9 and ignoring(type) kube_resourcequota{type="hard"} > 0',
+                for: "15m",
+                labels: { severity: "warning" },
+                annotations: {
+                    summary: "A namespace quota is nearly used up",
+                    description: "{{ $labels.namespace }} uses more than 90% of its {{ $labels.resource }} quota: autoscalers cannot add pods beyond it.",
+                },
+            }],
+        }];
+        if (cfg.layers.redisEnterprise) platformGroups.push(redisReplicationGroup());
+        new k8s.apiextensions.CustomResource(`${name}-platform-rules`, {
+            apiVersion: "monitoring.coreos.com/v1",
+            kind: "PrometheusRule",
+            metadata: { name: "platform-alerts", namespace: ns, labels: { "app.kubernetes.io/part-of": "monitoring", "app.kubernetes.io/managed-by": "pulumi" } },
+            spec: { groups: platformGroups },
+        }, { ...o, dependsOn: [stack] });
+
+        const endpoints: Record<string, pulumi.Input<string>> = {
+            grafana: `http://grafana.${ns}.svc.cluster.local:3000`,
+            prometheus: this.prometheusUrl,
+            alertmanager: `http://${KPS}-alertmanager.${ns}.svc.cluster.local:9093`,
+        };
+        const portForward: Record<string, string> = {
+            grafana: `kubectl port-forward svc/grafana 3000:3000 -n ${ns}`,
+            grafanaAdminPassword: `kubectl get secret ${GRAFANA_ADMIN_SECRET} -n ${ns} -o jsonpath='{.data.admin-password}' | base64 -d`,
+            prometheus: `kubectl port-forward svc/prometheus 9090:9090 -n ${ns}`,
+            alertmanager: `kubectl port-forward svc/${KPS}-alertmanager 9093:9093 -n ${ns}`,
+            // Prometheus runs as a StatefulSet the operator creates (there is no deployment/prometheus).
+            prometheusLogs: `kubectl logs -n ${ns} statefulset/prometheus-${KPS}-prometheus -c prometheus`,
+            // ServiceMonitors live next to the Services they scrape, in each layer's namespace.
+            serviceMonitors: "kubectl get servicemonitor,prometheusrule -A",
+        };
+
+        if (cfg.layers.tracing) {
+            const jaeger = new k8s.helm.v3.Release(`${name}-jaeger`, {
+                name: "jaeger",
+                chart: CHARTS.jaeger.chart,
+                version: CHARTS.jaeger.version,
+                repositoryOpts: { repo: CHARTS.jaeger.repo },
+                namespace: ns,
+                createNamespace: false,
+                timeout: 300,
+                values: chartValues("jaeger.yaml", {
+                    fullnameOverride: "jaeger",
+                    jaeger: { resources: size(tier, "jaeger") },
+                }),
+            }, { ...o, dependsOn: [monitoringNs], customTimeouts: { create: "10m", update: "10m" } });
+            this.jaeger = jaeger;
+            this.jaegerOtlp = jaegerOtlpAddress(cfg);
+            serviceMonitor(`${name}-jaeger`, {
+                ctx, observability: this, namespace: ns, service: "jaeger",
+                selector: { "app.kubernetes.io/name": "jaeger", "app.kubernetes.io/component": "all-in-one" },
+                port: "internal-metrics",
+                alerts: { http: false, container: "jaeger" },
+            }, this);
+            endpoints.jaeger = `http://jaeger.${ns}.svc.cluster.local:16686`;
+            endpoints.jaegerOtlp = `${this.jaegerOtlp.host}:${this.jaegerOtlp.port}`;
+            portForward.jaeger = `kubectl port-forward svc/jaeger 16686:16686 -n ${ns}`;
+        }
+
+        if (cfg.layers.customMetricsAutoscaling) {
+            // Custom-metric autoscaling through KEDA rather than prometheus-adapter: the adapter project
+            // has announced its deprecation in favour of KEDA, and KEDA queries Prometheus directly per
+            // ScaledObject (PromQL next to the workload) instead of a cluster-wide rules file, while its
+            // ScaledObjects still produce plain autoscaling/v2 HPAs (CPU + request rate).
+            // KEDA lives in its own namespace: it is cluster-wide autoscaling infrastructure (it serves
+            // the external.metrics.k8s.io API for every namespace) with its own lifecycle, not part of
+            // the monitoring stack; it only reads Prometheus over HTTP.
+            const kedaNs = new HardenedNamespace(`${name}-keda-namespace`, {
+                ctx, name: "keda", podSecurity: "restricted", defaultDeny: false,
+            }, { parent: this });
+            const keda = new k8s.helm.v3.Release(`${name}-keda`, {
+                name: "keda",
+                chart: CHARTS.keda.chart,
+                version: CHARTS.keda.version,
+                repositoryOpts: { repo: CHARTS.keda.repo },
+                namespace: "keda",
+                createNamespace: false,
+                timeout: 600,
+                values: chartValues("keda.yaml", {
+                    resources: {
+                        operator: size(tier, "kedaOperator"),
+                        metricServer: size(tier, "kedaMetricServer"),
+                        webhooks: size(tier, "kedaWebhooks"),
+                    },
+                }),
+            }, { ...o, dependsOn: [kedaNs], customTimeouts: { create: "15m", update: "15m" } });
+            this.keda = keda;
+            serviceMonitor(`${name}-keda-operator`, {
+                ctx, observability: this, namespace: "keda", service: "keda-operator",
+                selector: { "app.kubernetes.io/name": "keda-operator" },
+                port: "metrics",
+                alerts: { http: false, container: "keda-operator" },
+            }, this);
+        }
+
+        this.report = { endpoints, portForward };
+        this.registerOutputs({ namespace: ns, prometheusUrl: this.prometheusUrl });
     }
 }

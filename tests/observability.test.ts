@@ -1,0 +1,340 @@
+// The observability layer as `pulumi up` would create it: pinned official charts, CRD ordering,
+// monitoring and alerts for every service, credentials kept out of values and ConfigMaps, the
+// runbook's port-forwards, dashboards with real queries, and the laptop budget.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { deployedStack } from "./harness/evaluate";
+import { helmReleases, K8sObject, kubernetesObjects, named, ofKind, podTemplate, schemaProblems, unsecret } from "./harness/k8s";
+import { STACKS } from "./harness/stack-config";
+import type { RecordedResource, StackEvaluation } from "./harness/types";
+import { parseQuantity } from "../components/quantity";
+
+const ROOT = path.resolve(__dirname, "..");
+
+/** Official chart repositories (project-owned), by chart name. */
+const OFFICIAL_REPOS: Record<string, string> = {
+    "kube-prometheus-stack": "https://prometheus-community.github.io/helm-charts",
+    jaeger: "https://jaegertracing.github.io/helm-charts",
+    keda: "https://kedacore.github.io/charts",
+    base: "https://istio-release.storage.googleapis.com/charts",
+    istiod: "https://istio-release.storage.googleapis.com/charts",
+    gateway: "https://istio-release.storage.googleapis.com/charts",
+    cni: "https://istio-release.storage.googleapis.com/charts",
+    "redis-enterprise-operator": "https://helm.redis.io/",
+    "metrics-server": "https://kubernetes-sigs.github.io/metrics-server/",
+    "cert-manager": "https://charts.jetstack.io",
+    "external-dns": "https://kubernetes-sigs.github.io/external-dns/",
+};
+const sameRepo = (a: string, b: string) => a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
+
+const release = (resources: RecordedResource[], chart: string) => helmReleases(resources).find((r) => r.inputs.chart === chart);
+
+/** Everything a resource waits for: its dependencies, transitively, with components expanded to their descendants. */
+function waitsFor(resources: RecordedResource[], urn: string): Set<string> {
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const children = new Map<string, string[]>();
+    for (const r of resources) if (r.parent) children.set(r.parent, [...(children.get(r.parent) ?? []), r.urn]);
+    const seen = new Set<string>();
+    const queue = [...(byUrn.get(urn)?.dependencies ?? [])];
+    while (queue.length) {
+        const u = queue.pop()!;
+        if (seen.has(u)) continue;
+        seen.add(u);
+        queue.push(...(byUrn.get(u)?.dependencies ?? []), ...(byUrn.get(u)?.custom === false ? children.get(u) ?? [] : []));
+    }
+    return seen;
+}
+
+/** Every string value in a values tree, with its key path. */
+function leaves(v: unknown, at = ""): [string, unknown][] {
+    if (Array.isArray(v)) return v.flatMap((x, i) => leaves(x, `${at}[${i}]`));
+    if (v && typeof v === "object") return Object.entries(v).flatMap(([k, x]) => leaves(x, at ? `${at}.${k}` : k));
+    return [[at, v]];
+}
+
+/** Values the program holds as Pulumi secrets (passwords, keys), as recorded anywhere in the stack. */
+function secretValues(resources: RecordedResource[]): string[] {
+    const out: string[] = [];
+    const walk = (v: any) => {
+        if (Array.isArray(v)) v.forEach(walk);
+        else if (v && typeof v === "object") {
+            if ("$secret" in v) leaves(unsecret(v)).forEach(([, x]) => typeof x === "string" && x.length >= 16 && out.push(x));
+            else Object.values(v).forEach(walk);
+        }
+    };
+    resources.forEach((r) => walk(r.inputs));
+    return out;
+}
+
+const cpu = (q: unknown) => (q === undefined ? 0 : parseQuantity(String(q)));
+const mem = (q: unknown) => (q === undefined ? 0 : parseQuantity(String(q)));
+
+describe("observability layer", () => {
+    for (const stack of STACKS) {
+        describe(`stack ${stack}`, () => {
+            let result: StackEvaluation;
+            let objects: ReturnType<typeof kubernetesObjects>;
+            before(async () => {
+                result = await deployedStack(stack);
+                objects = kubernetesObjects(result.resources);
+            });
+
+            it("installs every Helm release from its project's official repository at an exact version, with a fixed name and an explicit timeout", () => {
+                const releases = helmReleases(result.resources);
+                assert.ok(releases.length >= 3);
+                const problems = releases.flatMap((r) => {
+                    const p: string[] = [];
+                    const official = OFFICIAL_REPOS[r.inputs.chart];
+                    if (!official) p.push(`${r.inputs.chart}: not a chart with a known official repository`);
+                    else if (!sameRepo(r.inputs.repositoryOpts?.repo ?? "", official)) p.push(`${r.inputs.chart}: repo ${r.inputs.repositoryOpts?.repo}, expected ${official}`);
+                    if (!/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(r.inputs.version ?? "")) p.push(`${r.inputs.chart}: version ${r.inputs.version} is not exact`);
+                    if (!r.inputs.name) p.push(`${r.inputs.chart}: no fixed release name`);
+                    if (!(r.inputs.timeout > 0)) p.push(`${r.inputs.chart}: no explicit timeout`);
+                    if (r.inputs.createNamespace) p.push(`${r.inputs.chart}: creates its own namespace`);
+                    return p;
+                });
+                assert.deepEqual(problems, []);
+                const kps = release(result.resources, "kube-prometheus-stack")!;
+                assert.equal(kps.inputs.version, "88.5.3");
+                assert.equal(kps.inputs.namespace, "monitoring");
+                assert.equal(release(result.resources, "jaeger")?.inputs.version, "4.11.1");
+                assert.equal(release(result.resources, "keda")?.inputs.version, "2.20.2");
+            });
+
+            it("orders every ServiceMonitor, PrometheusRule and ScaledObject after the release that installs its CRD, and each is valid against its CRD schema", () => {
+                const crdRelease: Record<string, string> = { "monitoring.coreos.com": "kube-prometheus-stack", "keda.sh": "keda" };
+                const crs = objects.filter((o) => ["ServiceMonitor", "PrometheusRule", "ScaledObject"].includes(o.kind));
+                assert.ok(crs.some((o) => o.kind === "ServiceMonitor") && crs.some((o) => o.kind === "PrometheusRule") && crs.some((o) => o.kind === "ScaledObject"));
+                const problems = crs.flatMap((o) => {
+                    const id = `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`;
+                    const rel = release(result.resources, crdRelease[o.apiVersion.split("/")[0]]);
+                    const p = schemaProblems(o).map((x) => `${id}: ${x}`);
+                    if (!rel || !waitsFor(result.resources, o.$resource.urn).has(rel.urn)) p.push(`${id}: not ordered after the ${crdRelease[o.apiVersion.split("/")[0]]} release`);
+                    return p;
+                });
+                assert.deepEqual(problems, []);
+            });
+
+            it("monitors every Service we run that has a metrics port, and has an alert for each of them", () => {
+                const monitors = ofKind(objects, "ServiceMonitor");
+                const rules = ofKind(objects, "PrometheusRule").flatMap((r) => (r.spec.groups as any[]).flatMap((g) => g.rules as any[]));
+                const missing: string[] = [];
+                for (const svc of ofKind(objects, "Service")) {
+                    const metricsPorts = (svc.spec.ports as any[]).filter((p) => /metrics/.test(p.name ?? ""));
+                    if (metricsPorts.length === 0) continue;
+                    const id = `${svc.metadata.namespace}/${svc.metadata.name}`;
+                    const monitored = monitors.some((m) => m.metadata.namespace === svc.metadata.namespace
+                        && Object.entries(m.spec.selector.matchLabels ?? {}).every(([k, v]) => svc.metadata.labels?.[k] === v)
+                        && (m.spec.endpoints as any[]).some((e) => metricsPorts.some((p) => p.name === e.port)));
+                    if (!monitored) missing.push(`${id}: no ServiceMonitor scrapes its metrics port`);
+                    const alerted = rules.some((r) => r.labels?.service === svc.metadata.name || String(r.expr).includes(`service="${svc.metadata.name}"`));
+                    if (!alerted) missing.push(`${id}: no alert rule`);
+                }
+                assert.deepEqual(missing, []);
+            });
+
+            it("alerts on the service level objectives of every core service: availability, latency, saturation, restarts; payment failures", () => {
+                const rules = ofKind(objects, "PrometheusRule", "ecommerce").flatMap((r) => (r.spec.groups as any[]).flatMap((g) => g.rules as any[]));
+                for (const service of ["product-catalog", "payment", "recommendation", "auth"]) {
+                    const alerts = rules.filter((r) => r.labels.service === service);
+                    const expr = (name: string) => alerts.find((a) => a.alert === name)?.expr ?? "";
+                    assert.match(expr("ServiceErrorBudgetFastBurn"), new RegExp(`http_requests_total\\{[^}]*service="${service}"[^}]*code=~"5\\.\\."`), service);
+                    assert.match(expr("ServiceLatencyHigh"), /histogram_quantile\(0\.95, .*http_request_duration_seconds_bucket/, service);
+                    assert.match(expr("ServiceCpuSaturated"), /container_cpu_usage_seconds_total.*kube_pod_container_resource_limits/, service);
+                    assert.match(expr("ServiceRestarting"), /kube_pod_container_status_restarts_total/, service);
+                    assert.match(expr("ServiceDown"), /up\{/, service);
+                    assert.ok(alerts.every((a) => ["critical", "warning"].includes(a.labels.severity) && a.annotations.summary), service);
+                }
+                assert.match(rules.find((r) => r.alert === "PaymentFailures")?.expr ?? "", /payment_transactions_total\{[^}]*status!="success"/);
+            });
+
+            it("gives Grafana its admin login from a Secret it never sees in values, created before the release", () => {
+                const kps = release(result.resources, "kube-prometheus-stack")!;
+                const grafana = kps.inputs.values.grafana;
+                assert.equal(grafana.adminPassword, undefined);
+                const secretName = grafana.admin.existingSecret;
+                const secret = named(objects, "Secret", secretName, "monitoring");
+                assert.ok(secret.$resource.inputs.stringData.$secret, "Secret data is a Pulumi secret");
+                const data = unsecret(secret.$resource.inputs.stringData);
+                assert.ok(data[grafana.admin.userKey ?? "admin-user"] && (data[grafana.admin.passwordKey ?? "admin-password"] ?? "").length >= 16);
+                assert.ok(waitsFor(result.resources, kps.urn).has(secret.$resource.urn), "release waits for the Secret");
+            });
+
+            it("keeps every credential out of Helm values and ConfigMaps", () => {
+                const secrets = [...new Set(secretValues(result.resources))];
+                assert.ok(secrets.length > 0);
+                const places: [string, unknown][] = [
+                    ...helmReleases(result.resources).map((r): [string, unknown] => [`release ${r.inputs.chart}`, r.inputs.values]),
+                    ...ofKind(objects, "ConfigMap").map((c): [string, unknown] => [`ConfigMap ${c.metadata.namespace}/${c.metadata.name}`, { data: c.data, binaryData: c.binaryData }]),
+                ];
+                const credentialKey = /(^|\.)(admin)?(password|passwd|token|apiToken|apiKey|secretAccessKey|clientSecret|privateKey)$/i;
+                const problems: string[] = [];
+                for (const [where, tree] of places) {
+                    const text = JSON.stringify(tree) ?? "";
+                    if (text.includes('"$secret"')) problems.push(`${where}: holds a Pulumi secret`);
+                    for (const s of secrets) if (text.includes(s)) problems.push(`${where}: contains a generated credential`);
+                    for (const [key, value] of leaves(tree)) if (credentialKey.test(key) && typeof value === "string" && value) problems.push(`${where}: ${key} is set`);
+                    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) problems.push(`${where}: contains a private key`);
+                }
+                assert.deepEqual(problems, []);
+            });
+
+            it("answers the runbook's port-forwards: grafana:3000, prometheus:9090 and jaeger:16686 in monitoring", () => {
+                const kps = release(result.resources, "kube-prometheus-stack")!;
+                assert.equal(kps.inputs.values.grafana.fullnameOverride, "grafana");
+                assert.equal(kps.inputs.values.grafana.service.port, 3000);
+                const prom = named(objects, "Service", "prometheus", "monitoring");
+                assert.deepEqual(prom.spec.ports.map((p: any) => [p.port, p.targetPort]), [[9090, 9090]]);
+                // The selector must match the pods the operator creates for the chart's Prometheus.
+                assert.deepEqual(prom.spec.selector, { "app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": `${kps.inputs.values.fullnameOverride}-prometheus` });
+                const jaeger = release(result.resources, "jaeger")!;
+                assert.equal(jaeger.inputs.namespace, "monitoring");
+                assert.equal(jaeger.inputs.values.fullnameOverride, "jaeger");
+                const pf = result.outputs.portForward as Record<string, string>;
+                assert.equal(pf.grafana, "kubectl port-forward svc/grafana 3000:3000 -n monitoring");
+                assert.equal(pf.prometheus, "kubectl port-forward svc/prometheus 9090:9090 -n monitoring");
+                assert.equal(pf.jaeger, "kubectl port-forward svc/jaeger 16686:16686 -n monitoring");
+                const ep = result.outputs.endpoints as Record<string, string>;
+                assert.equal(ep.prometheus, "http://prometheus.monitoring.svc.cluster.local:9090");
+            });
+
+            it("wires Istio tracing to Jaeger's OTLP receiver", () => {
+                const istiod = release(result.resources, "istiod");
+                const providers = istiod?.inputs.values.meshConfig?.extensionProviders ?? [];
+                assert.ok(providers.some((p: any) => p.opentelemetry?.service === "jaeger.monitoring.svc.cluster.local" && p.opentelemetry?.port === 4317),
+                    `istiod extension providers: ${JSON.stringify(providers)}`);
+                assert.equal((result.outputs.endpoints as any).jaegerOtlp, "jaeger.monitoring.svc.cluster.local:4317");
+            });
+
+            it("runs monitoring under Pod Security restricted and node-exporter in its own documented exception namespace", () => {
+                const monitoring = named(objects, "Namespace", "monitoring");
+                assert.equal(monitoring.metadata.labels?.["pod-security.kubernetes.io/enforce"], "restricted");
+                const kps = release(result.resources, "kube-prometheus-stack")!;
+                const agentsNs = kps.inputs.values["prometheus-node-exporter"].namespaceOverride;
+                assert.notEqual(agentsNs, "monitoring");
+                const agents = named(objects, "Namespace", agentsNs);
+                assert.equal(agents.metadata.labels?.["pod-security.kubernetes.io/enforce"], "privileged");
+                assert.ok(Object.values(agents.metadata.annotations ?? {}).some((v) => /node-exporter/.test(String(v))), "exception reason recorded");
+                assert.ok(waitsFor(result.resources, kps.urn).has(agents.$resource.urn));
+                // Charts in the restricted namespaces run with the restricted security contexts we set.
+                assert.equal(kps.inputs.values.grafana.securityContext.seccompProfile.type, "RuntimeDefault");
+                assert.equal(release(result.resources, "jaeger")!.inputs.values.jaeger.securityContext.allowPrivilegeEscalation, false);
+            });
+
+            it("keeps Prometheus data for the configured retention, on a volume in production", () => {
+                const spec = release(result.resources, "kube-prometheus-stack")!.inputs.values.prometheus.prometheusSpec;
+                assert.equal(spec.retention, stack === "dev" ? "2d" : "15d");
+                for (const k of ["serviceMonitor", "podMonitor", "rule", "probe"]) assert.equal(spec[`${k}SelectorNilUsesHelmValues`], false, k);
+                if (stack === "dev") assert.equal(spec.storageSpec, undefined);
+                else assert.equal(spec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage, "50Gi");
+            });
+
+            it("does not make monitoring wait for the mesh: the layers install in parallel", () => {
+                const istioReleases = helmReleases(result.resources).filter((r) => ["base", "istiod", "gateway", "cni"].includes(r.inputs.chart)).map((r) => r.urn);
+                assert.ok(istioReleases.length > 0);
+                for (const chart of ["kube-prometheus-stack", "jaeger", "keda"]) {
+                    const deps = waitsFor(result.resources, release(result.resources, chart)!.urn);
+                    assert.deepEqual(istioReleases.filter((u) => deps.has(u)), [], chart);
+                }
+            });
+        });
+    }
+
+    describe("dashboards", () => {
+        it("loads every dashboards/*.json as a ConfigMap labelled for Grafana's sidecar", async () => {
+            const objects = kubernetesObjects((await deployedStack("dev")).resources);
+            const files = fs.readdirSync(path.join(ROOT, "dashboards")).filter((f) => f.endsWith(".json"));
+            assert.ok(files.includes("business.json") && files.length >= 2);
+            const maps = ofKind(objects, "ConfigMap", "monitoring").filter((c) => c.metadata.labels?.grafana_dashboard === "1");
+            for (const f of files) {
+                const cm = maps.find((c) => c.data?.[f]);
+                assert.ok(cm, `no dashboard ConfigMap for ${f}`);
+                const d = JSON.parse(cm!.data[f]);
+                assert.ok(d.uid && d.title && d.panels.length > 0, f);
+            }
+        });
+
+        it("charts orders per minute, revenue, payment success and cache hit ratio from the metrics the services emit", () => {
+            const service = fs.readFileSync(path.join(ROOT, "apps", "service.js"), "utf8");
+            const emitted = new Set([...service.matchAll(/inc\("([a-z_]+)"/g)].map((m) => m[1]));
+            for (const m of ["shop_orders_total", "shop_revenue_idr_total", "payment_transactions_total", "cache_requests_total"]) assert.ok(emitted.has(m), `service.js emits ${m}`);
+            const d = JSON.parse(fs.readFileSync(path.join(ROOT, "dashboards", "business.json"), "utf8"));
+            const panels: { title: string; exprs: string[] }[] = d.panels.map((p: any) => ({ title: p.title, exprs: (p.targets ?? []).map((t: any) => t.expr) }));
+            const find = (title: RegExp, expr: RegExp) => panels.some((p) => title.test(p.title) && p.exprs.some((e) => expr.test(e)));
+            assert.ok(find(/orders per minute/i, /rate\(shop_orders_total\{[^}]*\}\[\w+\]\)\)? ?\* ?60/), "orders per minute");
+            assert.ok(find(/revenue/i, /(increase|rate)\(shop_revenue_idr_total/), "revenue");
+            assert.ok(find(/payment success/i, /payment_transactions_total\{[^}]*status="success"[^}]*\}.*\/.*payment_transactions_total/), "payment success");
+            assert.ok(find(/cache hit/i, /cache_requests_total\{[^}]*result="hit"[^}]*\}.*\/.*cache_requests_total/), "cache hit ratio");
+            // Only metrics that exist: those service.js emits, or exporter/recording names.
+            const known = /^(http_requests_total|http_request_duration_seconds_bucket|ALERTS|up|container_\w+|kube_\w+)$/;
+            for (const p of panels) for (const e of p.exprs) {
+                for (const [, metric] of e.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{/g)) assert.ok(emitted.has(metric) || known.test(metric), `${p.title}: unknown metric ${metric}`);
+            }
+        });
+    });
+
+    describe("laptop budget", () => {
+        it("dev requests for all layers fit 4 CPU / 8 GiB (our pod templates, chart components' declared resources, an Istio sidecar per injected pod)", async () => {
+            const { resources } = await deployedStack("dev");
+            const objects = kubernetesObjects(resources);
+            const lines: string[] = [];
+            let totalCpu = 0;
+            let totalMem = 0;
+            const add = (what: string, c: number, m: number, times = 1) => {
+                totalCpu += c * times;
+                totalMem += m * times;
+                lines.push(`${what}: ${times} x ${Math.round(c * 1000)}m / ${Math.round(m / 2 ** 20)}Mi`);
+            };
+
+            // The sidecar istiod injects (its values, else Istio's default 100m/128Mi).
+            const istiod = release(resources, "istiod");
+            const proxy = istiod?.inputs.values?.global?.proxy?.resources?.requests ?? { cpu: "100m", memory: "128Mi" };
+            const injected = new Set(ofKind(objects, "Namespace").filter((n) => n.metadata.labels?.["istio-injection"] === "enabled").map((n) => n.metadata.name));
+
+            for (const o of objects) {
+                const t = podTemplate(o as K8sObject);
+                if (!t) continue;
+                const sum = (cs: any[] = [], f: (r: any) => number) => cs.reduce((a, c) => a + f(c.resources?.requests ?? {}), 0);
+                const max = (cs: any[] = [], f: (r: any) => number) => cs.reduce((a, c) => Math.max(a, f(c.resources?.requests ?? {})), 0);
+                let c = Math.max(sum(t.spec.containers, (r) => cpu(r.cpu)), max(t.spec.initContainers, (r) => cpu(r.cpu)));
+                let m = Math.max(sum(t.spec.containers, (r) => mem(r.memory)), max(t.spec.initContainers, (r) => mem(r.memory)));
+                const optOut = t.metadata?.annotations?.["sidecar.istio.io/inject"] === "false" || t.metadata?.labels?.["sidecar.istio.io/inject"] === "false";
+                if (injected.has(o.metadata.namespace ?? "") && !optOut) {
+                    c += cpu(proxy.cpu);
+                    m += mem(proxy.memory);
+                }
+                const replicas = o.kind === "Deployment" || o.kind === "StatefulSet" ? (o.spec.replicas ?? 1) : 1;
+                add(`${o.kind} ${o.metadata.namespace}/${o.metadata.name}`, c, m, replicas);
+            }
+
+            // Chart components: every `requests` block their values declare (times a sibling replica count).
+            const grafanaSidecars = 2; // dashboards and datasources sidecars share grafana.sidecar.resources
+            for (const r of helmReleases(resources)) {
+                const walk = (v: any, at: string, replicas: number) => {
+                    if (!v || typeof v !== "object" || Array.isArray(v)) return;
+                    const here = typeof v.replicas === "number" ? v.replicas : typeof v.replicaCount === "number" ? v.replicaCount : replicas;
+                    if (/(^|\.)global\.proxy\.resources$/.test(at)) return; // the sidecar: counted per injected pod
+                    if (v.requests && typeof v.requests === "object" && (v.requests.cpu || v.requests.memory)) {
+                        const times = at.endsWith("grafana.sidecar.resources") ? grafanaSidecars : here;
+                        add(`release ${r.inputs.chart} ${at}`, cpu(v.requests.cpu), mem(v.requests.memory), times);
+                        return;
+                    }
+                    for (const [k, x] of Object.entries(v)) walk(x, at ? `${at}.${k}` : k, here);
+                };
+                walk(r.inputs.values ?? {}, "", 1);
+            }
+            const report = `${lines.join("\n")}\nTOTAL ${Math.round(totalCpu * 1000)}m / ${Math.round(totalMem / 2 ** 20)}Mi`;
+            assert.ok(totalCpu <= 4 + 1e-9, report);
+            assert.ok(totalMem <= 8 * 2 ** 30, report);
+            // And the monitoring charts declare sizes for every component they run.
+            const kps = release(resources, "kube-prometheus-stack")!.inputs.values;
+            for (const p of ["prometheus.prometheusSpec.resources", "alertmanager.alertmanagerSpec.resources", "grafana.resources", "grafana.sidecar.resources",
+                "prometheusOperator.resources", "prometheusOperator.prometheusConfigReloader.resources", "kube-state-metrics.resources", "prometheus-node-exporter.resources"]) {
+                assert.ok(p.split(".").reduce((x: any, k) => x?.[k], kps)?.requests, `kube-prometheus-stack ${p}`);
+            }
+            assert.ok(release(resources, "jaeger")!.inputs.values.jaeger.resources.requests);
+            for (const k of ["operator", "metricServer", "webhooks"]) assert.ok(release(resources, "keda")!.inputs.values.resources[k].requests, `keda ${k}`);
+        });
+    });
+});
