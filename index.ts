@@ -32,7 +32,7 @@ export = async () => {
         ? new WarungKopi("warung-kopi", { ctx, mesh, observability, addons, cache: redis?.cache })
         : undefined;
     const core = layers.coreServices
-        ? new CoreServices("core-services", { ctx, mesh, observability, cache: redis?.cache ?? shop?.cache })
+        ? new CoreServices("core-services", { ctx, mesh, observability, cache: redis?.cache ?? shop?.cache, transactionDatabase: shop?.transactionDatabase })
         : undefined;
 
     return stackOutputs({ ctx, addons, peers, mesh, observability, redis, shop, core });

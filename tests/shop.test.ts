@@ -501,7 +501,7 @@ for (const stack of STACKS) {
 
         it("keeps every credential in a Secret, generated and held as a Pulumi secret, and nowhere else", () => {
             const secrets = s.shop.filter((o) => o.kind === "Secret");
-            assert.deepEqual(secrets.map((x) => x.metadata.name).sort(), ["postgres-credentials", "redis-credentials", "warung-kopi-api-key"]);
+            assert.deepEqual(secrets.map((x) => x.metadata.name).sort(), ["payment-db-credentials", "postgres-credentials", "redis-credentials", "warung-kopi-api-key"]);
             const values: string[] = [];
             for (const secret of secrets) {
                 for (const field of ["data", "stringData"]) {
@@ -526,6 +526,29 @@ for (const stack of STACKS) {
                 const text = JSON.stringify(p.spec);
                 assert.ok(!values.some((v) => text.includes(v)), `${p.id} holds a credential`);
             }
+        });
+
+        it("gives the payment service a database and login of its own on the shop's PostgreSQL, end to end", () => {
+            const shopLogin = named(s.all, "Secret", "payment-db-credentials", NS);
+            const paymentLogin = named(s.all, "Secret", "payment-db", "ecommerce");
+            assert.equal(unsecret(paymentLogin.$resource.inputs.stringData).password, unsecret(shopLogin.$resource.inputs.stringData).password, "one generated password on both sides");
+            const stringData = paymentLogin.$resource.inputs.stringData;
+            assert.ok("$secret" in stringData || "$secret" in stringData.password, "still a Pulumi secret in ecommerce");
+            // The migration creates the role and database from the shop-side Secret.
+            const job = ofKind(s.all, "Job", NS).find((j) => j.metadata.name!.startsWith("db-migrate-"))!;
+            const c = job.spec.template.spec.containers[0];
+            assert.match(c.command.join(" "), /CREATE ROLE[\s\S]*ALTER ROLE[\s\S]*CREATE DATABASE/);
+            assert.deepEqual(c.env.find((e: any) => e.name === "PAYMENT_DB_PASSWORD").valueFrom, { secretKeyRef: { name: "payment-db-credentials", key: "password" } });
+            // Traffic: payment may leave for postgres, and postgres admits payment from ecommerce.
+            const pg = named(s.all, "NetworkPolicy", "postgres", NS);
+            assert.ok(pg.spec.ingress.some((rule: any) => rule.from.some((f: any) =>
+                f.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] === "ecommerce" && f.podSelector?.matchLabels?.["app.kubernetes.io/name"] === "payment")));
+            const payment = named(s.all, "Deployment", "payment", "ecommerce");
+            const env = payment.spec.template.spec.containers[0].env;
+            assert.equal(env.find((e: any) => e.name === "TRANSACTION_DB_HOST").value, `postgres.${NS}.svc.cluster.local`);
+            const egress = ofKind(s.all, "NetworkPolicy", "ecommerce").filter((n) => selectorMatches(n.spec.podSelector, payment.spec.template.metadata.labels));
+            assert.ok(egress.some((n) => (n.spec.egress ?? []).some((rule: any) => rule.to?.some((t: any) => t.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] === NS)
+                && rule.ports?.some((p: any) => p.port === 5432))), "payment's egress to PostgreSQL");
         });
 
         it("runs the migration SQL the program ships, in a Job named after its digest, once PostgreSQL is up", () => {

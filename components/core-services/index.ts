@@ -11,6 +11,7 @@ import type { StackContext } from "../defaults";
 import type { ServiceMesh } from "../mesh";
 import type { Observability } from "../observability";
 import type { CacheEndpoint } from "../cache";
+import type { DatabaseLogin } from "../database";
 import { PlatformConfig, resourcesFor } from "../../config";
 import { parseQuantity } from "../quantity";
 import { HardenedNamespace } from "../namespace";
@@ -30,6 +31,8 @@ export interface CoreServicesArgs {
     mesh?: ServiceMesh;
     observability?: Observability;
     cache?: CacheEndpoint;
+    /** Payment's login on the transactional PostgreSQL (the shop's), when that runs. */
+    transactionDatabase?: DatabaseLogin;
 }
 
 /**
@@ -102,7 +105,7 @@ export class CoreServices extends pulumi.ComponentResource {
             this.services.push(new Kind(`${name}-${config.name}`, {
                 ctx, namespace: NAMESPACE, config, present,
                 runtime: { configMap: "app-runtime", checksum: crypto.createHash("sha256").update(code).digest("hex") },
-                cache, mesh, observability, dependsOn,
+                cache, mesh, observability, dependsOn, transactionDatabase: args.transactionDatabase,
             }, { parent: this }));
         }
 

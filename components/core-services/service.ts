@@ -11,6 +11,7 @@ import * as tls from "@pulumi/tls";
 import type { input } from "@pulumi/kubernetes/types";
 import { resourcesFor, ServiceConfig } from "../../config";
 import type { CacheEndpoint } from "../cache";
+import type { DatabaseLogin } from "../database";
 import { appLabels, container, selectorLabels, StackContext } from "../defaults";
 import { publicHosts } from "../hosts";
 import { Microservice } from "../microservice";
@@ -46,6 +47,8 @@ export interface CoreServiceArgs {
     observability?: Observability;
     /** Resources the workload waits for (namespace, runtime ConfigMap, cache Secret). */
     dependsOn: pulumi.Resource[];
+    /** Payment's login on the transactional PostgreSQL, when the stack runs one. */
+    transactionDatabase?: DatabaseLogin;
 }
 
 /** What a service adds to the shared shape. */
@@ -262,33 +265,34 @@ export class Payment extends CoreService {
         super(name, args, opts, "ecommerce:platform:Payment");
     }
     protected specifics(name: string, args: CoreServiceArgs): ServiceSpecifics {
-        const { cfg, provider } = args.ctx;
-        // The service's own database login for the transaction-history database, generated here and
-        // handed to the pod by Secret reference only.
-        const password = new random.RandomPassword(`${name}-db-password`, { length: 32, special: false }, { parent: this });
-        const dbSecret = new k8s.core.v1.Secret(`${name}-db`, {
+        const { provider } = args.ctx;
+        // The transaction history lives in a database of its own on the stack's PostgreSQL, whose layer
+        // generates the login and creates role and database; the pod gets it by Secret reference only.
+        const db = args.transactionDatabase;
+        const dbSecret = db && new k8s.core.v1.Secret(`${name}-db`, {
             metadata: { name: `${args.config.name}-db`, namespace: args.namespace, labels: appLabels(args.config.name, PART_OF, "payments") },
             type: "Opaque",
-            stringData: { username: "payment", password: password.result, database: "payments" },
+            stringData: { username: pulumi.secret(db.username), password: db.password, database: pulumi.secret(db.database) },
         }, { parent: this, provider, dependsOn: args.dependsOn });
-        const dbNamespace = cfg.shop.namespace;
         return {
             component: "payments",
             env: [
                 env("PAYMENT_RETRY_MODE", "idempotency-key"),
                 env("PAYMENT_IDEMPOTENCY_TTL_SECONDS", "86400"),
-                env("TRANSACTION_DB_HOST", `postgres.${dbNamespace}.svc.cluster.local`),
-                env("TRANSACTION_DB_PORT", "5432"),
-                secretEnv("TRANSACTION_DB_NAME", dbSecret.metadata.name, "database"),
-                secretEnv("TRANSACTION_DB_USER", dbSecret.metadata.name, "username"),
-                secretEnv("TRANSACTION_DB_PASSWORD", dbSecret.metadata.name, "password"),
+                ...(db && dbSecret ? [
+                    env("TRANSACTION_DB_HOST", db.host),
+                    env("TRANSACTION_DB_PORT", String(db.port)),
+                    secretEnv("TRANSACTION_DB_NAME", dbSecret.metadata.name, "database"),
+                    secretEnv("TRANSACTION_DB_USER", dbSecret.metadata.name, "username"),
+                    secretEnv("TRANSACTION_DB_PASSWORD", dbSecret.metadata.name, "password"),
+                ] : []),
             ],
-            allowTo: cfg.layers.shop ? [{
+            allowTo: db ? [{
                 to: [{
-                    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": dbNamespace } },
-                    podSelector: { matchLabels: selectorLabels("postgres") },
+                    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": db.namespace } },
+                    podSelector: { matchLabels: db.podSelector },
                 }],
-                ports: [{ protocol: "TCP", port: 5432 }],
+                ports: [{ protocol: "TCP", port: db.port }],
             }] : [],
             retries: "none",
             timeout: "10s",

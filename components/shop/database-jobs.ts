@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import { resourcesFor } from "../../config";
 import { appLabels, container, podSpec, selectorLabels, StackContext } from "../defaults";
-import { migrationScripts, NAMES, PART_OF, PORTS, serviceHost, UIDS } from "./plan";
+import { migrationScripts, NAMES, PART_OF, PAYMENT_DATABASE, PORTS, serviceHost, UIDS } from "./plan";
 
 /** Lets an injected Istio sidecar run as a native sidecar, so it never keeps a Job's pod alive. */
 export const JOB_POD_ANNOTATIONS = { "sidecar.istio.io/nativeSidecar": "true" };
@@ -22,6 +22,8 @@ export interface DatabaseJobsArgs {
     /** Labels selecting the database pods (NetworkPolicy egress). */
     databaseSelector: Record<string, string>;
     backupClaim: k8s.core.v1.PersistentVolumeClaim;
+    /** Secret (username, password) of the payment service's login: the migration creates its role and database. */
+    paymentLogin?: k8s.core.v1.Secret;
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -81,7 +83,19 @@ export class DatabaseJobs extends pulumi.ComponentResource {
             '  echo "applying $f"',
             '  psql -v ON_ERROR_STOP=1 --single-transaction --no-psqlrc -f "$f"',
             "done",
+            // The payment ledger: its own login and database (idempotent; the password comes from a Secret).
+            ...(args.paymentLogin ? [
+                `psql -v ON_ERROR_STOP=1 --no-psqlrc -v user="$PAYMENT_DB_USER" -v pw="$PAYMENT_DB_PASSWORD" -v db=${PAYMENT_DATABASE.name} <<'SQL'`,
+                "SELECT format('CREATE ROLE %I LOGIN', :'user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'user')\\gexec",
+                "SELECT format('ALTER ROLE %I PASSWORD %L', :'user', :'pw')\\gexec",
+                "SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db')\\gexec",
+                "SQL",
+            ] : []),
         ].join("\n");
+        const paymentEnv: input.core.v1.EnvVar[] = args.paymentLogin ? [
+            { name: "PAYMENT_DB_USER", valueFrom: { secretKeyRef: { name: args.paymentLogin.metadata.name, key: "username" } } },
+            { name: "PAYMENT_DB_PASSWORD", valueFrom: { secretKeyRef: { name: args.paymentLogin.metadata.name, key: "password" } } },
+        ] : [];
         this.migration = new k8s.batch.v1.Job(`${name}-migrate`, {
             metadata: { name: `${NAMES.migrate}-${digest}`, namespace: args.namespace, labels: { ...migrateLabels, "warung-kopi.io/sql-digest": digest } },
             spec: {
@@ -97,7 +111,7 @@ export class DatabaseJobs extends pulumi.ComponentResource {
                             name: "migrate",
                             image: cfg.images.postgres,
                             command: ["sh", "-c", migrate],
-                            env: libpqEnv,
+                            env: [...libpqEnv, ...paymentEnv],
                             volumeMounts: [
                                 { name: "schema", mountPath: "/migrations", readOnly: true },
                                 { name: "tmp", mountPath: "/tmp" },
@@ -111,7 +125,7 @@ export class DatabaseJobs extends pulumi.ComponentResource {
                     }),
                 },
             },
-        }, { ...o, dependsOn: [args.database, schema, migrateSa, ...(args.dependsOn ?? [])] });
+        }, { ...o, dependsOn: [args.database, schema, migrateSa, ...(args.paymentLogin ? [args.paymentLogin] : []), ...(args.dependsOn ?? [])] });
 
         // ---- Backup: daily pg_dump (custom format) onto the backup volume, with a retention window.
         const backupLabels = appLabels(NAMES.backup, PART_OF, "backup");

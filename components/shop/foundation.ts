@@ -7,7 +7,7 @@ import type { input } from "@pulumi/kubernetes/types";
 import { appLabels, StackContext } from "../defaults";
 import { HardenedNamespace } from "../namespace";
 import type { CacheEndpoint } from "../cache";
-import { DATABASE, NAMES, PART_OF, PORTS, serviceHost } from "./plan";
+import { DATABASE, NAMES, PART_OF, PAYMENT_DATABASE, PORTS, serviceHost } from "./plan";
 
 export interface ShopFoundationArgs {
     ctx: StackContext;
@@ -33,6 +33,9 @@ export class ShopFoundation extends pulumi.ComponentResource {
     public readonly postgresSecret: k8s.core.v1.Secret;
     public readonly apiKeySecret: k8s.core.v1.Secret;
     public readonly redisSecret: k8s.core.v1.Secret;
+    /** Login of the payment service's database (only when the core services run), for the migration Job. */
+    public readonly paymentSecret?: k8s.core.v1.Secret;
+    public readonly paymentPassword?: pulumi.Output<string>;
     /** The Redis password (a Pulumi secret): generated, or the external cache's. */
     public readonly redisPassword: pulumi.Output<string>;
     /** Host and port the applications use for the cache. */
@@ -101,6 +104,15 @@ export class ShopFoundation extends pulumi.ComponentResource {
             type: "Opaque",
             stringData: { password: this.redisPassword },
         }, o);
+
+        if (cfg.layers.coreServices) {
+            this.paymentPassword = new random.RandomPassword(`${name}-payment-db-password`, { length: 32, special: false }, { parent: this }).result;
+            this.paymentSecret = new k8s.core.v1.Secret(`${name}-payment-db-credentials`, {
+                metadata: { name: PAYMENT_DATABASE.secret, namespace: this.namespace, labels: labels("database") },
+                type: "kubernetes.io/basic-auth",
+                stringData: { username: pulumi.secret(PAYMENT_DATABASE.user), password: this.paymentPassword },
+            }, o);
+        }
 
         this.registerOutputs({ namespace: this.namespace });
     }

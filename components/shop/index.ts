@@ -8,6 +8,7 @@ import type { ServiceMesh } from "../mesh";
 import type { Observability } from "../observability";
 import type { ClusterAddons } from "../addons";
 import type { CacheEndpoint } from "../cache";
+import type { DatabaseLogin } from "../database";
 import type { Peer } from "../microservice";
 import { meshTrafficPolicy } from "../mesh/traffic";
 import { serviceMonitor } from "../observability/monitors";
@@ -15,7 +16,7 @@ import { ShopApps } from "./apps";
 import { DatabaseJobs } from "./database-jobs";
 import { ShopFoundation } from "./foundation";
 import { NodeMetrics } from "./node-metrics";
-import { meshProxyResources, NAMES, PORTS, quotaFor, serviceHost, shopClaims, shopPodShapes } from "./plan";
+import { meshProxyResources, NAMES, PAYMENT_DATABASE, PORTS, quotaFor, serviceHost, shopClaims, shopPodShapes } from "./plan";
 import { Postgres } from "./postgres";
 import { ShopRedis } from "./redis";
 import { ShopStorage } from "./storage";
@@ -37,6 +38,8 @@ export class WarungKopi extends pulumi.ComponentResource {
     public readonly report: LayerReport = {};
     /** The cache the shop uses (its own Redis, or the external one). */
     public readonly cache?: CacheEndpoint;
+    /** The payment service's login on the shop's PostgreSQL (when the core services run). */
+    public readonly transactionDatabase?: DatabaseLogin;
 
     constructor(name: string, args: WarungKopiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecommerce:platform:WarungKopi", name, {}, opts);
@@ -73,7 +76,14 @@ export class WarungKopi extends pulumi.ComponentResource {
             storageClass: storage.storageClass,
             credentials: foundation.postgresSecret,
             config: foundation.configMap,
-            clients: [peer(NAMES.backend), peer(NAMES.worker), ...DatabaseJobs.clientSelectors.map((s) => ({ podSelector: { matchLabels: s } }))],
+            clients: [
+                peer(NAMES.backend), peer(NAMES.worker), ...DatabaseJobs.clientSelectors.map((s) => ({ podSelector: { matchLabels: s } })),
+                // The payment service keeps its transaction history here, in a database of its own.
+                ...(foundation.paymentSecret ? [{
+                    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": PAYMENT_DATABASE.clientNamespace } },
+                    podSelector: { matchLabels: selectorLabels(PAYMENT_DATABASE.client) },
+                }] : []),
+            ],
             dependsOn: meshReady,
         }, child);
 
@@ -118,6 +128,7 @@ export class WarungKopi extends pulumi.ComponentResource {
             database: postgres.statefulSet,
             databaseSelector: postgres.selector,
             backupClaim: storage.backupClaim,
+            paymentLogin: foundation.paymentSecret,
             dependsOn: meshReady,
         }, child);
 
@@ -136,6 +147,13 @@ export class WarungKopi extends pulumi.ComponentResource {
             tls: !!args.addons.clusterIssuer,
             dependsOn: meshReady,
         }, child);
+
+        if (foundation.paymentPassword) {
+            this.transactionDatabase = {
+                host: serviceHost(cfg, NAMES.postgres), port: PORTS.postgres, database: PAYMENT_DATABASE.name,
+                username: PAYMENT_DATABASE.user, password: foundation.paymentPassword, namespace: ns, podSelector: postgres.selector,
+            };
+        }
 
         const nodeMetrics = new NodeMetrics(`${name}-node-metrics`, { ctx, monitoringNamespace: cfg.monitoring.namespace }, child);
 

@@ -61,6 +61,8 @@ export const UIDS = {
 } as const;
 
 export const DATABASE = { name: "warung_kopi", user: "kopi_app" } as const;
+/** The core services' payment ledger: its own database and login on the shop's PostgreSQL. */
+export const PAYMENT_DATABASE = { name: "payments", user: "payment", secret: "payment-db-credentials", clientNamespace: "ecommerce", client: "payment" } as const;
 
 /** In-cluster DNS name of a Service. */
 export const serviceHost = (cfg: PlatformConfig, service: string, namespace = cfg.shop.namespace) => `${service}.${namespace}.svc.cluster.local`;
