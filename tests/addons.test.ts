@@ -196,14 +196,25 @@ describe("cluster add-ons", () => {
             assert.equal(rootCa.metadata.namespace, "cert-manager", "CA Secret in the cluster resource namespace");
         });
 
+        const DNS01_SOLVER_KEY = { aws: "route53", google: "cloudDNS", azure: "azureDNS", cloudflare: "cloudflare" } as const;
         for (const stack of ["us", "eu", "asia"] as const) {
-            it(`${stack}: ACME with the HTTP-01 solver through the Istio ingress class`, async () => {
+            it(`${stack}: ACME with the DNS-01 solver of the stack's DNS provider, for its zone, on workload identity`, async () => {
                 const cfg = configOf(stack);
                 const issuer = named(certManagerObjects(await deployedStack(stack)), "ClusterIssuer", "platform-issuer");
                 assert.equal(issuer.spec.acme.email, cfg.tls.acmeEmail);
                 assert.match(issuer.spec.acme.server, /^https:\/\/acme-v02\.api\.letsencrypt\.org\/directory$/);
-                assert.deepEqual(issuer.spec.acme.solvers, [{ http01: { ingress: { ingressClassName: "istio" } } }]);
+                const [solver, ...more] = issuer.spec.acme.solvers;
+                assert.equal(more.length, 0);
+                assert.deepEqual(solver.selector, { dnsZones: [cfg.dns.zone] });
+                assert.deepEqual(Object.keys(solver.dns01), [DNS01_SOLVER_KEY[cfg.dns.provider!]]);
+                assert.doesNotMatch(JSON.stringify(solver), /SecretRef/, "no credential Secret: the identity is the ServiceAccount's");
                 assert.equal(ofKind(certManagerObjects(await deployedStack(stack)), "ClusterIssuer").length, 1, "no dev CA in a region");
+            });
+
+            it(`${stack} with tls.issuer acme-http01: ACME with the HTTP-01 solver through the Istio ingress class`, async () => {
+                const overrides = { tls: { issuer: "acme-http01", acmeEmail: "platform-team@example.com" } };
+                const issuer = named(certManagerObjects(await deployedStack(stack, { configOverrides: overrides })), "ClusterIssuer", "platform-issuer");
+                assert.deepEqual(issuer.spec.acme.solvers, [{ http01: { ingress: { ingressClassName: "istio" } } }]);
             });
         }
 
@@ -228,8 +239,8 @@ describe("cluster add-ons", () => {
             const annotation = { "iam.gke.io/gcp-service-account": "dns-writer@ecommerce-eu-dns.iam.gserviceaccount.com" };
             assert.deepEqual(valuesOf(releaseOf(r, "cert-manager")[0]).serviceAccount.annotations, annotation);
             assert.deepEqual(valuesOf(releaseOf(r, "external-dns")[0]).serviceAccount.annotations, annotation);
-            // HTTP-01 stacks keep cert-manager without any cloud identity.
-            const plain = await deployedStack("eu");
+            // With HTTP-01, cert-manager needs no cloud identity, even where the stack configures one.
+            const plain = await deployedStack("eu", { configOverrides: { tls: { issuer: "acme-http01", acmeEmail: "platform-team@example.com" } } });
             assert.deepEqual(valuesOf(releaseOf(plain, "cert-manager")[0]).serviceAccount.annotations, {});
         });
 
@@ -237,7 +248,7 @@ describe("cluster add-ons", () => {
             const asia = configOf("asia", { tls: { issuer: "acme-dns01", acmeEmail: "platform-team@example.com" } });
             assert.deepEqual((clusterIssuerSpec(asia, false) as any).acme.solvers[0].dns01.azureDNS, {
                 subscriptionID: "00000000-0000-0000-0000-000000000000", resourceGroupName: "ecommerce-asia-dns",
-                hostedZoneName: "asia.shop.example.com", environment: "AzurePublicCloud", managedIdentity: {},
+                hostedZoneName: "asia.shop.example.com", environment: "AzurePublicCloud", managedIdentity: { clientID: asia.dns.azure!.clientId },
             });
             const cf = configOf("dev", { tls: { issuer: "acme-dns01", acmeEmail: "a@example.com" }, dns: { provider: "cloudflare", zone: "localtest.me" }, dnsCredentials: CLOUDFLARE });
             assert.deepEqual((clusterIssuerSpec(cf, true) as any).acme.solvers[0].dns01, { cloudflare: { apiTokenSecretRef: { name: "dns-credentials", key: "apiToken" } } });

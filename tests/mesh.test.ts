@@ -172,13 +172,12 @@ describe("service mesh", () => {
                 assert.deepEqual(gateway.spec.selector, { istio: "ingressgateway" });
                 const domain = stack === "dev" ? "localtest.me" : `${stack}.shop.example.com`;
                 for (const server of gateway.spec.servers) assert.deepEqual(server.hosts, [`api.${domain}`]);
-                // HTTPS from Secret api-tls (issued next to the gateway); plain HTTP redirected, except that
-                // with ACME HTTP-01 (the regions) port 80 of the host is left to cert-manager's solver.
+                // HTTPS from Secret api-tls (issued next to the gateway); plain HTTP redirected to HTTPS
+                // (dev's CA issuer and the regions' DNS-01 need nothing on port 80).
                 const byPort = Object.fromEntries(gateway.spec.servers.map((s: any) => [s.port.number, s]));
                 assert.equal(byPort[443]?.tls?.credentialName, "api-tls");
                 assert.equal(byPort[443]?.tls?.mode, "SIMPLE");
-                if (stack === "dev") assert.equal(byPort[80]?.tls?.httpsRedirect, true);
-                else assert.equal(byPort[80], undefined);
+                assert.equal(byPort[80]?.tls?.httpsRedirect, true);
                 const certificate = named(objects, "Certificate", "api-tls", "istio-ingress");
                 assert.deepEqual(certificate.spec.dnsNames, [`api.${domain}`]);
                 assert.ok(waitsFor(resources, certificate.$resource, named(objects, "Namespace", "istio-ingress").$resource.urn), "the Certificate waits for its namespace");
@@ -186,6 +185,15 @@ describe("service mesh", () => {
                 for (const vs of ofKind(objects, "VirtualService").filter((v) => v.spec.gateways))
                     assert.deepEqual(vs.spec.gateways, ["istio-ingress/public-gateway"], label(vs));
             });
+
+            if (stack !== "dev") {
+                it("leaves port 80 of the API host to cert-manager's solver when the issuer is ACME HTTP-01", async () => {
+                    const overrides = { tls: { issuer: "acme-http01", acmeEmail: "platform-team@example.com" } };
+                    const objects = kubernetesObjects((await deployedStack(stack, { configOverrides: overrides })).resources);
+                    const gateway = named(objects, "Gateway", "public-gateway", "istio-ingress");
+                    assert.deepEqual(gateway.spec.servers.map((x: any) => x.port.number), [443], "a redirect would send the challenge to HTTPS (istio/istio#27643)");
+                });
+            }
 
             it("keeps istio-system's privileged exception documented and its traffic default-deny", async () => {
                 const objects = kubernetesObjects((await deployedStack(stack)).resources);
