@@ -249,6 +249,9 @@ const schema = z.strictObject({
         ctx.addIssue({ code: "custom", path: ["peers", c.region], message: "expected only other regions as peers, not the stack's own region" });
     if (c.layers.multiCluster && !c.layers.mesh)
         ctx.addIssue({ code: "custom", path: ["layers", "multiCluster"], message: "expected layers.mesh to be true when layers.multiCluster is true" });
+    for (const svc of c.services)
+        if (!c.resources[svc.name])
+            ctx.addIssue({ code: "custom", path: ["resources", svc.name], message: `expected {requests: {cpu, memory}, limits: {memory}} for service "${svc.name}"` });
     if (c.layers.multiCluster && !c.cluster.apiServer)
         ctx.addIssue({ code: "custom", path: ["cluster", "apiServer"], message: "expected the API server URL peers use when layers.multiCluster is true" });
     if (c.layers.multiCluster && !c.mesh.rootCaFrom)
@@ -377,12 +380,31 @@ function defaults(tier: Tier, region: Region, stack: string, distribution?: Dist
 type Plain = Record<string, unknown>;
 const isPlain = (v: unknown): v is Plain => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** Objects merge key by key; arrays and scalars in `override` replace. */
+const named = (v: unknown): v is Plain & { name: string } => isPlain(v) && typeof v.name === "string";
+
+/**
+ * Objects merge key by key. Lists of named entries (e.g. `services`) merge by `name`: an entry
+ * naming an existing one changes it, a new name adds one (so `services[0].name: payment` plus
+ * `services[0].replicas: 5` adjusts payment alone). Other arrays and scalars in `override` replace.
+ */
 export function deepMerge(base: unknown, override: unknown): unknown {
     if (override === undefined) return base;
     if (isPlain(base) && isPlain(override)) {
         const out: Plain = { ...base };
         for (const [k, v] of Object.entries(override)) out[k] = deepMerge(base[k], v);
+        return out;
+    }
+    if (Array.isArray(base) && Array.isArray(override) && base.every(named) && override.every(named)) {
+        const out: unknown[] = [...base];
+        const merged = new Set<string>();
+        for (const entry of override) {
+            const i = base.findIndex((b) => b.name === entry.name);
+            // A second entry with the same name stays separate, so validation reports the duplicate.
+            if (i >= 0 && !merged.has(entry.name)) {
+                out[i] = deepMerge(base[i], entry);
+                merged.add(entry.name);
+            } else out.push(entry);
+        }
         return out;
     }
     return override;

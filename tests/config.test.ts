@@ -75,7 +75,7 @@ describe("configuration", () => {
             ["unknown region", "us", { region: "mars" }, "region", /"mars".*expected one of local, us, eu, asia/],
             ["unknown tier", "dev", { tier: "prod" }, "tier", /"prod".*expected one of dev, staging, production/],
             ["zero replicas", "dev", { shop: { frontend: { replicas: 0 } } }, "shop.frontend.replicas", /= 0: expected an integer >= 1/],
-            ["min above max", "us", { services: [{ name: "payment", replicas: 3, autoscaling: { minReplicas: 5, maxReplicas: 3, cpuUtilization: 70 } }] }, "services[0].autoscaling.minReplicas", /= 5: expected minReplicas <= maxReplicas \(3\)/],
+            ["min above max", "us", { services: [{ name: "payment", replicas: 3, autoscaling: { minReplicas: 5, maxReplicas: 3, cpuUtilization: 70 } }] }, "services[1].autoscaling.minReplicas", /= 5: expected minReplicas <= maxReplicas \(3\)/],
             ["malformed CPU", "dev", { resources: { backend: { requests: { cpu: "half", memory: "64Mi" }, limits: { memory: "128Mi" } } } }, "resources.backend.requests.cpu", /"half": expected a positive CPU quantity/],
             ["malformed memory", "dev", { resources: { backend: { requests: { cpu: "50m", memory: "64 megs" }, limits: { memory: "128Mi" } } } }, "resources.backend.requests.memory", /"64 megs": expected a positive memory quantity/],
             ["limit below request", "dev", { resources: { backend: { requests: { cpu: "50m", memory: "256Mi" }, limits: { memory: "128Mi" } } } }, "resources.backend.limits.memory", /expected limits.memory >= requests.memory/],
@@ -85,7 +85,7 @@ describe("configuration", () => {
             ["HPA utilisation above 100", "us", { shop: { backend: { autoscaling: { minReplicas: 2, maxReplicas: 4, cpuUtilization: 150 } } } }, "shop.backend.autoscaling.cpuUtilization", /= 150: expected a CPU utilisation between 1 and 100/],
             ["HPA utilisation 0", "us", { shop: { backend: { autoscaling: { minReplicas: 2, maxReplicas: 4, cpuUtilization: 0 } } } }, "shop.backend.autoscaling.cpuUtilization", /= 0: expected a CPU utilisation between 1 and 100/],
             ["negative storage size", "dev", { shop: { postgres: { storage: "-5Gi" } } }, "shop.postgres.storage", /"-5Gi": expected a positive memory quantity/],
-            ["duplicate service names", "us", { services: [{ name: "auth", replicas: 2 }, { name: "auth", replicas: 2 }] }, "services[1].name", /"auth": expected unique service names/],
+            ["duplicate service names", "us", { services: [{ name: "auth", replicas: 2 }, { name: "auth", replicas: 2 }] }, "services[4].name", /"auth": expected unique service names/],
             ["missing context on a production stack", "us", { cluster: { identifier: "ecommerce-us", distribution: "eks", apiServer: "https://api.example.com" } }, "cluster.context", /\(not set\): expected a kubeconfig context for a production stack/],
             ["production stack on the local region", "us", { region: "local" }, "region", /"local": expected one of us, eu, asia for a production stack/],
             ["unknown layer", "dev", { layers: { kafka: true } }, "layers", /unknown key\(s\) kafka/],
@@ -100,6 +100,18 @@ describe("configuration", () => {
         for (const [what, stack, change, key, expected] of cases) {
             it(what, () => expectProblem(stack, change, key, expected));
         }
+    });
+
+    it("merges a stack's service entries into the tier defaults by name, keeping the others", () => {
+        const cfg = parseConfig("us", { ...rawStack("us"), services: [{ name: "product-catalog", autoscaling: { minReplicas: 5 } }] });
+        assert.deepEqual(cfg.services.map((s) => s.name), ["product-catalog", "payment", "recommendation", "auth"]);
+        assert.deepEqual(cfg.services[0].autoscaling, { minReplicas: 5, maxReplicas: 10, cpuUtilization: 70, requestsPerSecond: 20 });
+        assert.equal(cfg.services[1].autoscaling?.minReplicas, 3, "payment untouched");
+        assert.throws(() => parseConfig("us", { ...rawStack("us"), services: [{ name: "inventory", replicas: 2 }] }),
+            /resources\.inventory = \(not set\): expected \{requests/);
+        const added = parseConfig("us", { ...rawStack("us"), services: [{ name: "inventory", replicas: 2 }],
+            resources: { inventory: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } } } });
+        assert.deepEqual(added.services.map((s) => s.name), ["product-catalog", "payment", "recommendation", "auth", "inventory"]);
     });
 
     it("lists every problem at once", () => {
