@@ -48,8 +48,13 @@ function tcpReachable({ host, port: p }) {
     });
 }
 
-function recordBusiness(path) {
+// Requests keep the public API prefix (API_BASE, e.g. /api: the Ingress and the frontend's proxy
+// forward /api/orders as is); the business routes are matched without it.
+const routePrefix = (process.env.API_BASE || "").startsWith("/") ? process.env.API_BASE.replace(/\/+$/, "") : "";
+
+function recordBusiness(requestPath) {
     // Business counters the dashboards chart; the real services emit the same names.
+    const path = routePrefix && requestPath.startsWith(`${routePrefix}/`) ? requestPath.slice(routePrefix.length) : requestPath;
     if (path.startsWith("/orders")) {
         inc("shop_orders_total", { service: name });
         inc("shop_revenue_idr_total", { service: name }, 45000);

@@ -188,6 +188,8 @@ export class WarungKopi extends pulumi.ComponentResource {
             }
             serviceMonitor(`${name}-node-metrics`, {
                 ctx, observability, namespace: nodeMetrics.namespace, selector: nodeMetrics.selector, port: "http-metrics",
+                // node-exporter serves no application requests: no HTTP SLO alerts; its container is `node-exporter`.
+                alerts: { http: false, container: "node-exporter" },
             }, this);
         }
 

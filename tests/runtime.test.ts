@@ -1,0 +1,786 @@
+// Runtime tests: the code the program ships into pods, executed for real on this machine.
+//
+// Everything executed here is taken from the objects the dev stack sends to the cluster (the
+// ConfigMaps' data, the containers' command, env and volume mounts), never copied into the test,
+// so a broken script breaks the test. Only what cannot exist outside a cluster is changed, and
+// each change is a narrow rewrite named where it happens:
+//   - mount paths (/app, /migrations, /backups, /site, /tmp, ...) point at temp directories holding
+//     what the volume would hold (ConfigMap data, an empty dir);
+//   - in-cluster addresses (postgres.warung-kopi.svc.cluster.local:5432, DEPENDS_ON hosts, the
+//     container ports) become loopback addresses on random free ports;
+//   - the frontend's nginx `resolver` names the cluster DNS Service, which nginx resolves when it
+//     loads the configuration: it becomes 127.0.0.1 here.
+// Nothing here talks to anything but loopback.
+//
+// PostgreSQL (server 15 from Debian) and nginx come from Debian packages that .ci/run installs.
+// With CI=true a missing binary fails the tests; elsewhere those parts skip with a message.
+import { strict as assert } from "node:assert";
+import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { DATABASE, NAMES, PAYMENT_DATABASE, PORTS } from "../components/shop/plan";
+import { deployedStack } from "./harness/evaluate";
+import { K8sObject, kubernetesObjects, named, ofKind, podTemplate } from "./harness/k8s";
+
+const IN_CI = /^(true|1)$/i.test(process.env.CI ?? "");
+const SHOP_NS = "warung-kopi";
+
+type Obj = K8sObject & { $resource: unknown };
+
+// ---------------------------------------------------------------------------------------------
+// Helpers: reading containers out of the stack
+
+/** The container's environment as the kubelet would build it (envFrom ConfigMaps, then env). */
+function resolveEnv(objs: Obj[], namespace: string, c: any): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const from of c.envFrom ?? []) {
+        if (from.configMapRef) Object.assign(env, named(objs, "ConfigMap", from.configMapRef.name, namespace).data);
+        else if (from.secretRef) Object.assign(env, secretData(named(objs, "Secret", from.secretRef.name, namespace)));
+        else throw new Error(`envFrom ${JSON.stringify(from)} not understood`);
+    }
+    for (const e of c.env ?? []) {
+        const ref = e.valueFrom?.configMapKeyRef ?? e.valueFrom?.secretKeyRef;
+        let value: string | undefined;
+        if (e.value !== undefined) value = String(e.value);
+        else if (e.valueFrom?.configMapKeyRef) value = named(objs, "ConfigMap", ref.name, namespace).data?.[ref.key];
+        else if (e.valueFrom?.secretKeyRef) value = secretData(named(objs, "Secret", ref.name, namespace))[ref.key];
+        else throw new Error(`env ${e.name}: ${JSON.stringify(e.valueFrom)} not understood`);
+        assert.ok(value !== undefined, `env ${e.name} of ${c.name} refers to a missing key ${JSON.stringify(ref)}`);
+        env[e.name] = value;
+    }
+    return env;
+}
+
+function secretData(secret: Obj): Record<string, string> {
+    const out: Record<string, string> = { ...(secret.stringData ?? {}) };
+    for (const [k, v] of Object.entries(secret.data ?? {})) out[k] ??= Buffer.from(String(v), "base64").toString("utf8");
+    return out;
+}
+
+/**
+ * Lay out the container's volume mounts under `root`: ConfigMap volumes get the ConfigMap's files,
+ * every other volume is an empty directory. Returns mountPath -> local directory.
+ */
+function materializeMounts(objs: Obj[], namespace: string, podSpec: any, c: any, root: string): Record<string, string> {
+    const mounts: Record<string, string> = {};
+    for (const m of c.volumeMounts ?? []) {
+        const volume = (podSpec.volumes ?? []).find((v: any) => v.name === m.name);
+        assert.ok(volume, `container ${c.name} mounts unknown volume ${m.name}`);
+        const dir = path.join(root, "mnt", m.mountPath);
+        fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+        if (volume.configMap) {
+            const data = named(objs, "ConfigMap", volume.configMap.name, namespace).data ?? {};
+            const items: { key: string; path: string }[] = volume.configMap.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+            for (const item of items) fs.writeFileSync(path.join(dir, item.path), data[item.key], { mode: 0o644 });
+        }
+        mounts[m.mountPath] = dir;
+    }
+    return mounts;
+}
+
+/** Replace whole mount paths (`/migrations`, `/migrations/x`, but not `/migrations2`) with local directories. */
+function rewritePaths(text: string, mounts: Record<string, string>): string {
+    const byLength = Object.keys(mounts).sort((a, b) => b.length - a.length);
+    if (byLength.length === 0) return text;
+    const alternatives = byLength.map((m) => m.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
+    // One pass, so a local directory (itself under /tmp) is never rewritten again.
+    return text.replace(new RegExp(`(?<=^|[\\s"'=:(])(${alternatives})(?=/|[\\s"';)]|$)`, "gm"), (m) => mounts[m]);
+}
+
+function containerOf(objs: Obj[], kind: string, name: string, namespace: string, containerName?: string, init = false) {
+    const spec = podTemplate(named(objs, kind, name, namespace))!.spec;
+    const list = init ? spec.initContainers ?? [] : spec.containers;
+    const c = containerName ? list.find((x: any) => x.name === containerName) : list[0];
+    assert.ok(c, `${kind} ${namespace}/${name} has no ${init ? "init " : ""}container ${containerName ?? ""}`);
+    return { spec, c };
+}
+
+const portNamed = (c: any, name: string): number => {
+    const p = (c.ports ?? []).find((x: any) => x.name === name);
+    assert.ok(p, `container ${c.name} has no port named ${name}`);
+    return p.containerPort;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers: processes and HTTP on loopback
+
+async function freePort(): Promise<number> {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+}
+
+async function listenOn(port: number): Promise<net.Server> {
+    const server = net.createServer((socket) => socket.end());
+    await new Promise<void>((resolve, reject) => { server.once("error", reject); server.listen(port, "127.0.0.1", resolve); });
+    return server;
+}
+
+interface Answer { status: number; body: string; headers: http.IncomingHttpHeaders }
+
+function get(port: number, urlPath: string): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+        const req = http.get({ host: "127.0.0.1", port, path: urlPath, agent: false, timeout: 4000 }, (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk) => (body += chunk));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+        });
+        req.on("timeout", () => req.destroy(new Error(`GET 127.0.0.1:${port}${urlPath} timed out`)));
+        req.on("error", reject);
+    });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, ms = 8000): Promise<void> {
+    const deadline = Date.now() + ms;
+    let last: unknown;
+    while (Date.now() < deadline) {
+        try {
+            if (await check()) return;
+        } catch (e) {
+            last = e;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`${what} did not happen within ${ms} ms${last ? `: ${last}` : ""}`);
+}
+
+function exited(child: ChildProcess, ms: number): Promise<number | string> {
+    return new Promise((resolve, reject) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode ?? child.signalCode!);
+        const timer = setTimeout(() => reject(new Error(`pid ${child.pid} still running after ${ms} ms`)), ms);
+        child.once("exit", (code, signal) => { clearTimeout(timer); resolve(code ?? signal!); });
+    });
+}
+
+/** Children this file started; each is stopped by its own pid when its block ends. */
+const children: ChildProcess[] = [];
+async function stopChildren() {
+    await Promise.all(children.splice(0).filter((c) => c.exitCode === null && c.signalCode === null).map(async (child) => {
+        // SIGTERM first: an nginx master stops its workers on SIGTERM, not on SIGKILL.
+        child.kill("SIGTERM");
+        await exited(child, 3000).catch(() => child.kill("SIGKILL"));
+    }));
+}
+
+function startNode(script: string, env: Record<string, string>, log: string[]): ChildProcess {
+    const child = spawn(process.execPath, [script], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout!.on("data", (d) => log.push(String(d)));
+    child.stderr!.on("data", (d) => log.push(String(d)));
+    children.push(child);
+    return child;
+}
+
+/** Missing tooling: a failure in CI (where .ci/run installs it), a skip elsewhere. */
+function requireTool(ctx: Mocha.Context, ok: boolean, message: string) {
+    if (ok) return;
+    if (IN_CI) throw new Error(`${message} (CI=true: .ci/run installs Debian's postgresql and nginx packages; see its output)`);
+    console.log(`      skipped: ${message}`);
+    ctx.skip();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prometheus exposition format and PromQL
+
+interface Sample { name: string; labels: Record<string, string>; value: number }
+
+/** Parse the Prometheus text format (0.0.4), failing on anything a scraper would reject. */
+function parseExposition(text: string): Sample[] {
+    const samples: Sample[] = [];
+    const typed = new Map<string, string>();
+    const seenFamilies: string[] = [];
+    for (const line of text.split("\n")) {
+        if (line === "") continue;
+        const type = /^# TYPE ([a-zA-Z_:][\w:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line);
+        if (type) {
+            assert.ok(!typed.has(type[1]), `second TYPE line for ${type[1]}`);
+            typed.set(type[1], type[2]);
+            continue;
+        }
+        if (line.startsWith("#")) continue;
+        const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+        assert.ok(m, `not a sample line: ${JSON.stringify(line)}`);
+        const labels: Record<string, string> = {};
+        const labelText = m[2] ?? "";
+        const labelRe = /([a-zA-Z_]\w*)="((?:[^"\\\n]|\\[\\"n])*)"(,|$)/y;
+        while (labelRe.lastIndex < labelText.length) {
+            const l = labelRe.exec(labelText);
+            assert.ok(l, `bad label set in ${JSON.stringify(line)}`);
+            labels[l[1]] = l[2];
+        }
+        const value = Number(m[3] === "+Inf" ? Infinity : m[3] === "-Inf" ? -Infinity : m[3]);
+        assert.ok(!Number.isNaN(value) || m[3] === "NaN", `bad value in ${JSON.stringify(line)}`);
+        const family = m[1].replace(/_(bucket|sum|count)$/, "");
+        const familyKey = typed.get(family) === "histogram" ? family : m[1];
+        // All lines of one metric form one group.
+        if (seenFamilies[seenFamilies.length - 1] !== familyKey) {
+            assert.ok(!seenFamilies.includes(familyKey), `samples of ${familyKey} are not grouped together`);
+            seenFamilies.push(familyKey);
+        }
+        samples.push({ name: m[1], labels, value });
+    }
+    return samples;
+}
+
+const PROMQL_KEYWORDS = new Set(["and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset"]);
+
+/** Metric names a PromQL expression (or Grafana `label_values(...)` query) reads. */
+function metricNames(expr: string): string[] {
+    // Grafana variables: label_values(<selector>, <label>) reads the selector; label_values(<label>) no metric.
+    const labelValues = /^\s*label_values\(\s*(.*?)\s*,\s*[a-zA-Z_]\w*\s*\)\s*$/s.exec(expr);
+    if (labelValues) return metricNames(labelValues[1]);
+    if (/^\s*label_values\(\s*[a-zA-Z_]\w*\s*\)\s*$/.test(expr)) return [];
+    const s = expr
+        .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""')
+        .replace(/\{[^}]*\}/g, " ")
+        .replace(/\[[^\]]*\]/g, " ")
+        .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, " ");
+    const names = [...s.matchAll(/(?<![\w:.$])([a-zA-Z_:][\w:]*)(?![\w:])(?!\s*\()/g)].map((m) => m[1]);
+    return [...new Set(names.filter((n) => !PROMQL_KEYWORDS.has(n) && !/^(inf|nan)$/i.test(n)))];
+}
+
+/** Label matchers of every selector of `metric` in the expression. */
+function selectorsOf(expr: string, metric: string): Record<string, { op: string; value: string }>[] {
+    const out: Record<string, { op: string; value: string }>[] = [];
+    for (const m of expr.matchAll(new RegExp(`(?<![\\w:])${metric}(?![\\w:])\\s*(\\{[^}]*\\})?`, "g"))) {
+        const matchers: Record<string, { op: string; value: string }> = {};
+        for (const l of (m[1] ?? "").matchAll(/([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)) matchers[l[1]] = { op: l[2], value: l[3] };
+        out.push(matchers);
+    }
+    return out;
+}
+
+/**
+ * Metrics the platform's queries read that apps/service.js does not emit, because something else
+ * does. Any other metric name in a query must be emitted by the reference service.
+ */
+const NON_APPLICATION_METRICS: Record<string, string> = {
+    up: "Prometheus (scrape health)",
+    ALERTS: "Prometheus (alert state)",
+    kube_resourcequota: "kube-state-metrics",
+    kube_pod_container_resource_limits: "kube-state-metrics",
+    kube_pod_container_status_restarts_total: "kube-state-metrics",
+    kube_horizontalpodautoscaler_status_current_replicas: "kube-state-metrics",
+    kube_horizontalpodautoscaler_spec_max_replicas: "kube-state-metrics",
+    kube_deployment_status_replicas_available: "kube-state-metrics",
+    container_cpu_usage_seconds_total: "cAdvisor (kubelet)",
+    container_memory_working_set_bytes: "cAdvisor (kubelet)",
+    bdb_crdt_syncer_local_ingress_lag_time: "Redis Enterprise exporter (v1)",
+    bdb_crdt_syncer_status: "Redis Enterprise exporter (v1)",
+    database_syncer_lag_ms: "Redis Enterprise exporter (v2)",
+};
+
+interface Query { where: string; expr: string }
+
+/** Every PromQL query a stack ships: alert rules, KEDA prometheus triggers, dashboard panels and variables. */
+function queriesOf(stack: string, objs: Obj[]): Query[] {
+    const queries: Query[] = [];
+    for (const rule of ofKind(objs, "PrometheusRule")) {
+        for (const g of rule.spec.groups) for (const r of g.rules) queries.push({ where: `${stack} PrometheusRule ${rule.metadata.namespace}/${rule.metadata.name} ${r.alert ?? r.record}`, expr: r.expr });
+    }
+    for (const so of ofKind(objs, "ScaledObject")) {
+        for (const t of so.spec.triggers) if (t.type === "prometheus") queries.push({ where: `${stack} ScaledObject ${so.metadata.namespace}/${so.metadata.name}`, expr: t.metadata.query });
+    }
+    for (const cm of ofKind(objs, "ConfigMap")) {
+        for (const [file, text] of Object.entries<string>(cm.data ?? {})) {
+            if (!file.endsWith(".json") || !/"panels"/.test(text)) continue;
+            const dashboard = JSON.parse(text);
+            const walk = (x: any) => {
+                if (Array.isArray(x)) return x.forEach(walk);
+                if (!x || typeof x !== "object") return;
+                if (typeof x.expr === "string") queries.push({ where: `${stack} dashboard ${file} "${x.legendFormat ?? x.refId ?? ""}"`, expr: x.expr });
+                Object.values(x).forEach(walk);
+            };
+            walk(dashboard.panels);
+            for (const v of dashboard.templating?.list ?? []) {
+                if (v.type !== "query") continue;
+                const q = typeof v.query === "string" ? v.query : v.query?.query;
+                if (q) queries.push({ where: `${stack} dashboard ${file} variable ${v.name}`, expr: q });
+            }
+        }
+    }
+    return queries;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe("runtime: the code the program ships into pods, executed", function () {
+    this.timeout(60_000);
+    let dev: Obj[];
+    let us: Obj[];
+    let root: string;
+
+    before(async () => {
+        const [d, u] = await Promise.all([deployedStack("dev"), deployedStack("us")]);
+        dev = kubernetesObjects(d.resources);
+        us = kubernetesObjects(u.resources);
+        root = fs.mkdtempSync(path.join(os.tmpdir(), "runtime-test-"));
+        fs.chmodSync(root, 0o755);
+    });
+    after(async () => {
+        await stopChildren();
+        if (root) fs.rmSync(root, { recursive: true, force: true });
+    });
+
+    describe("apps/service.js (the reference service, from ConfigMap app-runtime)", () => {
+        let env: Record<string, string>;
+        let script: string;
+        let probes: { live: string; ready: string; startup: string };
+        let appPort: number;
+        let metricsPort: number;
+        let depPorts: number[];
+        let depServers: net.Server[] = [];
+        let child: ChildProcess;
+        const log: string[] = [];
+        let apiPrefix: string;
+        let scrape: Answer;
+        let samples: Sample[];
+        const traffic: string[] = [];
+
+        before(async () => {
+            const { spec, c } = containerOf(dev, "Deployment", NAMES.backend, SHOP_NS);
+            assert.equal(c.command[0], "node");
+            const mounts = materializeMounts(dev, SHOP_NS, spec, c, path.join(root, "backend"));
+            script = rewritePaths(c.command[1], mounts);
+            assert.ok(fs.existsSync(script), `${c.command[1]} is not in a mounted volume`);
+            env = resolveEnv(dev, SHOP_NS, c);
+            // The ports the probes and the ServiceMonitor use are the ones the service listens on.
+            assert.equal(Number(env.PORT), portNamed(c, "http"));
+            assert.equal(Number(env.METRICS_PORT), portNamed(c, "http-metrics"));
+            probes = { live: c.livenessProbe.httpGet.path, ready: c.readinessProbe.httpGet.path, startup: c.startupProbe.httpGet.path };
+            const deps = env.DEPENDS_ON.split(",");
+            assert.ok(deps.length >= 2, `backend DEPENDS_ON names the database and the cache: ${env.DEPENDS_ON}`);
+            [appPort, metricsPort, ...depPorts] = await Promise.all([freePort(), freePort(), ...deps.map(() => freePort())]);
+            // Every dependency but the last accepts connections; the last is closed for now.
+            depServers = await Promise.all(depPorts.slice(0, -1).map(listenOn));
+            // The requests clients send reach the backend through the Ingress path (the frontend's
+            // /api proxy and the Ingress keep the prefix).
+            const ingress = named(dev, "Ingress", NAMES.ingress, SHOP_NS);
+            apiPrefix = ingress.spec.rules[0].http.paths.find((p: any) => p.backend.service.name === NAMES.backend).path;
+            child = startNode(script, {
+                ...env,
+                PORT: String(appPort),
+                METRICS_PORT: String(metricsPort),
+                DEPENDS_ON: depPorts.map((p) => `127.0.0.1:${p}`).join(","),
+            }, log);
+            await waitFor("backend answers /healthz", async () => (await get(appPort, probes.live)).status === 200);
+        });
+        after(async () => {
+            await stopChildren();
+            await Promise.all(depServers.map((s) => new Promise((r) => s.close(r))));
+        });
+
+        it("answers the liveness and startup probes with 200", async () => {
+            for (const p of [probes.live, probes.startup]) {
+                const answer = await get(appPort, p);
+                assert.equal(answer.status, 200, `${p}: ${answer.body}`);
+            }
+        });
+
+        it("is not ready (503) while a DEPENDS_ON port is closed, and ready (200) once it opens", async () => {
+            const down = await get(appPort, probes.ready);
+            assert.equal(down.status, 503, down.body);
+            const reachable = JSON.parse(down.body).dependencies.map((d: any) => d.reachable);
+            assert.deepEqual(reachable, depPorts.map((_, i) => i < depPorts.length - 1));
+            depServers.push(await listenOn(depPorts[depPorts.length - 1]));
+            const up = await get(appPort, probes.ready);
+            assert.equal(up.status, 200, up.body);
+        });
+
+        it("exports request, latency and business metrics on METRICS_PORT after traffic", async () => {
+            for (const p of ["/orders", "/orders", "/pay", "/products", "/"]) {
+                const answer = await get(appPort, `${apiPrefix}${p}`);
+                assert.equal(answer.status, 200);
+                traffic.push(p);
+            }
+            scrape = await get(metricsPort, "/metrics");
+            assert.equal(scrape.status, 200);
+            assert.match(String(scrape.headers["content-type"]), /^text\/plain; version=0\.0\.4/);
+            samples = parseExposition(scrape.body);
+            const value = (name: string, labels: Record<string, string> = {}) => samples
+                .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+                .reduce((sum, s) => sum + s.value, 0);
+            const svc = { service: env.SERVICE_NAME };
+            // Probe requests are not counted; the five API requests are.
+            assert.equal(value("http_requests_total", { ...svc, code: "200" }), traffic.length);
+            assert.equal(value("http_request_duration_seconds_count", svc), traffic.length);
+            assert.equal(value("http_request_duration_seconds_bucket", { ...svc, le: "+Inf" }), traffic.length);
+            assert.ok(value("http_request_duration_seconds_sum", svc) > 0);
+            const buckets = samples.filter((s) => s.name === "http_request_duration_seconds_bucket").map((s) => s.value);
+            assert.deepEqual(buckets, [...buckets].sort((a, b) => a - b), "histogram buckets are cumulative");
+            // Business counters, counted for requests under the public API prefix.
+            assert.equal(value("shop_orders_total", svc), 2, `shop_orders_total after 2 x ${apiPrefix}/orders:\n${scrape.body}`);
+            assert.ok(value("shop_revenue_idr_total", svc) > 0);
+            assert.equal(value("payment_transactions_total", { ...svc, status: "success" }), 1);
+            assert.equal(value("cache_requests_total", { ...svc, result: "hit" }), 1);
+        });
+
+        it("emits every application metric the dashboards, alerts and KEDA triggers query (dev and us)", () => {
+            assert.ok(samples, "the metrics test ran first");
+            const emitted = new Set(samples.map((s) => s.name));
+            const queries = [...queriesOf("dev", dev), ...queriesOf("us", us)];
+            assert.ok(queries.some((q) => q.where.includes("ScaledObject")) && queries.some((q) => q.where.includes("dashboard")) && queries.some((q) => q.where.includes("PrometheusRule")));
+            const missing: string[] = [];
+            const application = new Set<string>();
+            for (const q of queries) {
+                for (const metric of metricNames(q.expr)) {
+                    if (metric in NON_APPLICATION_METRICS) continue;
+                    application.add(metric);
+                    if (!emitted.has(metric)) missing.push(`${metric} (${q.where}: ${q.expr})`);
+                }
+            }
+            assert.deepEqual(missing, [], "queried but never emitted by apps/service.js");
+            assert.ok(application.has("http_requests_total") && application.has("http_request_duration_seconds_bucket"), [...application].join());
+        });
+
+        it("application-metric queries select services that run the reference service", () => {
+            // Prometheus records the Kubernetes Service name as `service`; the reference service
+            // runs wherever a container's command is `node <mount>/service.js`.
+            const emitters = new Set<string>();
+            for (const [stack, objs] of [["dev", dev], ["us", us]] as const) {
+                for (const w of [...ofKind(objs, "Deployment"), ...ofKind(objs, "StatefulSet"), ...ofKind(objs, "DaemonSet")]) {
+                    for (const c of podTemplate(w)!.spec.containers) {
+                        if (c.command?.[0] !== "node" || !String(c.command?.[1]).endsWith("/service.js")) continue;
+                        const name = (c.env ?? []).find((e: any) => e.name === "SERVICE_NAME")?.value;
+                        named(objs, "Service", name, w.metadata.namespace);
+                        emitters.add(`${stack}:${w.metadata.namespace}/${name}`);
+                    }
+                }
+            }
+            const wrong: string[] = [];
+            for (const [stack, objs] of [["dev", dev], ["us", us]] as const) {
+                for (const q of queriesOf(stack, objs)) {
+                    for (const metric of metricNames(q.expr).filter((m) => !(m in NON_APPLICATION_METRICS))) {
+                        for (const sel of selectorsOf(q.expr, metric)) {
+                            const svc = sel.service?.op === "=" ? sel.service.value : undefined;
+                            const ns = sel.namespace?.op === "=" ? sel.namespace.value : undefined;
+                            if (!svc) continue;
+                            const ok = [...emitters].some((e) => e.startsWith(`${stack}:`) && e.endsWith(`/${svc}`) && (!ns || e === `${stack}:${ns}/${svc}`));
+                            if (!ok) wrong.push(`${q.where}: ${metric}{namespace="${ns}",service="${svc}"}`);
+                        }
+                    }
+                }
+            }
+            assert.deepEqual([...new Set(wrong)], [], "queries of application metrics for services that do not emit them");
+        });
+
+        it("container alerts name containers that exist (namespaces whose workloads the program defines)", () => {
+            const wrong: string[] = [];
+            for (const [stack, objs] of [["dev", dev], ["us", us]] as const) {
+                const containers = new Map<string, Set<string>>();
+                for (const w of [...ofKind(objs, "Deployment"), ...ofKind(objs, "StatefulSet"), ...ofKind(objs, "DaemonSet")]) {
+                    const set = containers.get(w.metadata.namespace!) ?? new Set<string>();
+                    for (const c of podTemplate(w)!.spec.containers) set.add(c.name);
+                    containers.set(w.metadata.namespace!, set);
+                }
+                for (const q of queriesOf(stack, objs).filter((x) => x.where.includes("PrometheusRule"))) {
+                    for (const metric of metricNames(q.expr)) {
+                        for (const sel of selectorsOf(q.expr, metric)) {
+                            if (sel.container?.op !== "=" || sel.namespace?.op !== "=") continue;
+                            const known = containers.get(sel.namespace.value);
+                            // Namespaces filled by Helm charts (monitoring, keda, redis-enterprise): not checked here.
+                            if (known && !known.has(sel.container.value)) wrong.push(`${q.where}: container="${sel.container.value}" (have ${[...known].join(", ")})`);
+                        }
+                    }
+                }
+            }
+            assert.deepEqual([...new Set(wrong)], []);
+        });
+
+        it("the metric-name parser finds selectors, skips functions, labels and keywords", () => {
+            assert.deepEqual(metricNames('sum by (le) (rate(a_bucket{x="y{z}"}[5m])) / ignoring(t) b > 0.5 or vector(0)'), ["a_bucket", "b"]);
+            assert.deepEqual(metricNames("label_values(shop_orders_total, namespace)"), ["shop_orders_total"]);
+            assert.deepEqual(metricNames("absent(up{job=\"x\"} == 1) and on(pod) c offset 5m"), ["up", "c"]);
+        });
+
+        it("ROLE=worker serves probes and metrics", async () => {
+            const { spec, c } = containerOf(dev, "Deployment", NAMES.worker, SHOP_NS);
+            const mounts = materializeMounts(dev, SHOP_NS, spec, c, path.join(root, "worker"));
+            const workerEnv = resolveEnv(dev, SHOP_NS, c);
+            assert.equal(workerEnv.ROLE, "worker");
+            const [port, mport] = await Promise.all([freePort(), freePort()]);
+            startNode(rewritePaths(c.command[1], mounts), {
+                ...workerEnv, PORT: String(port), METRICS_PORT: String(mport),
+                DEPENDS_ON: depPorts.map((p) => `127.0.0.1:${p}`).join(","),
+            }, log);
+            await waitFor("worker answers /healthz", async () => (await get(port, c.livenessProbe.httpGet.path)).status === 200);
+            assert.equal((await get(port, c.readinessProbe.httpGet.path)).status, 200);
+            const metrics = await get(mport, "/metrics");
+            assert.equal(metrics.status, 200);
+            parseExposition(metrics.body);
+        });
+
+        it("stops with exit code 0 on SIGTERM (pod termination)", async () => {
+            child.kill("SIGTERM");
+            assert.equal(await exited(child, 5000), 0, log.join(""));
+        });
+
+        it("ROLE=frontend-build (the frontend's init container) writes the site into OUTPUT_DIR and exits 0", async () => {
+            const { spec, c } = containerOf(dev, "Deployment", NAMES.frontend, SHOP_NS, undefined, true);
+            const buildEnv = resolveEnv(dev, SHOP_NS, c);
+            assert.equal(buildEnv.ROLE, "frontend-build");
+            const mounts = materializeMounts(dev, SHOP_NS, spec, c, path.join(root, "render-site"));
+            const outDir = mounts[buildEnv.OUTPUT_DIR];
+            assert.ok(outDir, `OUTPUT_DIR ${buildEnv.OUTPUT_DIR} is a volume mount of ${c.name}`);
+            const buildLog: string[] = [];
+            const build = startNode(rewritePaths(c.command[1], mounts), { ...buildEnv, OUTPUT_DIR: outDir }, buildLog);
+            assert.equal(await exited(build, 10_000), 0, buildLog.join(""));
+            const html = fs.readFileSync(path.join(outDir, "index.html"), "utf8");
+            assert.match(html, /^<!doctype html>/);
+            assert.ok(html.includes(`window.API_BASE=${JSON.stringify(buildEnv.API_BASE)}`), html);
+            // The volume it wrote to is the one nginx serves.
+            const site = c.volumeMounts.find((m: any) => m.mountPath === buildEnv.OUTPUT_DIR).name;
+            assert.ok(spec.containers[0].volumeMounts.some((m: any) => m.name === site && m.mountPath === "/usr/share/nginx/html"));
+        });
+    });
+
+    describe("frontend nginx configuration (ConfigMap frontend-nginx) with nginx", () => {
+        let nginx: string | undefined;
+        let dir: string;
+        let conf: string;
+        let port: number;
+
+        before(async function () {
+            nginx = ["/usr/sbin/nginx", ...(process.env.PATH ?? "").split(":").map((d) => path.join(d, "nginx"))].find((p) => fs.existsSync(p));
+            requireTool(this, !!nginx, "nginx is not installed (apt-get install nginx)");
+            const { spec, c } = containerOf(dev, "Deployment", NAMES.frontend, SHOP_NS);
+            dir = path.join(root, "nginx");
+            const mounts = materializeMounts(dev, SHOP_NS, spec, c, dir);
+            // The site the init container renders, by the same code path as above.
+            const init = spec.initContainers[0];
+            const initEnv = resolveEnv(dev, SHOP_NS, init);
+            const initMounts = materializeMounts(dev, SHOP_NS, spec, init, path.join(root, "nginx-init"));
+            const build = startNode(rewritePaths(init.command[1], initMounts), { ...initEnv, OUTPUT_DIR: mounts["/usr/share/nginx/html"] }, []);
+            assert.equal(await exited(build, 10_000), 0);
+            for (const d of Object.values(mounts)) fs.chmodSync(d, 0o755);
+            port = await freePort();
+            // The frontend image's main nginx.conf (nginx-unprivileged): pid and temp files in /tmp,
+            // the server from /etc/nginx/conf.d.
+            const local = (p: string) => rewritePaths(p, mounts);
+            const confD = mounts["/etc/nginx/conf.d"];
+            const serverFiles = fs.readdirSync(confD).filter((f) => f.endsWith(".conf"));
+            assert.deepEqual(serverFiles, ["default.conf"]);
+            const original = fs.readFileSync(path.join(confD, "default.conf"), "utf8");
+            assert.match(original, /^\s*resolver kube-dns\.kube-system\.svc\.cluster\.local /m);
+            assert.match(original, new RegExp(`^\\s*listen ${PORTS.frontendContainer};`, "m"));
+            const server = local(original)
+                .replace(/^(\s*resolver )kube-dns\.kube-system\.svc\.cluster\.local /m, "$1127.0.0.1 ")
+                .replace(new RegExp(`^(\\s*listen )${PORTS.frontendContainer};`, "m"), `$1127.0.0.1:${port};`);
+            fs.writeFileSync(path.join(confD, "default.conf"), server);
+            conf = path.join(dir, "nginx.conf");
+            fs.writeFileSync(conf, [
+                "worker_processes 1;",
+                `pid ${local("/tmp")}/nginx.pid;`,
+                `error_log ${local("/tmp")}/error.log warn;`,
+                "events { worker_connections 64; }",
+                "http {",
+                "    default_type application/octet-stream;",
+                "    types { text/html html; text/plain txt; }",
+                `    access_log off;`,
+                ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `    ${t}_temp_path ${local("/tmp")}/${t}_temp;`),
+                `    include ${confD}/*.conf;`,
+                "}",
+                "",
+            ].join("\n"));
+        });
+        after(() => stopChildren());
+
+        it("nginx -t accepts the configuration", () => {
+            const r = spawnSync(nginx!, ["-t", "-p", dir, "-c", conf, "-e", path.join(dir, "test-error.log")], { encoding: "utf8", timeout: 15_000 });
+            assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+            assert.match(r.stderr, /test is successful/);
+        });
+
+        it("serves the rendered site, client-side routes and /healthz", async () => {
+            const child = spawn(nginx!, ["-p", dir, "-c", conf, "-e", path.join(dir, "error.log"), "-g", "daemon off;"], { stdio: "ignore" });
+            children.push(child);
+            await waitFor("nginx answers /healthz", async () => (await get(port, "/healthz")).status === 200);
+            const health = await get(port, "/healthz");
+            assert.equal(health.body, "ok\n");
+            const index = await get(port, "/");
+            assert.equal(index.status, 200, `${index.body}\n${fs.readFileSync(path.join(dir, "error.log"), "utf8")}`);
+            assert.match(index.body, /<title>Warung Kopi<\/title>/);
+            const deepLink = await get(port, "/kopi/gayo");
+            assert.equal(deepLink.status, 200);
+            assert.equal(deepLink.body, index.body);
+        });
+    });
+
+    describe("PostgreSQL: migration Job db-migrate-* and CronJob postgres-backup", () => {
+        const PG_TOOLS = ["initdb", "pg_ctl", "postgres", "psql", "pg_dump", "pg_restore", "pg_isready"];
+        let bin: string;
+        let dir: string;
+        let port: number;
+        let asRoot: boolean;
+        let superuser: { user: string; password: string; db: string };
+        let started = false;
+
+        /** Run a server-side command (initdb, pg_ctl): PostgreSQL refuses root, so as user postgres when root. */
+        const asServer = (tool: string, args: string[]): SpawnSyncReturns<string> => {
+            const [cmd, argv] = asRoot ? ["/usr/sbin/runuser", ["-u", "postgres", "--", path.join(bin, tool), ...args]] : [path.join(bin, tool), args];
+            return spawnSync(cmd, argv, { cwd: dir, encoding: "utf8", timeout: 30_000, env: { PATH: "/usr/bin:/bin", LANG: "C" } });
+        };
+        const clientEnv = (extra: Record<string, string> = {}) => ({
+            PATH: `${bin}:/usr/bin:/bin`, PGHOST: "127.0.0.1", PGPORT: String(port), PGCONNECT_TIMEOUT: "5",
+            PGUSER: superuser.user, PGPASSWORD: superuser.password, PGDATABASE: superuser.db, ...extra,
+        });
+        const psql = (sql: string, env: Record<string, string> = {}) => {
+            const r = spawnSync(path.join(bin, "psql"), ["-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql], { encoding: "utf8", timeout: 15_000, env: clientEnv(env) });
+            return { ok: r.status === 0, out: r.stdout.trim(), err: r.stderr };
+        };
+        const query = (sql: string, env: Record<string, string> = {}) => {
+            const r = psql(sql, env);
+            assert.ok(r.ok, `${sql}: ${r.err}`);
+            return r.out;
+        };
+        /** Run a container's `sh -c` script with its env and mounts mapped onto this machine. */
+        const runScript = (c: any, env: Record<string, string>, mounts: Record<string, string>) => {
+            assert.deepEqual(c.command.slice(0, 2), ["sh", "-c"]);
+            const localEnv = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, rewritePaths(v, mounts)]));
+            const r = spawnSync("sh", ["-c", rewritePaths(c.command[2], mounts)], {
+                encoding: "utf8", timeout: 20_000,
+                env: { ...localEnv, PATH: `${bin}:/usr/bin:/bin`, PGHOST: "127.0.0.1", PGPORT: String(port), PGCONNECT_TIMEOUT: "5" },
+            });
+            assert.equal(r.status, 0, `${c.name} exited ${r.status} ${r.signal ?? ""}\n${r.stdout}\n${r.stderr}`);
+            return r;
+        };
+
+        before(async function () {
+            const dirs = [
+                ...(fs.existsSync("/usr/lib/postgresql") ? fs.readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a)).map((v) => `/usr/lib/postgresql/${v}/bin`) : []),
+                ...(process.env.PATH ?? "").split(":").filter(Boolean),
+            ];
+            bin = dirs.find((d) => PG_TOOLS.every((t) => fs.existsSync(path.join(d, t)))) ?? "";
+            requireTool(this, !!bin, `PostgreSQL server binaries (${PG_TOOLS.join(", ")}) not found in /usr/lib/postgresql/*/bin or PATH (apt-get install postgresql)`);
+            asRoot = process.getuid?.() === 0;
+            const pgUser = asRoot ? spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }) : undefined;
+            requireTool(this, !asRoot || (pgUser!.status === 0 && fs.existsSync("/usr/sbin/runuser")),
+                "running as root, PostgreSQL needs the OS user postgres (created by Debian's postgresql package) and runuser");
+
+            // The database server as the StatefulSet configures it (the official image's POSTGRES_* env).
+            const { c: server } = containerOf(dev, "StatefulSet", NAMES.postgres, SHOP_NS);
+            const serverEnv = resolveEnv(dev, SHOP_NS, server);
+            superuser = { user: serverEnv.POSTGRES_USER, password: serverEnv.POSTGRES_PASSWORD, db: serverEnv.POSTGRES_DB };
+            assert.deepEqual({ user: superuser.user, db: superuser.db }, { user: DATABASE.user, db: DATABASE.name });
+
+            dir = path.join(root, "pg");
+            fs.mkdirSync(dir, { mode: 0o755 });
+            fs.writeFileSync(path.join(dir, "pwfile"), superuser.password + "\n", { mode: 0o600 });
+            if (asRoot) {
+                const uid = Number(pgUser!.stdout.trim());
+                const gid = Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim());
+                fs.chownSync(dir, uid, gid);
+                fs.chownSync(path.join(dir, "pwfile"), uid, gid);
+            }
+            const init = asServer("initdb", ["-D", path.join(dir, "data"), "-U", superuser.user, `--pwfile=${path.join(dir, "pwfile")}`,
+                "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync"]);
+            assert.equal(init.status, 0, `initdb: ${init.stdout}${init.stderr}`);
+            port = await freePort();
+            const start = asServer("pg_ctl", ["-D", path.join(dir, "data"), "-l", path.join(dir, "server.log"), "-w", "-t", "20",
+                "-o", `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off`, "start"]);
+            assert.equal(start.status, 0, `pg_ctl start: ${start.stdout}${start.stderr}\n${fs.existsSync(path.join(dir, "server.log")) ? fs.readFileSync(path.join(dir, "server.log"), "utf8") : ""}`);
+            started = true;
+            // What the image's entrypoint does with POSTGRES_DB.
+            query(`CREATE DATABASE "${superuser.db}"`, { PGDATABASE: "postgres" });
+        });
+        after(() => {
+            if (started) asServer("pg_ctl", ["-D", path.join(dir, "data"), "-m", "immediate", "-w", "stop"]);
+        });
+
+        let job: { spec: any; c: any; env: Record<string, string>; mounts: Record<string, string> };
+
+        it("the migration Job's script creates the schema and the payment login, and is idempotent (run twice)", () => {
+            const migration = ofKind(dev, "Job", SHOP_NS).find((j) => j.metadata.name!.startsWith(`${NAMES.migrate}-`));
+            assert.ok(migration, "no db-migrate Job");
+            const spec = podTemplate(migration)!.spec;
+            const c = spec.containers[0];
+            const env = resolveEnv(dev, SHOP_NS, c);
+            // The Job reaches the server through its Service, as the StatefulSet's superuser.
+            const service = named(dev, "Service", NAMES.postgres, SHOP_NS);
+            assert.equal(env.PGHOST, `${service.metadata.name}.${SHOP_NS}.svc.cluster.local`);
+            assert.equal(Number(env.PGPORT), service.spec.ports[0].port);
+            assert.deepEqual([env.PGUSER, env.PGPASSWORD, env.PGDATABASE], [superuser.user, superuser.password, superuser.db]);
+            assert.ok(env.PAYMENT_DB_USER && env.PAYMENT_DB_PASSWORD, "the dev stack provisions the payment login");
+            const mounts = materializeMounts(dev, SHOP_NS, spec, c, path.join(root, "migrate"));
+            job = { spec, c, env, mounts };
+            const first = runScript(c, env, mounts);
+            assert.match(first.stdout, /applying .*001_schema\.sql/);
+            const menu = query("SELECT count(*) FROM menu_items");
+            const second = runScript(c, env, mounts);
+            assert.match(second.stdout, /applying .*001_schema\.sql/);
+            assert.equal(query("SELECT count(*) FROM menu_items"), menu, "a second run adds no rows");
+            assert.ok(Number(menu) > 0);
+        });
+
+        it("creates every table of the SQL in ConfigMap db-schema", () => {
+            assert.ok(job, "the migration ran");
+            const sql = Object.values<string>(named(dev, "ConfigMap", NAMES.dbSchema, SHOP_NS).data).join("\n");
+            const expected = [...sql.matchAll(/CREATE TABLE IF NOT EXISTS (\w+)/gi)].map((m) => m[1]).sort();
+            assert.ok(expected.length > 0);
+            const tables = query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1").split("\n");
+            assert.deepEqual(tables.filter((t) => expected.includes(t)), expected);
+        });
+
+        it("the payment service's credentials (Secret payment-db) log in to its own database, which the role owns", () => {
+            assert.ok(job, "the migration ran");
+            const { c } = containerOf(dev, "Deployment", PAYMENT_DATABASE.client, PAYMENT_DATABASE.clientNamespace);
+            const payment = resolveEnv(dev, PAYMENT_DATABASE.clientNamespace, c);
+            assert.equal(payment.TRANSACTION_DB_HOST, job.env.PGHOST);
+            const login = { PGUSER: payment.TRANSACTION_DB_USER, PGPASSWORD: payment.TRANSACTION_DB_PASSWORD, PGDATABASE: payment.TRANSACTION_DB_NAME };
+            assert.equal(query("SELECT current_user || ' ' || current_database()", login), `${PAYMENT_DATABASE.user} ${PAYMENT_DATABASE.name}`);
+            assert.equal(query(`SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '${PAYMENT_DATABASE.name}'`), PAYMENT_DATABASE.user);
+            // The owner can create its tables; it is no superuser; a wrong password is refused.
+            query("CREATE TABLE ledger_check (id int); DROP TABLE ledger_check", login);
+            assert.equal(query(`SELECT rolsuper FROM pg_roles WHERE rolname = '${PAYMENT_DATABASE.user}'`), "f");
+            const wrong = psql("SELECT 1", { ...login, PGPASSWORD: "not-the-password" });
+            assert.ok(!wrong.ok && /password authentication failed/.test(wrong.err), wrong.err);
+        });
+
+        it("the backup CronJob's script writes a pg_dump archive to /backups, keeps the retention window and the archive restores", () => {
+            assert.ok(job, "the migration ran");
+            const cron = named(dev, "CronJob", NAMES.backup, SHOP_NS);
+            const spec = podTemplate(cron)!.spec;
+            const c = spec.containers[0];
+            const env = resolveEnv(dev, SHOP_NS, c);
+            assert.equal(env.PGHOST, job.env.PGHOST);
+            const mounts = materializeMounts(dev, SHOP_NS, spec, c, path.join(root, "backup"));
+            const backups = mounts["/backups"];
+            assert.ok(backups, "the CronJob mounts the backup volume at /backups");
+            const retention = Number(env.RETENTION_DAYS);
+            assert.ok(retention > 0);
+            const day = 86_400_000;
+            const seed = (file: string, ageDays: number) => {
+                fs.writeFileSync(path.join(backups, file), "old");
+                const t = new Date(Date.now() - ageDays * day);
+                fs.utimesSync(path.join(backups, file), t, t);
+            };
+            seed(`${env.PGDATABASE}-20000101T000000Z.dump`, retention + 5);
+            seed(`${env.PGDATABASE}-20000102T000000Z.dump`, 1);
+            seed("someone-elses-file.dump", retention + 5);
+
+            const r = runScript(c, env, mounts);
+            const files = fs.readdirSync(backups).sort();
+            assert.ok(!files.includes(`${env.PGDATABASE}-20000101T000000Z.dump`), `archives older than ${retention} days are deleted: ${files}`);
+            assert.ok(files.includes(`${env.PGDATABASE}-20000102T000000Z.dump`) && files.includes("someone-elses-file.dump"), `${files}`);
+            assert.ok(!files.some((f) => f.endsWith(".partial")), `${files}`);
+            const fresh = files.filter((f) => new RegExp(`^${env.PGDATABASE}-\\d{8}T\\d{6}Z\\.dump$`).test(f) && !f.startsWith(`${env.PGDATABASE}-2000`));
+            assert.equal(fresh.length, 1, `one new archive: ${files}\n${r.stdout}`);
+            const archive = path.join(backups, fresh[0]);
+            assert.ok(fs.statSync(archive).size > 0);
+
+            const list = spawnSync(path.join(bin, "pg_restore"), ["--list", archive], { encoding: "utf8", timeout: 15_000 });
+            assert.equal(list.status, 0, list.stderr);
+            assert.match(list.stdout, /TABLE public menu_items/);
+            assert.match(list.stdout, /TABLE DATA public orders/);
+            query('CREATE DATABASE "restore_check"', { PGDATABASE: "postgres" });
+            const restore = spawnSync(path.join(bin, "pg_restore"), ["--no-owner", "--exit-on-error", "-d", "restore_check", archive], { encoding: "utf8", timeout: 15_000, env: clientEnv() });
+            assert.equal(restore.status, 0, restore.stderr);
+            assert.equal(query("SELECT count(*) FROM menu_items", { PGDATABASE: "restore_check" }), query("SELECT count(*) FROM menu_items"));
+        });
+    });
+});
