@@ -136,7 +136,11 @@ export function externalDnsValues(cfg: PlatformConfig, hasCredentials: boolean):
             env.push(secretEnv("CF_API_TOKEN", "apiToken"));
             break;
     }
+    const base = chartValues(CHARTS.externalDns.values, {});
     return chartValues(CHARTS.externalDns.values, {
+        // The Istio sources watch Gateway/VirtualService custom resources: without the mesh layer their
+        // CRDs never exist and external-dns exits at start-up (the release would time out).
+        sources: cfg.layers.mesh ? base.sources : (base.sources as string[]).filter((s) => !s.startsWith("istio-")),
         provider: { name: provider },
         domainFilters: [cfg.dns.zone!],
         // Owner of the records this cluster writes: regions never delete each other's records.

@@ -14,7 +14,7 @@ import { edgeCertificates } from "../addons";
 import type { ClusterAddons } from "../addons";
 import { HardenedNamespace } from "../namespace";
 import { publicHosts } from "../hosts";
-import { chartValues, ISTIO_CHARTS, istioPlatform } from "./values";
+import { chartValues, ISTIO_CHARTS, istioCniPaths, istioPlatform } from "./values";
 import {
     CROSS_NETWORK_PORT, EAST_WEST_GATEWAY, ISTIO_NAMESPACE, meshCaCerts, meshPublication, readerKubeconfig, remoteSecrets,
 } from "./multicluster";
@@ -108,6 +108,7 @@ export class ServiceMesh extends pulumi.ComponentResource {
             chart: "cni", releaseName: "istio-cni", namespace: ISTIO_NAMESPACE, timeout: 600,
             values: chartValues("istio-cni.yaml", {
                 ...(platform ? { global: { platform } } : {}),
+                ...istioCniPaths(cfg.cluster.distribution),
                 resources: prod
                     ? { requests: { cpu: "100m", memory: "100Mi" }, limits: { memory: "256Mi" } }
                     : { requests: { cpu: "20m", memory: "48Mi" }, limits: { memory: "192Mi" } },

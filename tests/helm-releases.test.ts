@@ -1,0 +1,97 @@
+// Helm releases against their charts (audit of the pinned chart versions): values that would make a
+// first `pulumi up` fail or hang although every key exists in the chart.
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import { parseConfig, PROJECT } from "../config";
+import { deployedStack } from "./harness/evaluate";
+import { helmReleases, unsecret } from "./harness/k8s";
+import { STACKS, stackConfig } from "./harness/stack-config";
+import type { RecordedResource, StackEvaluation } from "./harness/types";
+
+const ROOT = path.resolve(__dirname, "..");
+type Stack = (typeof STACKS)[number];
+
+const releasesOf = (r: StackEvaluation, chart: string) => helmReleases(r.resources).filter((x) => x.inputs.chart === chart);
+const valuesOf = (rel: RecordedResource) => unsecret(rel.inputs.values ?? {});
+
+/** The stack file's layers, as the program parses them. */
+function layersOf(stack: Stack): Record<string, boolean> {
+    const { config } = stackConfig(ROOT, stack);
+    const raw: Record<string, unknown> = {};
+    for (const [key, text] of Object.entries(config)) {
+        if (!key.startsWith(`${PROJECT}:`) || ["", "{}", "[]"].includes(text)) continue;
+        raw[key.slice(PROJECT.length + 1)] = /^[[{]/.test(text) ? JSON.parse(text) : text === "true" ? true : text === "false" ? false : text;
+    }
+    return { ...parseConfig(stack, raw).layers };
+}
+
+/** dev with external-dns (Cloudflare) but without the service mesh: no Istio CRDs in the cluster. */
+const DEV_DNS_WITHOUT_MESH = {
+    layers: { ...layersOf("dev"), mesh: false, externalDns: true },
+    dns: { provider: "cloudflare", zone: "localtest.me" },
+    dnsCredentials: { apiToken: "helm-releases-test-token" },
+};
+
+before(async function () {
+    this.timeout(600_000);
+    await Promise.all([
+        ...STACKS.map((s) => deployedStack(s)),
+        deployedStack("dev", { configOverrides: DEV_DNS_WITHOUT_MESH }),
+    ].map((p) => p.catch(() => undefined)));
+});
+
+describe("Helm releases against their charts", () => {
+    describe("kube-prometheus-stack admission webhook", () => {
+        for (const stack of STACKS) {
+            it(`${stack}: the first install cannot be rejected by the PrometheusRule webhook it is still setting up`, async () => {
+                const [kps] = releasesOf(await deployedStack(stack), "kube-prometheus-stack");
+                assert.ok(kps, "kube-prometheus-stack is installed");
+                const webhooks = valuesOf(kps).prometheusOperator.admissionWebhooks;
+                assert.equal(webhooks.enabled, true, "PrometheusRules are validated");
+                // With patch-Job certificates the webhook has no CA bundle until the post-install hook has
+                // run, so "Fail" on install rejects the chart's own default rules and fails the release.
+                assert.notEqual(webhooks.certManager?.enabled, true);
+                assert.equal(webhooks.failurePolicy, "IgnoreOnInstallOnly");
+            });
+        }
+    });
+
+    describe("istio-cni node agent paths", () => {
+        for (const stack of STACKS) {
+            it(`${stack}: the CNI binary directory matches the distribution`, async () => {
+                const r = await deployedStack(stack);
+                const [cni] = releasesOf(r, "cni");
+                assert.ok(cni, "istio-cni is installed");
+                const v = valuesOf(cni);
+                const { config } = stackConfig(ROOT, stack);
+                const distribution = JSON.parse(config[`${PROJECT}:cluster`]).distribution;
+                if (distribution === "gke") {
+                    // Not left to version-string detection (Helm 3.19.0 strips "-gke"): /opt/cni/bin is read-only there.
+                    assert.equal(v.cni?.cniBinDir, "/home/kubernetes/bin");
+                    assert.equal(v.global?.platform, "gke");
+                } else {
+                    assert.equal(v.cni?.cniBinDir, undefined, "chart default (/opt/cni/bin) or the platform profile decides");
+                    assert.equal(v.cniBinDir, undefined);
+                }
+            });
+        }
+    });
+
+    describe("external-dns sources", () => {
+        it("watches Istio Gateways and VirtualServices where the mesh installs their CRDs", async () => {
+            for (const stack of ["us", "eu", "asia"] as const) {
+                const [dns] = releasesOf(await deployedStack(stack), "external-dns");
+                assert.ok(dns, `${stack} runs external-dns`);
+                assert.deepEqual(valuesOf(dns).sources, ["service", "ingress", "istio-gateway", "istio-virtualservice"], stack);
+            }
+        });
+
+        it("does not watch Istio resources without the mesh layer (external-dns exits when their CRDs are missing)", async () => {
+            const r = await deployedStack("dev", { configOverrides: DEV_DNS_WITHOUT_MESH });
+            assert.equal(releasesOf(r, "gateway").length + releasesOf(r, "istiod").length, 0, "no mesh");
+            const [dns] = releasesOf(r, "external-dns");
+            assert.ok(dns, "external-dns is installed");
+            assert.deepEqual(valuesOf(dns).sources, ["service", "ingress"]);
+        });
+    });
+});
