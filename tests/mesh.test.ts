@@ -195,6 +195,15 @@ describe("service mesh", () => {
                 });
             }
 
+            it("serves every Kubernetes Ingress: its IngressClass exists and names Istio's controller", async () => {
+                const objects = kubernetesObjects((await deployedStack(stack)).resources);
+                const classes = ofKind(objects, "IngressClass");
+                assert.deepEqual(classes.map((c) => [c.metadata.name, c.spec.controller]), [["istio", "istio.io/ingress-controller"]]);
+                const ingresses = ofKind(objects, "Ingress");
+                assert.ok(ingresses.length > 0);
+                for (const ing of ingresses) assert.ok(classes.some((c) => c.metadata.name === ing.spec.ingressClassName), `${label(ing)} has class ${ing.spec.ingressClassName}`);
+            });
+
             it("keeps istio-system's privileged exception documented and its traffic default-deny", async () => {
                 const objects = kubernetesObjects((await deployedStack(stack)).resources);
                 const ns = named(objects, "Namespace", "istio-system");

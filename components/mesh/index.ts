@@ -29,6 +29,8 @@ export const INGRESS_NAMESPACE = "istio-ingress";
 export const INGRESS_GATEWAY = "istio-ingressgateway";
 /** Istio Gateway for the public API host, as VirtualServices reference it. */
 export const PUBLIC_GATEWAY = `${INGRESS_NAMESPACE}/public-gateway`;
+/** Ingress class served by the Istio ingress gateway. */
+export const INGRESS_CLASS = "istio";
 /** TLS Secret (in istio-ingress) the public gateway serves for the API host; created by the addons layer's Certificate. */
 export const API_TLS_SECRET = "api-tls";
 /** Name of the tracing extension provider in meshConfig. */
@@ -57,6 +59,8 @@ export class ServiceMesh extends pulumi.ComponentResource {
     public readonly crds: k8s.helm.v3.Release;
     public readonly istiod: k8s.helm.v3.Release;
     public readonly ingressGateway: k8s.helm.v3.Release;
+    /** IngressClass `istio`: Kubernetes Ingress objects of this class are served by the ingress gateway. */
+    public readonly ingressClass: k8s.networking.v1.IngressClass;
 
     constructor(name: string, args: ServiceMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecommerce:platform:ServiceMesh", name, {}, opts);
@@ -174,6 +178,14 @@ export class ServiceMesh extends pulumi.ComponentResource {
             chart: "gateway", releaseName: INGRESS_GATEWAY, namespace: INGRESS_NAMESPACE, timeout: 600,
             values: chartValues("istio-gateway.yaml", gatewayValues(cfg, cfg.mesh.gatewayServiceType, { app: INGRESS_GATEWAY })),
         }, [this.istiod, ingressNs]);
+
+        // Kubernetes Ingresses of class `istio` (the shop's, cert-manager's HTTP-01 solver) are served by
+        // this gateway. With ingressControllerMode STRICT, istiod serves only Ingresses whose IngressClass
+        // names its controller, so the class must exist.
+        this.ingressClass = new k8s.networking.v1.IngressClass(`${name}-ingress-class`, {
+            metadata: { name: INGRESS_CLASS },
+            spec: { controller: "istio.io/ingress-controller" },
+        }, o);
 
         // Edge certificates (addons layer): Secrets api-tls and warung-kopi-tls next to the gateway.
         edgeCertificates(`${name}-edge`, { ctx, addons, namespace: INGRESS_NAMESPACE, dependsOn: [ingressNs] }, this);
