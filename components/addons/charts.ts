@@ -1,44 +1,22 @@
 // The add-on charts, pinned, and their Helm values: static defaults from helm/<chart>.yaml merged with
 // what each stack needs. Pure functions of the configuration (no Pulumi resources), so tests and the
 // component share them.
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { parse } from "yaml";
-import { deepMerge, LOCAL_DISTRIBUTIONS, PlatformConfig } from "../../config";
+import { LOCAL_DISTRIBUTIONS, PlatformConfig } from "../../config";
+import { CHARTS as PINS, ChartPin, chartValues } from "../helm";
 
-export interface ChartRef {
-    chart: string;
-    version: string;
-    repo: string;
+export interface ChartRef extends ChartPin {
     /** Fixed release name (runbooks and label selectors use it). */
     release: string;
     namespace: string;
     values: string;
 }
 
-/** The three add-on charts, each from its project's official repository, at an exact version. */
+/** The three add-on charts (pins in ../helm.ts), with their release names, namespaces and values files. */
 export const CHARTS = {
-    metricsServer: {
-        chart: "metrics-server", version: "3.13.1", repo: "https://kubernetes-sigs.github.io/metrics-server/",
-        release: "metrics-server", namespace: "kube-system", values: "metrics-server.yaml",
-    },
-    certManager: {
-        chart: "cert-manager", version: "v1.21.1", repo: "https://charts.jetstack.io",
-        release: "cert-manager", namespace: "cert-manager", values: "cert-manager.yaml",
-    },
-    externalDns: {
-        chart: "external-dns", version: "1.21.1", repo: "https://kubernetes-sigs.github.io/external-dns/",
-        release: "external-dns", namespace: "external-dns", values: "external-dns.yaml",
-    },
+    metricsServer: { ...PINS.metricsServer, release: "metrics-server", namespace: "kube-system", values: "metrics-server.yaml" },
+    certManager: { ...PINS.certManager, release: "cert-manager", namespace: "cert-manager", values: "cert-manager.yaml" },
+    externalDns: { ...PINS.externalDns, release: "external-dns", namespace: "external-dns", values: "external-dns.yaml" },
 } as const satisfies Record<string, ChartRef>;
-
-const HELM_DIR = path.resolve(__dirname, "..", "..", "helm");
-
-/** A chart's static defaults (helm/<file>) with `computed` merged over them (objects key by key, arrays replace). */
-export function chartValues(file: string, computed: Record<string, unknown>): Record<string, any> {
-    const base = parse(fs.readFileSync(path.join(HELM_DIR, file), "utf8")) ?? {};
-    return deepMerge(base, computed) as Record<string, any>;
-}
 
 /** Tolerations from config, so add-ons can run on nodes tainted for the platform (placement stays free). */
 export function tolerations(cfg: PlatformConfig) {

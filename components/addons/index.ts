@@ -10,6 +10,7 @@ import { dnsCredentials, PlatformConfig } from "../../config";
 import type { LayerReport } from "../outputs";
 import type { StackContext } from "../defaults";
 import { HardenedNamespace } from "../namespace";
+import { pinnedRelease } from "../helm";
 import { azureConfigFile, certManagerValues, CHARTS, ChartRef, EXTERNAL_DNS_SECRETS, externalDnsValues, metricsServerValues, usesDns01 } from "./charts";
 import { CERT_MANAGER_DNS_SECRET, CLUSTER_ISSUER, clusterIssuerSpec, DEV_CA } from "./issuer";
 
@@ -45,7 +46,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
 
         if (cfg.layers.metricsServer) {
             // kube-system exists on every cluster and is not ours to label or fence.
-            this.metricsServer = release(`${name}-metrics-server`, CHARTS.metricsServer, metricsServerValues(cfg), CHARTS.metricsServer.namespace, 300, o);
+            this.metricsServer = release(ctx, `${name}-metrics-server`, CHARTS.metricsServer, metricsServerValues(cfg), CHARTS.metricsServer.namespace, 300, o);
             endpoints.metricsApi = "APIService v1beta1.metrics.k8s.io (metrics-server, kube-system)";
         }
 
@@ -80,7 +81,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
                     stringData: credentials,
                 }, { ...o, dependsOn: [ns] }));
             }
-            const certManager = release(`${name}-cert-manager`, CHARTS.certManager, certManagerValues(cfg), nsName, 600, { ...o, dependsOn });
+            const certManager = release(ctx, `${name}-cert-manager`, CHARTS.certManager, certManagerValues(cfg), nsName, 600, { ...o, dependsOn });
             this.certManager = certManager;
             this.clusterIssuer = { name: CLUSTER_ISSUER, resource: clusterIssuer(name, cfg, !!credentials, nsName, certManager, o) };
             endpoints.clusterIssuer = `ClusterIssuer ${CLUSTER_ISSUER} (${cfg.tls.issuer})`;
@@ -113,7 +114,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
                     stringData: { "azure.json": file },
                 }, { ...o, dependsOn: [ns] }));
             }
-            this.externalDns = release(`${name}-external-dns`, CHARTS.externalDns, externalDnsValues(cfg, !!credentials), ns.name, 300, { ...o, dependsOn });
+            this.externalDns = release(ctx, `${name}-external-dns`, CHARTS.externalDns, externalDnsValues(cfg, !!credentials), ns.name, 300, { ...o, dependsOn });
             endpoints.dnsZone = `${cfg.dns.zone} (external-dns ${cfg.dns.provider}, owner ${cfg.cluster.identifier})`;
         }
 
@@ -125,18 +126,9 @@ export class ClusterAddons extends pulumi.ComponentResource {
     }
 }
 
-function release(name: string, chart: ChartRef, values: Record<string, any>, namespace: pulumi.Input<string>, timeout: number,
+function release(ctx: StackContext, name: string, chart: ChartRef, values: Record<string, any>, namespace: pulumi.Input<string>, timeoutSeconds: number,
     opts: pulumi.CustomResourceOptions): k8s.helm.v3.Release {
-    return new k8s.helm.v3.Release(name, {
-        name: chart.release,
-        chart: chart.chart,
-        version: chart.version,
-        repositoryOpts: { repo: chart.repo },
-        namespace,
-        createNamespace: false,
-        timeout,
-        values,
-    }, opts);
+    return pinnedRelease(name, { ctx, chart, releaseName: chart.release, namespace, values, timeoutSeconds }, opts);
 }
 
 /** The ClusterIssuer `platform-issuer` (and, for dev, the self-signed root CA it signs with), after the release. */

@@ -14,12 +14,12 @@ import { edgeCertificates } from "../addons";
 import type { ClusterAddons } from "../addons";
 import { HardenedNamespace } from "../namespace";
 import { publicHosts } from "../hosts";
-import { chartValues, ISTIO_CHARTS, istioCniPaths, istioPlatform } from "./values";
+import { istioCniPaths, istioPlatform } from "./values";
+import { CHARTS, ChartPin, chartValues, pinnedRelease } from "../helm";
 import {
     CROSS_NETWORK_PORT, EAST_WEST_GATEWAY, ISTIO_NAMESPACE, meshCaCerts, meshPublication, readerKubeconfig, remoteSecrets,
 } from "./multicluster";
 
-export { ISTIO_CHARTS } from "./values";
 export { ISTIO_NAMESPACE } from "./multicluster";
 export { meshTrafficPolicy, publicRoute } from "./traffic";
 
@@ -72,19 +72,8 @@ export class ServiceMesh extends pulumi.ComponentResource {
         const platform = istioPlatform(cfg.cluster.distribution);
         const hosts = publicHosts(cfg);
 
-        const release = (rname: string, a: { chart: string; releaseName: string; namespace: string; values: Record<string, unknown>; timeout: number }, dependsOn: pulumi.Resource[]) =>
-            new k8s.helm.v3.Release(`${name}-${rname}`, {
-                name: a.releaseName,
-                chart: a.chart,
-                version: ISTIO_CHARTS.version,
-                repositoryOpts: { repo: ISTIO_CHARTS.repo },
-                namespace: a.namespace,
-                createNamespace: false,
-                timeout: a.timeout,
-                cleanupOnFail: true,
-                maxHistory: 5,
-                values: a.values,
-            }, { ...o, dependsOn, customTimeouts: { create: `${a.timeout + 60}s`, update: `${a.timeout + 60}s` } });
+        const release = (rname: string, a: { chart: ChartPin; releaseName: string; namespace: string; values: Record<string, unknown>; timeout: number }, dependsOn: pulumi.Resource[]) =>
+            pinnedRelease(`${name}-${rname}`, { ctx, chart: a.chart, releaseName: a.releaseName, namespace: a.namespace, values: a.values, timeoutSeconds: a.timeout }, { parent: this, dependsOn });
 
         // ---- Namespaces ---------------------------------------------------------------------------
         // istio-system holds the istio-cni node agent (privileged: host network and CNI host paths), so it
@@ -104,12 +93,12 @@ export class ServiceMesh extends pulumi.ComponentResource {
 
         // ---- Control plane ------------------------------------------------------------------------
         this.crds = release("base", {
-            chart: "base", releaseName: "istio-base", namespace: ISTIO_NAMESPACE, timeout: 300,
+            chart: CHARTS.istioBase, releaseName: "istio-base", namespace: ISTIO_NAMESPACE, timeout: 300,
             values: chartValues("istio-base.yaml", {}),
         }, [systemNs]);
 
         const cni = release("cni", {
-            chart: "cni", releaseName: "istio-cni", namespace: ISTIO_NAMESPACE, timeout: 600,
+            chart: CHARTS.istioCni, releaseName: "istio-cni", namespace: ISTIO_NAMESPACE, timeout: 600,
             values: chartValues("istio-cni.yaml", {
                 ...(platform ? { global: { platform } } : {}),
                 ...istioCniPaths(cfg.cluster.distribution),
@@ -126,7 +115,7 @@ export class ServiceMesh extends pulumi.ComponentResource {
         const istiodSelector = { app: "istiod" };
         const place = scheduling(cfg, prod ? istiodSelector : undefined);
         this.istiod = release("istiod", {
-            chart: "istiod", releaseName: "istiod", namespace: ISTIO_NAMESPACE, timeout: 600,
+            chart: CHARTS.istiod, releaseName: "istiod", namespace: ISTIO_NAMESPACE, timeout: 600,
             values: chartValues("istiod.yaml", {
                 ...(prod
                     ? { autoscaleEnabled: true, autoscaleMin: 2, autoscaleMax: 5, replicaCount: 2, resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "2Gi" } } }
@@ -175,7 +164,7 @@ export class ServiceMesh extends pulumi.ComponentResource {
         // ---- Ingress gateway ----------------------------------------------------------------------
         const ingressSelector = { istio: "ingressgateway" };
         this.ingressGateway = release("ingress-gateway", {
-            chart: "gateway", releaseName: INGRESS_GATEWAY, namespace: INGRESS_NAMESPACE, timeout: 600,
+            chart: CHARTS.istioGateway, releaseName: INGRESS_GATEWAY, namespace: INGRESS_NAMESPACE, timeout: 600,
             values: chartValues("istio-gateway.yaml", gatewayValues(cfg, cfg.mesh.gatewayServiceType, { app: INGRESS_GATEWAY })),
         }, [this.istiod, ingressNs]);
 
@@ -251,7 +240,7 @@ export class ServiceMesh extends pulumi.ComponentResource {
         if (multi) {
             const eastWestSelector = { istio: "eastwestgateway" };
             release("east-west-gateway", {
-                chart: "gateway", releaseName: EAST_WEST_GATEWAY, namespace: ISTIO_NAMESPACE, timeout: 900,
+                chart: CHARTS.istioGateway, releaseName: EAST_WEST_GATEWAY, namespace: ISTIO_NAMESPACE, timeout: 900,
                 values: chartValues("istio-gateway.yaml", {
                     ...gatewayValues(cfg, "LoadBalancer", { app: EAST_WEST_GATEWAY }),
                     networkGateway: cfg.mesh.network,

@@ -5,14 +5,12 @@
 // Order: namespace -> operator release (installs the CRDs from a hook Job and the admission webhook,
 // and waits for the operator) -> admin Secret -> REC (waits until Running) -> RERCs -> database.
 // Peers come from stack references (components/peers.ts); plan.ts decides what this region creates.
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { input } from "@pulumi/kubernetes/types";
-import { parse } from "yaml";
-import { deepMerge, type PlatformConfig } from "../../config";
+import type { PlatformConfig } from "../../config";
+import { CHARTS, chartValues, pinnedRelease } from "../helm";
 import type { LayerReport } from "../outputs";
 import type { StackContext } from "../defaults";
 import type { PeerRegions, PublishedForPeers } from "../peers";
@@ -29,17 +27,8 @@ import {
 
 export { DATABASE, DATABASE_PORT, DATABASE_SECRET, NAMESPACE } from "./plan";
 
-/** The operator chart, pinned, from Redis's official Helm repository. */
-export const OPERATOR_CHART = {
-    chart: "redis-enterprise-operator",
-    version: "8.2.0-12",
-    repo: "https://helm.redis.io/",
-} as const;
-
 /** Namespace label the chart's ValidatingWebhookConfiguration selects (admission.limitToNamespace). */
 const ADMISSION_NAMESPACE_LABEL = "redis.io/redisenterprise.admission.enable";
-
-const HELM_DIR = path.resolve(__dirname, "..", "..", "helm");
 
 export interface RedisEnterpriseArgs {
     ctx: StackContext;
@@ -50,10 +39,9 @@ export interface RedisEnterpriseArgs {
 
 /** Static chart values (helm/redis-enterprise-operator.yaml) with the stack's scheduling merged in. */
 export function operatorValues(cfg: PlatformConfig): Record<string, unknown> {
-    const base = parse(fs.readFileSync(path.join(HELM_DIR, "redis-enterprise-operator.yaml"), "utf8")) ?? {};
-    return deepMerge(base, {
+    return chartValues("redis-enterprise-operator.yaml", {
         operator: { nodeSelector: { ...cfg.scheduling.nodeSelector }, tolerations: cfg.scheduling.tolerations.map((t) => ({ ...t })) },
-    }) as Record<string, unknown>;
+    });
 }
 
 /** The RedisEnterpriseCluster spec for this region. */
@@ -117,17 +105,11 @@ export class RedisEnterprise extends pulumi.ComponentResource {
         // Allows first: the CRD hook Job and the operator call the API server from the first second.
         const allows = this.networkPolicies(name, args, inNamespace);
 
-        this.operator = new k8s.helm.v3.Release(`${name}-operator`, {
-            name: "redis-enterprise-operator",
-            chart: OPERATOR_CHART.chart,
-            version: OPERATOR_CHART.version,
-            repositoryOpts: { repo: OPERATOR_CHART.repo },
-            namespace: NAMESPACE,
-            createNamespace: false,
-            // Waits for the CRD hook Job and for the operator (and its webhook) to be ready.
-            timeout: 600,
-            values: operatorValues(cfg),
-        }, { ...o, dependsOn: [ns.namespace, ...allows], customTimeouts: { create: "15m", update: "15m" } });
+        // Waits for the CRD hook Job and for the operator (and its webhook) to be ready.
+        this.operator = pinnedRelease(`${name}-operator`, {
+            ctx, chart: CHARTS.redisEnterpriseOperator, releaseName: "redis-enterprise-operator",
+            namespace: NAMESPACE, values: operatorValues(cfg), timeoutSeconds: 600,
+        }, { parent: this, dependsOn: [ns.namespace, ...allows], customTimeouts: { create: "15m", update: "15m" } });
 
         // Cluster admin credentials: generated here, in the Secret the REC is told to use, created
         // before the REC so the operator adopts them (and peers can be given them).

@@ -1,0 +1,81 @@
+// Helm releases, one way for every layer: each chart pinned to an exact version from its project's
+// official repository (the one table below), values = the static helm/<chart>.yaml merged with what
+// the stack computes, installed with the stack's provider, a fixed release name and explicit timeouts.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import type { StackContext } from "./defaults";
+
+export interface ChartPin {
+    chart: string;
+    /** Exact chart version (no ranges). */
+    version: string;
+    /** The project's official Helm repository. */
+    repo: string;
+}
+
+const ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts";
+const PROMETHEUS_COMMUNITY_REPO = "https://prometheus-community.github.io/helm-charts";
+
+/** Every chart the program installs. */
+export const CHARTS = {
+    istioBase: { chart: "base", version: "1.30.3", repo: ISTIO_REPO },
+    istioCni: { chart: "cni", version: "1.30.3", repo: ISTIO_REPO },
+    istiod: { chart: "istiod", version: "1.30.3", repo: ISTIO_REPO },
+    istioGateway: { chart: "gateway", version: "1.30.3", repo: ISTIO_REPO },
+    kubePrometheusStack: { chart: "kube-prometheus-stack", version: "88.5.3", repo: PROMETHEUS_COMMUNITY_REPO },
+    jaeger: { chart: "jaeger", version: "4.11.1", repo: "https://jaegertracing.github.io/helm-charts" },
+    keda: { chart: "keda", version: "2.20.2", repo: "https://kedacore.github.io/charts" },
+    redisEnterpriseOperator: { chart: "redis-enterprise-operator", version: "8.2.0-12", repo: "https://helm.redis.io/" },
+    metricsServer: { chart: "metrics-server", version: "3.13.1", repo: "https://kubernetes-sigs.github.io/metrics-server/" },
+    certManager: { chart: "cert-manager", version: "v1.21.1", repo: "https://charts.jetstack.io" },
+    externalDns: { chart: "external-dns", version: "1.21.1", repo: "https://kubernetes-sigs.github.io/external-dns/" },
+} as const satisfies Record<string, ChartPin>;
+
+const HELM_DIR = path.resolve(__dirname, "..", "helm");
+
+type Values = Record<string, any>;
+const isMap = (v: unknown): v is Values => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Merge as Helm merges values files: maps key by key, lists and scalars replace. */
+export function mergeValues(base: Values, override: Values): Values {
+    const out: Values = { ...base };
+    for (const [k, v] of Object.entries(override)) out[k] = isMap(out[k]) && isMap(v) ? mergeValues(out[k], v) : v;
+    return out;
+}
+
+/** A chart's static values (helm/<file>) with the stack's computed values merged over them. */
+export function chartValues(file: string, computed: Values): Values {
+    const base = parse(fs.readFileSync(path.join(HELM_DIR, file), "utf8")) ?? {};
+    return mergeValues(base, computed);
+}
+
+export interface PinnedReleaseArgs {
+    ctx: StackContext;
+    chart: ChartPin;
+    /** Fixed release name: chart resources, Services and label selectors derive from it. */
+    releaseName: string;
+    namespace: pulumi.Input<string>;
+    values: pulumi.Input<Values>;
+    /** Helm's own wait (seconds); Pulumi's create/update timeouts allow a minute more. */
+    timeoutSeconds: number;
+}
+
+/** A Helm release of a pinned chart; `opts` gives parent and dependsOn (the provider comes from ctx). */
+export function pinnedRelease(name: string, a: PinnedReleaseArgs, opts: pulumi.CustomResourceOptions): k8s.helm.v3.Release {
+    const wait = `${a.timeoutSeconds + 60}s`;
+    return new k8s.helm.v3.Release(name, {
+        name: a.releaseName,
+        chart: a.chart.chart,
+        version: a.chart.version,
+        repositoryOpts: { repo: a.chart.repo },
+        namespace: a.namespace,
+        createNamespace: false,
+        timeout: a.timeoutSeconds,
+        cleanupOnFail: true,
+        maxHistory: 5,
+        values: a.values,
+    }, { ...opts, provider: a.ctx.provider, customTimeouts: { create: wait, update: wait, ...opts.customTimeouts } });
+}
