@@ -12,7 +12,7 @@ import type { ServiceMesh } from "../mesh";
 import type { Observability } from "../observability";
 import type { CacheEndpoint } from "../cache";
 import type { DatabaseLogin } from "../database";
-import { PlatformConfig, resourcesFor } from "../../config";
+import { PlatformConfig, Resources, resourcesFor } from "../../config";
 import { parseQuantity } from "../quantity";
 import { HardenedNamespace } from "../namespace";
 import { CoreService, SERVICE_KINDS, SERVICE_PORT } from "./service";
@@ -23,8 +23,6 @@ export { FLOWS } from "./flows";
 /** Namespace of the core services (runbooks: `kubectl ... -n ecommerce`). */
 export const NAMESPACE = "ecommerce";
 const RUNTIME = path.resolve(__dirname, "..", "..", "apps", "service.js");
-/** What an injected Istio sidecar requests by default (istiod global.proxy.resources), for the quota. */
-const SIDECAR_ALLOWANCE = { cpu: 0.1, memory: 128 * 2 ** 20 };
 
 export interface CoreServicesArgs {
     ctx: StackContext;
@@ -40,15 +38,15 @@ export interface CoreServicesArgs {
  * rolling update, with the sidecar when injected, and 25% headroom. Limits are not capped here:
  * the sidecar's limits are the mesh layer's choice.
  */
-export function namespaceQuota(cfg: PlatformConfig, injected: boolean): Record<string, string> {
+export function namespaceQuota(cfg: PlatformConfig, sidecar?: Resources): Record<string, string> {
     let cpu = 0;
     let memory = 0;
     let pods = 0;
     for (const s of cfg.services) {
         const r = resourcesFor(cfg, s.name);
         const n = (s.autoscaling?.maxReplicas ?? s.replicas) + 1;
-        cpu += n * (parseQuantity(r.requests.cpu) + (injected ? SIDECAR_ALLOWANCE.cpu : 0));
-        memory += n * (parseQuantity(r.requests.memory) + (injected ? SIDECAR_ALLOWANCE.memory : 0));
+        cpu += n * (parseQuantity(r.requests.cpu) + (sidecar ? parseQuantity(sidecar.requests.cpu) : 0));
+        memory += n * (parseQuantity(r.requests.memory) + (sidecar ? parseQuantity(sidecar.requests.memory) : 0));
         pods += n;
     }
     return {
@@ -76,7 +74,7 @@ export class CoreServices extends pulumi.ComponentResource {
             podSecurity: "restricted",
             istioInjection: !!mesh,
             platformEgress: mesh?.workloadEgress,
-            quota: namespaceQuota(cfg, !!mesh),
+            quota: namespaceQuota(cfg, mesh?.proxyResources),
             containerDefaults: { request: { cpu: "50m", memory: "64Mi" }, limit: { cpu: "500m", memory: "256Mi" } },
         }, { parent: this });
 

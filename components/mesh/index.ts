@@ -16,6 +16,7 @@ import { HardenedNamespace } from "../namespace";
 import { publicHosts } from "../hosts";
 import { istioCniPaths, istioPlatform } from "./values";
 import { CHARTS, ChartPin, chartValues, pinnedRelease } from "../helm";
+import type { Resources } from "../../config";
 import {
     CROSS_NETWORK_PORT, EAST_WEST_GATEWAY, ISTIO_NAMESPACE, meshCaCerts, meshPublication, readerKubeconfig, remoteSecrets,
 } from "./multicluster";
@@ -53,6 +54,8 @@ export class ServiceMesh extends pulumi.ComponentResource {
     public readonly gatewayPeers: input.networking.v1.NetworkPolicyPeer[] = [];
     /** Namespace of the ingress gateway. */
     public readonly gatewayNamespace = INGRESS_NAMESPACE;
+    /** What each injected sidecar requests and may use (istiod global.proxy.resources): namespace quotas count it. */
+    public readonly proxyResources: Resources;
     /** The Istio Gateway (namespace/name) public VirtualServices bind to. */
     public readonly publicGateway = PUBLIC_GATEWAY;
     /** The release that installs the Istio CRDs. */
@@ -71,6 +74,10 @@ export class ServiceMesh extends pulumi.ComponentResource {
         const multi = cfg.layers.multiCluster;
         const platform = istioPlatform(cfg.cluster.distribution);
         const hosts = publicHosts(cfg);
+
+        this.proxyResources = prod
+            ? { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "2000m", memory: "1Gi" } }
+            : { requests: { cpu: "10m", memory: "40Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
 
         const release = (rname: string, a: { chart: ChartPin; releaseName: string; namespace: string; values: Record<string, unknown>; timeout: number }, dependsOn: pulumi.Resource[]) =>
             pinnedRelease(`${name}-${rname}`, { ctx, chart: a.chart, releaseName: a.releaseName, namespace: a.namespace, values: a.values, timeoutSeconds: a.timeout }, { parent: this, dependsOn });
@@ -129,11 +136,7 @@ export class ServiceMesh extends pulumi.ComponentResource {
                     ...(platform ? { platform } : {}),
                     // One replica in dev: a PodDisruptionBudget there would block every node drain.
                     defaultPodDisruptionBudget: { enabled: prod },
-                    proxy: {
-                        resources: prod
-                            ? { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "2000m", memory: "1Gi" } }
-                            : { requests: { cpu: "10m", memory: "40Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
-                    },
+                    proxy: { resources: this.proxyResources },
                     ...(multi ? { meshID: cfg.mesh.meshId, multiCluster: { clusterName: cfg.cluster.identifier }, network: cfg.mesh.network } : {}),
                 },
                 meshConfig: tracing ? {
