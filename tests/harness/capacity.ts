@@ -26,8 +26,15 @@ const zero = (): Amounts => ({ cpu: 0, memory: 0 });
 const add = (a: Amounts, b: Amounts, times = 1): Amounts => ({ cpu: a.cpu + b.cpu * times, memory: a.memory + b.memory * times });
 const max = (a: Amounts, b: Amounts): Amounts => ({ cpu: Math.max(a.cpu, b.cpu), memory: Math.max(a.memory, b.memory) });
 
-function amounts(r: any): Amounts {
-    return { cpu: r?.cpu !== undefined ? parseQuantity(String(r.cpu)) : 0, memory: r?.memory !== undefined ? parseQuantity(String(r.memory)) : 0 };
+function amounts(r: any, unset = 0): Amounts {
+    return { cpu: r?.cpu !== undefined ? parseQuantity(String(r.cpu)) : unset, memory: r?.memory !== undefined ? parseQuantity(String(r.memory)) : unset };
+}
+
+/** Whether `use` stays within `quota` in every dimension the quota sets (an unset one is unlimited). */
+export function fitsQuota(use: PodCost, quota: PodCost): boolean {
+    const within = (u: number, q: number) => Number.isNaN(q) || u <= q;
+    return within(use.requests.cpu, quota.requests.cpu) && within(use.requests.memory, quota.requests.memory)
+        && within(use.limits.cpu, quota.limits.cpu) && within(use.limits.memory, quota.limits.memory);
 }
 
 /**
@@ -92,9 +99,10 @@ export function namespaceCapacity(resources: RecordedResource[], nodes = 1): Nam
         const hard = q.spec?.hard ?? {};
         const entry = byNs.get(q.metadata.namespace!);
         if (entry) {
+            // A dimension the quota does not set is NaN: unlimited.
             entry.quota = {
-                requests: amounts({ cpu: hard["requests.cpu"], memory: hard["requests.memory"] }),
-                limits: amounts({ cpu: hard["limits.cpu"], memory: hard["limits.memory"] }),
+                requests: amounts({ cpu: hard["requests.cpu"], memory: hard["requests.memory"] }, NaN),
+                limits: amounts({ cpu: hard["limits.cpu"], memory: hard["limits.memory"] }, NaN),
             };
         }
     }
