@@ -3,6 +3,7 @@
 // Stack files set only what differs from the tier defaults below; the merged result is validated
 // as a whole, and any problem stops the program before a single resource is registered, with a
 // message naming the key, the value it got and what it expects.
+import { isIPv6 } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { isQuantity, parseQuantity } from "./components/quantity";
@@ -62,6 +63,27 @@ const memory = z.string().refine((s) => isQuantity(s) && !/m$/.test(s) && parseQ
     message: "expected a positive memory quantity such as 256Mi or 2Gi",
 });
 const storage = memory.describe("storage size");
+
+/** An IPv4 network in canonical form (no host bits set), e.g. 10.0.0.0/8; or an IPv6 prefix. */
+export function cidrProblem(s: string): string | undefined {
+    const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(s);
+    if (v4) {
+        const octets = v4.slice(1, 5).map(Number);
+        const bits = Number(v4[5]);
+        if (octets.some((o) => o > 255) || bits > 32) return "expected an IPv4 network such as 10.0.0.0/8";
+        const n = octets.reduce((a, o) => a * 256 + o, 0);
+        const hostBits = 2 ** (32 - bits);
+        if (n % hostBits !== 0) return "expected the network address of the range (no host bits set), e.g. 10.0.0.0/8";
+        return undefined;
+    }
+    const v6 = /^([0-9a-fA-F:]+)\/(\d{1,3})$/.exec(s);
+    if (v6 && isIPv6(v6[1]) && Number(v6[2]) <= 128) return undefined;
+    return "expected a CIDR range such as 10.0.0.0/8";
+}
+const cidr = z.string().superRefine((s, ctx) => {
+    const problem = cidrProblem(s);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 /** An image reference pinned by a tag other than `latest`, or by digest. */
 export function imageProblem(ref: string): string | undefined {
@@ -146,6 +168,8 @@ const schema = z.strictObject({
     images: z.strictObject({
         frontend: image, frontendBuilder: image, backend: image, worker: image, postgres: image,
         redis: image, nodeMetrics: image, service: image,
+        /** Metrics exporters run as sidecars of PostgreSQL, Redis and the frontend's nginx. */
+        postgresExporter: image, redisExporter: image, nginxExporter: image,
     }),
     resources: z.record(dnsLabel, resources),
     scheduling: z.strictObject({
@@ -163,8 +187,13 @@ const schema = z.strictObject({
         worker: scalable,
         postgres: z.strictObject({ storage, backupStorage: storage, backupSchedule: z.string().regex(/^(\S+\s+){4}\S+$/, "expected a five-field cron schedule such as '0 2 * * *'") }),
         redis: z.strictObject({ storage: storage.optional() }),
-        /** How the frontend is exposed besides ClusterIP: NodePort for laptops, LoadBalancer in the regions. */
-        frontendExposure: z.enum(["NodePort", "LoadBalancer"]),
+        /**
+         * Networks allowed to reach the frontend directly (plain HTTP through frontend-nodeport and
+         * frontend-public, bypassing the Istio ingress gateway): frontend-public's
+         * loadBalancerSourceRanges and the frontend NetworkPolicy's ipBlocks. Public internet traffic
+         * enters only through the gateway (Ingress `warung-kopi`).
+         */
+        directAccessCidrs: z.array(cidr).min(1, "expected at least one CIDR range, e.g. [10.0.0.0/8]"),
         /** Static PersistentVolume for backups. */
         backupVolume: z.discriminatedUnion("type", [
             z.strictObject({ type: z.literal("local"), path: z.string().startsWith("/", "expected an absolute path") }),
@@ -261,6 +290,10 @@ const schema = z.strictObject({
     const aaOwner = c.redisEnterprise.activeActiveOwner;
     if (c.layers.redisEnterprise && Object.keys(c.peers).length > 0 && (!aaOwner || (aaOwner !== c.region && !c.peers[aaOwner])))
         ctx.addIssue({ code: "custom", path: ["redisEnterprise", "activeActiveOwner"], message: `expected this region (${c.region}) or one of its peers (${Object.keys(c.peers).join(", ")}): the region whose stack creates the Active-Active database` });
+    c.shop.directAccessCidrs.forEach((range, i) => {
+        if (c.tier !== "dev" && /\/0$/.test(range))
+            ctx.addIssue({ code: "custom", path: ["shop", "directAccessCidrs", i], message: `expected a private network range in a ${c.tier} stack: the internet reaches the shop through the Istio ingress gateway (HTTPS), not the plain-HTTP frontend-public` });
+    });
     if (c.layers.customMetricsAutoscaling && !c.layers.monitoring)
         ctx.addIssue({ code: "custom", path: ["layers", "customMetricsAutoscaling"], message: "expected layers.monitoring to be true (the metrics come from Prometheus)" });
     if (c.layers.externalDns && (!c.dns.provider || !c.dns.zone))
@@ -300,6 +333,9 @@ const IMAGES: PlatformConfig["images"] = {
     postgres: "postgres:16.6-alpine",
     redis: "redis:7.4.1-alpine",
     nodeMetrics: "quay.io/prometheus/node-exporter:v1.8.2",
+    postgresExporter: "quay.io/prometheuscommunity/postgres-exporter:v0.15.0",
+    redisExporter: "oliver006/redis_exporter:v1.62.0",
+    nginxExporter: "nginx/nginx-prometheus-exporter:1.3.0",
 };
 
 const small = (cpuReq: string, memReq: string, cpuLim: string, memLim: string): Resources =>
@@ -313,6 +349,10 @@ const DEV_RESOURCES: Record<string, Resources> = {
     postgres: small("100m", "256Mi", "1", "512Mi"),
     redis: small("25m", "32Mi", "250m", "128Mi"),
     "node-metrics": small("10m", "24Mi", "100m", "48Mi"),
+    // Exporter sidecars (containers `metrics` of postgres, redis and frontend pods).
+    "postgres-exporter": small("10m", "24Mi", "100m", "64Mi"),
+    "redis-exporter": small("5m", "16Mi", "100m", "32Mi"),
+    "nginx-exporter": small("5m", "12Mi", "50m", "32Mi"),
     "db-migrate": small("25m", "32Mi", "250m", "128Mi"),
     "db-backup": small("50m", "64Mi", "500m", "256Mi"),
     "product-catalog": small("50m", "64Mi", "500m", "192Mi"),
@@ -357,7 +397,9 @@ function defaults(tier: Tier, region: Region, stack: string, distribution?: Dist
             worker: { replicas: prod ? 2 : 1 },
             postgres: { storage: prod ? "50Gi" : "2Gi", backupStorage: prod ? "100Gi" : "2Gi", backupSchedule: "0 2 * * *" },
             redis: {},
-            frontendExposure: prod ? "LoadBalancer" : "NodePort",
+            // Laptop: the machine's own networks (loopback, Docker/kind bridges, home LAN); regions:
+            // the private network (VPC/VNet, VPN) only.
+            directAccessCidrs: prod ? ["10.0.0.0/8"] : ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8"],
             // A directory that exists on laptop node images and holds nothing else: kubelet gives a local
             // volume's files to the pod's fsGroup, so it must not be shared with other volumes' data
             // (e.g. the local-path provisioner's directory, where PostgreSQL's own volume lives).

@@ -42,6 +42,11 @@ export interface MicroserviceArgs {
     externalAutoscaler?: boolean;
     /** Port with Prometheus metrics at /metrics, scraped from the monitoring namespace only. */
     metricsPort?: number;
+    /**
+     * A sidecar (e.g. an exporter) that serves `metricsPort` in place of the main container; it must
+     * declare that port, named `http-metrics`.
+     */
+    metricsSidecar?: input.core.v1.Container;
     /** Sources allowed to reach the serving port. */
     allowFrom: Peer[];
     /** Destinations (with ports) the workload may reach, besides DNS. */
@@ -89,7 +94,7 @@ export class Microservice extends pulumi.ComponentResource {
         }, o);
 
         const ports = [{ name: portName, containerPort: args.port.containerPort }];
-        if (args.metricsPort) ports.push({ name: "http-metrics", containerPort: args.metricsPort });
+        if (args.metricsPort && !args.metricsSidecar) ports.push({ name: "http-metrics", containerPort: args.metricsPort });
 
         this.deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {
             metadata: { name: args.name, namespace: args.namespace, labels },
@@ -126,7 +131,7 @@ export class Microservice extends pulumi.ComponentResource {
                             resources: args.resources,
                             health: args.health,
                             startupSeconds: args.startupSeconds,
-                        })],
+                        }), ...(args.metricsSidecar ? [args.metricsSidecar] : [])],
                     }, replicated ? this.selector : undefined),
                 },
             },

@@ -46,7 +46,7 @@ describe("configuration", () => {
         assert.equal(us.shop.backend.replicas, 2);
         assert.equal(us.mesh.gatewayServiceType, "LoadBalancer");
         assert.equal(dev.tier, "dev");
-        assert.equal(dev.shop.frontendExposure, "NodePort");
+        assert.deepEqual(us.shop.directAccessCidrs, ["10.0.0.0/8"]);
         assert.equal(dev.layers.redisEnterprise, false);
     });
 

@@ -123,9 +123,9 @@ async function listenOn(port: number): Promise<net.Server> {
 
 interface Answer { status: number; body: string; headers: http.IncomingHttpHeaders }
 
-function get(port: number, urlPath: string): Promise<Answer> {
+function get(port: number, urlPath: string, headers: Record<string, string> = {}): Promise<Answer> {
     return new Promise((resolve, reject) => {
-        const req = http.get({ host: "127.0.0.1", port, path: urlPath, agent: false, timeout: 4000 }, (res) => {
+        const req = http.get({ host: "127.0.0.1", port, path: urlPath, headers, agent: false, timeout: 4000 }, (res) => {
             let body = "";
             res.setEncoding("utf8");
             res.on("data", (chunk) => (body += chunk));
@@ -273,6 +273,9 @@ const NON_APPLICATION_METRICS: Record<string, string> = {
     bdb_crdt_syncer_local_ingress_lag_time: "Redis Enterprise exporter (v1)",
     bdb_crdt_syncer_status: "Redis Enterprise exporter (v1)",
     database_syncer_lag_ms: "Redis Enterprise exporter (v2)",
+    pg_up: "postgres_exporter (sidecar of the shop's PostgreSQL)",
+    redis_up: "redis_exporter (sidecar of the shop's Redis)",
+    nginx_up: "nginx-prometheus-exporter (sidecar of the shop's frontend)",
 };
 
 interface Query { where: string; expr: string }
@@ -544,6 +547,7 @@ describe("runtime: the code the program ships into pods, executed", function () 
         let dir: string;
         let conf: string;
         let port: number;
+        let statusPort: number;
 
         before(async function () {
             nginx = ["/usr/sbin/nginx", ...(process.env.PATH ?? "").split(":").map((d) => path.join(d, "nginx"))].find((p) => fs.existsSync(p));
@@ -559,6 +563,7 @@ describe("runtime: the code the program ships into pods, executed", function () 
             assert.equal(await exited(build, 10_000), 0);
             for (const d of Object.values(mounts)) fs.chmodSync(d, 0o755);
             port = await freePort();
+            statusPort = await freePort();
             // The frontend image's main nginx.conf (nginx-unprivileged): pid and temp files in /tmp,
             // the server from /etc/nginx/conf.d.
             const local = (p: string) => rewritePaths(p, mounts);
@@ -568,9 +573,11 @@ describe("runtime: the code the program ships into pods, executed", function () 
             const original = fs.readFileSync(path.join(confD, "default.conf"), "utf8");
             assert.match(original, /^\s*resolver kube-dns\.kube-system\.svc\.cluster\.local /m);
             assert.match(original, new RegExp(`^\\s*listen ${PORTS.frontendContainer};`, "m"));
+            assert.match(original, new RegExp(`^\\s*listen 127\\.0\\.0\\.1:${PORTS.nginxStatus};`, "m"));
             const server = local(original)
                 .replace(/^(\s*resolver )kube-dns\.kube-system\.svc\.cluster\.local /m, "$1127.0.0.1 ")
-                .replace(new RegExp(`^(\\s*listen )${PORTS.frontendContainer};`, "m"), `$1127.0.0.1:${port};`);
+                .replace(new RegExp(`^(\\s*listen )${PORTS.frontendContainer};`, "m"), `$1127.0.0.1:${port};`)
+                .replace(new RegExp(`^(\\s*listen )127\\.0\\.0\\.1:${PORTS.nginxStatus};`, "m"), `$1127.0.0.1:${statusPort};`);
             fs.writeFileSync(path.join(confD, "default.conf"), server);
             conf = path.join(dir, "nginx.conf");
             fs.writeFileSync(conf, [
@@ -608,6 +615,30 @@ describe("runtime: the code the program ships into pods, executed", function () 
             const deepLink = await get(port, "/kopi/gayo");
             assert.equal(deepLink.status, 200);
             assert.equal(deepLink.body, index.body);
+        });
+
+        it("redirects what the Istio gateway received over plain HTTP (X-Forwarded-Proto: http) to HTTPS; serves direct access and HTTPS", async () => {
+            // The dev stack issues a certificate for the shop host (self-signed ClusterIssuer), so it redirects.
+            const ingress = named(dev, "Ingress", NAMES.ingress, SHOP_NS);
+            const host = ingress.spec.rules[0].host;
+            assert.ok(ingress.spec.tls?.length, "the dev stack has TLS for the shop host");
+            await waitFor("nginx answers /healthz", async () => (await get(port, "/healthz")).status === 200);
+            const viaGatewayHttp = await get(port, "/kopi/gayo?cup=2", { Host: host, "X-Forwarded-Proto": "http" });
+            assert.ok([301, 308].includes(viaGatewayHttp.status), `status ${viaGatewayHttp.status}`);
+            assert.equal(viaGatewayHttp.headers.location, `https://${host}/kopi/gayo?cup=2`);
+            const viaGatewayHttps = await get(port, "/kopi/gayo", { Host: host, "X-Forwarded-Proto": "https" });
+            assert.equal(viaGatewayHttps.status, 200);
+            const direct = await get(port, "/kopi/gayo", { Host: `localhost:${port}` });
+            assert.equal(direct.status, 200, "frontend-nodeport / port-forward: no header, no redirect");
+            assert.match(direct.body, /<title>Warung Kopi<\/title>/);
+        });
+
+        it("serves stub_status for the exporter sidecar on the loopback status port only", async () => {
+            await waitFor("nginx answers /healthz", async () => (await get(port, "/healthz")).status === 200);
+            const status = await get(statusPort, "/stub_status");
+            assert.equal(status.status, 200);
+            assert.match(status.body, /^Active connections: \d+/);
+            assert.doesNotMatch((await get(port, "/stub_status")).body, /Active connections/, "not on the serving port");
         });
     });
 

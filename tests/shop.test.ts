@@ -11,7 +11,8 @@ import { STACKS, stackConfig } from "./harness/stack-config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 import { podSecurityProblems, selectorMatches } from "../policy/rules";
 import { parseQuantity } from "../components/quantity";
-import { migrationScripts } from "../components/shop/plan";
+import { migrationJobName, migrationScripts } from "../components/shop/plan";
+import { parseConfig } from "../config";
 
 const NS = "warung-kopi";
 const AGENTS_NS = "warung-kopi-node-agents";
@@ -335,8 +336,7 @@ for (const stack of STACKS) {
                 "DaemonSet", "Job", "CronJob", "Service", "Ingress", "HorizontalPodAutoscaler",
             ]) assert.ok(kinds.has(kind), `no ${kind}`);
             const types = new Set(ofKind(s.shop, "Service").map((o) => o.spec.type ?? "ClusterIP"));
-            assert.ok(types.has("ClusterIP"), "a ClusterIP Service");
-            assert.ok(types.has(isProduction(stack) ? "LoadBalancer" : "NodePort"), `a ${isProduction(stack) ? "LoadBalancer" : "NodePort"} Service`);
+            for (const type of ["ClusterIP", "NodePort", "LoadBalancer"]) assert.ok(types.has(type), `a ${type} Service`);
             const ps = pods(s.shop);
             // An emptyDir written by one container and read by another of the same pod.
             assert.ok(ps.some((p) => (p.spec.volumes ?? []).some((v: any) => v.emptyDir && containersOf(p.spec).filter((c) => (c.volumeMounts ?? []).some((m: any) => m.name === v.name)).length >= 2)), "a shared emptyDir");
@@ -357,7 +357,7 @@ for (const stack of STACKS) {
             named(s.all, "StatefulSet", "postgres", NS);
             named(s.all, "CronJob", "postgres-backup", NS);
             named(s.all, "DaemonSet", "node-metrics", AGENTS_NS);
-            assert.equal(ofKind(s.shop, "Job", NS).filter((j) => /^db-migrate-[0-9a-f]{8}$/.test(j.metadata.name!)).length, 1);
+            assert.equal(ofKind(s.shop, "Job", NS).filter((j) => /^db-migrate-[0-9a-f]{8}(-[0-9a-f]{8})?$/.test(j.metadata.name!)).length, 1);
             named(s.all, "ConfigMap", "warung-kopi-config", NS);
             named(s.all, "StorageClass", "warung-kopi-standard");
             named(s.all, "PersistentVolume", "warung-kopi-backups");
@@ -391,8 +391,8 @@ for (const stack of STACKS) {
             const rest = { ...agent.spec, volumes: agent.spec.volumes.filter((v: any) => !v.hostPath) };
             assert.deepEqual(podSecurityProblems(rest), []);
             assert.ok(agent.spec.containers.every((c: any) => c.securityContext.readOnlyRootFilesystem === true));
-            // On every node: tolerates every NoSchedule taint.
-            assert.ok(agent.spec.tolerations.some((t: any) => t.operator === "Exists" && !t.key && t.effect === "NoSchedule"));
+            // On every node: tolerates every taint (NoSchedule and NoExecute alike).
+            assert.ok(agent.spec.tolerations.some((t: any) => t.operator === "Exists" && !t.key && !t.effect), JSON.stringify(agent.spec.tolerations));
         });
 
         it("resolves every reference: selectors and ports, Secrets, ConfigMaps, claims, ServiceAccounts, bindings, HPA/PDB targets, Ingress backends, NetworkPolicy selectors", () => {
@@ -429,12 +429,14 @@ for (const stack of STACKS) {
             const prometheus: Endpoint = { ns: "monitoring", labels: { "app.kubernetes.io/name": "prometheus" } };
             const dns: Endpoint = { ns: "kube-system", labels: { "k8s-app": "kube-dns" } };
             const internet: Endpoint = { ip: "198.51.100.7" };
+            // A machine on the private network (VPC/VPN in the regions, the laptop's Docker bridge in dev).
+            const privateClient: Endpoint = { ip: "10.20.30.40" };
             const stranger: Endpoint = { ns: "default", labels: { app: "stranger" } };
             const cache: Endpoint = ownsRedis(s) ? w("Deployment", "redis") : { ns: "redis-enterprise", labels: {} };
             const cachePort = Number(named(s.all, "ConfigMap", "warung-kopi-config", NS).data.REDIS_PORT);
 
             const must: [string, Endpoint, Endpoint, number][] = [
-                ["internet -> frontend", internet, frontend, 8080],
+                ["private network -> frontend (frontend-nodeport, frontend-public)", privateClient, frontend, 8080],
                 ["frontend -> backend", frontend, backend, 8080],
                 ["backend -> postgres", backend, postgres, 5432],
                 ["worker -> postgres", worker, postgres, 5432],
@@ -443,9 +445,16 @@ for (const stack of STACKS) {
                 ["monitoring -> backend metrics", prometheus, backend, 9464],
                 ["monitoring -> worker metrics", prometheus, worker, 9464],
                 ["monitoring -> node-metrics", prometheus, agent, 9100],
+                ["monitoring -> frontend metrics", prometheus, frontend, 9464],
+                ["monitoring -> postgres metrics", prometheus, postgres, 9464],
             ];
-            if (ownsRedis(s)) must.push(["backend -> redis", backend, cache, 6379], ["worker -> redis", worker, cache, 6379]);
+            if (ownsRedis(s)) must.push(["backend -> redis", backend, cache, 6379], ["worker -> redis", worker, cache, 6379], ["monitoring -> redis metrics", prometheus, cache, 9464]);
             const mustNot: [string, Endpoint, Endpoint, number][] = [
+                // The internet reaches the shop through the Istio ingress gateway only (HTTPS).
+                ["internet -> frontend", internet, frontend, 8080],
+                ["stranger -> frontend", stranger, frontend, 8080],
+                ["stranger -> frontend metrics", stranger, frontend, 9464],
+                ["stranger -> postgres metrics", stranger, postgres, 9464],
                 ["internet -> backend", internet, backend, 8080],
                 ["stranger -> backend", stranger, backend, 8080],
                 ["stranger -> postgres", stranger, postgres, 5432],
@@ -457,7 +466,7 @@ for (const stack of STACKS) {
                 ["stranger -> node-metrics", stranger, agent, 9100],
                 ["stranger -> backend metrics", stranger, backend, 9464],
             ];
-            if (ownsRedis(s)) mustNot.push(["stranger -> redis", stranger, cache, 6379]);
+            if (ownsRedis(s)) mustNot.push(["stranger -> redis", stranger, cache, 6379], ["stranger -> redis metrics", stranger, cache, 9464]);
             assert.deepEqual(must.filter(([, a, b, port]) => !allowed(s.all, a, b, port)).map(([n]) => n), [], "flows that must be allowed");
             assert.deepEqual(mustNot.filter(([, a, b, port]) => allowed(s.all, a, b, port)).map(([n]) => n), [], "flows that must be denied");
             for (const p of pods(s.shop)) assert.ok(allowed(s.all, { ns: p.ns, labels: p.labels }, dns, 53, "UDP"), `${p.id} resolves names`);
@@ -553,7 +562,9 @@ for (const stack of STACKS) {
 
         it("runs the migration SQL the program ships, in a Job named after its digest, once PostgreSQL is up", () => {
             const { files, digest } = migrationScripts(path.join(ROOT, "sql"));
-            const job = named(s.all, "Job", `db-migrate-${digest}`, NS);
+            const jobs = ofKind(s.all, "Job", NS).filter((j) => j.metadata.name!.startsWith(`db-migrate-${digest}`));
+            assert.equal(jobs.length, 1, `one Job db-migrate-${digest}[-<login digest>]`);
+            const [job] = jobs;
             const schema = named(s.all, "ConfigMap", job.spec.template.spec.volumes.find((v: any) => v.configMap).configMap.name, NS);
             assert.deepEqual(schema.data, Object.fromEntries(fs.readdirSync(path.join(ROOT, "sql")).filter((f) => f.endsWith(".sql")).map((f) => [f, fs.readFileSync(path.join(ROOT, "sql", f), "utf8")])));
             assert.deepEqual(Object.keys(files), Object.keys(schema.data));
@@ -593,6 +604,125 @@ for (const stack of STACKS) {
             if (ownsRedis(s)) assert.equal(uid("Deployment", "redis"), 999);
         });
 
+        it("reaches the frontend directly only from the private networks: ClusterIP `frontend` 80, NodePort `frontend-nodeport`, LoadBalancer `frontend-public`", () => {
+            const svc = (name: string) => named(s.all, "Service", name, NS);
+            const frontendPods = podTemplate(named(s.all, "Deployment", "frontend", NS))!;
+            const httpPort = containerPorts(frontendPods.spec).find((p) => p.name === "http").containerPort;
+            assert.equal(svc("frontend").spec.type ?? "ClusterIP", "ClusterIP");
+            assert.equal(svc("frontend-nodeport").spec.type, "NodePort");
+            assert.equal(svc("frontend-public").spec.type, "LoadBalancer");
+            for (const name of ["frontend", "frontend-nodeport", "frontend-public"]) {
+                const port = svc(name).spec.ports.find((p: any) => p.name === "http");
+                assert.equal(port.port, 80, `${name} listens on 80`);
+                assert.ok(selectorMatches({ matchLabels: svc(name).spec.selector }, frontendPods.metadata.labels), `${name} selects the frontend`);
+            }
+            const cidrs = stack === "dev" ? ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8"] : ["10.0.0.0/8"];
+            assert.deepEqual(svc("frontend-public").spec.loadBalancerSourceRanges, cidrs);
+            assert.equal(svc("frontend-public").spec.externalTrafficPolicy, "Local");
+            // The frontend's NetworkPolicy: those networks and the ingress gateway, nothing wider.
+            const policies = ofKind(s.all, "NetworkPolicy", NS).filter((p) => selectorMatches(p.spec.podSelector, frontendPods.metadata.labels));
+            const peers = policies.flatMap((p) => (p.spec.ingress ?? []).filter((r: any) => portMatches(r.ports, httpPort, { ports: containerPorts(frontendPods.spec) })).flatMap((r: any) => r.from ?? [{}]));
+            assert.deepEqual(peers.filter((p: any) => p.ipBlock).map((p: any) => p.ipBlock.cidr), cidrs);
+            assert.ok(!peers.some((p: any) => p.ipBlock?.cidr === "0.0.0.0/0"), "not the whole internet");
+            assert.ok(!peers.some((p: any) => p.namespaceSelector && !p.namespaceSelector.matchLabels && !p.namespaceSelector.matchExpressions), "not every namespace");
+            assert.ok(!peers.some((p: any) => !p.ipBlock && !p.podSelector && !p.namespaceSelector), "no rule without sources");
+            // The public entry: the Ingress through the Istio gateway, HTTPS.
+            const ingress = named(s.all, "Ingress", "warung-kopi", NS);
+            assert.ok(ingress.spec.rules[0].http.paths.some((p: any) => p.path === "/" && p.backend.service.name === "frontend"));
+        });
+
+        it("accepts plain text from outside the mesh only on metrics ports and the frontend's serving port", () => {
+            const pas = ofKind(s.all, "PeerAuthentication", NS);
+            if (!ofKind(s.all, "Namespace").some((n) => n.metadata.name === "istio-system")) return assert.equal(pas.length, 0);
+            const workloads = pods(s.shop).filter((p) => p.ns === NS);
+            const frontend = podTemplate(named(s.all, "Deployment", "frontend", NS))!;
+            const servingPort = containerPorts(frontend.spec).find((p) => p.name === "http").containerPort;
+            const wrong: string[] = [];
+            for (const pa of pas) {
+                assert.equal(pa.spec.mtls?.mode, "STRICT", `${pa.metadata.name}: STRICT by default`);
+                const selected = workloads.filter((w) => selectorMatches(pa.spec.selector, w.labels));
+                for (const [port, setting] of Object.entries<any>(pa.spec.portLevelMtls ?? {})) {
+                    if (setting.mode !== "PERMISSIVE") continue;
+                    const metrics = selected.length > 0 && selected.every((w) => containerPorts(w.spec).some((p) => p.name === "http-metrics" && p.containerPort === Number(port)));
+                    const serving = selected.some((w) => w.owner === named(s.all, "Deployment", "frontend", NS)) && Number(port) === servingPort;
+                    if (!metrics && !serving) wrong.push(`${pa.metadata.name}: ${port}`);
+                }
+            }
+            assert.deepEqual(wrong, []);
+            const permissive = (workload: string, kind: string, port: number) => {
+                const labels = podTemplate(named(s.all, kind, workload, NS))!.metadata.labels;
+                return pas.filter((p) => selectorMatches(p.spec.selector, labels)).some((p) => p.spec.portLevelMtls?.[String(port)]?.mode === "PERMISSIVE");
+            };
+            assert.ok(permissive("frontend", "Deployment", servingPort), "direct access reaches the frontend");
+            for (const [kind, w] of [["Deployment", "frontend"], ["Deployment", "backend"], ["Deployment", "worker"], ["StatefulSet", "postgres"], ...(ownsRedis(s) ? [["Deployment", "redis"]] : [])])
+                assert.ok(permissive(w, kind, 9464), `Prometheus scrapes ${w}`);
+            assert.ok(!permissive("backend", "Deployment", 8080), "the backend's API stays mTLS-only");
+            assert.ok(!permissive("postgres", "StatefulSet", 5432), "PostgreSQL stays mTLS-only");
+        });
+
+        it("monitors every service it runs: frontend, backend, worker, postgres, redis and node-metrics each have a ServiceMonitor and alerts", () => {
+            const monitors = ofKind(s.all, "ServiceMonitor").filter((m) => SHOP_NAMESPACES.includes(m.metadata.namespace!));
+            const services = ["frontend", "backend", "worker", "postgres", ...(ownsRedis(s) ? ["redis"] : [])];
+            for (const name of services) {
+                const monitor = monitors.find((m) => m.metadata.namespace === NS && m.metadata.name === name);
+                assert.ok(monitor, `ServiceMonitor ${name}`);
+                const svc = named(s.all, "Service", name, NS);
+                assert.ok(selectorMatches(monitor.spec.selector, svc.metadata.labels), `${name}: selects Service ${name}`);
+                assert.equal(monitor.spec.endpoints[0].port, "http-metrics");
+                assert.ok(svc.spec.ports.some((p: any) => p.name === "http-metrics" && p.targetPort === "http-metrics"), `${name}: Service port http-metrics`);
+                const rules = named(s.all, "PrometheusRule", `${name}-slo`, NS);
+                assert.ok(rules.spec.groups[0].rules.some((r: any) => r.alert === "ServiceDown"), `${name}: alerts`);
+            }
+            assert.ok(monitors.some((m) => m.metadata.namespace === AGENTS_NS && m.metadata.name === "node-metrics"));
+        });
+
+        it("runs pinned exporter sidecars (restricted, small, reading the watched process on loopback, credentials from Secrets)", () => {
+            const expected: [string, string, string, string, string][] = [
+                ["Deployment", "frontend", "nginx/nginx-prometheus-exporter:1.3.0", "nginx_up", "nginx-exporter"],
+                ["StatefulSet", "postgres", "quay.io/prometheuscommunity/postgres-exporter:v0.15.0", "pg_up", "postgres-exporter"],
+                ...(ownsRedis(s) ? [["Deployment", "redis", "oliver006/redis_exporter:v1.62.0", "redis_up", "redis-exporter"] as [string, string, string, string, string]] : []),
+            ];
+            for (const [kind, name, image, upMetric, resourcesKey] of expected) {
+                const spec = podTemplate(named(s.all, kind, name, NS))!.spec;
+                const exporter = spec.containers.find((c: any) => c.name === "metrics");
+                assert.ok(exporter, `${name}: container metrics`);
+                assert.equal(exporter.image, image);
+                assert.deepEqual(exporter.ports, [{ name: "http-metrics", containerPort: 9464, protocol: "TCP" }]);
+                assert.deepEqual(podSecurityProblems({ ...spec, containers: [exporter], initContainers: [] }), []);
+                assert.equal(exporter.securityContext.readOnlyRootFilesystem, true);
+                for (const probe of ["livenessProbe", "readinessProbe", "startupProbe"]) assert.ok(exporter[probe], `${name}: ${probe}`);
+                assert.ok(parseQuantity(exporter.resources.requests.memory) <= 64 * 2 ** 20 && parseQuantity(exporter.resources.limits.memory) <= 128 * 2 ** 20, `${name}: small (${resourcesKey})`);
+                for (const e of exporter.env ?? []) assert.ok(!/PASS/.test(e.name) || e.valueFrom?.secretKeyRef, `${name}: ${e.name} from a Secret`);
+                const rules = named(s.all, "PrometheusRule", `${name}-slo`, NS).spec.groups[0].rules;
+                assert.ok(rules.some((r: any) => r.expr.includes(`${upMetric}{`)), `${name}: alert on ${upMetric}`);
+                assert.ok(!rules.some((r: any) => /http_requests_total/.test(r.expr)), `${name}: no HTTP SLO alerts for an exporter without request metrics`);
+            }
+            const pg = podTemplate(named(s.all, "StatefulSet", "postgres", NS))!.spec.containers.find((c: any) => c.name === "metrics");
+            const env = Object.fromEntries(pg.env.map((e: any) => [e.name, e]));
+            assert.match(env.DATA_SOURCE_URI.value, /^127\.0\.0\.1:5432\/warung_kopi\?sslmode=disable$/);
+            assert.deepEqual(env.DATA_SOURCE_USER.valueFrom, { secretKeyRef: { name: "postgres-credentials", key: "username" } });
+            assert.deepEqual(env.DATA_SOURCE_PASS.valueFrom, { secretKeyRef: { name: "postgres-credentials", key: "password" } });
+            if (ownsRedis(s)) {
+                const redis = podTemplate(named(s.all, "Deployment", "redis", NS))!.spec.containers.find((c: any) => c.name === "metrics");
+                assert.deepEqual(redis.env.find((e: any) => e.name === "REDIS_PASSWORD").valueFrom, { secretKeyRef: { name: "redis-credentials", key: "password" } });
+            }
+            // nginx's stub_status listens on the pod's loopback only; the exporter reads it there.
+            const conf = named(s.all, "ConfigMap", "frontend-nginx", NS).data["default.conf"];
+            const status = /server \{\s*listen ([^;]+);[^}]*stub_status/.exec(conf);
+            assert.ok(status, "a stub_status server");
+            assert.match(status[1], /^127\.0\.0\.1:\d+$/);
+            const nginxExporter = podTemplate(named(s.all, "Deployment", "frontend", NS))!.spec.containers.find((c: any) => c.name === "metrics");
+            assert.ok(nginxExporter.args.includes(`--nginx.scrape-uri=http://${status[1]}/stub_status`));
+        });
+
+        it("names the migration Job after the SQL and the payment login's password, so a rotated password is applied", () => {
+            const { digest } = migrationScripts(path.join(ROOT, "sql"));
+            const password = unsecret(named(s.all, "Secret", "payment-db-credentials", NS).$resource.inputs.stringData).password;
+            const job = ofKind(s.all, "Job", NS).find((j) => j.metadata.name!.startsWith("db-migrate-"))!;
+            assert.equal(job.metadata.name, migrationJobName(digest, password));
+            assert.ok(!job.metadata.name!.includes(password));
+        });
+
         if (isProduction(stack)) {
             it("runs serving workloads replicated, with PodDisruptionBudgets, spread across nodes and zones", () => {
                 for (const name of ["frontend", "backend"]) {
@@ -615,10 +745,20 @@ for (const stack of STACKS) {
                 assert.deepEqual(named(s.all, "StatefulSet", "postgres", NS).spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" });
             });
 
-            it("exposes the frontend through a LoadBalancer and uses the cloud's CSI provisioner, which can grow volumes", () => {
-                assert.equal(named(s.all, "Service", "frontend-public", NS).spec.type, "LoadBalancer");
-                const sc = named(s.all, "StorageClass", "warung-kopi-standard");
+            it("exposes frontend-public as an INTERNAL load balancer of the cloud, for the private network only, and uses the cloud's CSI provisioner", () => {
                 const distribution = stackConfig(ROOT, stack).stackFile.config["ecommerce-platform:cluster"].distribution as string;
+                const pub = named(s.all, "Service", "frontend-public", NS);
+                assert.equal(pub.spec.type, "LoadBalancer");
+                const internal: Record<string, Record<string, string>> = {
+                    eks: { "service.beta.kubernetes.io/aws-load-balancer-internal": "true", "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal" },
+                    gke: { "networking.gke.io/load-balancer-type": "Internal" },
+                    aks: { "service.beta.kubernetes.io/azure-load-balancer-internal": "true" },
+                };
+                for (const [k, v] of Object.entries(internal[distribution])) assert.equal(pub.metadata.annotations?.[k], v, `${distribution}: ${k}`);
+                assert.equal(pub.metadata.annotations?.["pulumi.com/skipAwait"], undefined, "a region waits for its load balancer");
+                assert.deepEqual(pub.spec.loadBalancerSourceRanges, ["10.0.0.0/8"]);
+                assert.equal(pub.spec.externalTrafficPolicy, "Local", "client addresses reach the NetworkPolicy");
+                const sc = named(s.all, "StorageClass", "warung-kopi-standard");
                 const csi: Record<string, string> = { eks: "ebs.csi.aws.com", gke: "pd.csi.storage.gke.io", aks: "disk.csi.azure.com" };
                 assert.equal(sc.provisioner, csi[distribution], distribution);
                 assert.equal(sc.allowVolumeExpansion, true);
@@ -635,10 +775,11 @@ for (const stack of STACKS) {
                 assert.ok(max.cpu <= 1 && max.memory <= 2 * 2 ** 30, `at maximum ${max.cpu} CPU, ${max.memory / 2 ** 20}Mi`);
             });
 
-            it("waits for nothing a laptop cluster never provides: no LoadBalancer, no awaited Ingress, one node suffices", () => {
-                assert.deepEqual(ofKind(s.all, "Service").filter((o) => o.spec?.type === "LoadBalancer").map((o) => `${o.metadata.namespace}/${o.metadata.name}`), []);
+            it("waits for nothing a laptop cluster never provides: no awaited LoadBalancer or Ingress, one node suffices", () => {
+                assert.deepEqual(ofKind(s.all, "Service").filter((o) => o.spec?.type === "LoadBalancer" && o.metadata.annotations?.["pulumi.com/skipAwait"] !== "true").map((o) => `${o.metadata.namespace}/${o.metadata.name}`), []);
                 assert.deepEqual(ofKind(s.all, "Ingress").filter((o) => o.metadata.annotations?.["pulumi.com/skipAwait"] !== "true").map((o) => o.metadata.name), []);
-                assert.equal(named(s.all, "Service", "frontend-public", NS).spec.type, "NodePort");
+                assert.equal(named(s.all, "Service", "frontend-nodeport", NS).spec.type, "NodePort", "the laptop entry");
+                assert.equal(named(s.all, "Service", "frontend-public", NS).spec.type, "LoadBalancer", "Docker Desktop assigns it an address");
                 for (const p of pods(s.shop)) {
                     for (const [k, v] of Object.entries<string>(p.spec.nodeSelector ?? {})) assert.equal((kindNode as any)[k], v, `${p.id}: nodeSelector ${k}=${v}`);
                     const required = p.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
@@ -697,19 +838,38 @@ describe("Warung Kopi shop, variations", function () {
         assert.ok(cpu(withMesh) >= cpu(without) + podsOf(withMesh) * 0.01 - 1e-9, `${cpu(withMesh)} vs ${cpu(without)}`);
     });
 
-    it("accepts plain text from outside the mesh where it must: frontend-public's target and the scraped metrics ports", async () => {
-        const s = await stackShop("dev");
-        assert.equal(named(s.all, "Namespace", NS).metadata.labels?.["istio-injection"], "enabled");
-        const permissive = (workload: string, port: number) => {
-            const labels = podTemplate(named(s.all, "Deployment", workload, NS))!.metadata.labels;
-            const pa = ofKind(s.all, "PeerAuthentication", NS).filter((p) => selectorMatches(p.spec.selector, labels));
-            return pa.some((p) => p.spec.portLevelMtls?.[String(port)]?.mode === "PERMISSIVE");
-        };
-        const pub = named(s.all, "Service", "frontend-public", NS);
-        const target = containerPorts(podTemplate(named(s.all, "Deployment", "frontend", NS))!.spec).find((p) => p.name === pub.spec.ports[0].targetPort).containerPort;
-        assert.ok(permissive("frontend", target), "frontend-public reaches the frontend");
-        assert.ok(permissive("backend", 9464) && permissive("worker", 9464), "Prometheus scrapes backend and worker");
-        assert.ok(!permissive("backend", 8080), "the backend's API stays mTLS-only");
+    it("takes the direct-access networks from shop.directAccessCidrs, for the load balancer and the NetworkPolicy alike", async () => {
+        const s = await stackShop("us", { configOverrides: { shop: { directAccessCidrs: ["10.42.0.0/16", "192.168.7.0/24"] } } });
+        assert.deepEqual(named(s.all, "Service", "frontend-public", NS).spec.loadBalancerSourceRanges, ["10.42.0.0/16", "192.168.7.0/24"]);
+        const frontend = workloadEndpoint(s.all, "Deployment", "frontend");
+        assert.ok(allowed(s.all, { ip: "10.42.1.2" }, frontend, 8080));
+        assert.ok(allowed(s.all, { ip: "192.168.7.9" }, frontend, 8080));
+        assert.ok(!allowed(s.all, { ip: "10.43.1.2" }, frontend, 8080), "outside the configured ranges");
+    });
+
+    it("rejects direct-access ranges that are not networks, and the whole internet in production", () => {
+        const raw = (shop: object, tier = "production") => ({
+            tier, region: tier === "dev" ? "local" : "us",
+            cluster: { context: "c", identifier: "c", distribution: tier === "dev" ? "kind" : "eks", apiServer: "https://api.example.com" },
+            tls: { acmeEmail: "platform@example.com" },
+            shop,
+        });
+        assert.throws(() => parseConfig("us", raw({ directAccessCidrs: ["0.0.0.0/0"] })), /shop\.directAccessCidrs\[0\].*Istio ingress gateway/);
+        assert.throws(() => parseConfig("us", raw({ directAccessCidrs: ["10.1.2.3/8"] })), /directAccessCidrs\[0\].*network address/);
+        assert.throws(() => parseConfig("us", raw({ directAccessCidrs: ["example.com"] })), /directAccessCidrs\[0\].*CIDR/);
+        assert.throws(() => parseConfig("us", raw({ directAccessCidrs: [] })), /directAccessCidrs.*at least one/);
+        assert.deepEqual(parseConfig("us", raw({ directAccessCidrs: ["10.0.0.0/8", "fd00::/8"] })).shop.directAccessCidrs, ["10.0.0.0/8", "fd00::/8"]);
+        assert.deepEqual(parseConfig("dev", raw({ directAccessCidrs: ["0.0.0.0/0"] }, "dev")).shop.directAccessCidrs, ["0.0.0.0/0"], "a laptop may open it up");
+    });
+
+    it("names the migration Job after the payment password too: a new password means a new Job", () => {
+        const { digest } = migrationScripts(path.join(ROOT, "sql"));
+        const a = migrationJobName(digest, "A".repeat(32));
+        assert.match(a, new RegExp(`^db-migrate-${digest}-[0-9a-f]{8}$`));
+        assert.equal(migrationJobName(digest, "A".repeat(32)), a, "stable for the same password");
+        assert.notEqual(migrationJobName(digest, "B".repeat(32)), a);
+        assert.equal(migrationJobName(digest), `db-migrate-${digest}`, "without a payment login: the SQL alone");
+        assert.ok(a.length <= 63, "a valid label value (job-name)");
     });
 
     it("orders injected workloads after the mesh's control plane", async () => {

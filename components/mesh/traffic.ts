@@ -20,6 +20,12 @@ export interface MeshTrafficArgs {
     timeout: string;
     /** Plain-text metrics port scraped by Prometheus from outside the mesh (PERMISSIVE on that port only). */
     metricsPort?: number;
+    /**
+     * Container ports that also accept plain text from outside the mesh (PERMISSIVE on those ports
+     * only), e.g. a serving port published through a NodePort or LoadBalancer Service. Each use
+     * should say why in a comment at the call site.
+     */
+    plaintextPorts?: number[];
 }
 
 export const serviceHost = (service: string, namespace: string) => `${service}.${namespace}.svc.cluster.local`;
@@ -45,6 +51,7 @@ export function meshTrafficPolicy(name: string, args: MeshTrafficArgs, parent: p
     const o = { parent, provider, dependsOn: args.mesh.ready };
     const host = serviceHost(args.service, args.namespace);
     const labels = { "app.kubernetes.io/name": args.service, "app.kubernetes.io/managed-by": "pulumi" };
+    const plaintext = [...new Set([...(args.metricsPort ? [args.metricsPort] : []), ...(args.plaintextPorts ?? [])])];
 
     new k8s.apiextensions.CustomResource(`${name}-destination-rule`, {
         apiVersion: "networking.istio.io/v1",
@@ -93,8 +100,9 @@ export function meshTrafficPolicy(name: string, args: MeshTrafficArgs, parent: p
         spec: {
             selector: { matchLabels: args.selector },
             mtls: { mode: "STRICT" },
-            // Prometheus scrapes from outside the mesh: plain text on the metrics port only.
-            ...(args.metricsPort ? { portLevelMtls: { [args.metricsPort]: { mode: "PERMISSIVE" } } } : {}),
+            // Prometheus scrapes from outside the mesh: plain text on the metrics port, and on the ports
+            // the caller names explicitly; STRICT everywhere else.
+            ...(plaintext.length > 0 ? { portLevelMtls: Object.fromEntries(plaintext.map((p) => [p, { mode: "PERMISSIVE" }])) } : {}),
         },
     }, o);
 }

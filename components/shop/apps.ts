@@ -5,10 +5,11 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
-import { resourcesFor } from "../../config";
+import { LOCAL_DISTRIBUTIONS, resourcesFor } from "../../config";
 import { appLabels, container, selectorLabels, StackContext } from "../defaults";
 import { Microservice, Peer } from "../microservice";
-import { frontendBuildResources, NAMES, PART_OF, PORTS, serviceHost, UIDS } from "./plan";
+import { nginxExporter } from "./exporters";
+import { frontendBuildResources, internalLoadBalancerAnnotations, NAMES, PART_OF, PORTS, serviceHost, UIDS } from "./plan";
 
 const SERVICE_JS = path.resolve(__dirname, "..", "..", "apps", "service.js");
 
@@ -32,13 +33,21 @@ export interface ShopAppsArgs {
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-/** nginx server for the frontend: the rendered site, /healthz, and /api proxied to the backend. */
-export function frontendNginxConfig(backendHost: string, backendPort: number): string {
+/**
+ * nginx servers for the frontend: the rendered site, /healthz, and /api proxied to the backend; and
+ * stub_status on the pod's loopback for the exporter sidecar. With `redirectHttp` (the stack issues
+ * a certificate for the shop host), a request the Istio ingress gateway received over plain HTTP
+ * (it sets X-Forwarded-Proto) is redirected to HTTPS; direct access (frontend-nodeport,
+ * frontend-public, port-forward) sends no such header and is served as is.
+ */
+export function frontendNginxConfig(backendHost: string, backendPort: number, opts: { redirectHttp: boolean } = { redirectHttp: false }): string {
     return [
         "server {",
         `    listen ${PORTS.frontendContainer};`,
         "    server_name _;",
         "    root /usr/share/nginx/html;",
+        // 308 keeps the method and body (a POST stays a POST).
+        ...(opts.redirectHttp ? ['    if ($http_x_forwarded_proto = "http") { return 308 https://$host$request_uri; }'] : []),
         "    location = /healthz { access_log off; default_type text/plain; return 200 \"ok\\n\"; }",
         "    location / { try_files $uri $uri/ /index.html; }",
         // Resolve the backend per request: nginx starts even before the backend Service exists.
@@ -52,19 +61,27 @@ export function frontendNginxConfig(backendHost: string, backendPort: number): s
         "        proxy_read_timeout 30s;",
         "    }",
         "}",
+        "server {",
+        `    listen 127.0.0.1:${PORTS.nginxStatus};`,
+        "    access_log off;",
+        "    location = /stub_status { stub_status; allow 127.0.0.1; deny all; }",
+        "    location / { return 404; }",
+        "}",
         "",
     ].join("\n");
 }
 
 /**
- * Deployments and ClusterIP Services `backend` (8080), `worker` and `frontend` (80 -> 8080); HPAs
- * and (when replicated) PodDisruptionBudgets from config; Role/RoleBinding `worker`; Service
- * `frontend-public` (NodePort or LoadBalancer, from config); Ingress `warung-kopi`.
+ * Deployments and ClusterIP Services `backend` (8080), `worker` and `frontend` (80 -> 8080, plus
+ * the nginx exporter's metrics); HPAs and (when replicated) PodDisruptionBudgets from config;
+ * Role/RoleBinding `worker`; Services `frontend-nodeport` (NodePort) and `frontend-public`
+ * (LoadBalancer, internal on the clouds); Ingress `warung-kopi` (the public entry).
  */
 export class ShopApps extends pulumi.ComponentResource {
     public readonly backend: Microservice;
     public readonly worker: Microservice;
     public readonly frontend: Microservice;
+    public readonly nodePortService: k8s.core.v1.Service;
     public readonly publicService: k8s.core.v1.Service;
     public readonly ingress: k8s.networking.v1.Ingress;
 
@@ -171,7 +188,7 @@ export class ShopApps extends pulumi.ComponentResource {
         // ---- Frontend: nginx serves the site an init container renders into the shared emptyDir `site`.
         const nginx = new k8s.core.v1.ConfigMap(`${name}-frontend-nginx`, {
             metadata: { name: NAMES.frontendNginx, namespace: ns, labels: appLabels(NAMES.frontend, PART_OF, "web") },
-            data: { "default.conf": frontendNginxConfig(serviceHost(cfg, NAMES.backend), PORTS.backend) },
+            data: { "default.conf": frontendNginxConfig(serviceHost(cfg, NAMES.backend), PORTS.backend, { redirectHttp: args.tls }) },
         }, o);
         this.frontend = new Microservice(`${name}-frontend`, {
             ...common,
@@ -180,6 +197,9 @@ export class ShopApps extends pulumi.ComponentResource {
             image: cfg.images.frontend,
             runAsUser: UIDS.nginx,
             resources: resourcesFor(cfg, "frontend"),
+            // nginx has no /metrics: its exporter sidecar serves them from stub_status.
+            metricsPort: PORTS.metrics,
+            metricsSidecar: nginxExporter(cfg),
             port: { containerPort: PORTS.frontendContainer, servicePort: PORTS.frontendService },
             health: { http: { path: "/healthz", port: "http" } },
             replicas: shop.frontend.replicas,
@@ -210,19 +230,42 @@ export class ShopApps extends pulumi.ComponentResource {
                 { name: "tmp", mountPath: "/tmp" },
                 { name: "cache", mountPath: "/var/cache/nginx" },
             ],
-            // A public website: clients arrive through frontend-public (NodePort/LoadBalancer, from
-            // outside the cluster), the Ingress gateway and other pods.
-            allowFrom: [{ ipBlock: { cidr: "0.0.0.0/0" } }, { namespaceSelector: {} }, ...args.gatewayPeers],
+            // The internet arrives through the Istio ingress gateway (the Ingress); plain-HTTP direct
+            // access (frontend-nodeport, frontend-public) only from the configured private networks.
+            // frontend-public keeps client addresses (externalTrafficPolicy Local), so these ipBlocks
+            // see them; kubectl port-forward is not subject to NetworkPolicy.
+            allowFrom: [...shop.directAccessCidrs.map((cidr) => ({ ipBlock: { cidr } })), ...args.gatewayPeers],
             allowTo: [{ to: [peer(NAMES.backend)], ports: [{ protocol: "TCP", port: PORTS.backend }] }],
         }, { parent: this });
 
-        // ---- Exposure besides ClusterIP: NodePort on laptops, LoadBalancer in the regions.
+        // ---- Direct access besides ClusterIP `frontend` (port-forward): NodePort `frontend-nodeport` (the
+        // laptop entry) and LoadBalancer `frontend-public`, internal in the regions. Both serve plain
+        // HTTP, to the networks in shop.directAccessCidrs only; the public entry is the Ingress.
+        const webLabels = appLabels(NAMES.frontend, PART_OF, "web");
+        const httpPort = [{ name: "http", port: PORTS.frontendService, targetPort: "http", protocol: "TCP" }];
+        this.nodePortService = new k8s.core.v1.Service(`${name}-frontend-nodeport`, {
+            metadata: { name: NAMES.frontendNodePort, namespace: ns, labels: webLabels },
+            spec: { type: "NodePort", selector: this.frontend.selector, ports: httpPort },
+        }, o);
+        // Laptop clusters assign a LoadBalancer address late or never (Docker Desktop does, kind does not).
+        const laptop = cfg.tier === "dev" || LOCAL_DISTRIBUTIONS.includes(cfg.cluster.distribution);
         this.publicService = new k8s.core.v1.Service(`${name}-frontend-public`, {
-            metadata: { name: NAMES.frontendPublic, namespace: ns, labels: appLabels(NAMES.frontend, PART_OF, "web") },
+            metadata: {
+                name: NAMES.frontendPublic,
+                namespace: ns,
+                labels: webLabels,
+                annotations: {
+                    ...internalLoadBalancerAnnotations(cfg.cluster.distribution),
+                    ...(laptop ? { "pulumi.com/skipAwait": "true" } : {}),
+                },
+            },
             spec: {
-                type: shop.frontendExposure,
+                type: "LoadBalancer",
                 selector: this.frontend.selector,
-                ports: [{ name: "http", port: PORTS.frontendService, targetPort: "http", protocol: "TCP" }],
+                ports: httpPort,
+                loadBalancerSourceRanges: [...shop.directAccessCidrs],
+                // Client addresses reach the pods, so the frontend's NetworkPolicy can check them too.
+                externalTrafficPolicy: "Local",
             },
         }, o);
 

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import { resourcesFor } from "../../config";
 import { appLabels, container, podSpec, selectorLabels, StackContext } from "../defaults";
-import { migrationScripts, NAMES, PART_OF, PAYMENT_DATABASE, PORTS, serviceHost, UIDS } from "./plan";
+import { migrationJobName, migrationScripts, NAMES, PART_OF, PAYMENT_DATABASE, PORTS, serviceHost, UIDS } from "./plan";
 
 /** Lets an injected Istio sidecar run as a native sidecar, so it never keeps a Job's pod alive. */
 export const JOB_POD_ANNOTATIONS = { "sidecar.istio.io/nativeSidecar": "true" };
@@ -24,11 +24,14 @@ export interface DatabaseJobsArgs {
     backupClaim: k8s.core.v1.PersistentVolumeClaim;
     /** Secret (username, password) of the payment service's login: the migration creates its role and database. */
     paymentLogin?: k8s.core.v1.Secret;
+    /** The password in `paymentLogin` (a Pulumi secret): a new password means a new migration Job, which sets it. */
+    paymentPassword?: pulumi.Output<string>;
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
- * ConfigMap `db-schema` (sql/*.sql), Job `db-migrate-<sha8 of the SQL>`, CronJob `postgres-backup`,
+ * ConfigMap `db-schema` (sql/*.sql), Job `db-migrate-<sha8 of the SQL>[-<sha8 of the payment
+ * login's password>]`, CronJob `postgres-backup`,
  * each job with its own ServiceAccount (no API token) and a NetworkPolicy that lets it reach
  * PostgreSQL only.
  */
@@ -96,8 +99,15 @@ export class DatabaseJobs extends pulumi.ComponentResource {
             { name: "PAYMENT_DB_USER", valueFrom: { secretKeyRef: { name: args.paymentLogin.metadata.name, key: "username" } } },
             { name: "PAYMENT_DB_PASSWORD", valueFrom: { secretKeyRef: { name: args.paymentLogin.metadata.name, key: "password" } } },
         ] : [];
+        // The payment role's password is set only here: its digest in the name makes a rotated
+        // password (a replaced RandomPassword) create a new Job that applies it. The digest of a
+        // random 32-character password reveals nothing, so the name is shown in plain text.
+        if (args.paymentLogin && !args.paymentPassword) throw new Error("DatabaseJobs: paymentLogin needs paymentPassword (the Job name follows it)");
+        const jobName: pulumi.Input<string> = args.paymentPassword
+            ? pulumi.unsecret(args.paymentPassword.apply((pw) => migrationJobName(digest, pw)))
+            : migrationJobName(digest);
         this.migration = new k8s.batch.v1.Job(`${name}-migrate`, {
-            metadata: { name: `${NAMES.migrate}-${digest}`, namespace: args.namespace, labels: { ...migrateLabels, "warung-kopi.io/sql-digest": digest } },
+            metadata: { name: jobName, namespace: args.namespace, labels: { ...migrateLabels, "warung-kopi.io/sql-digest": digest } },
             spec: {
                 backoffLimit: 4,
                 activeDeadlineSeconds: 900,

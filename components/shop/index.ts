@@ -16,6 +16,7 @@ import { ShopApps } from "./apps";
 import { DatabaseJobs } from "./database-jobs";
 import { ShopFoundation } from "./foundation";
 import { NodeMetrics } from "./node-metrics";
+import { exporterReachAlert } from "./exporters";
 import { meshProxyResources, NAMES, PAYMENT_DATABASE, PORTS, quotaFor, serviceHost, shopClaims, shopPodShapes } from "./plan";
 import { Postgres } from "./postgres";
 import { ShopRedis } from "./redis";
@@ -48,15 +49,17 @@ export class WarungKopi extends pulumi.ComponentResource {
         const ns = cfg.shop.namespace;
         const ownRedis = !args.cache;
         const meshReady = mesh?.ready ?? [];
+        const monitoringNamespace = cfg.layers.monitoring ? cfg.monitoring.namespace : undefined;
         const child = { parent: this };
         const peer = (workload: string): Peer => ({ podSelector: { matchLabels: selectorLabels(workload) } });
 
         // ---- Namespace, quota (every workload at its maximum plus the Jobs), config and credentials.
         const quota = quotaFor(shopPodShapes(cfg, { ownRedis }), {
             ...shopClaims(cfg, ownRedis),
-            loadBalancers: cfg.shop.frontendExposure === "LoadBalancer" ? 1 : 0,
-            // frontend-public's one port (a LoadBalancer Service allocates a node port too).
-            nodePorts: 1,
+            // frontend-public.
+            loadBalancers: 1,
+            // frontend-nodeport's and frontend-public's one port each (a LoadBalancer allocates a node port too).
+            nodePorts: 2,
         }, mesh ? meshProxyResources(cfg, mesh) : undefined);
         const foundation = new ShopFoundation(`${name}-foundation`, {
             ctx,
@@ -84,6 +87,7 @@ export class WarungKopi extends pulumi.ComponentResource {
                     podSelector: { matchLabels: selectorLabels(PAYMENT_DATABASE.client) },
                 }] : []),
             ],
+            monitoringNamespace,
             dependsOn: meshReady,
         }, child);
 
@@ -100,6 +104,7 @@ export class WarungKopi extends pulumi.ComponentResource {
                     // The core services share this Redis when the stack has no Redis Enterprise.
                     ...(cfg.layers.coreServices ? [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": CORE_SERVICES_NAMESPACE } } }] : []),
                 ],
+                monitoringNamespace,
                 dependsOn: meshReady,
             }, child);
             cachePeer = { podSelector: { matchLabels: redis.selector } };
@@ -129,6 +134,7 @@ export class WarungKopi extends pulumi.ComponentResource {
             databaseSelector: postgres.selector,
             backupClaim: storage.backupClaim,
             paymentLogin: foundation.paymentSecret,
+            paymentPassword: foundation.paymentPassword,
             dependsOn: meshReady,
         }, child);
 
@@ -143,7 +149,7 @@ export class WarungKopi extends pulumi.ComponentResource {
             cache: { host: foundation.cacheHost, port: foundation.cachePort, peer: cachePeer },
             databasePeer: { podSelector: { matchLabels: postgres.selector } },
             gatewayPeers: mesh?.gatewayPeers ?? [],
-            monitoringNamespace: cfg.layers.monitoring ? cfg.monitoring.namespace : undefined,
+            monitoringNamespace,
             tls: !!args.addons.clusterIssuer,
             dependsOn: meshReady,
         }, child);
@@ -172,11 +178,24 @@ export class WarungKopi extends pulumi.ComponentResource {
             }, this);
             meshTrafficPolicy(`${name}-frontend`, {
                 ctx, mesh, namespace: ns, service: NAMES.frontend, port: PORTS.frontendService,
-                selector: apps.frontend.selector, retries: safeRetries, timeout: "15s",
-                // frontend-public (NodePort/LoadBalancer) brings plain text from outside the mesh to the
-                // serving port: PERMISSIVE there (the gateway still speaks mTLS), STRICT everywhere else.
-                metricsPort: PORTS.frontendContainer,
+                selector: apps.frontend.selector, retries: safeRetries, timeout: "15s", metricsPort: PORTS.metrics,
+                // Direct access (frontend-nodeport, frontend-public, from shop.directAccessCidrs) is plain
+                // HTTP from outside the mesh to the serving port: PERMISSIVE there (the ingress gateway
+                // still speaks mTLS to it), STRICT on every other port.
+                plaintextPorts: [PORTS.frontendContainer],
             }, this);
+            // PostgreSQL and Redis speak TCP (only the DestinationRule and PeerAuthentication apply):
+            // mTLS for their clients, plain text for Prometheus on the exporter sidecars' port.
+            meshTrafficPolicy(`${name}-postgres`, {
+                ctx, mesh, namespace: ns, service: NAMES.postgres, port: PORTS.postgres,
+                selector: postgres.selector, retries: "none", timeout: "30s", metricsPort: PORTS.metrics,
+            }, this);
+            if (ownRedis) {
+                meshTrafficPolicy(`${name}-redis`, {
+                    ctx, mesh, namespace: ns, service: NAMES.redis, port: PORTS.redis,
+                    selector: selectorLabels(NAMES.redis), retries: "none", timeout: "10s", metricsPort: PORTS.metrics,
+                }, this);
+            }
         }
 
         // ---- Scrape targets: the services with a metrics port, and the node agent.
@@ -184,6 +203,19 @@ export class WarungKopi extends pulumi.ComponentResource {
             for (const [id, workload] of [["backend", NAMES.backend], ["worker", NAMES.worker]] as const) {
                 serviceMonitor(`${name}-${id}`, {
                     ctx, observability, namespace: ns, selector: selectorLabels(workload), port: "http-metrics",
+                }, this);
+            }
+            // Exporter sidecars (container `metrics`): no HTTP SLO metrics; the watched container's
+            // saturation and restarts, and an alert when the exporter cannot reach it.
+            const exporters: [string, string, "nginx_up" | "pg_up" | "redis_up", string][] = [
+                [NAMES.frontend, NAMES.frontend, "nginx_up", "nginx"],
+                [NAMES.postgres, "postgres", "pg_up", "PostgreSQL"],
+                ...(ownRedis ? [[NAMES.redis, "redis", "redis_up", "Redis"] as [string, string, "redis_up", string]] : []),
+            ];
+            for (const [service, containerName, metric, what] of exporters) {
+                serviceMonitor(`${name}-${service}`, {
+                    ctx, observability, namespace: ns, selector: selectorLabels(service), port: "http-metrics", service,
+                    alerts: { http: false, container: containerName, extra: [exporterReachAlert(ns, service, metric, what)] },
                 }, this);
             }
             serviceMonitor(`${name}-node-metrics`, {

@@ -89,7 +89,8 @@ export class NodeMetrics extends pulumi.ComponentResource {
                         // Every Linux node, the control plane and tainted pools included: the stack's
                         // nodeSelector (for applications) deliberately does not apply.
                         nodeSelector: { "kubernetes.io/os": "linux" },
-                        tolerations: [{ operator: "Exists", effect: "NoSchedule" }],
+                        // `Exists` without key or effect tolerates every taint, NoSchedule and NoExecute alike.
+                        tolerations: [{ operator: "Exists" }],
                         terminationGracePeriodSeconds: 10,
                     },
                 },

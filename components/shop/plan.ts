@@ -27,6 +27,7 @@ export const NAMES = {
     backend: "backend",
     worker: "worker",
     frontend: "frontend",
+    frontendNodePort: "frontend-nodeport",
     frontendPublic: "frontend-public",
     ingress: "warung-kopi",
     tlsSecret: "warung-kopi-tls",
@@ -44,8 +45,13 @@ export const PORTS = {
     /** nginx-unprivileged listens on 8080; the Service `frontend` publishes it on 80. */
     frontendContainer: 8080,
     frontendService: 80,
-    /** /metrics of the reference service (apps/service.js). */
+    /**
+     * /metrics of every shop pod: the reference service (apps/service.js) and the exporter sidecars
+     * of PostgreSQL, Redis and the frontend (one scrape port for the whole shop).
+     */
     metrics: 9464,
+    /** nginx stub_status, on the frontend pod's loopback only (read by its exporter sidecar). */
+    nginxStatus: 8081,
     postgres: 5432,
     redis: 6379,
     nodeMetrics: 9100,
@@ -114,6 +120,46 @@ export function migrationScripts(dir = SQL_DIR): { files: Record<string, string>
     return { files, digest: hash.digest("hex").slice(0, 8) };
 }
 
+/**
+ * Name of the migration Job: the SQL's digest, and (when the migration also sets the payment
+ * service's login) a digest of that password, so a rotated password gets a new Job that sets it.
+ * A truncated SHA-256 of a 32-character random password reveals nothing about it.
+ */
+export function migrationJobName(sqlDigest: string, paymentPassword?: string): string {
+    const login = paymentPassword === undefined ? "" : `-${createHash("sha256").update(paymentPassword).digest("hex").slice(0, 8)}`;
+    return `${NAMES.migrate}-${sqlDigest}${login}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Direct access to the frontend (Services frontend-nodeport and frontend-public)
+
+/**
+ * Annotations that make `frontend-public` an internal (private-network) load balancer on the
+ * cloud distributions; none on laptops (nothing there is public).
+ *  - eks: `aws-load-balancer-internal` is the one the in-tree AWS cloud provider reads (any value
+ *    but "false" means internal); the AWS Load Balancer Controller still honours it (deprecated
+ *    there) and reads `aws-load-balancer-scheme: internal`, as does EKS Auto Mode. Both are set,
+ *    so whichever controller owns the Service builds an internal NLB/CLB.
+ *    (kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/service/annotations)
+ *  - gke: `networking.gke.io/load-balancer-type: Internal` (internal passthrough Network LB).
+ *  - aks: `service.beta.kubernetes.io/azure-load-balancer-internal: "true"`.
+ */
+export function internalLoadBalancerAnnotations(distribution: Distribution): Record<string, string> {
+    switch (distribution) {
+        case "eks":
+            return {
+                "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+                "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+            };
+        case "gke":
+            return { "networking.gke.io/load-balancer-type": "Internal" };
+        case "aks":
+            return { "service.beta.kubernetes.io/azure-load-balancer-internal": "true" };
+        default:
+            return {};
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Quota: every workload at its maximum, plus the Jobs
 
@@ -132,6 +178,9 @@ export interface PodShape {
 /** Resources of the frontend's site-rendering init container (the same Node.js runtime as the worker). */
 export const frontendBuildResources = (cfg: PlatformConfig) => resourcesFor(cfg, "worker");
 
+/** Resources of the exporter sidecars (container `metrics`). */
+export const exporterResources = (cfg: PlatformConfig, exporter: "postgres-exporter" | "redis-exporter" | "nginx-exporter") => resourcesFor(cfg, exporter);
+
 /** Every pod shape in the shop namespace, at its maximum count. */
 export function shopPodShapes(cfg: PlatformConfig, opts: { ownRedis: boolean }): PodShape[] {
     const app = (name: "frontend" | "backend" | "worker") => {
@@ -139,13 +188,13 @@ export function shopPodShapes(cfg: PlatformConfig, opts: { ownRedis: boolean }):
         return (s.autoscaling?.maxReplicas ?? s.replicas) + ROLLING_SURGE;
     };
     return [
-        { workload: "frontend", pods: app("frontend"), containers: [resourcesFor(cfg, "frontend")], initContainers: [frontendBuildResources(cfg)] },
+        { workload: "frontend", pods: app("frontend"), containers: [resourcesFor(cfg, "frontend"), exporterResources(cfg, "nginx-exporter")], initContainers: [frontendBuildResources(cfg)] },
         { workload: "backend", pods: app("backend"), containers: [resourcesFor(cfg, "backend")] },
         { workload: "worker", pods: app("worker"), containers: [resourcesFor(cfg, "worker")] },
         // StatefulSet rolling updates replace one pod at a time: never more than `replicas`.
-        { workload: "postgres", pods: 1, containers: [resourcesFor(cfg, "postgres")] },
+        { workload: "postgres", pods: 1, containers: [resourcesFor(cfg, "postgres"), exporterResources(cfg, "postgres-exporter")] },
         // Recreate strategy: one pod.
-        ...(opts.ownRedis ? [{ workload: "redis", pods: 1, containers: [resourcesFor(cfg, "redis")] }] : []),
+        ...(opts.ownRedis ? [{ workload: "redis", pods: 1, containers: [resourcesFor(cfg, "redis"), exporterResources(cfg, "redis-exporter")] }] : []),
         // A migration and a backup may run at the same time (CronJob concurrencyPolicy Forbid: one backup).
         { workload: "db-migrate", pods: 1, containers: [resourcesFor(cfg, "db-migrate")] },
         { workload: "db-backup", pods: 1, containers: [resourcesFor(cfg, "db-backup")] },

@@ -7,6 +7,7 @@ import { resourcesFor } from "../../config";
 import type { PlatformConfig } from "../../config";
 import { appLabels, container, podSpec, selectorLabels, StackContext } from "../defaults";
 import type { Peer } from "../microservice";
+import { postgresExporter } from "./exporters";
 import { NAMES, PART_OF, PORTS, UIDS } from "./plan";
 
 export interface PostgresArgs {
@@ -19,6 +20,8 @@ export interface PostgresArgs {
     config: k8s.core.v1.ConfigMap;
     /** Pods allowed to connect (backend, worker, migration and backup jobs). */
     clients: Peer[];
+    /** Namespace Prometheus scrapes from: the exporter sidecar's port is open to it. */
+    monitoringNamespace?: string;
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -77,7 +80,10 @@ export class Postgres extends pulumi.ComponentResource {
             spec: {
                 clusterIP: "None",
                 selector: this.selector,
-                ports: [{ name: "tcp-postgres", port: PORTS.postgres, targetPort: "postgres", protocol: "TCP" }],
+                ports: [
+                    { name: "tcp-postgres", port: PORTS.postgres, targetPort: "postgres", protocol: "TCP" },
+                    { name: "http-metrics", port: PORTS.metrics, targetPort: "http-metrics", protocol: "TCP" },
+                ],
             },
         }, o);
 
@@ -107,7 +113,7 @@ export class Postgres extends pulumi.ComponentResource {
                 // Over TCP: during initdb the entrypoint's temporary server listens on the socket only.
                 health: { exec: { command: ["sh", "-c", `pg_isready -q -h 127.0.0.1 -p ${PORTS.postgres} -U "$POSTGRES_USER" -d "$POSTGRES_DB"`] } },
                 startupSeconds: 180,
-            })],
+            }), postgresExporter(cfg, args.credentials.metadata.name)],
             volumes: [
                 { name: "run", emptyDir: {} },
                 { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
@@ -143,7 +149,13 @@ export class Postgres extends pulumi.ComponentResource {
                 podSelector: { matchLabels: this.selector },
                 // No egress rule: the database reaches nothing but DNS (namespace-wide allow).
                 policyTypes: ["Ingress", "Egress"],
-                ingress: [{ from: args.clients, ports: [{ protocol: "TCP", port: PORTS.postgres }] }],
+                ingress: [
+                    { from: args.clients, ports: [{ protocol: "TCP", port: PORTS.postgres }] },
+                    ...(args.monitoringNamespace ? [{
+                        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.monitoringNamespace } } }],
+                        ports: [{ protocol: "TCP", port: PORTS.metrics }],
+                    }] : []),
+                ],
             },
         }, o);
 

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { resourcesFor } from "../../config";
 import { appLabels, container, podSpec, selectorLabels, StackContext } from "../defaults";
 import type { Peer } from "../microservice";
+import { redisExporter } from "./exporters";
 import { NAMES, PART_OF, PORTS, redisMaxMemoryMb, UIDS } from "./plan";
 
 export interface ShopRedisArgs {
@@ -13,6 +14,8 @@ export interface ShopRedisArgs {
     credentials: k8s.core.v1.Secret;
     /** Pods allowed to connect. */
     clients: Peer[];
+    /** Namespace Prometheus scrapes from: the exporter sidecar's port is open to it. */
+    monitoringNamespace?: string;
     /** StorageClass for the optional data volume (config shop.redis.storage). */
     storageClassName: pulumi.Input<string>;
     dependsOn?: pulumi.Input<pulumi.Resource>[];
@@ -87,7 +90,7 @@ export class ShopRedis extends pulumi.ComponentResource {
                             resources,
                             health: { exec: { command: ["sh", "-c", `redis-cli -p ${PORTS.redis} ping | grep -q PONG`] } },
                             startupSeconds: 30,
-                        })],
+                        }), redisExporter(cfg, args.credentials.metadata.name)],
                         volumes: [claim
                             ? { name: "data", persistentVolumeClaim: { claimName: claim.metadata.name } }
                             : { name: "data", emptyDir: { sizeLimit: "64Mi" } }],
@@ -101,7 +104,10 @@ export class ShopRedis extends pulumi.ComponentResource {
             spec: {
                 type: "ClusterIP",
                 selector: this.selector,
-                ports: [{ name: "tcp-redis", port: PORTS.redis, targetPort: "redis", protocol: "TCP" }],
+                ports: [
+                    { name: "tcp-redis", port: PORTS.redis, targetPort: "redis", protocol: "TCP" },
+                    { name: "http-metrics", port: PORTS.metrics, targetPort: "http-metrics", protocol: "TCP" },
+                ],
             },
         }, o);
 
@@ -110,7 +116,13 @@ export class ShopRedis extends pulumi.ComponentResource {
             spec: {
                 podSelector: { matchLabels: this.selector },
                 policyTypes: ["Ingress", "Egress"],
-                ingress: [{ from: args.clients, ports: [{ protocol: "TCP", port: PORTS.redis }] }],
+                ingress: [
+                    { from: args.clients, ports: [{ protocol: "TCP", port: PORTS.redis }] },
+                    ...(args.monitoringNamespace ? [{
+                        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.monitoringNamespace } } }],
+                        ports: [{ protocol: "TCP", port: PORTS.metrics }],
+                    }] : []),
+                ],
             },
         }, o);
 
