@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import { NODE_AGENT_EXCEPTION_LABEL, StackContext, TIER_LABEL } from "./defaults";
+import { ENVOY_STATS_PORT } from "./observability/istio";
 
 export interface HardenedNamespaceArgs {
     ctx: StackContext;
@@ -94,6 +95,20 @@ export class HardenedNamespace extends pulumi.ComponentResource {
                     }],
                 },
             }, child);
+            if (args.istioInjection && args.ctx.cfg.layers.monitoring) {
+                // Prometheus scrapes every sidecar's Envoy stats (the envoy-sidecars PodMonitor).
+                new k8s.networking.v1.NetworkPolicy(`${name}-allow-envoy-stats`, {
+                    metadata: { name: "allow-envoy-stats-scrape", namespace: ns },
+                    spec: {
+                        podSelector: {},
+                        policyTypes: ["Ingress"],
+                        ingress: [{
+                            from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.ctx.cfg.monitoring.namespace } } }],
+                            ports: [{ protocol: "TCP", port: ENVOY_STATS_PORT.number }],
+                        }],
+                    },
+                }, child);
+            }
             if (args.platformEgress?.length) {
                 new k8s.networking.v1.NetworkPolicy(`${name}-allow-platform`, {
                     metadata: { name: "allow-platform-egress", namespace: ns },

@@ -1,7 +1,8 @@
 // The platform's guardrails as pure functions over one neutral resource shape.
 //
-// Two callers run the very same rules:
-//  - policy/index.ts wraps them as a CrossGuard PolicyPack (`pulumi preview --policy-pack policy`);
+// Two callers run the very same rules with the very same context (contextFromResources: the tier
+// from the Namespace objects' labels):
+//  - policy/pack.ts wraps them as CrossGuard policies (`pulumi preview --policy-pack policy`);
 //  - the test suite runs them over every resource the program registers under Pulumi mocks
 //    (`evaluate(recorded.map(toPolicyResource))`).
 // Every message says what to change. This file has no runtime imports, so the policy pack stays a
@@ -58,13 +59,16 @@ export interface RuleContext {
     tier: Tier;
 }
 
+/**
+ * A rule over one resource at a time. Resource rules never depend on the tier: CrossGuard shows a
+ * resource policy a single resource, without the Namespace objects that declare the tier, so a
+ * tier-dependent rule is a StackRule (it sees every resource).
+ */
 export interface ResourceRule {
     name: string;
     description: string;
-    /** The rule depends on the tier (CrossGuard then offers the `tier` policy config value). */
-    readsTier?: boolean;
     /** Violation messages, each saying how to fix it; empty when the resource complies. */
-    check(r: PolicyResource, ctx: RuleContext): string[];
+    check(r: PolicyResource): string[];
 }
 
 export interface StackViolation {
@@ -76,6 +80,7 @@ export interface StackViolation {
 export interface StackRule {
     name: string;
     description: string;
+    /** The rule depends on the tier (CrossGuard then offers the optional `tier` override in policy config). */
     readsTier?: boolean;
     check(all: PolicyResource[], ctx: RuleContext): StackViolation[];
 }
@@ -338,7 +343,7 @@ const trimSlash = (s: string) => s.replace(/\/+$/, "");
 // The rules
 
 const onlyFor = (types: string[], check: ResourceRule["check"]): ResourceRule["check"] =>
-    (r, ctx) => (types.includes(r.type) ? check(r, ctx) : []);
+    (r) => (types.includes(r.type) ? check(r) : []);
 
 /** A check over every container of a pod template. */
 const perContainer = (problem: (c: any, init: boolean) => string[], types = Object.keys(POD_TEMPLATE_PATHS)): ResourceRule["check"] =>
@@ -429,21 +434,27 @@ export const RESOURCE_RULES: ResourceRule[] = [
             return out;
         }),
     },
-    {
-        name: "stateful-data-protected",
-        description: "In production, StatefulSets, PersistentVolumeClaims and PersistentVolumes carry protect (or retainOnDelete).",
-        readsTier: true,
-        check: onlyFor([T.statefulSet, "kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:core/v1:PersistentVolume"], (r, ctx) => {
-            if (ctx.tier !== "production" || r.protect === true || r.retainOnDelete === true) return [];
-            const claims = ((r.props?.spec?.volumeClaimTemplates ?? []) as any[]).map((t) => t?.metadata?.name);
-            const holds = claims.length > 0 ? ` (volumeClaimTemplates: ${claims.join(", ")})` : "";
-            const unseen = r.retainOnDelete === undefined ? "; this check cannot see retainOnDelete, so use protect" : "";
-            return [`${kindOf(r)} holds production data${holds}: set the resource option protect: true (or retainOnDelete: true) so removing it from the program cannot delete the data${unseen}`];
-        }),
-    },
 ];
 
 export const STACK_RULES: StackRule[] = [
+    {
+        // A stack rule (not a resource rule) because it depends on the tier, which comes from the
+        // Namespace objects: CrossGuard shows a resource policy one resource at a time.
+        name: "stateful-data-protected",
+        description: "In production, StatefulSets, PersistentVolumeClaims and PersistentVolumes carry protect (or retainOnDelete).",
+        readsTier: true,
+        check: (all, ctx) => {
+            if (ctx.tier !== "production") return [];
+            return all.filter((r) => [T.statefulSet, "kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:core/v1:PersistentVolume"].includes(r.type))
+                .filter((r) => r.protect !== true && r.retainOnDelete !== true)
+                .map((r) => {
+                    const claims = ((r.props?.spec?.volumeClaimTemplates ?? []) as any[]).map((t) => t?.metadata?.name);
+                    const holds = claims.length > 0 ? ` (volumeClaimTemplates: ${claims.join(", ")})` : "";
+                    const unseen = r.retainOnDelete === undefined ? "; this check cannot see retainOnDelete, so use protect" : "";
+                    return { resource: r, message: `${describe(r)} holds production data${holds}: set the resource option protect: true (or retainOnDelete: true) so removing it from the program cannot delete the data${unseen}` };
+                });
+        },
+    },
     {
         name: "pod-security-restricted",
         description: `Every pod template meets Pod Security Standard "restricted"; pods in a namespace labelled ${NODE_AGENT_EXCEPTION_LABEL} (enforce=privileged) may only add read-only hostPath volumes.`,
@@ -456,14 +467,25 @@ export const STACK_RULES: StackRule[] = [
     },
     {
         name: "default-deny-network-policy",
-        description: "Every namespace that runs a workload has a default-deny NetworkPolicy (podSelector {}, Ingress and Egress, no rules).",
+        description: "Every namespace the program creates, and every namespace that runs its workloads, has a default-deny NetworkPolicy (podSelector {}, Ingress and Egress, no rules). Helm releases in namespaces the program does not create (kube-system) are exempt.",
         check: (all) => {
             const denied = new Set(all.filter((r) => r.type === T.networkPolicy && isDefaultDeny(r.props?.spec)).map(namespaceOf));
-            const workloads = new Map<string, PolicyResource[]>();
-            for (const r of all.filter((x) => podTemplate(x))) workloads.set(namespaceOf(r), [...(workloads.get(namespaceOf(r)) ?? []), r]);
-            return [...workloads].filter(([ns]) => !denied.has(ns)).map(([ns, rs]) => ({
+            const created = new Set(all.filter((r) => r.type === T.namespace).map(nameOf));
+            const contents = new Map<string, string[]>();
+            const add = (ns: string, what: string) => contents.set(ns, [...(contents.get(ns) ?? []), what]);
+            for (const ns of created) contents.set(ns, []);
+            // Our own pod templates must run fenced wherever they are.
+            for (const r of all.filter((x) => podTemplate(x))) add(namespaceOf(r), describe(r));
+            // A chart's pods are fenced by the namespace it is released into, when that namespace is ours.
+            // Namespaces the program does not create (kube-system for metrics-server) belong to the
+            // cluster: a default-deny there would cut off the cluster's own components, so they are exempt.
+            for (const r of all.filter((x) => HELM_TYPES.includes(x.type))) {
+                const ns = r.props?.namespace ?? "default";
+                if (created.has(ns)) add(ns, `Helm release "${r.props?.name ?? r.name}" (chart ${r.props?.chart})`);
+            }
+            return [...contents].filter(([ns]) => !denied.has(ns)).map(([ns, what]) => ({
                 resource: all.find((r) => r.type === T.namespace && nameOf(r) === ns),
-                message: `namespace "${ns}" runs ${rs.map(describe).join(", ")} but has no default-deny NetworkPolicy: add one with podSelector: {}, policyTypes: [Ingress, Egress] and no rules, then allow the traffic each workload needs`,
+                message: `namespace "${ns}"${what.length > 0 ? ` runs ${what.join(", ")} but` : ""} has no default-deny NetworkPolicy: add one with podSelector: {}, policyTypes: [Ingress, Egress] and no rules (HardenedNamespace does, unless defaultDeny: false), then allow the traffic each workload needs`,
             }));
         },
     },
@@ -512,13 +534,15 @@ export function isDefaultDeny(spec: any): boolean {
 // Running the rules
 
 /**
- * The tier the program's namespaces declare (label TIER_LABEL). If they disagree the strictest
- * wins; with no labelled namespace, `fallback`.
+ * The context every rule runs with, in the tests (evaluate) and in the CrossGuard pack alike: the
+ * tier the program's namespaces declare (label TIER_LABEL; if they disagree the strictest wins; with
+ * no labelled namespace, production, the strictest), unless `override` names a tier.
  */
-export function contextFromResources(all: PolicyResource[], fallback: Tier = "production"): RuleContext {
+export function contextFromResources(all: PolicyResource[], override?: Tier): RuleContext {
+    if (override !== undefined) return { tier: override };
     const tiers = all.filter((r) => r.type === T.namespace).map((r) => r.props?.metadata?.labels?.[TIER_LABEL])
         .filter((t): t is Tier => (TIERS as readonly string[]).includes(t));
-    return { tier: tiers.length > 0 ? TIERS[Math.max(...tiers.map((t) => TIERS.indexOf(t)))] : fallback };
+    return { tier: tiers.length > 0 ? TIERS[Math.max(...tiers.map((t) => TIERS.indexOf(t)))] : "production" };
 }
 
 const label = (r: PolicyResource) => `${r.type}::${r.name}`;
@@ -526,7 +550,7 @@ const label = (r: PolicyResource) => `${r.type}::${r.name}`;
 /** Every violation of every rule across `resources` (tier from the namespaces unless `ctx` is given). */
 export function evaluate(resources: PolicyResource[], ctx: RuleContext = contextFromResources(resources)): Finding[] {
     return [
-        ...RESOURCE_RULES.flatMap((rule) => resources.flatMap((r) => rule.check(r, ctx).map((message) => ({ rule: rule.name, resource: label(r), message })))),
+        ...RESOURCE_RULES.flatMap((rule) => resources.flatMap((r) => rule.check(r).map((message) => ({ rule: rule.name, resource: label(r), message })))),
         ...STACK_RULES.flatMap((rule) => rule.check(resources, ctx).map((v) => ({ rule: rule.name, resource: v.resource && label(v.resource), message: v.message }))),
     ];
 }

@@ -9,6 +9,9 @@ import { helmReleases, K8sObject, kubernetesObjects, named, ofKind, podTemplate,
 import { STACKS } from "./harness/stack-config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 import { parseQuantity } from "../components/quantity";
+import { isDefaultDeny, selectorMatches } from "../policy/rules";
+// Prometheus's own PromQL grammar (the one its UI uses), CommonJS build.
+import { parser as promqlParser } from "@prometheus-io/lezer-promql";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -70,6 +73,60 @@ function secretValues(resources: RecordedResource[]): string[] {
 const cpu = (q: unknown) => (q === undefined ? 0 : parseQuantity(String(q)));
 const mem = (q: unknown) => (q === undefined ? 0 : parseQuantity(String(q)));
 
+// ---------------------------------------------------------------------------------------------
+// NetworkPolicy semantics, enough to ask "may this pod reach that pod on this port?"
+
+/** A pod (namespace + labels), or an address outside every pod selector (API server, kubelet, node, internet). */
+type Endpoint = { ns: string; labels: Record<string, string> } | "address";
+
+const nsLabels = (ns: string) => ({ "kubernetes.io/metadata.name": ns });
+
+function peerMatches(peer: any, policyNs: string, e: Endpoint): boolean {
+    if (peer.ipBlock) return e === "address";
+    if (e === "address") return false;
+    const nsOk = peer.namespaceSelector ? selectorMatches(peer.namespaceSelector, nsLabels(e.ns)) : e.ns === policyNs;
+    return nsOk && (peer.podSelector ? selectorMatches(peer.podSelector, e.labels) : true);
+}
+
+const portMatches = (ports: any[] | undefined, port: number, protocol = "TCP") =>
+    !ports || ports.length === 0 || ports.some((p) => (p.protocol ?? "TCP") === protocol && (p.port === undefined || p.port === port || (p.endPort !== undefined && port >= p.port && port <= p.endPort)));
+
+/** Whether the policies on `pod`'s side admit traffic in `direction` with `peer` on `port` (not isolated = admitted). */
+function sideAllows(policies: K8sObject[], pod: Endpoint, direction: "Ingress" | "Egress", peer: Endpoint, port: number): boolean {
+    if (pod === "address") return true; // not ours to fence
+    const selecting = policies.filter((np) => np.metadata.namespace === pod.ns && selectorMatches(np.spec.podSelector, pod.labels)
+        && (np.spec.policyTypes ?? ["Ingress"]).includes(direction));
+    if (selecting.length === 0) return true;
+    const rulesOf = (np: K8sObject): any[] => (direction === "Ingress" ? np.spec.ingress : np.spec.egress) ?? [];
+    return selecting.some((np) => rulesOf(np).some((r) => {
+        const peers: any[] | undefined = direction === "Ingress" ? r.from : r.to;
+        return (!peers || peers.length === 0 || peers.some((x) => peerMatches(x, np.metadata.namespace!, peer))) && portMatches(r.ports, port);
+    }));
+}
+
+/** Both ends agree: the source may send (egress) and the destination may receive (ingress). */
+const allows = (policies: K8sObject[], from: Endpoint, to: Endpoint, port: number) =>
+    sideAllows(policies, from, "Egress", to, port) && sideAllows(policies, to, "Ingress", from, port);
+
+/** Pod labels the charts set (kube-prometheus-stack 88.5.3 with fullnameOverride kps, jaeger 4.11.1, keda 2.20.2). */
+const CHART_PODS = {
+    prometheus: { ns: "monitoring", labels: { "app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": "kps-prometheus", prometheus: "kps-prometheus" } },
+    alertmanager: { ns: "monitoring", labels: { "app.kubernetes.io/name": "alertmanager", alertmanager: "kps-alertmanager" } },
+    grafana: { ns: "monitoring", labels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "kube-prometheus-stack" } },
+    kubeStateMetrics: { ns: "monitoring", labels: { "app.kubernetes.io/name": "kube-state-metrics", "app.kubernetes.io/instance": "kube-prometheus-stack" } },
+    operator: { ns: "monitoring", labels: { app: "kube-prometheus-stack-operator", release: "kube-prometheus-stack" } },
+    admissionJob: { ns: "monitoring", labels: { app: "kube-prometheus-stack-admission-create", release: "kube-prometheus-stack" } },
+    jaeger: { ns: "monitoring", labels: { "app.kubernetes.io/name": "jaeger", "app.kubernetes.io/instance": "jaeger", "app.kubernetes.io/component": "all-in-one" } },
+    kedaOperator: { ns: "keda", labels: { app: "keda-operator", "app.kubernetes.io/name": "keda-operator" } },
+    kedaMetricsApiServer: { ns: "keda", labels: { app: "keda-operator-metrics-apiserver", "app.kubernetes.io/name": "keda-operator-metrics-apiserver" } },
+    kedaWebhooks: { ns: "keda", labels: { app: "keda-admission-webhooks", "app.kubernetes.io/name": "keda-admission-webhooks" } },
+    istiod: { ns: "istio-system", labels: { app: "istiod", istio: "pilot" } },
+} as const;
+
+/** Whether a ServiceMonitor/PodMonitor namespaceSelector covers `ns` (default: its own namespace). */
+const coversNamespace = (m: K8sObject, ns: string) =>
+    m.spec.namespaceSelector?.any === true || (m.spec.namespaceSelector?.matchNames ?? [m.metadata.namespace]).includes(ns);
+
 describe("observability layer", () => {
     for (const stack of STACKS) {
         describe(`stack ${stack}`, () => {
@@ -102,10 +159,10 @@ describe("observability layer", () => {
                 assert.equal(release(result.resources, "keda")?.inputs.version, "2.20.2");
             });
 
-            it("orders every ServiceMonitor, PrometheusRule and ScaledObject after the release that installs its CRD, and each is valid against its CRD schema", () => {
+            it("orders every ServiceMonitor, PodMonitor, PrometheusRule and ScaledObject after the release that installs its CRD, and each is valid against its CRD schema", () => {
                 const crdRelease: Record<string, string> = { "monitoring.coreos.com": "kube-prometheus-stack", "keda.sh": "keda" };
-                const crs = objects.filter((o) => ["ServiceMonitor", "PrometheusRule", "ScaledObject"].includes(o.kind));
-                assert.ok(crs.some((o) => o.kind === "ServiceMonitor") && crs.some((o) => o.kind === "PrometheusRule") && crs.some((o) => o.kind === "ScaledObject"));
+                const crs = objects.filter((o) => ["ServiceMonitor", "PodMonitor", "PrometheusRule", "ScaledObject"].includes(o.kind));
+                assert.ok(["ServiceMonitor", "PodMonitor", "PrometheusRule", "ScaledObject"].every((k) => crs.some((o) => o.kind === k)));
                 const problems = crs.flatMap((o) => {
                     const id = `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`;
                     const rel = release(result.resources, crdRelease[o.apiVersion.split("/")[0]]);
@@ -116,7 +173,7 @@ describe("observability layer", () => {
                 assert.deepEqual(problems, []);
             });
 
-            it("monitors every Service we run that has a metrics port, and has an alert for each of them", () => {
+            it("monitors every Service we run that has a metrics port, and istiod, the gateways and every sidecar's Envoy, with an alert for each of them", () => {
                 const monitors = ofKind(objects, "ServiceMonitor");
                 const rules = ofKind(objects, "PrometheusRule").flatMap((r) => (r.spec.groups as any[]).flatMap((g) => g.rules as any[]));
                 const missing: string[] = [];
@@ -131,7 +188,40 @@ describe("observability layer", () => {
                     const alerted = rules.some((r) => r.labels?.service === svc.metadata.name || String(r.expr).includes(`service="${svc.metadata.name}"`));
                     if (!alerted) missing.push(`${id}: no alert rule`);
                 }
-                assert.deepEqual(missing, []);
+
+                // The mesh: its components come from charts, so their Services and pods are not objects of the
+                // program; their labels are the charts' (istiod Service app=istiod; gateway pods istio=<release
+                // name minus "istio-">; injected pods get security.istio.io/tlsMode=istio).
+                const podMonitors = ofKind(objects, "PodMonitor");
+                const alertedJob = (job: string) => rules.some((r) => String(r.expr).includes(`job="${job}"`));
+                const envoyMonitor = (ns: string, labels: Record<string, string>) => podMonitors.find((m) => coversNamespace(m, ns)
+                    && selectorMatches(m.spec.selector, labels)
+                    && (m.spec.podMetricsEndpoints as any[]).some((e) => e.port === "http-envoy-prom" && e.path === "/stats/prometheus"));
+                const istiod = release(result.resources, "istiod");
+                assert.ok(istiod, "every stack runs the mesh");
+                const istiodMonitor = monitors.find((m) => coversNamespace(m, istiod!.inputs.namespace) && selectorMatches(m.spec.selector, CHART_PODS.istiod.labels)
+                    && (m.spec.endpoints as any[]).some((e) => e.port === "http-monitoring"));
+                if (!istiodMonitor) missing.push("istiod: no ServiceMonitor scrapes http-monitoring");
+                else if (!alertedJob("istiod")) missing.push("istiod: no alert rule"); // a ServiceMonitor's job is the Service name
+                for (const gw of helmReleases(result.resources).filter((r) => r.inputs.chart === "gateway")) {
+                    const labels = { app: gw.inputs.name, istio: String(gw.inputs.name).replace(/^istio-/, "") };
+                    const m = envoyMonitor(gw.inputs.namespace, labels);
+                    if (!m) missing.push(`gateway ${gw.inputs.namespace}/${gw.inputs.name}: no PodMonitor scrapes its Envoy stats`);
+                    else if (!alertedJob(`${m.metadata.namespace}/${m.metadata.name}`)) missing.push(`gateway ${gw.inputs.name}: no alert rule`);
+                }
+                const injected = ofKind(objects, "Namespace").filter((n) => n.metadata.labels?.["istio-injection"] === "enabled").map((n) => n.metadata.name!);
+                assert.ok(injected.length > 0);
+                for (const o of objects.filter((x) => injected.includes(x.metadata.namespace ?? "") && podTemplate(x as K8sObject))) {
+                    const t = podTemplate(o as K8sObject)!;
+                    if (t.metadata?.annotations?.["sidecar.istio.io/inject"] === "false" || t.metadata?.labels?.["sidecar.istio.io/inject"] === "false") continue;
+                    const labels = { ...(t.metadata?.labels ?? {}), "security.istio.io/tlsMode": "istio" };
+                    const m = envoyMonitor(o.metadata.namespace!, labels);
+                    if (!m) missing.push(`${o.kind} ${o.metadata.namespace}/${o.metadata.name}: no PodMonitor scrapes its sidecar's Envoy stats`);
+                    else if (!alertedJob(`${m.metadata.namespace}/${m.metadata.name}`)) missing.push(`sidecars: no alert rule`);
+                }
+                // A gateway is not counted twice as a sidecar.
+                assert.equal(podMonitors.filter((m) => selectorMatches(m.spec.selector, { app: "istio-ingressgateway", istio: "ingressgateway", "security.istio.io/tlsMode": "istio" })).length, 1);
+                assert.deepEqual([...new Set(missing)], []);
             });
 
             it("alerts on the service level objectives of every core service: availability, latency, saturation, restarts; payment failures", () => {
@@ -222,6 +312,105 @@ describe("observability layer", () => {
                 assert.equal(release(result.resources, "jaeger")!.inputs.values.jaeger.securityContext.allowPrivilegeEscalation, false);
             });
 
+            it("fences monitoring, keda and monitoring-node-agents with default-deny and allows exactly the charts' flows", () => {
+                const policies = ofKind(objects, "NetworkPolicy");
+                for (const ns of ["monitoring", "keda", "monitoring-node-agents"]) {
+                    assert.ok(named(objects, "Namespace", ns));
+                    assert.ok(policies.some((np) => np.metadata.namespace === ns && isDefaultDeny(np.spec)), `${ns}: no default-deny NetworkPolicy`);
+                    assert.ok(policies.some((np) => np.metadata.namespace === ns && np.metadata.name === "allow-dns"), `${ns}: no DNS allow`);
+                }
+                const P = CHART_PODS;
+                const app = (ns: string): Endpoint => {
+                    const t = objects.map((o) => podTemplate(o as K8sObject)).find((x, i) => x && objects[i].metadata.namespace === ns);
+                    assert.ok(t, `a pod template in ${ns}`);
+                    return { ns, labels: t!.metadata.labels };
+                };
+                const sidecar = app("ecommerce");
+                const must: [string, Endpoint, Endpoint, number][] = [
+                    // spans from sidecars anywhere, both OTLP transports
+                    ["sidecar -> jaeger otlp-grpc", sidecar, P.jaeger, 4317],
+                    // within the namespace
+                    ["grafana -> prometheus", P.grafana, P.prometheus, 9090],
+                    ["grafana -> jaeger query", P.grafana, P.jaeger, 16686],
+                    ["prometheus -> alertmanager", P.prometheus, P.alertmanager, 9093],
+                    ["alertmanager cluster", P.alertmanager, P.alertmanager, 9094],
+                    ["prometheus -> kube-state-metrics", P.prometheus, P.kubeStateMetrics, 8080],
+                    ["prometheus -> jaeger metrics", P.prometheus, P.jaeger, 8888],
+                    // the API server calls the operator's admission webhook
+                    ["api server -> operator webhook", "address", P.operator, 10250],
+                    // API server and kubelets (addresses not known portably)
+                    ["operator -> api server", P.operator, "address", 443],
+                    ["kube-state-metrics -> api server (6443)", P.kubeStateMetrics, "address", 6443],
+                    ["grafana sidecar -> api server", P.grafana, "address", 443],
+                    ["admission jobs -> api server", P.admissionJob, "address", 443],
+                    ["prometheus -> kubelet", P.prometheus, "address", 10250],
+                    ["prometheus -> node-exporter (host network)", P.prometheus, "address", 9100],
+                    ["alertmanager -> receivers", P.alertmanager, "address", 443],
+                    // scrapes in other namespaces
+                    ["prometheus -> app metrics", P.prometheus, app("ecommerce"), 9464],
+                    ["prometheus -> sidecar envoy stats", P.prometheus, app("warung-kopi"), 15090],
+                    // istiod's own NetworkPolicy (chart, global.networkPolicy) admits 15014 from every namespace.
+                    ["prometheus -> istiod", P.prometheus, P.istiod, 15014],
+                    // KEDA
+                    ["keda operator -> prometheus", P.kedaOperator, P.prometheus, 9090],
+                    ["keda operator -> api server", P.kedaOperator, "address", 443],
+                    ["keda metrics api server -> api server", P.kedaMetricsApiServer, "address", 6443],
+                    ["keda metrics api server -> operator grpc", P.kedaMetricsApiServer, P.kedaOperator, 9666],
+                    ["api server -> keda metrics api server", "address", P.kedaMetricsApiServer, 6443],
+                    ["api server -> keda webhooks", "address", P.kedaWebhooks, 9443],
+                    ["prometheus -> keda metrics", P.prometheus, P.kedaOperator, 8080],
+                ];
+                const mustNot: [string, Endpoint, Endpoint, number][] = [
+                    ["app -> prometheus", app("ecommerce"), P.prometheus, 9090],
+                    ["app -> grafana", app("warung-kopi"), P.grafana, 3000],
+                    ["outside -> jaeger query", "address", P.jaeger, 16686],
+                    ["outside -> prometheus", "address", P.prometheus, 9090],
+                    ["app -> keda operator", app("ecommerce"), P.kedaOperator, 9666],
+                    ["keda webhooks -> prometheus", P.kedaWebhooks, P.prometheus, 9090],
+                    ["jaeger -> internet (80)", P.jaeger, "address", 80],
+                    ["prometheus -> app serving port", P.prometheus, app("ecommerce"), 3000],
+                ];
+                // Ends whose NetworkPolicies come from a chart (not objects of the program) count as open here.
+                const chartFenced = (e: Endpoint) => e !== "address" && e.ns === "istio-system";
+                const may = (a: Endpoint, b: Endpoint, port: number) =>
+                    (chartFenced(a) || sideAllows(policies, a, "Egress", b, port)) && (chartFenced(b) || sideAllows(policies, b, "Ingress", a, port));
+                const wrong = [
+                    ...must.filter(([, a, b, port]) => !may(a, b, port)).map(([what]) => `denied: ${what}`),
+                    ...mustNot.filter(([, a, b, port]) => may(a, b, port)).map(([what]) => `allowed: ${what}`),
+                ];
+                // OTLP/HTTP: monitoring admits it from every namespace (the sender's egress is its own namespace's business).
+                if (!sideAllows(policies, P.jaeger, "Ingress", sidecar, 4318)) wrong.push("denied: any namespace -> jaeger otlp-http");
+                // Charts install only once their namespace's policies exist (hook Jobs call the API server at once).
+                for (const chart of ["kube-prometheus-stack", "jaeger", "keda"]) {
+                    const rel = release(result.resources, chart)!;
+                    const deps = waitsFor(result.resources, rel.urn);
+                    for (const np of policies.filter((x) => x.metadata.namespace === rel.inputs.namespace))
+                        if (!deps.has(np.$resource.urn)) wrong.push(`${chart} does not wait for NetworkPolicy ${np.metadata.namespace}/${np.metadata.name}`);
+                }
+                assert.deepEqual(wrong, []);
+            });
+
+            it("lets Prometheus reach every metrics port another namespace admits it on, and every sidecar's Envoy stats", () => {
+                const policies = ofKind(objects, "NetworkPolicy");
+                const problems: string[] = [];
+                // Every ingress rule admitting the monitoring namespace names a port Prometheus may send to.
+                for (const np of policies.filter((x) => x.metadata.namespace !== "monitoring")) {
+                    for (const rule of (np.spec.ingress ?? []) as any[]) {
+                        if (!(rule.from ?? []).some((p: any) => selectorMatches(p.namespaceSelector, nsLabels("monitoring")) && !p.podSelector)) continue;
+                        const target: Endpoint = { ns: np.metadata.namespace!, labels: np.spec.podSelector.matchLabels ?? {} };
+                        for (const p of rule.ports ?? []) if (!allows(policies, CHART_PODS.prometheus, target, p.port)) problems.push(`${np.metadata.namespace}/${np.metadata.name}: port ${p.port}`);
+                    }
+                }
+                // Every pod in an injected namespace admits the scrape of its sidecar.
+                for (const n of ofKind(objects, "Namespace").filter((x) => x.metadata.labels?.["istio-injection"] === "enabled")) {
+                    for (const o of objects.filter((x) => x.metadata.namespace === n.metadata.name && podTemplate(x as K8sObject))) {
+                        const pod: Endpoint = { ns: n.metadata.name!, labels: podTemplate(o as K8sObject)!.metadata.labels };
+                        if (!allows(policies, CHART_PODS.prometheus, pod, 15090)) problems.push(`${o.kind} ${n.metadata.name}/${o.metadata.name}: Envoy stats 15090`);
+                    }
+                }
+                assert.deepEqual(problems, []);
+            });
+
             it("keeps Prometheus data for the configured retention, on a volume in production", () => {
                 const spec = release(result.resources, "kube-prometheus-stack")!.inputs.values.prometheus.prometheusSpec;
                 assert.equal(spec.retention, stack === "dev" ? "2d" : "15d");
@@ -271,6 +460,65 @@ describe("observability layer", () => {
             for (const p of panels) for (const e of p.exprs) {
                 for (const [, metric] of e.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{/g)) assert.ok(emitted.has(metric) || known.test(metric), `${p.title}: unknown metric ${metric}`);
             }
+        });
+    });
+
+    describe("PromQL", () => {
+        /** Syntax errors of a PromQL expression, as "<offset>: <text around it>" (empty when it parses). */
+        function promqlErrors(expr: string): string[] {
+            const tree = promqlParser.parse(expr);
+            const errors: string[] = [];
+            tree.iterate({ enter: (n) => { if (n.type.isError) errors.push(`${n.from}: ...${expr.slice(Math.max(0, n.from - 20), n.to + 20)}...`); } });
+            return errors;
+        }
+        /** Grafana's interval variables stand for durations; other variables sit inside label matcher strings. */
+        const grafanaExpr = (e: string) => e.replace(/\$__(rate_interval|interval|range)\b/g, "5m");
+
+        /** Every PromQL expression a stack ships: alert rules, KEDA prometheus triggers, dashboard queries and variables. */
+        function queries(stack: string, objects: K8sObject[]): [string, string][] {
+            const out: [string, string][] = [];
+            for (const r of ofKind(objects, "PrometheusRule")) for (const g of r.spec.groups) for (const rule of g.rules)
+                out.push([`${stack} PrometheusRule ${r.metadata.namespace}/${r.metadata.name} ${rule.alert ?? rule.record}`, rule.expr]);
+            for (const so of ofKind(objects, "ScaledObject")) for (const t of so.spec.triggers)
+                if (t.type === "prometheus") out.push([`${stack} ScaledObject ${so.metadata.namespace}/${so.metadata.name}`, t.metadata.query]);
+            for (const cm of ofKind(objects, "ConfigMap").filter((c) => c.metadata.labels?.grafana_dashboard === "1")) {
+                for (const [file, text] of Object.entries<string>(cm.data ?? {})) {
+                    const d = JSON.parse(text);
+                    const walk = (x: any) => {
+                        if (Array.isArray(x)) return x.forEach(walk);
+                        if (!x || typeof x !== "object") return;
+                        if (typeof x.expr === "string") out.push([`${stack} dashboard ${file} panel target ${x.refId ?? ""}`, grafanaExpr(x.expr)]);
+                        Object.values(x).forEach(walk);
+                    };
+                    walk(d.panels);
+                    for (const v of d.templating?.list ?? []) {
+                        if (v.type !== "query") continue;
+                        const q: string = typeof v.query === "string" ? v.query : v.query?.query ?? "";
+                        // label_values(<selector>, <label>) is Grafana's; the selector inside it is PromQL.
+                        const m = /^label_values\((.*),\s*[a-zA-Z_][a-zA-Z0-9_]*\)$/.exec(q.trim());
+                        out.push([`${stack} dashboard ${file} variable ${v.name}`, grafanaExpr(m ? m[1] : q)]);
+                    }
+                }
+            }
+            return out;
+        }
+
+        it("the parser rejects what Prometheus would reject", () => {
+            assert.deepEqual(promqlErrors('sum by (service) (rate(http_requests_total{code=~"5.."}[5m])) > 0.1'), []);
+            for (const bad of ["sum(rate(x[5m])", 'up{job="a"', "rate(x[5m]) >", "x{a=b}"]) assert.ok(promqlErrors(bad).length > 0, bad);
+        });
+
+        it("every expression we emit (alert rules, dashboards, KEDA triggers) parses, in every stack", async () => {
+            const problems: string[] = [];
+            const kinds = new Set<string>();
+            for (const stack of STACKS) {
+                for (const [where, expr] of queries(stack, kubernetesObjects((await deployedStack(stack)).resources))) {
+                    kinds.add(where.split(" ")[1]);
+                    for (const e of promqlErrors(expr)) problems.push(`${where}: ${e}`);
+                }
+            }
+            assert.deepEqual([...kinds].sort(), ["PrometheusRule", "ScaledObject", "dashboard"]);
+            assert.deepEqual(problems, []);
         });
     });
 

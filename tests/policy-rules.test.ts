@@ -7,6 +7,7 @@ import {
     ALLOWED_HELM_REPOSITORIES, NODE_AGENT_EXCEPTION_LABEL, PolicyResource, RESOURCE_RULES, RuleContext, STACK_RULES, TIER_LABEL, Tier,
     contextFromResources, evaluate, formatFindings, isCredentialKey, toPolicyResource,
 } from "../policy/rules";
+import { crossGuardContext, crossGuardPolicies, fromCrossGuard } from "../policy/pack";
 import type { RecordedResource } from "./harness/types";
 
 // ---------------------------------------------------------------------------------------------
@@ -81,7 +82,7 @@ function helmRelease(edit: Edit = () => {}): PolicyResource {
 function rule(name: string) {
     const r = RESOURCE_RULES.find((x) => x.name === name);
     assert.ok(r, `no resource rule ${name}`);
-    return (resource: PolicyResource, ctx: RuleContext = prod) => r.check(resource, ctx);
+    return (resource: PolicyResource) => r.check(resource);
 }
 
 function stackRule(name: string) {
@@ -225,7 +226,18 @@ describe("policy rules", () => {
             assertMessage(check([deployment(), defaultDeny("shop", (p) => { p.spec.podSelector = { matchLabels: { app: "api" } }; })]), /no default-deny NetworkPolicy/);
             assertMessage(check([deployment(), defaultDeny("shop", (p) => { p.spec.podSelector = { matchExpressions: [{ key: "app", operator: "Exists" }] }; })]), /no default-deny NetworkPolicy/);
         });
-        it("ignores namespaces without workloads", () => assert.deepEqual(check([namespace("empty")]), []));
+        it("requires it in every namespace the program creates, even before anything runs there", () => {
+            assertMessage(check([namespace("empty")]), /namespace "empty" has no default-deny NetworkPolicy/);
+            assert.deepEqual(check([namespace("empty"), defaultDeny("empty")]), []);
+        });
+        const release = (ns: string) => helmRelease((r) => { r.namespace = ns; r.name = "kube-prometheus-stack"; });
+        it("names the Helm releases a namespace holds", () =>
+            assertMessage(check([namespace("monitoring"), release("monitoring"), defaultDeny("shop")]),
+                /namespace "monitoring" runs Helm release "kube-prometheus-stack" \(chart kube-prometheus-stack\) but has no default-deny/));
+        it("exempts Helm releases in namespaces the program does not create (kube-system)", () =>
+            assert.deepEqual(check([release("kube-system")]), []));
+        it("still requires it for our own workloads in a namespace the program does not create", () =>
+            assertMessage(check([deployment((d) => { d.metadata.namespace = "default"; })]), /namespace "default" runs Deployment "default\/api"/));
     });
 
     describe("6. disruption-budget-and-spread", () => {
@@ -321,20 +333,24 @@ describe("policy rules", () => {
     });
 
     describe("10. stateful-data-protected", () => {
-        const check = rule("stateful-data-protected");
+        const check = stackRule("stateful-data-protected");
         const sts = (extra: Partial<PolicyResource> = {}) => ({ ...deployment((d) => { d.spec.volumeClaimTemplates = [{ metadata: { name: "data" } }]; }, "db", "apps/v1:StatefulSet"), ...extra });
-        const pvc = (extra: Partial<PolicyResource> = {}) => res("kubernetes:core/v1:PersistentVolumeClaim", "uploads", { metadata: { name: "uploads" } }, extra);
+        const pvc = (extra: Partial<PolicyResource> = {}) => res("kubernetes:core/v1:PersistentVolumeClaim", "uploads", { metadata: { name: "uploads", namespace: "shop" } }, extra);
         it("passes protected or retained resources", () => {
-            assert.deepEqual(check(sts({ protect: true })), []);
-            assert.deepEqual(check(pvc({ retainOnDelete: true })), []);
+            assert.deepEqual(check([sts({ protect: true })]), []);
+            assert.deepEqual(check([pvc({ retainOnDelete: true })]), []);
         });
         it("fails on unprotected production data", () => {
-            assertMessage(check(sts()), /StatefulSet holds production data \(volumeClaimTemplates: data\): set the resource option protect: true \(or retainOnDelete: true\)/);
-            assertMessage(check(pvc()), /PersistentVolumeClaim holds production data/);
+            assertMessage(check([sts()]), /StatefulSet "shop\/db" holds production data \(volumeClaimTemplates: data\): set the resource option protect: true \(or retainOnDelete: true\)/);
+            assertMessage(check([pvc()]), /PersistentVolumeClaim "shop\/uploads" holds production data/);
         });
         it("tells CrossGuard users to use protect when retainOnDelete is not visible", () =>
-            assertMessage(check(pvc({ retainOnDelete: undefined })), /cannot see retainOnDelete, so use protect/));
-        it("does not apply below production", () => assert.deepEqual(check(sts(), { tier: "dev" }), []));
+            assertMessage(check([pvc({ retainOnDelete: undefined })]), /cannot see retainOnDelete, so use protect/));
+        it("does not apply below production", () => assert.deepEqual(check([sts()], { tier: "dev" }), []));
+        it("is a stack rule, like every rule that reads the tier (resource policies cannot see the namespaces)", () => {
+            assert.ok(STACK_RULES.some((r) => r.name === "stateful-data-protected" && r.readsTier));
+            assert.ok(!RESOURCE_RULES.some((r) => r.name === "stateful-data-protected"));
+        });
     });
 
     describe("toPolicyResource, contextFromResources and evaluate", () => {
@@ -357,6 +373,11 @@ describe("policy rules", () => {
             assert.equal(contextFromResources([]).tier, "production");
         });
 
+        it("lets an explicit tier override the namespaces", () => {
+            assert.equal(contextFromResources([namespace("shop", "dev")], "production").tier, "production");
+            assert.equal(contextFromResources([namespace("shop", "production")], "dev").tier, "dev");
+        });
+
         it("reports each violation with its rule and resource", () => {
             const findings = evaluate([recorded("kubernetes:core/v1:Namespace", "shop", { metadata: { name: "shop", labels: { [TIER_LABEL]: "dev" } } }),
                 ...[deployment((d) => { containerOf(d).image = "nginx"; })].map((d) => recorded(d.type, d.name, d.props))].map(toPolicyResource));
@@ -366,5 +387,65 @@ describe("policy rules", () => {
             // dev tier from the namespace: no PDB required.
             assert.deepEqual(byRule("disruption-budget-and-spread"), []);
         });
+    });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The CrossGuard policies (policy/pack.ts) run with the same context as the tests.
+
+/** A resource as CrossGuard shows it to a policy. */
+function crossGuardResource(r: PolicyResource): any {
+    return { type: r.type, name: r.name, urn: r.urn ?? `urn:pulumi:test::p::${r.type}::${r.name}`, props: r.props, opts: { protect: r.protect ?? false, ignoreChanges: [] }, dependencies: [], propertyDependencies: {} };
+}
+
+/** Runs every CrossGuard policy over `resources` as the engine would; returns "<policy>: <message>" lines. */
+function runCrossGuard(resources: PolicyResource[], config: Record<string, { tier?: Tier }> = {}): string[] {
+    const out: string[] = [];
+    const shown = resources.map(crossGuardResource);
+    for (const policy of crossGuardPolicies()) {
+        const report = (message: string) => out.push(`${policy.name}: ${message}`);
+        const getConfig = () => config[policy.name] ?? {};
+        const notApplicable = () => { throw new Error("not applicable"); };
+        if ("validateStack" in policy) (policy.validateStack as any)({ resources: shown, stackTags: new Map(), getConfig, notApplicable }, report);
+        else for (const r of shown) (policy.validateResource as any)({ ...r, getConfig, notApplicable, isType: () => false, asType: () => undefined }, report);
+    }
+    return out;
+}
+
+describe("CrossGuard policy pack (policy/pack.ts)", () => {
+    const db = () => ({ ...deployment((d) => { d.spec.volumeClaimTemplates = [{ metadata: { name: "data" } }]; }, "db", "apps/v1:StatefulSet") });
+
+    it("takes the tier from the Namespace labels, like the tests: a dev stack needs no PDB or protect", () => {
+        const stack = (tier: Tier) => [namespace("shop", tier), deployment(), db(), defaultDeny()];
+        assert.deepEqual(runCrossGuard(stack("dev")), []);
+        assert.deepEqual(evaluate(stack("dev")), []);
+        const prodFindings = runCrossGuard(stack("production"));
+        assert.ok(prodFindings.some((m) => /^disruption-budget-and-spread: .*no PodDisruptionBudget/.test(m)), prodFindings.join("\n"));
+        assert.ok(prodFindings.some((m) => /^stateful-data-protected: StatefulSet "shop\/db" holds production data/.test(m)), prodFindings.join("\n"));
+    });
+
+    it("treats policy config `tier` as an override only", () => {
+        const devStack = [namespace("shop", "dev"), deployment(), db(), defaultDeny()];
+        const findings = runCrossGuard(devStack, { "stateful-data-protected": { tier: "production" } });
+        assert.ok(findings.some((m) => /^stateful-data-protected:/.test(m)), findings.join("\n"));
+        assert.ok(!findings.some((m) => /^disruption-budget-and-spread:/.test(m)), findings.join("\n"));
+        assert.deepEqual(crossGuardContext([namespace("shop", "dev")], {}), contextFromResources([namespace("shop", "dev")]));
+    });
+
+    it("sees protect in a stack policy's resource options", () => {
+        const protectedDb = { ...db(), protect: true };
+        assert.equal(fromCrossGuard(crossGuardResource(protectedDb)).protect, true);
+        assert.deepEqual(runCrossGuard([namespace("shop"), protectedDb, pdb({ app: "db" }), defaultDeny()]), []);
+    });
+
+    it("offers every rule as a mandatory policy, the tier override only on rules that read it", () => {
+        const policies = crossGuardPolicies();
+        assert.deepEqual(policies.map((p) => p.name).sort(), [...RESOURCE_RULES, ...STACK_RULES].map((r) => r.name).sort());
+        for (const p of policies) {
+            assert.equal(p.enforcementLevel, "mandatory", p.name);
+            const reads = STACK_RULES.find((r) => r.name === p.name)?.readsTier === true;
+            assert.equal(!!(p as any).configSchema?.properties?.tier, reads, p.name);
+            assert.equal((p as any).configSchema?.properties?.tier?.default, undefined, `${p.name}: no default tier (the namespaces decide)`);
+        }
     });
 });

@@ -14,10 +14,16 @@ import { HardenedNamespace } from "../namespace";
 import { CHARTS, chartValues, size } from "./charts";
 import { redisReplicationGroup, RuleGroup } from "./alerts";
 import { serviceMonitor } from "./monitors";
+import { kedaPolicies, monitoringPolicies } from "./network";
+import { meshMonitoring } from "./istio";
+import { INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../mesh";
 
 export interface ObservabilityArgs {
     ctx: StackContext;
-    /** Not a dependency: nothing here waits for the mesh; sidecars export spans to Jaeger by address. */
+    /**
+     * Not a dependency: nothing here waits for the mesh; sidecars export spans to Jaeger by address.
+     * When present, istiod, the gateways and the sidecars are monitored (./istio.ts).
+     */
     mesh?: ServiceMesh;
 }
 
@@ -63,19 +69,25 @@ export class Observability extends pulumi.ComponentResource {
         this.prometheusUrl = prometheusUrl(cfg);
 
         // Every chart pod in `monitoring` meets "restricted" with the security contexts in helm/*.yaml.
-        // No default-deny here: the operator, Grafana's sidecars and kube-state-metrics talk to the
-        // API server, whose address NetworkPolicy cannot name portably; Prometheus scrapes every
-        // namespace. Application namespaces admit only the monitoring namespace on metrics ports.
+        // Default-deny (with DNS) like every namespace we create, plus the charts' real flows
+        // (./network.ts): within the namespace, API server and kubelets, scrapes of every namespace,
+        // spans from every namespace, the operator's webhook, KEDA's queries.
+        const kedaNamespace = cfg.layers.customMetricsAutoscaling ? "keda" : undefined;
         const monitoringNs = new HardenedNamespace(`${name}-namespace`, {
-            ctx, name: ns, podSecurity: "restricted", defaultDeny: false,
+            ctx, name: ns, podSecurity: "restricted",
         }, { parent: this });
+        // Charts install after their allows exist (hook Jobs and operators need the API server at once).
+        const monitoringAllows = monitoringPolicies(name, { namespace: ns, tracing: cfg.layers.tracing, kedaNamespace }, { ...o, dependsOn: [monitoringNs] });
+        // node-exporter runs on the host network: NetworkPolicy does not apply to host-network pods
+        // (their traffic is the node's), so Prometheus reaches it on the node address (allow-scrape-egress,
+        // 9100). The namespace is still default-deny, like every namespace we create, so that any pod
+        // added to it later starts fenced.
         const nodeAgents = new HardenedNamespace(`${name}-node-agents-namespace`, {
             ctx,
             name: nodeAgentsNs,
             podSecurity: {
                 privilegedBecause: "node-exporter reads the host's /proc, /sys and root filesystem (hostPath) and runs with hostNetwork and hostPID to report node metrics",
             },
-            defaultDeny: false,
         }, { parent: this });
 
         // Grafana admin: generated, kept as a Pulumi secret, handed to the chart by Secret name only.
@@ -138,7 +150,7 @@ export class Observability extends pulumi.ComponentResource {
             // CRDs, the webhook certificate hook Jobs, operator, Grafana and exporters.
             timeout: 900,
             values: kpsValues,
-        }, { ...o, dependsOn: [monitoringNs, nodeAgents, adminSecret], customTimeouts: { create: "20m", update: "20m" } });
+        }, { ...o, dependsOn: [monitoringNs, nodeAgents, adminSecret, ...monitoringAllows], customTimeouts: { create: "20m", update: "20m" } });
         this.prometheusStack = stack;
 
         // The runbook's `kubectl port-forward svc/prometheus 9090:9090 -n monitoring`: the chart's
@@ -187,6 +199,12 @@ export class Observability extends pulumi.ComponentResource {
             spec: { groups: platformGroups },
         }, { ...o, dependsOn: [stack] });
 
+        if (args.mesh) {
+            meshMonitoring(`${name}-mesh`, {
+                namespace: ns, istioNamespace: ISTIO_NAMESPACE, gatewayNamespace: INGRESS_NAMESPACE, prometheusStack: stack,
+            }, o);
+        }
+
         const endpoints: Record<string, pulumi.Input<string>> = {
             grafana: `http://grafana.${ns}.svc.cluster.local:3000`,
             prometheus: this.prometheusUrl,
@@ -216,7 +234,7 @@ export class Observability extends pulumi.ComponentResource {
                     fullnameOverride: "jaeger",
                     jaeger: { resources: size(tier, "jaeger") },
                 }),
-            }, { ...o, dependsOn: [monitoringNs], customTimeouts: { create: "10m", update: "10m" } });
+            }, { ...o, dependsOn: [monitoringNs, ...monitoringAllows], customTimeouts: { create: "10m", update: "10m" } });
             this.jaeger = jaeger;
             this.jaegerOtlp = jaegerOtlpAddress(cfg);
             serviceMonitor(`${name}-jaeger`, {
@@ -239,14 +257,15 @@ export class Observability extends pulumi.ComponentResource {
             // the external.metrics.k8s.io API for every namespace) with its own lifecycle, not part of
             // the monitoring stack; it only reads Prometheus over HTTP.
             const kedaNs = new HardenedNamespace(`${name}-keda-namespace`, {
-                ctx, name: "keda", podSecurity: "restricted", defaultDeny: false,
+                ctx, name: kedaNamespace!, podSecurity: "restricted",
             }, { parent: this });
+            const kedaAllows = kedaPolicies(`${name}-keda`, { namespace: kedaNamespace!, monitoringNamespace: ns }, { ...o, dependsOn: [kedaNs] });
             const keda = new k8s.helm.v3.Release(`${name}-keda`, {
                 name: "keda",
                 chart: CHARTS.keda.chart,
                 version: CHARTS.keda.version,
                 repositoryOpts: { repo: CHARTS.keda.repo },
-                namespace: "keda",
+                namespace: kedaNamespace!,
                 createNamespace: false,
                 timeout: 600,
                 values: chartValues("keda.yaml", {
@@ -256,10 +275,10 @@ export class Observability extends pulumi.ComponentResource {
                         webhooks: size(tier, "kedaWebhooks"),
                     },
                 }),
-            }, { ...o, dependsOn: [kedaNs], customTimeouts: { create: "15m", update: "15m" } });
+            }, { ...o, dependsOn: [kedaNs, ...kedaAllows], customTimeouts: { create: "15m", update: "15m" } });
             this.keda = keda;
             serviceMonitor(`${name}-keda-operator`, {
-                ctx, observability: this, namespace: "keda", service: "keda-operator",
+                ctx, observability: this, namespace: kedaNamespace!, service: "keda-operator",
                 selector: { "app.kubernetes.io/name": "keda-operator" },
                 port: "metrics",
                 alerts: { http: false, container: "keda-operator" },

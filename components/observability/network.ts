@@ -1,0 +1,174 @@
+// NetworkPolicies of the observability layer's namespaces. Each namespace is default-deny (with DNS)
+// through HardenedNamespace; these are the explicit allows for the real flows of the charts in it
+// (kube-prometheus-stack 88.5.3, jaeger 4.11.1, keda 2.20.2; ports from their templates and values).
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { input } from "@pulumi/kubernetes/types";
+
+type Peer = input.networking.v1.NetworkPolicyPeer;
+
+const tcp = (...ports: number[]): input.networking.v1.NetworkPolicyPort[] => ports.map((port) => ({ protocol: "TCP", port }));
+const inNamespace = (ns: string): Peer => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } });
+
+/**
+ * The Kubernetes API server and the kubelets. Their addresses are not known portably (a managed
+ * control plane sits outside the cluster network, kind/k3d serve 6443 on a node, kubelets listen on
+ * every node's address), and no pod or namespace selector matches them: these rules are port-scoped
+ * to any address. 443/6443: API server; 10250: kubelet (Prometheus scrapes cAdvisor and kubelet metrics).
+ */
+export const API_SERVER_PORTS = [443, 6443] as const;
+export const KUBELET_PORT = 10250;
+
+/** Pod labels the charts set (kube-prometheus-stack with fullnameOverride kps; jaeger fullnameOverride jaeger; keda defaults). */
+export const POD_LABELS = {
+    prometheus: { "app.kubernetes.io/name": "prometheus" },
+    alertmanager: { "app.kubernetes.io/name": "alertmanager" },
+    /** The Prometheus Operator also serves the chart's admission webhook (admissionWebhooks.deployment.enabled false). */
+    prometheusOperator: { app: "kube-prometheus-stack-operator", release: "kube-prometheus-stack" },
+    jaeger: { "app.kubernetes.io/name": "jaeger" },
+    kedaOperator: { app: "keda-operator" },
+    kedaMetricsApiServer: { app: "keda-operator-metrics-apiserver" },
+    kedaWebhooks: { app: "keda-admission-webhooks" },
+} as const;
+
+/** Ports the charts' pods listen on for the flows allowed below. */
+export const PORTS = {
+    prometheus: 9090,
+    /** Prometheus Operator https port (tls.internalPort): its admission webhook for PrometheusRules. */
+    operatorWebhook: 10250,
+    otlpGrpc: 4317,
+    otlpHttp: 4318,
+    /** KEDA metrics API server (service.portHttpsTarget), called by the API server for external.metrics.k8s.io. */
+    kedaMetricsApiServer: 6443,
+    /** KEDA admission webhooks (webhooks.port default 9443), called by the API server. */
+    kedaWebhooks: 9443,
+    /** KEDA components' Prometheus metrics (prometheus.{operator,metricServer,webhooks}.port). */
+    kedaMetrics: 8080,
+} as const;
+
+/**
+ * Pod ports Prometheus scrapes in other namespaces. Node agents on the host network (node-exporter,
+ * 9100) and kubelets (10250) answer on node addresses, which no selector names: those two are also
+ * allowed to any address. Every NetworkPolicy in the program that admits the monitoring namespace
+ * must admit it on one of these ports (a test checks both ends agree).
+ */
+export const SCRAPE_PORTS = [
+    9464, // apps/service.js /metrics (shop and core services)
+    8080, // shop frontend (nginx metrics), KEDA components, kube-state-metrics
+    8070, // Redis Enterprise cluster metrics
+    9402, // cert-manager controller
+    7979, // external-dns
+    9100, // node exporters (the shop's node-metrics pods and node-exporter)
+    9153, // CoreDNS (kube-prometheus-stack's coreDns ServiceMonitor)
+    15014, // istiod http-monitoring
+    15090, // Envoy /stats/prometheus (http-envoy-prom) of gateways and sidecars
+] as const;
+
+/** A NetworkPolicy named `name` in `namespace`; logical name `<prefix>-<name>`. */
+const policyIn = (prefix: string, namespace: string, opts: pulumi.CustomResourceOptions) =>
+    (name: string, spec: input.networking.v1.NetworkPolicySpec) => new k8s.networking.v1.NetworkPolicy(`${prefix}-${name}`, {
+        metadata: { name, namespace, labels: { "app.kubernetes.io/managed-by": "pulumi" } },
+        spec,
+    }, opts);
+
+export interface MonitoringPolicyArgs {
+    namespace: string;
+    tracing: boolean;
+    /** Namespace of KEDA, whose operator queries Prometheus; undefined when KEDA is off. */
+    kedaNamespace?: string;
+}
+
+/** Allows in the monitoring namespace (kube-prometheus-stack and Jaeger). */
+export function monitoringPolicies(prefix: string, a: MonitoringPolicyArgs, opts: pulumi.CustomResourceOptions): k8s.networking.v1.NetworkPolicy[] {
+    const p = policyIn(prefix, a.namespace, opts);
+    const all = { podSelector: {} };
+    const out = [
+        // Grafana -> Prometheus, Alertmanager and Jaeger; Prometheus -> Alertmanager and its own
+        // components (operator, kube-state-metrics, Grafana, Jaeger, config reloaders); Alertmanager
+        // cluster gossip between replicas (9094 TCP and UDP).
+        p("allow-within-namespace", {
+            ...all,
+            policyTypes: ["Ingress", "Egress"],
+            ingress: [{ from: [all] }],
+            egress: [{ to: [all] }],
+        }),
+        // The API server calls the operator's admission webhook (PrometheusRule validation); its source
+        // address has no selector, so any source on the webhook port only.
+        p("allow-webhook-from-api-server", {
+            podSelector: { matchLabels: POD_LABELS.prometheusOperator },
+            policyTypes: ["Ingress"],
+            ingress: [{ ports: tcp(PORTS.operatorWebhook) }],
+        }),
+        // The operator, Prometheus (service discovery, API server and kubelet scrapes), kube-state-metrics,
+        // Grafana's sidecars and the chart's webhook-certificate Jobs talk to the API server. Alertmanager's
+        // receivers (webhooks, chat and paging services) are HTTPS on 443: the same rule covers them.
+        p("allow-api-server-egress", {
+            ...all,
+            policyTypes: ["Egress"],
+            egress: [{ ports: tcp(...API_SERVER_PORTS, KUBELET_PORT) }],
+        }),
+        // Prometheus scrapes pods in every namespace on their metrics ports, and host-network node agents
+        // on node addresses.
+        p("allow-scrape-egress", {
+            podSelector: { matchLabels: POD_LABELS.prometheus },
+            policyTypes: ["Egress"],
+            egress: [
+                { to: [{ namespaceSelector: {} }], ports: tcp(...SCRAPE_PORTS) },
+                { ports: tcp(9100) },
+            ],
+        }),
+    ];
+    if (a.tracing) {
+        // Istio sidecars and gateways in every namespace send spans to Jaeger's OTLP receivers.
+        out.push(p("allow-otlp-from-cluster", {
+            podSelector: { matchLabels: POD_LABELS.jaeger },
+            policyTypes: ["Ingress"],
+            ingress: [{ from: [{ namespaceSelector: {} }], ports: tcp(PORTS.otlpGrpc, PORTS.otlpHttp) }],
+        }));
+    }
+    if (a.kedaNamespace) {
+        // The KEDA operator evaluates the prometheus triggers of ScaledObjects (http://prometheus.<ns>:9090).
+        out.push(p("allow-query-from-keda", {
+            podSelector: { matchLabels: POD_LABELS.prometheus },
+            policyTypes: ["Ingress"],
+            ingress: [{ from: [{ ...inNamespace(a.kedaNamespace), podSelector: { matchLabels: POD_LABELS.kedaOperator } }], ports: tcp(PORTS.prometheus) }],
+        }));
+    }
+    return out;
+}
+
+/** Allows in the KEDA namespace (operator, metrics API server, admission webhooks). */
+export function kedaPolicies(prefix: string, a: { namespace: string; monitoringNamespace: string }, opts: pulumi.CustomResourceOptions): k8s.networking.v1.NetworkPolicy[] {
+    const p = policyIn(prefix, a.namespace, opts);
+    const all = { podSelector: {} };
+    return [
+        // Metrics API server -> operator (gRPC 9666, the metrics service).
+        p("allow-within-namespace", { ...all, policyTypes: ["Ingress", "Egress"], ingress: [{ from: [all] }], egress: [{ to: [all] }] }),
+        // Every KEDA component watches the API server (address not portable: port-scoped, any address).
+        p("allow-api-server-egress", { ...all, policyTypes: ["Egress"], egress: [{ ports: tcp(...API_SERVER_PORTS) }] }),
+        // The operator queries Prometheus for the prometheus triggers.
+        p("allow-prometheus-egress", {
+            podSelector: { matchLabels: POD_LABELS.kedaOperator },
+            policyTypes: ["Egress"],
+            egress: [{ to: [{ ...inNamespace(a.monitoringNamespace), podSelector: { matchLabels: POD_LABELS.prometheus } }], ports: tcp(PORTS.prometheus) }],
+        }),
+        // The API server serves external.metrics.k8s.io through the metrics API server (APIService) and
+        // calls the admission webhooks; its source address has no selector: any source, those ports only.
+        p("allow-metrics-api-from-api-server", {
+            podSelector: { matchLabels: POD_LABELS.kedaMetricsApiServer },
+            policyTypes: ["Ingress"],
+            ingress: [{ ports: tcp(PORTS.kedaMetricsApiServer) }],
+        }),
+        p("allow-webhook-from-api-server", {
+            podSelector: { matchLabels: POD_LABELS.kedaWebhooks },
+            policyTypes: ["Ingress"],
+            ingress: [{ ports: tcp(PORTS.kedaWebhooks) }],
+        }),
+        // Prometheus scrapes the components' metrics.
+        p("allow-metrics-scrape", {
+            ...all,
+            policyTypes: ["Ingress"],
+            ingress: [{ from: [inNamespace(a.monitoringNamespace)], ports: tcp(PORTS.kedaMetrics) }],
+        }),
+    ];
+}
