@@ -1,5 +1,5 @@
 // CrossGuard policy pack: the rules of ./rules.ts as mandatory policies (built in ./pack.ts).
-//   pulumi preview --policy-pack policy [--policy-pack-config policy/config/<override>.json]
+//   pulumi preview --policy-pack policy [--policy-pack-config <override>.json]
 // The tier comes from the stack's Namespace labels (ecommerce-platform.io/tier), as in the tests;
 // policy config `tier` only overrides it (see ./pack.ts and PulumiPolicy.yaml).
 import { PolicyPack } from "@pulumi/policy";

@@ -52,8 +52,6 @@ export class ServiceMesh extends pulumi.ComponentResource {
     public readonly workloadEgress: input.networking.v1.NetworkPolicyEgressRule[] = [];
     /** Peers allowed to reach application ports: the ingress gateway (and east-west gateway). */
     public readonly gatewayPeers: input.networking.v1.NetworkPolicyPeer[] = [];
-    /** Namespace of the ingress gateway. */
-    public readonly gatewayNamespace = INGRESS_NAMESPACE;
     /** What each injected sidecar requests and may use (istiod global.proxy.resources): namespace quotas count it. */
     public readonly proxyResources: Resources;
     /** The Istio Gateway (namespace/name) public VirtualServices bind to. */
