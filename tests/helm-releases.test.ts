@@ -95,3 +95,23 @@ describe("Helm releases against their charts", () => {
         });
     });
 });
+
+describe("pinned charts", () => {
+    it("installs only charts of the pin table, at their pinned version, with a fixed name and explicit timeouts", async () => {
+        const { CHARTS, mergeValues } = await import("../components/helm");
+        const { ALLOWED_HELM_REPOSITORIES } = await import("../policy/rules");
+        const pins = Object.values(CHARTS);
+        for (const pin of pins) assert.ok(ALLOWED_HELM_REPOSITORIES.includes(pin.repo), `${pin.chart}: ${pin.repo} is allowed by the policy pack`);
+        for (const stack of STACKS) {
+            for (const rel of helmReleases((await deployedStack(stack)).resources)) {
+                const pin = pins.find((p) => p.chart === rel.inputs.chart && p.repo === rel.inputs.repositoryOpts?.repo);
+                assert.ok(pin, `${stack}: ${rel.inputs.chart} comes from the pin table`);
+                assert.equal(rel.inputs.version, pin!.version, `${stack}: ${rel.inputs.chart} version`);
+                assert.ok(rel.inputs.name, `${stack}: ${rel.inputs.chart} has a fixed release name`);
+                assert.ok(rel.inputs.timeout > 0 && rel.customTimeouts?.create, `${stack}: ${rel.inputs.name} has Helm and Pulumi timeouts`);
+            }
+        }
+        // Values merge like Helm's: maps key by key, lists replace.
+        assert.deepEqual(mergeValues({ a: { b: 1, c: [1, 2] } }, { a: { c: [3] } }), { a: { b: 1, c: [3] } });
+    });
+});

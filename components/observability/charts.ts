@@ -1,24 +1,6 @@
-// Chart pins and values files for the observability layer, and per-tier sizes of chart components.
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { parse } from "yaml";
-import { deepMerge, Resources, Tier } from "../../config";
+// Per-tier sizes of the observability charts' components (chart pins and values files: ../helm.ts).
+import type { Resources, Tier } from "../../config";
 import { resourceRequirements } from "../defaults";
-
-/** Charts this layer installs: exact versions from the projects' official repositories. */
-export const CHARTS = {
-    kubePrometheusStack: { chart: "kube-prometheus-stack", version: "88.5.3", repo: "https://prometheus-community.github.io/helm-charts" },
-    jaeger: { chart: "jaeger", version: "4.11.1", repo: "https://jaegertracing.github.io/helm-charts" },
-    keda: { chart: "keda", version: "2.20.2", repo: "https://kedacore.github.io/charts" },
-} as const;
-
-const HELM_DIR = path.resolve(__dirname, "..", "..", "helm");
-
-/** Static values from helm/<file>, deep-merged with the values computed for the stack. */
-export function chartValues(file: string, computed: Record<string, unknown>): Record<string, unknown> {
-    const base = parse(fs.readFileSync(path.join(HELM_DIR, file), "utf8")) ?? {};
-    return deepMerge(base, computed) as Record<string, unknown>;
-}
 
 const r = (cpuReq: string, memReq: string, cpuLim: string | undefined, memLim: string): Resources =>
     ({ requests: { cpu: cpuReq, memory: memReq }, limits: { cpu: cpuLim, memory: memLim } });

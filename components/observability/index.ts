@@ -11,7 +11,8 @@ import type { PlatformConfig } from "../../config";
 import type { StackContext } from "../defaults";
 import type { ServiceMesh } from "../mesh";
 import { HardenedNamespace } from "../namespace";
-import { CHARTS, chartValues, size } from "./charts";
+import { size } from "./charts";
+import { CHARTS, chartValues, pinnedRelease } from "../helm";
 import { redisReplicationGroup, RuleGroup } from "./alerts";
 import { serviceMonitor } from "./monitors";
 import { kedaPolicies, monitoringPolicies } from "./network";
@@ -140,17 +141,10 @@ export class Observability extends pulumi.ComponentResource {
             "kube-state-metrics": { resources: size(tier, "kubeStateMetrics") },
             "prometheus-node-exporter": { namespaceOverride: nodeAgentsNs, resources: size(tier, "nodeExporter") },
         });
-        const stack = new k8s.helm.v3.Release(`${name}-kube-prometheus-stack`, {
-            name: "kube-prometheus-stack",
-            chart: CHARTS.kubePrometheusStack.chart,
-            version: CHARTS.kubePrometheusStack.version,
-            repositoryOpts: { repo: CHARTS.kubePrometheusStack.repo },
-            namespace: ns,
-            createNamespace: false,
-            // CRDs, the webhook certificate hook Jobs, operator, Grafana and exporters.
-            timeout: 900,
-            values: kpsValues,
-        }, { ...o, dependsOn: [monitoringNs, nodeAgents, adminSecret, ...monitoringAllows], customTimeouts: { create: "20m", update: "20m" } });
+        // CRDs, the webhook certificate hook Jobs, operator, Grafana and exporters.
+        const stack = pinnedRelease(`${name}-kube-prometheus-stack`, {
+            ctx, chart: CHARTS.kubePrometheusStack, releaseName: "kube-prometheus-stack", namespace: ns, values: kpsValues, timeoutSeconds: 900,
+        }, { parent: this, dependsOn: [monitoringNs, nodeAgents, adminSecret, ...monitoringAllows], customTimeouts: { create: "20m", update: "20m" } });
         this.prometheusStack = stack;
 
         // The runbook's `kubectl port-forward svc/prometheus 9090:9090 -n monitoring`: the chart's
@@ -222,19 +216,13 @@ export class Observability extends pulumi.ComponentResource {
         };
 
         if (cfg.layers.tracing) {
-            const jaeger = new k8s.helm.v3.Release(`${name}-jaeger`, {
-                name: "jaeger",
-                chart: CHARTS.jaeger.chart,
-                version: CHARTS.jaeger.version,
-                repositoryOpts: { repo: CHARTS.jaeger.repo },
-                namespace: ns,
-                createNamespace: false,
-                timeout: 300,
+            const jaeger = pinnedRelease(`${name}-jaeger`, {
+                ctx, chart: CHARTS.jaeger, releaseName: "jaeger", namespace: ns, timeoutSeconds: 300,
                 values: chartValues("jaeger.yaml", {
                     fullnameOverride: "jaeger",
                     jaeger: { resources: size(tier, "jaeger") },
                 }),
-            }, { ...o, dependsOn: [monitoringNs, ...monitoringAllows], customTimeouts: { create: "10m", update: "10m" } });
+            }, { parent: this, dependsOn: [monitoringNs, ...monitoringAllows], customTimeouts: { create: "10m", update: "10m" } });
             this.jaeger = jaeger;
             this.jaegerOtlp = jaegerOtlpAddress(cfg);
             serviceMonitor(`${name}-jaeger`, {
@@ -260,14 +248,8 @@ export class Observability extends pulumi.ComponentResource {
                 ctx, name: kedaNamespace!, podSecurity: "restricted",
             }, { parent: this });
             const kedaAllows = kedaPolicies(`${name}-keda`, { namespace: kedaNamespace!, monitoringNamespace: ns }, { ...o, dependsOn: [kedaNs] });
-            const keda = new k8s.helm.v3.Release(`${name}-keda`, {
-                name: "keda",
-                chart: CHARTS.keda.chart,
-                version: CHARTS.keda.version,
-                repositoryOpts: { repo: CHARTS.keda.repo },
-                namespace: kedaNamespace!,
-                createNamespace: false,
-                timeout: 600,
+            const keda = pinnedRelease(`${name}-keda`, {
+                ctx, chart: CHARTS.keda, releaseName: "keda", namespace: kedaNamespace!, timeoutSeconds: 600,
                 values: chartValues("keda.yaml", {
                     resources: {
                         operator: size(tier, "kedaOperator"),
@@ -275,7 +257,7 @@ export class Observability extends pulumi.ComponentResource {
                         webhooks: size(tier, "kedaWebhooks"),
                     },
                 }),
-            }, { ...o, dependsOn: [kedaNs, ...kedaAllows], customTimeouts: { create: "15m", update: "15m" } });
+            }, { parent: this, dependsOn: [kedaNs, ...kedaAllows], customTimeouts: { create: "15m", update: "15m" } });
             this.keda = keda;
             serviceMonitor(`${name}-keda-operator`, {
                 ctx, observability: this, namespace: kedaNamespace!, service: "keda-operator",
