@@ -3,6 +3,7 @@
 // Pure builders: they return plain Kubernetes specs, so components stay short and tests can check
 // the defaults without a Pulumi runtime. A caller opts out of a default explicitly, never in.
 import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import type { PlatformConfig, Resources } from "../config";
 
@@ -198,4 +199,17 @@ export function isReplicated(minReplicas: number): boolean {
 /** Annotations that make Prometheus-style scrapers and Istio merge metrics predictably. */
 export function metricsAnnotations(port: number, path = "/metrics"): Record<string, string> {
     return { "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": path };
+}
+
+/** NetworkPolicy peer: the pods of a namespace (all of them, or those with the `pods` labels). */
+export function namespacePeer(namespace: pulumi.Input<string>, pods?: Record<string, string>): input.networking.v1.NetworkPolicyPeer {
+    return {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
+        ...(pods ? { podSelector: { matchLabels: pods } } : {}),
+    };
+}
+
+/** NetworkPolicy ingress rule: Prometheus, in the monitoring namespace, may scrape `port`. */
+export function scrapeRule(monitoringNamespace: string, port: number): input.networking.v1.NetworkPolicyIngressRule {
+    return { from: [namespacePeer(monitoringNamespace)], ports: [{ protocol: "TCP", port }] };
 }

@@ -2,9 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import type { Autoscaling, Resources } from "../config";
-import {
-    appLabels, container, HealthCheck, isReplicated, metricsAnnotations, podSpec, selectorLabels, StackContext,
-} from "./defaults";
+import { appLabels, container, HealthCheck, isReplicated, metricsAnnotations, podSpec, selectorLabels, StackContext, scrapeRule } from "./defaults";
 
 /** Who may open a connection to a workload, or whom it may reach. */
 export type Peer = input.networking.v1.NetworkPolicyPeer;
@@ -155,10 +153,7 @@ export class Microservice extends pulumi.ComponentResource {
             ? [{ from: args.allowFrom, ports: [{ protocol: "TCP", port: args.port.containerPort }] }]
             : [];
         if (args.metricsPort && args.monitoringNamespace) {
-            ingress.push({
-                from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.monitoringNamespace } } }],
-                ports: [{ protocol: "TCP", port: args.metricsPort }],
-            });
+            ingress.push(scrapeRule(args.monitoringNamespace, args.metricsPort));
         }
         new k8s.networking.v1.NetworkPolicy(`${name}-netpol`, {
             metadata: { name: args.name, namespace: args.namespace, labels },

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
-import { NODE_AGENT_EXCEPTION_LABEL, StackContext, TIER_LABEL } from "./defaults";
+import { NODE_AGENT_EXCEPTION_LABEL, StackContext, TIER_LABEL, scrapeRule } from "./defaults";
 import { ENVOY_STATS_PORT } from "./observability/istio";
 
 export interface HardenedNamespaceArgs {
@@ -102,10 +102,7 @@ export class HardenedNamespace extends pulumi.ComponentResource {
                     spec: {
                         podSelector: {},
                         policyTypes: ["Ingress"],
-                        ingress: [{
-                            from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.ctx.cfg.monitoring.namespace } } }],
-                            ports: [{ protocol: "TCP", port: ENVOY_STATS_PORT.number }],
-                        }],
+                        ingress: [scrapeRule(args.ctx.cfg.monitoring.namespace, ENVOY_STATS_PORT.number)],
                     },
                 }, child);
             }

@@ -13,6 +13,7 @@ import { HardenedNamespace } from "../namespace";
 import { pinnedRelease } from "../helm";
 import { azureConfigFile, certManagerValues, CHARTS, ChartRef, EXTERNAL_DNS_SECRETS, externalDnsValues, metricsServerValues, usesDns01 } from "./charts";
 import { CERT_MANAGER_DNS_SECRET, CLUSTER_ISSUER, clusterIssuerSpec, DEV_CA } from "./issuer";
+import { scrapeRule } from "../defaults";
 
 export { edgeCertificate, edgeCertificates, EDGE_TLS_SECRETS, certificateSpec } from "./certificates";
 export { CHARTS } from "./charts";
@@ -180,10 +181,7 @@ function metricsIngress(name: string, cfg: PlatformConfig, namespace: pulumi.Inp
         spec: {
             podSelector: { matchLabels: podLabels },
             policyTypes: ["Ingress"],
-            ingress: [{
-                from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": cfg.monitoring.namespace } } }],
-                ports: tcp(port),
-            }],
+            ingress: [scrapeRule(cfg.monitoring.namespace, port)],
         },
     }, opts);
 }

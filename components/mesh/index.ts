@@ -8,7 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import type { LayerReport } from "../outputs";
-import { scheduling, StackContext } from "../defaults";
+import { scheduling, StackContext, namespacePeer } from "../defaults";
 import type { PeerRegions } from "../peers";
 import { edgeCertificates } from "../addons";
 import type { ClusterAddons } from "../addons";
@@ -214,12 +214,12 @@ export class ServiceMesh extends pulumi.ComponentResource {
 
         // ---- What injected workloads need -------------------------------------------------------
         this.workloadEgress.push({
-            to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ISTIO_NAMESPACE } }, podSelector: { matchLabels: istiodSelector } }],
+            to: [namespacePeer(ISTIO_NAMESPACE, istiodSelector)],
             ports: [{ protocol: "TCP", port: 15012 }], // xDS and certificate signing
         });
         if (tracing) {
             this.workloadEgress.push({
-                to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": cfg.monitoring.namespace } } }],
+                to: [namespacePeer(cfg.monitoring.namespace)],
                 ports: [{ protocol: "TCP", port: 4317 }], // OTLP spans to Jaeger
             });
         }

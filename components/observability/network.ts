@@ -4,11 +4,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
+import { namespacePeer } from "../defaults";
 
-type Peer = input.networking.v1.NetworkPolicyPeer;
 
 const tcp = (...ports: number[]): input.networking.v1.NetworkPolicyPort[] => ports.map((port) => ({ protocol: "TCP", port }));
-const inNamespace = (ns: string): Peer => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } });
 
 /**
  * The Kubernetes API server and the kubelets. Their addresses are not known portably (a managed
@@ -131,7 +130,7 @@ export function monitoringPolicies(prefix: string, a: MonitoringPolicyArgs, opts
         out.push(p("allow-query-from-keda", {
             podSelector: { matchLabels: POD_LABELS.prometheus },
             policyTypes: ["Ingress"],
-            ingress: [{ from: [{ ...inNamespace(a.kedaNamespace), podSelector: { matchLabels: POD_LABELS.kedaOperator } }], ports: tcp(PORTS.prometheus) }],
+            ingress: [{ from: [namespacePeer(a.kedaNamespace, POD_LABELS.kedaOperator)], ports: tcp(PORTS.prometheus) }],
         }));
     }
     return out;
@@ -150,7 +149,7 @@ export function kedaPolicies(prefix: string, a: { namespace: string; monitoringN
         p("allow-prometheus-egress", {
             podSelector: { matchLabels: POD_LABELS.kedaOperator },
             policyTypes: ["Egress"],
-            egress: [{ to: [{ ...inNamespace(a.monitoringNamespace), podSelector: { matchLabels: POD_LABELS.prometheus } }], ports: tcp(PORTS.prometheus) }],
+            egress: [{ to: [{ ...namespacePeer(a.monitoringNamespace), podSelector: { matchLabels: POD_LABELS.prometheus } }], ports: tcp(PORTS.prometheus) }],
         }),
         // The API server serves external.metrics.k8s.io through the metrics API server (APIService) and
         // calls the admission webhooks; its source address has no selector: any source, those ports only.
@@ -168,7 +167,7 @@ export function kedaPolicies(prefix: string, a: { namespace: string; monitoringN
         p("allow-metrics-scrape", {
             ...all,
             policyTypes: ["Ingress"],
-            ingress: [{ from: [inNamespace(a.monitoringNamespace)], ports: tcp(PORTS.kedaMetrics) }],
+            ingress: [{ from: [namespacePeer(a.monitoringNamespace)], ports: tcp(PORTS.kedaMetrics) }],
         }),
     ];
 }

@@ -20,6 +20,7 @@ import type { CacheEndpoint } from "../cache";
 import { HardenedNamespace } from "../namespace";
 import { serviceMonitor } from "../observability/monitors";
 import { publicHosts } from "../hosts";
+import { namespacePeer } from "../defaults";
 import {
     API_PORT, CORE_SERVICES_NAMESPACE, DATABASE, DATABASE_PORT, DATABASE_SECRET, METRICS_PORT, NAMESPACE, WEBHOOK_PORT,
     localCluster, nodePodLabels, planRedis, recName, rercSecretName,
@@ -274,7 +275,6 @@ export class RedisEnterprise extends pulumi.ComponentResource {
         const { cfg } = args.ctx;
         const nodes = { matchLabels: nodePodLabels(cfg.region) };
         const tcp = (port: number): input.networking.v1.NetworkPolicyPort => ({ protocol: "TCP", port });
-        const namespace = (n: string): input.networking.v1.NetworkPolicyPeer => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": n } } });
         const policy = (suffix: string, spec: input.networking.v1.NetworkPolicySpec) =>
             new k8s.networking.v1.NetworkPolicy(`${name}-${suffix}`, { metadata: { name: suffix, namespace: NAMESPACE }, spec }, opts);
 
@@ -300,7 +300,7 @@ export class RedisEnterprise extends pulumi.ComponentResource {
         out.push(policy("allow-database-clients", {
             podSelector: nodes,
             policyTypes: ["Ingress"],
-            ingress: [{ from: [namespace(cfg.shop.namespace), namespace(CORE_SERVICES_NAMESPACE)], ports: [tcp(DATABASE_PORT)] }],
+            ingress: [{ from: [namespacePeer(cfg.shop.namespace), namespacePeer(CORE_SERVICES_NAMESPACE)], ports: [tcp(DATABASE_PORT)] }],
         }));
         const gatewayPeers = args.mesh?.gatewayPeers ?? [];
         if (gatewayPeers.length > 0) {
@@ -314,7 +314,7 @@ export class RedisEnterprise extends pulumi.ComponentResource {
             out.push(policy("allow-metrics-scrape", {
                 podSelector: nodes,
                 policyTypes: ["Ingress"],
-                ingress: [{ from: [namespace(args.observability.namespace)], ports: [tcp(METRICS_PORT)] }],
+                ingress: [{ from: [namespacePeer(args.observability.namespace)], ports: [tcp(METRICS_PORT)] }],
             }));
         }
         return out;

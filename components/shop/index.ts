@@ -2,7 +2,7 @@
 // cfg.shop.namespace, with the node metrics agent in a namespace of its own.
 import * as pulumi from "@pulumi/pulumi";
 import type { LayerReport } from "../outputs";
-import { selectorLabels } from "../defaults";
+import { selectorLabels, namespacePeer } from "../defaults";
 import type { StackContext } from "../defaults";
 import type { ServiceMesh } from "../mesh";
 import type { Observability } from "../observability";
@@ -102,7 +102,7 @@ export class WarungKopi extends pulumi.ComponentResource {
                     peer(NAMES.backend),
                     peer(NAMES.worker),
                     // The core services share this Redis when the stack has no Redis Enterprise.
-                    ...(cfg.layers.coreServices ? [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": CORE_SERVICES_NAMESPACE } } }] : []),
+                    ...(cfg.layers.coreServices ? [namespacePeer(CORE_SERVICES_NAMESPACE)] : []),
                 ],
                 monitoringNamespace,
                 dependsOn: meshReady,

@@ -3,7 +3,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { resourcesFor } from "../../config";
-import { appLabels, container, restrictedPodSecurityContext, selectorLabels, StackContext } from "../defaults";
+import { appLabels, container, restrictedPodSecurityContext, selectorLabels, StackContext, scrapeRule } from "../defaults";
 import { HardenedNamespace } from "../namespace";
 import { NAMES, nodeAgentsNamespace, PART_OF, PORTS, UIDS } from "./plan";
 
@@ -111,10 +111,7 @@ export class NodeMetrics extends pulumi.ComponentResource {
             spec: {
                 podSelector: { matchLabels: this.selector },
                 policyTypes: ["Ingress"],
-                ingress: [{
-                    from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.monitoringNamespace } } }],
-                    ports: [{ protocol: "TCP", port: PORTS.nodeMetrics }],
-                }],
+                ingress: [scrapeRule(args.monitoringNamespace, PORTS.nodeMetrics)],
             },
         }, o);
 

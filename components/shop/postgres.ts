@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import { resourcesFor } from "../../config";
 import type { PlatformConfig } from "../../config";
-import { appLabels, container, podSpec, selectorLabels, StackContext } from "../defaults";
+import { appLabels, container, podSpec, selectorLabels, StackContext, scrapeRule } from "../defaults";
 import type { Peer } from "../microservice";
 import { postgresExporter } from "./exporters";
 import { NAMES, PART_OF, PORTS, UIDS } from "./plan";
@@ -151,10 +151,7 @@ export class Postgres extends pulumi.ComponentResource {
                 policyTypes: ["Ingress", "Egress"],
                 ingress: [
                     { from: args.clients, ports: [{ protocol: "TCP", port: PORTS.postgres }] },
-                    ...(args.monitoringNamespace ? [{
-                        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.monitoringNamespace } } }],
-                        ports: [{ protocol: "TCP", port: PORTS.metrics }],
-                    }] : []),
+                    ...(args.monitoringNamespace ? [scrapeRule(args.monitoringNamespace, PORTS.metrics)] : []),
                 ],
             },
         }, o);

@@ -2,7 +2,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { resourcesFor } from "../../config";
-import { appLabels, container, podSpec, selectorLabels, StackContext } from "../defaults";
+import { appLabels, container, podSpec, selectorLabels, StackContext, scrapeRule } from "../defaults";
 import type { Peer } from "../microservice";
 import { redisExporter } from "./exporters";
 import { NAMES, PART_OF, PORTS, redisMaxMemoryMb, UIDS } from "./plan";
@@ -118,10 +118,7 @@ export class ShopRedis extends pulumi.ComponentResource {
                 policyTypes: ["Ingress", "Egress"],
                 ingress: [
                     { from: args.clients, ports: [{ protocol: "TCP", port: PORTS.redis }] },
-                    ...(args.monitoringNamespace ? [{
-                        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.monitoringNamespace } } }],
-                        ports: [{ protocol: "TCP", port: PORTS.metrics }],
-                    }] : []),
+                    ...(args.monitoringNamespace ? [scrapeRule(args.monitoringNamespace, PORTS.metrics)] : []),
                 ],
             },
         }, o);
