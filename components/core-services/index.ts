@@ -15,13 +15,14 @@ import type { DatabaseLogin } from "../database";
 import { PlatformConfig, Resources, resourcesFor } from "../../config";
 import { parseQuantity } from "../quantity";
 import { HardenedNamespace } from "../namespace";
+import { CORE_SERVICES_NAMESPACE } from "../names";
 import { CoreService, SERVICE_KINDS, SERVICE_PORT } from "./service";
 
 export { CoreService, ProductCatalog, Payment, Recommendation, Auth } from "./service";
 export { FLOWS } from "./flows";
 
 /** Namespace of the core services (runbooks: `kubectl ... -n ecommerce`). */
-export const NAMESPACE = "ecommerce";
+export const NAMESPACE = CORE_SERVICES_NAMESPACE;
 const RUNTIME = path.resolve(__dirname, "..", "..", "apps", "service.js");
 
 export interface CoreServicesArgs {

@@ -30,7 +30,7 @@ export const METRICS_PORT = 8070;
 /** Admission webhook port of the operator pod. */
 export const WEBHOOK_PORT = 8443;
 /** Namespace of the core services (product-catalog, payment, recommendation, auth). */
-export const CORE_SERVICES_NAMESPACE = "ecommerce";
+export { CORE_SERVICES_NAMESPACE } from "../names";
 
 export const recName = (region: Region) => `rec-${region}`;
 export const rercName = (region: Region) => `rerc-${region}`;

@@ -21,6 +21,7 @@ import { meshProxyResources, NAMES, PAYMENT_DATABASE, PORTS, quotaFor, serviceHo
 import { Postgres } from "./postgres";
 import { ShopRedis } from "./redis";
 import { ShopStorage } from "./storage";
+import { CORE_SERVICES_NAMESPACE } from "../names";
 
 export interface WarungKopiArgs {
     ctx: StackContext;
@@ -31,8 +32,6 @@ export interface WarungKopiArgs {
     cache?: CacheEndpoint;
 }
 
-/** Namespace whose core services share the shop's Redis when there is no external cache. */
-export const CORE_SERVICES_NAMESPACE = "ecommerce";
 
 export class WarungKopi extends pulumi.ComponentResource {
     /** Endpoints, commands, pending links and published data for the stack outputs. */
@@ -82,10 +81,7 @@ export class WarungKopi extends pulumi.ComponentResource {
             clients: [
                 peer(NAMES.backend), peer(NAMES.worker), ...DatabaseJobs.clientSelectors.map((s) => ({ podSelector: { matchLabels: s } })),
                 // The payment service keeps its transaction history here, in a database of its own.
-                ...(foundation.paymentSecret ? [{
-                    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": PAYMENT_DATABASE.clientNamespace } },
-                    podSelector: { matchLabels: selectorLabels(PAYMENT_DATABASE.client) },
-                }] : []),
+                ...(foundation.paymentSecret ? [namespacePeer(PAYMENT_DATABASE.clientNamespace, selectorLabels(PAYMENT_DATABASE.client))] : []),
             ],
             monitoringNamespace,
             dependsOn: meshReady,

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { resourcesFor } from "../../config";
 import type { Distribution, PlatformConfig, Resources } from "../../config";
 import { formatCpu, formatMemory, parseQuantity } from "../quantity";
+import { CORE_SERVICES_NAMESPACE } from "../names";
 
 /** `app.kubernetes.io/part-of` of everything the shop runs. */
 export const PART_OF = "warung-kopi";
@@ -68,7 +69,7 @@ export const UIDS = {
 
 export const DATABASE = { name: "warung_kopi", user: "kopi_app" } as const;
 /** The core services' payment ledger: its own database and login on the shop's PostgreSQL. */
-export const PAYMENT_DATABASE = { name: "payments", user: "payment", secret: "payment-db-credentials", clientNamespace: "ecommerce", client: "payment" } as const;
+export const PAYMENT_DATABASE = { name: "payments", user: "payment", secret: "payment-db-credentials", clientNamespace: CORE_SERVICES_NAMESPACE, client: "payment" } as const;
 
 /** In-cluster DNS name of a Service. */
 export const serviceHost = (cfg: PlatformConfig, service: string, namespace = cfg.shop.namespace) => `${service}.${namespace}.svc.cluster.local`;
