@@ -17,7 +17,7 @@ import { DatabaseJobs } from "./database-jobs";
 import { ShopFoundation } from "./foundation";
 import { NodeMetrics } from "./node-metrics";
 import { exporterReachAlert } from "./exporters";
-import { meshProxyResources, NAMES, PAYMENT_DATABASE, PORTS, quotaFor, serviceHost, shopClaims, shopPodShapes } from "./plan";
+import { NAMES, PAYMENT_DATABASE, PORTS, quotaFor, serviceHost, shopClaims, shopPodShapes } from "./plan";
 import { Postgres } from "./postgres";
 import { ShopRedis } from "./redis";
 import { ShopStorage } from "./storage";
@@ -59,7 +59,7 @@ export class WarungKopi extends pulumi.ComponentResource {
             loadBalancers: 1,
             // frontend-nodeport's and frontend-public's one port each (a LoadBalancer allocates a node port too).
             nodePorts: 2,
-        }, mesh ? meshProxyResources(cfg, mesh) : undefined);
+        }, mesh?.proxyResources);
         const foundation = new ShopFoundation(`${name}-foundation`, {
             ctx,
             quota,

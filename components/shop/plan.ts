@@ -264,18 +264,6 @@ export function shopClaims(cfg: PlatformConfig, ownRedis: boolean): Pick<QuotaEx
     return { persistentVolumeClaims: sizes.length, storage: sizes.reduce((a, s) => a + parseQuantity(s), 0) };
 }
 
-/**
- * Resources of the Istio sidecar in injected pods, for the quota: the mesh layer's value when it
- * publishes one (`proxyResources`), else config `resources.istio-proxy`, else Istio's chart default.
- */
-export function meshProxyResources(cfg: PlatformConfig, mesh: object): Resources {
-    const published = (mesh as { proxyResources?: Resources }).proxyResources;
-    return published ?? cfg.resources["istio-proxy"] ?? {
-        requests: { cpu: "100m", memory: "128Mi" },
-        limits: { cpu: "2", memory: "1Gi" },
-    };
-}
-
 /** Memory Redis may use for data: 80% of its container limit, leaving room for the process itself. */
 export function redisMaxMemoryMb(r: Resources): number {
     return Math.max(16, Math.floor((parseQuantity(r.limits.memory) * 0.8) / 2 ** 20));
