@@ -17,3 +17,6 @@ export function publicHosts(cfg: PlatformConfig) {
         redisDbSuffix: `.redis-db.${cfg.domain}`,
     };
 }
+
+/** In-cluster DNS name of a Service. */
+export const serviceFqdn = (service: string, namespace: string) => `${service}.${namespace}.svc.cluster.local`;

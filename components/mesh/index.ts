@@ -13,7 +13,7 @@ import type { PeerRegions } from "../peers";
 import { edgeCertificates } from "../addons";
 import type { ClusterAddons } from "../addons";
 import { HardenedNamespace } from "../namespace";
-import { publicHosts } from "../hosts";
+import { publicHosts, serviceFqdn } from "../hosts";
 import { istioCniPaths, istioPlatform } from "./values";
 import { CHARTS, ChartPin, chartValues, pinnedRelease } from "../helm";
 import type { Resources } from "../../config";
@@ -141,7 +141,7 @@ export class ServiceMesh extends pulumi.ComponentResource {
                     enableTracing: true,
                     extensionProviders: [{
                         name: TRACING_PROVIDER,
-                        opentelemetry: { service: `jaeger.${cfg.monitoring.namespace}.svc.cluster.local`, port: 4317 },
+                        opentelemetry: { service: serviceFqdn("jaeger", cfg.monitoring.namespace), port: 4317 },
                     }],
                 } : {},
             }),
@@ -229,7 +229,7 @@ export class ServiceMesh extends pulumi.ComponentResource {
         });
 
         const endpoints: Record<string, pulumi.Input<string>> = {
-            istioIngressGateway: `${INGRESS_GATEWAY}.${INGRESS_NAMESPACE}.svc.cluster.local`,
+            istioIngressGateway: serviceFqdn(INGRESS_GATEWAY, INGRESS_NAMESPACE),
             publicApi: `${https ? "https" : "http"}://${hosts.api}`,
         };
         const portForward: Record<string, string> = {

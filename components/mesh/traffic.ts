@@ -3,7 +3,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackContext } from "../defaults";
-import { publicHosts } from "../hosts";
+import { publicHosts, serviceFqdn } from "../hosts";
 import type { ServiceMesh } from "./index";
 
 export interface MeshTrafficArgs {
@@ -28,7 +28,6 @@ export interface MeshTrafficArgs {
     plaintextPorts?: number[];
 }
 
-export const serviceHost = (service: string, namespace: string) => `${service}.${namespace}.svc.cluster.local`;
 
 /** Connection pool limits per tier: enough for a laptop, room for production traffic. */
 function connectionPool(tier: string) {
@@ -49,7 +48,7 @@ function connectionPool(tier: string) {
 export function meshTrafficPolicy(name: string, args: MeshTrafficArgs, parent: pulumi.Resource): void {
     const { cfg, provider } = args.ctx;
     const o = { parent, provider, dependsOn: args.mesh.ready };
-    const host = serviceHost(args.service, args.namespace);
+    const host = serviceFqdn(args.service, args.namespace);
     const labels = { "app.kubernetes.io/name": args.service, "app.kubernetes.io/managed-by": "pulumi" };
     const plaintext = [...new Set([...(args.metricsPort ? [args.metricsPort] : []), ...(args.plaintextPorts ?? [])])];
 
@@ -127,7 +126,7 @@ export interface PublicRouteArgs {
  * must admit `mesh.gatewayPeers`.
  */
 export function publicRoute(name: string, args: PublicRouteArgs, parent: pulumi.Resource): k8s.apiextensions.CustomResource {
-    const host = serviceHost(args.service, args.namespace);
+    const host = serviceFqdn(args.service, args.namespace);
     return new k8s.apiextensions.CustomResource(`${name}-public-route`, {
         apiVersion: "networking.istio.io/v1",
         kind: "VirtualService",

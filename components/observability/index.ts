@@ -18,6 +18,7 @@ import { serviceMonitor } from "./monitors";
 import { kedaPolicies, monitoringPolicies } from "./network";
 import { meshMonitoring } from "./istio";
 import { INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../mesh";
+import { serviceFqdn } from "../hosts";
 
 export interface ObservabilityArgs {
     ctx: StackContext;
@@ -30,7 +31,7 @@ export interface ObservabilityArgs {
 
 /** Where Istio sidecars send spans (OTLP/gRPC); the mesh's extension provider points here. */
 export function jaegerOtlpAddress(cfg: PlatformConfig): { host: string; port: number } {
-    return { host: `jaeger.${cfg.monitoring.namespace}.svc.cluster.local`, port: 4317 };
+    return { host: serviceFqdn("jaeger", cfg.monitoring.namespace), port: 4317 };
 }
 
 /** In-cluster Prometheus query URL (the `prometheus` Service this layer creates). */

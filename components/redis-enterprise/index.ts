@@ -19,7 +19,7 @@ import type { Observability } from "../observability";
 import type { CacheEndpoint } from "../cache";
 import { HardenedNamespace } from "../namespace";
 import { serviceMonitor } from "../observability/monitors";
-import { publicHosts } from "../hosts";
+import { publicHosts, serviceFqdn } from "../hosts";
 import { namespacePeer } from "../defaults";
 import {
     API_PORT, CORE_SERVICES_NAMESPACE, DATABASE, DATABASE_PORT, DATABASE_SECRET, METRICS_PORT, NAMESPACE, WEBHOOK_PORT,
@@ -215,7 +215,7 @@ export class RedisEnterprise extends pulumi.ComponentResource {
         }
 
         // The operator names the database's Service after the database, on the database port.
-        const localHost = `${DATABASE}.${NAMESPACE}.svc.cluster.local`;
+        const localHost = serviceFqdn(DATABASE, NAMESPACE);
         if (plan.databaseAvailable && databasePassword) {
             this.cache = {
                 host: database ? database.metadata.apply(() => localHost) : localHost,

@@ -7,6 +7,7 @@ import { resourcesFor } from "../../config";
 import type { Distribution, PlatformConfig, Resources } from "../../config";
 import { formatCpu, formatMemory, parseQuantity } from "../quantity";
 import { CORE_SERVICES_NAMESPACE } from "../names";
+import { serviceFqdn } from "../hosts";
 
 /** `app.kubernetes.io/part-of` of everything the shop runs. */
 export const PART_OF = "warung-kopi";
@@ -72,7 +73,7 @@ export const DATABASE = { name: "warung_kopi", user: "kopi_app" } as const;
 export const PAYMENT_DATABASE = { name: "payments", user: "payment", secret: "payment-db-credentials", clientNamespace: CORE_SERVICES_NAMESPACE, client: "payment" } as const;
 
 /** In-cluster DNS name of a Service. */
-export const serviceHost = (cfg: PlatformConfig, service: string, namespace = cfg.shop.namespace) => `${service}.${namespace}.svc.cluster.local`;
+export const serviceHost = (cfg: PlatformConfig, service: string, namespace = cfg.shop.namespace) => serviceFqdn(service, namespace);
 
 // ---------------------------------------------------------------------------------------------
 // Storage
