@@ -21,7 +21,6 @@ export interface ShopStorageArgs {
  */
 export class ShopStorage extends pulumi.ComponentResource {
     public readonly storageClass: k8s.storage.v1.StorageClass;
-    public readonly storageClassName: string = NAMES.storageClass;
     public readonly backupVolume: k8s.core.v1.PersistentVolume;
     public readonly backupClaim: k8s.core.v1.PersistentVolumeClaim;
 
