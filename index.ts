@@ -1,7 +1,7 @@
 // The platform, one region per stack: configuration in, one provider, layers composed.
 import { loadConfig } from "./config";
 import { clusterProvider } from "./components/provider";
-import { StackContext } from "./components/defaults";
+import type { StackContext } from "./components/defaults";
 import { ClusterAddons } from "./components/addons";
 import { PeerRegions } from "./components/peers";
 import { ServiceMesh } from "./components/mesh";
@@ -25,14 +25,22 @@ export = async () => {
     // Infrastructure layers: each depends only on the layers it consumes.
     const mesh = layers.mesh ? new ServiceMesh("mesh", { ctx, peers, addons }) : undefined;
     const observability = layers.monitoring ? new Observability("observability", { ctx, mesh }) : undefined;
-    const redis = layers.redisEnterprise ? new RedisEnterprise("redis-enterprise", { ctx, peers, mesh, observability }) : undefined;
+    const redis = layers.redisEnterprise
+        ? new RedisEnterprise("redis-enterprise", { ctx, peers, mesh, observability })
+        : undefined;
 
     // Applications.
     const shop = layers.shop
         ? new WarungKopi("warung-kopi", { ctx, mesh, observability, addons, cache: redis?.cache })
         : undefined;
     const core = layers.coreServices
-        ? new CoreServices("core-services", { ctx, mesh, observability, cache: redis?.cache ?? shop?.cache, transactionDatabase: shop?.transactionDatabase })
+        ? new CoreServices("core-services", {
+              ctx,
+              mesh,
+              observability,
+              cache: redis?.cache ?? shop?.cache,
+              transactionDatabase: shop?.transactionDatabase,
+          })
         : undefined;
 
     return stackOutputs({ ctx, addons, peers, mesh, observability, redis, shop, core });

@@ -15,19 +15,24 @@ const name = process.env.SERVICE_NAME || "service";
 const port = Number(process.env.PORT || 8080);
 const metricsPort = Number(process.env.METRICS_PORT || 9464);
 const role = process.env.ROLE || "api";
-const deps = (process.env.DEPENDS_ON || "").split(",").filter(Boolean).map((d) => {
-    const [host, p] = d.split(":");
-    return { host, port: Number(p) };
-});
+const deps = (process.env.DEPENDS_ON || "")
+    .split(",")
+    .filter(Boolean)
+    .map((d) => {
+        const [host, p] = d.split(":");
+        return { host, port: Number(p) };
+    });
 
 if (role === "frontend-build") {
     // Init container of the frontend: renders the static site into the shared emptyDir.
     const out = process.env.OUTPUT_DIR || "/site";
     const apiBase = process.env.API_BASE || "/api";
-    fs.writeFileSync(`${out}/index.html`,
+    fs.writeFileSync(
+        `${out}/index.html`,
         `<!doctype html><html><head><meta charset="utf-8"><title>Warung Kopi</title></head>` +
-        `<body><h1>Warung Kopi</h1><p>Kopi Indonesia, diantar ke rumah.</p>` +
-        `<script>window.API_BASE=${JSON.stringify(apiBase)}</script></body></html>\n`);
+            `<body><h1>Warung Kopi</h1><p>Kopi Indonesia, diantar ke rumah.</p>` +
+            `<script>window.API_BASE=${JSON.stringify(apiBase)}</script></body></html>\n`,
+    );
     fs.writeFileSync(`${out}/healthz`, "ok\n");
     process.exit(0);
 }
@@ -36,15 +41,23 @@ const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 const counters = new Map();
 const histogram = { counts: buckets.map(() => 0), sum: 0, count: 0 };
 function inc(metric, labels, by = 1) {
-    const key = `${metric}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")}}`;
+    const key = `${metric}{${Object.entries(labels)
+        .map(([k, v]) => `${k}="${v}"`)
+        .join(",")}}`;
     counters.set(key, (counters.get(key) || 0) + by);
 }
 
 function tcpReachable({ host, port: p }) {
     return new Promise((resolve) => {
-        const socket = net.connect({ host, port: p, timeout: 1000 }, () => { socket.end(); resolve(true); });
+        const socket = net.connect({ host, port: p, timeout: 1000 }, () => {
+            socket.end();
+            resolve(true);
+        });
         socket.on("error", () => resolve(false));
-        socket.on("timeout", () => { socket.destroy(); resolve(false); });
+        socket.on("timeout", () => {
+            socket.destroy();
+            resolve(false);
+        });
     });
 }
 
@@ -54,7 +67,8 @@ const routePrefix = (process.env.API_BASE || "").startsWith("/") ? process.env.A
 
 function recordBusiness(requestPath) {
     // Business counters the dashboards chart; the real services emit the same names.
-    const path = routePrefix && requestPath.startsWith(`${routePrefix}/`) ? requestPath.slice(routePrefix.length) : requestPath;
+    const path =
+        routePrefix && requestPath.startsWith(`${routePrefix}/`) ? requestPath.slice(routePrefix.length) : requestPath;
     if (path.startsWith("/orders")) {
         inc("shop_orders_total", { service: name });
         inc("shop_revenue_idr_total", { service: name }, 45000);
@@ -85,7 +99,9 @@ const app = http.createServer(async (req, res) => {
         inc("http_requests_total", { service: name, code: String(code) });
         histogram.sum += seconds;
         histogram.count += 1;
-        buckets.forEach((b, i) => { if (seconds <= b) histogram.counts[i] += 1; });
+        buckets.forEach((b, i) => {
+            if (seconds <= b) histogram.counts[i] += 1;
+        });
     }
 });
 
@@ -93,7 +109,9 @@ const metrics = http.createServer((req, res) => {
     const lines = ["# TYPE http_requests_total counter"];
     for (const [key, value] of counters) lines.push(`${key} ${value}`);
     lines.push("# TYPE http_request_duration_seconds histogram");
-    buckets.forEach((b, i) => lines.push(`http_request_duration_seconds_bucket{service="${name}",le="${b}"} ${histogram.counts[i]}`));
+    buckets.forEach((b, i) =>
+        lines.push(`http_request_duration_seconds_bucket{service="${name}",le="${b}"} ${histogram.counts[i]}`),
+    );
     lines.push(`http_request_duration_seconds_bucket{service="${name}",le="+Inf"} ${histogram.count}`);
     lines.push(`http_request_duration_seconds_sum{service="${name}"} ${histogram.sum}`);
     lines.push(`http_request_duration_seconds_count{service="${name}"} ${histogram.count}`);
@@ -109,5 +127,9 @@ if (role === "worker") {
 app.listen(port, () => console.log(`${name} (${role}) listening on ${port}, metrics on ${metricsPort}`));
 metrics.listen(metricsPort);
 for (const signal of ["SIGTERM", "SIGINT"]) {
-    process.on(signal, () => { app.close(); metrics.close(); setTimeout(() => process.exit(0), 2000).unref(); });
+    process.on(signal, () => {
+        app.close();
+        metrics.close();
+        setTimeout(() => process.exit(0), 2000).unref();
+    });
 }

@@ -2,7 +2,7 @@
 //
 // Pure builders: they return plain Kubernetes specs, so components stay short and tests can check
 // the defaults without a Pulumi runtime. A caller opts out of a default explicitly, never in.
-import * as k8s from "@pulumi/kubernetes";
+import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import type { PlatformConfig, Resources } from "../config";
@@ -80,15 +80,29 @@ export type HealthCheck =
  * Liveness, readiness and startup probes from one health check. The startup probe gives a slow
  * start `startupSeconds` before liveness begins, so liveness can stay strict.
  */
-export function probes(check: HealthCheck, startupSeconds = 60): Pick<Container, "livenessProbe" | "readinessProbe" | "startupProbe"> {
+export function probes(
+    check: HealthCheck,
+    startupSeconds = 60,
+): Pick<Container, "livenessProbe" | "readinessProbe" | "startupProbe"> {
     const handler = (ready: boolean): Probe => {
-        if ("http" in check) return { httpGet: { path: ready ? (check.http.readyPath ?? check.http.path) : check.http.path, port: check.http.port } };
+        if ("http" in check)
+            return {
+                httpGet: {
+                    path: ready ? (check.http.readyPath ?? check.http.path) : check.http.path,
+                    port: check.http.port,
+                },
+            };
         if ("tcp" in check) return { tcpSocket: { port: check.tcp.port } };
         return { exec: { command: ready ? (check.exec.readyCommand ?? check.exec.command) : check.exec.command } };
     };
     const period = 5;
     return {
-        startupProbe: { ...handler(false), periodSeconds: period, failureThreshold: Math.ceil(startupSeconds / period), timeoutSeconds: 3 },
+        startupProbe: {
+            ...handler(false),
+            periodSeconds: period,
+            failureThreshold: Math.ceil(startupSeconds / period),
+            timeoutSeconds: 3,
+        },
         livenessProbe: { ...handler(false), periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 3 },
         readinessProbe: { ...handler(true), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
     };
@@ -166,7 +180,10 @@ export function podSpec(cfg: PlatformConfig, a: PodSpecArgs, spreadSelector?: Re
  * across nodes and (in production) zones. Spreading is `ScheduleAnyway` so a single-node laptop
  * cluster still schedules everything.
  */
-export function scheduling(cfg: PlatformConfig, spreadSelector?: Record<string, string>): Pick<PodSpec, "nodeSelector" | "tolerations" | "topologySpreadConstraints" | "affinity"> {
+export function scheduling(
+    cfg: PlatformConfig,
+    spreadSelector?: Record<string, string>,
+): Pick<PodSpec, "nodeSelector" | "tolerations" | "topologySpreadConstraints" | "affinity"> {
     const s = cfg.scheduling;
     const out: Pick<PodSpec, "nodeSelector" | "tolerations" | "topologySpreadConstraints" | "affinity"> = {};
     if (Object.keys(s.nodeSelector).length > 0) out.nodeSelector = { ...s.nodeSelector };
@@ -181,10 +198,15 @@ export function scheduling(cfg: PlatformConfig, spreadSelector?: Record<string, 
         }));
         out.affinity = {
             podAntiAffinity: {
-                preferredDuringSchedulingIgnoredDuringExecution: [{
-                    weight: 100,
-                    podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: spreadSelector } },
-                }],
+                preferredDuringSchedulingIgnoredDuringExecution: [
+                    {
+                        weight: 100,
+                        podAffinityTerm: {
+                            topologyKey: "kubernetes.io/hostname",
+                            labelSelector: { matchLabels: spreadSelector },
+                        },
+                    },
+                ],
             },
         };
     }
@@ -202,7 +224,10 @@ export function metricsAnnotations(port: number, path = "/metrics"): Record<stri
 }
 
 /** NetworkPolicy peer: the pods of a namespace (all of them, or those with the `pods` labels). */
-export function namespacePeer(namespace: pulumi.Input<string>, pods?: Record<string, string>): input.networking.v1.NetworkPolicyPeer {
+export function namespacePeer(
+    namespace: pulumi.Input<string>,
+    pods?: Record<string, string>,
+): input.networking.v1.NetworkPolicyPeer {
     return {
         namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
         ...(pods ? { podSelector: { matchLabels: pods } } : {}),

@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import type { StackContext } from "./defaults";
 
@@ -28,8 +28,16 @@ export const CHARTS = {
     kubePrometheusStack: { chart: "kube-prometheus-stack", version: "88.5.3", repo: PROMETHEUS_COMMUNITY_REPO },
     jaeger: { chart: "jaeger", version: "4.11.1", repo: "https://jaegertracing.github.io/helm-charts" },
     keda: { chart: "keda", version: "2.20.2", repo: "https://kedacore.github.io/charts" },
-    redisEnterpriseOperator: { chart: "redis-enterprise-operator", version: "8.2.0-12", repo: "https://helm.redis.io/" },
-    metricsServer: { chart: "metrics-server", version: "3.13.1", repo: "https://kubernetes-sigs.github.io/metrics-server/" },
+    redisEnterpriseOperator: {
+        chart: "redis-enterprise-operator",
+        version: "8.2.0-12",
+        repo: "https://helm.redis.io/",
+    },
+    metricsServer: {
+        chart: "metrics-server",
+        version: "3.13.1",
+        repo: "https://kubernetes-sigs.github.io/metrics-server/",
+    },
     certManager: { chart: "cert-manager", version: "v1.21.1", repo: "https://charts.jetstack.io" },
     externalDns: { chart: "external-dns", version: "1.21.1", repo: "https://kubernetes-sigs.github.io/external-dns/" },
 } as const satisfies Record<string, ChartPin>;
@@ -64,18 +72,26 @@ export interface PinnedReleaseArgs {
 }
 
 /** A Helm release of a pinned chart; `opts` gives parent and dependsOn (the provider comes from ctx). */
-export function pinnedRelease(name: string, a: PinnedReleaseArgs, opts: pulumi.CustomResourceOptions): k8s.helm.v3.Release {
+export function pinnedRelease(
+    name: string,
+    a: PinnedReleaseArgs,
+    opts: pulumi.CustomResourceOptions,
+): k8s.helm.v3.Release {
     const wait = `${a.timeoutSeconds + 60}s`;
-    return new k8s.helm.v3.Release(name, {
-        name: a.releaseName,
-        chart: a.chart.chart,
-        version: a.chart.version,
-        repositoryOpts: { repo: a.chart.repo },
-        namespace: a.namespace,
-        createNamespace: false,
-        timeout: a.timeoutSeconds,
-        cleanupOnFail: true,
-        maxHistory: 5,
-        values: a.values,
-    }, { ...opts, provider: a.ctx.provider, customTimeouts: { create: wait, update: wait, ...opts.customTimeouts } });
+    return new k8s.helm.v3.Release(
+        name,
+        {
+            name: a.releaseName,
+            chart: a.chart.chart,
+            version: a.chart.version,
+            repositoryOpts: { repo: a.chart.repo },
+            namespace: a.namespace,
+            createNamespace: false,
+            timeout: a.timeoutSeconds,
+            cleanupOnFail: true,
+            maxHistory: 5,
+            values: a.values,
+        },
+        { ...opts, provider: a.ctx.provider, customTimeouts: { create: wait, update: wait, ...opts.customTimeouts } },
+    );
 }

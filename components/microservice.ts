@@ -2,7 +2,17 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import type { Autoscaling, Resources } from "../config";
-import { appLabels, container, HealthCheck, isReplicated, metricsAnnotations, podSpec, selectorLabels, StackContext, scrapeRule } from "./defaults";
+import {
+    appLabels,
+    container,
+    type HealthCheck,
+    isReplicated,
+    metricsAnnotations,
+    podSpec,
+    selectorLabels,
+    type StackContext,
+    scrapeRule,
+} from "./defaults";
 
 /** Who may open a connection to a workload, or whom it may reach. */
 export type Peer = input.networking.v1.NetworkPolicyPeer;
@@ -86,97 +96,143 @@ export class Microservice extends pulumi.ComponentResource {
         const minReplicas = args.autoscaling?.minReplicas ?? args.replicas;
         const replicated = isReplicated(minReplicas);
 
-        this.serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
-            metadata: { name: args.name, namespace: args.namespace, labels },
-            automountServiceAccountToken: args.automountServiceAccountToken ?? false,
-        }, o);
+        this.serviceAccount = new k8s.core.v1.ServiceAccount(
+            `${name}-sa`,
+            {
+                metadata: { name: args.name, namespace: args.namespace, labels },
+                automountServiceAccountToken: args.automountServiceAccountToken ?? false,
+            },
+            o,
+        );
 
         const ports = [{ name: portName, containerPort: args.port.containerPort }];
-        if (args.metricsPort && !args.metricsSidecar) ports.push({ name: "http-metrics", containerPort: args.metricsPort });
+        if (args.metricsPort && !args.metricsSidecar)
+            ports.push({ name: "http-metrics", containerPort: args.metricsPort });
 
-        this.deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {
-            metadata: { name: args.name, namespace: args.namespace, labels },
-            spec: {
-                // With an autoscaler the HPA owns the count; Pulumi sets the starting point only.
-                replicas: minReplicas,
-                revisionHistoryLimit: 5,
-                selector: { matchLabels: this.selector },
-                strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-                template: {
-                    metadata: {
-                        labels,
-                        annotations: {
-                            ...(args.metricsPort ? metricsAnnotations(args.metricsPort) : {}),
-                            ...args.podAnnotations,
+        this.deployment = new k8s.apps.v1.Deployment(
+            `${name}-deployment`,
+            {
+                metadata: { name: args.name, namespace: args.namespace, labels },
+                spec: {
+                    // With an autoscaler the HPA owns the count; Pulumi sets the starting point only.
+                    replicas: minReplicas,
+                    revisionHistoryLimit: 5,
+                    selector: { matchLabels: this.selector },
+                    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+                    template: {
+                        metadata: {
+                            labels,
+                            annotations: {
+                                ...(args.metricsPort ? metricsAnnotations(args.metricsPort) : {}),
+                                ...args.podAnnotations,
+                            },
                         },
+                        spec: podSpec(
+                            cfg,
+                            {
+                                serviceAccountName: args.name,
+                                automountServiceAccountToken: args.automountServiceAccountToken,
+                                runAsUser: args.runAsUser,
+                                runAsGroup: args.runAsGroup,
+                                initContainers: args.initContainers,
+                                volumes: args.volumes,
+                                containers: [
+                                    container({
+                                        name: args.name,
+                                        image: args.image,
+                                        command: args.command,
+                                        args: args.args,
+                                        env: args.env,
+                                        envFrom: args.envFrom,
+                                        ports,
+                                        volumeMounts: args.volumeMounts,
+                                        resources: args.resources,
+                                        health: args.health,
+                                        startupSeconds: args.startupSeconds,
+                                    }),
+                                    ...(args.metricsSidecar ? [args.metricsSidecar] : []),
+                                ],
+                            },
+                            replicated ? this.selector : undefined,
+                        ),
                     },
-                    spec: podSpec(cfg, {
-                        serviceAccountName: args.name,
-                        automountServiceAccountToken: args.automountServiceAccountToken,
-                        runAsUser: args.runAsUser,
-                        runAsGroup: args.runAsGroup,
-                        initContainers: args.initContainers,
-                        volumes: args.volumes,
-                        containers: [container({
-                            name: args.name,
-                            image: args.image,
-                            command: args.command,
-                            args: args.args,
-                            env: args.env,
-                            envFrom: args.envFrom,
-                            ports,
-                            volumeMounts: args.volumeMounts,
-                            resources: args.resources,
-                            health: args.health,
-                            startupSeconds: args.startupSeconds,
-                        }), ...(args.metricsSidecar ? [args.metricsSidecar] : [])],
-                    }, replicated ? this.selector : undefined),
                 },
             },
-        }, { ...o, dependsOn: [this.serviceAccount, ...(args.dependsOn ?? [])], ignoreChanges: args.autoscaling || args.externalAutoscaler ? ["spec.replicas"] : [] });
-
-        this.service = new k8s.core.v1.Service(`${name}-service`, {
-            metadata: { name: args.name, namespace: args.namespace, labels },
-            spec: {
-                type: "ClusterIP",
-                selector: this.selector,
-                ports: [
-                    { name: portName, port: this.servicePort, targetPort: portName, protocol: "TCP" },
-                    ...(args.metricsPort ? [{ name: "http-metrics", port: args.metricsPort, targetPort: "http-metrics", protocol: "TCP" }] : []),
-                ],
+            {
+                ...o,
+                dependsOn: [this.serviceAccount, ...(args.dependsOn ?? [])],
+                ignoreChanges: args.autoscaling || args.externalAutoscaler ? ["spec.replicas"] : [],
             },
-        }, o);
+        );
+
+        this.service = new k8s.core.v1.Service(
+            `${name}-service`,
+            {
+                metadata: { name: args.name, namespace: args.namespace, labels },
+                spec: {
+                    type: "ClusterIP",
+                    selector: this.selector,
+                    ports: [
+                        { name: portName, port: this.servicePort, targetPort: portName, protocol: "TCP" },
+                        ...(args.metricsPort
+                            ? [
+                                  {
+                                      name: "http-metrics",
+                                      port: args.metricsPort,
+                                      targetPort: "http-metrics",
+                                      protocol: "TCP",
+                                  },
+                              ]
+                            : []),
+                    ],
+                },
+            },
+            o,
+        );
         this.address = pulumi.interpolate`${this.service.metadata.name}.${this.service.metadata.namespace}.svc.cluster.local:${this.servicePort}`;
 
         // An empty `from` would allow every source: no sources means no rule (ingress denied).
-        const ingress: input.networking.v1.NetworkPolicyIngressRule[] = args.allowFrom.length > 0
-            ? [{ from: args.allowFrom, ports: [{ protocol: "TCP", port: args.port.containerPort }] }]
-            : [];
+        const ingress: input.networking.v1.NetworkPolicyIngressRule[] =
+            args.allowFrom.length > 0
+                ? [{ from: args.allowFrom, ports: [{ protocol: "TCP", port: args.port.containerPort }] }]
+                : [];
         if (args.metricsPort && args.monitoringNamespace) {
             ingress.push(scrapeRule(args.monitoringNamespace, args.metricsPort));
         }
-        new k8s.networking.v1.NetworkPolicy(`${name}-netpol`, {
-            metadata: { name: args.name, namespace: args.namespace, labels },
-            spec: {
-                podSelector: { matchLabels: this.selector },
-                policyTypes: args.allowTo ? ["Ingress", "Egress"] : ["Ingress"],
-                ingress,
-                egress: args.allowTo,
+        new k8s.networking.v1.NetworkPolicy(
+            `${name}-netpol`,
+            {
+                metadata: { name: args.name, namespace: args.namespace, labels },
+                spec: {
+                    podSelector: { matchLabels: this.selector },
+                    policyTypes: args.allowTo ? ["Ingress", "Egress"] : ["Ingress"],
+                    ingress,
+                    egress: args.allowTo,
+                },
             },
-        }, o);
+            o,
+        );
 
         if (replicated) {
-            this.pdb = new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
-                metadata: { name: args.name, namespace: args.namespace, labels },
-                spec: { maxUnavailable: 1, selector: { matchLabels: this.selector } },
-            }, o);
+            this.pdb = new k8s.policy.v1.PodDisruptionBudget(
+                `${name}-pdb`,
+                {
+                    metadata: { name: args.name, namespace: args.namespace, labels },
+                    spec: { maxUnavailable: 1, selector: { matchLabels: this.selector } },
+                },
+                o,
+            );
         }
 
         if (args.autoscaling) {
-            this.hpa = new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-hpa`, {
-                metadata: { name: args.name, namespace: args.namespace, labels },
-                spec: cpuHpaSpec(args.name, args.autoscaling),
-            }, { ...o, dependsOn: [this.deployment] });
+            this.hpa = new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                `${name}-hpa`,
+                {
+                    metadata: { name: args.name, namespace: args.namespace, labels },
+                    spec: cpuHpaSpec(args.name, args.autoscaling),
+                },
+                { ...o, dependsOn: [this.deployment] },
+            );
         }
 
         this.registerOutputs({ address: this.address });
@@ -189,7 +245,17 @@ export function cpuHpaSpec(deployment: string, a: Autoscaling): input.autoscalin
         scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment },
         minReplicas: a.minReplicas,
         maxReplicas: a.maxReplicas,
-        metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: a.cpuUtilization } } }],
-        behavior: { scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: "Percent", value: 50, periodSeconds: 60 }] } },
+        metrics: [
+            {
+                type: "Resource",
+                resource: { name: "cpu", target: { type: "Utilization", averageUtilization: a.cpuUtilization } },
+            },
+        ],
+        behavior: {
+            scaleDown: {
+                stabilizationWindowSeconds: 300,
+                policies: [{ type: "Percent", value: 50, periodSeconds: 60 }],
+            },
+        },
     };
 }

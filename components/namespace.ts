@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
-import { NODE_AGENT_EXCEPTION_LABEL, StackContext, TIER_LABEL, scrapeRule } from "./defaults";
+import { NODE_AGENT_EXCEPTION_LABEL, type StackContext, TIER_LABEL, scrapeRule } from "./defaults";
 import { ENVOY_STATS_PORT } from "./observability/istio";
 
 export interface HardenedNamespaceArgs {
@@ -36,81 +36,123 @@ export class HardenedNamespace extends pulumi.ComponentResource {
         const o = { parent: this, provider: args.ctx.provider };
         const level = args.podSecurity ?? "restricted";
         const enforce = typeof level === "string" ? level : "privileged";
-        this.namespace = new k8s.core.v1.Namespace(name, {
-            metadata: {
-                name: args.name,
-                labels: {
-                    [TIER_LABEL]: args.ctx.cfg.tier,
-                    "pod-security.kubernetes.io/enforce": enforce,
-                    "pod-security.kubernetes.io/enforce-version": "latest",
-                    // Always surface what falls short of "restricted", whatever is enforced.
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    ...(typeof level === "object" ? { [NODE_AGENT_EXCEPTION_LABEL]: "node-agent" } : {}),
-                    ...(args.istioInjection ? { "istio-injection": "enabled" } : {}),
-                    ...args.labels,
+        this.namespace = new k8s.core.v1.Namespace(
+            name,
+            {
+                metadata: {
+                    name: args.name,
+                    labels: {
+                        [TIER_LABEL]: args.ctx.cfg.tier,
+                        "pod-security.kubernetes.io/enforce": enforce,
+                        "pod-security.kubernetes.io/enforce-version": "latest",
+                        // Always surface what falls short of "restricted", whatever is enforced.
+                        "pod-security.kubernetes.io/warn": "restricted",
+                        "pod-security.kubernetes.io/audit": "restricted",
+                        ...(typeof level === "object" ? { [NODE_AGENT_EXCEPTION_LABEL]: "node-agent" } : {}),
+                        ...(args.istioInjection ? { "istio-injection": "enabled" } : {}),
+                        ...args.labels,
+                    },
+                    annotations:
+                        typeof level === "object"
+                            ? { [`${NODE_AGENT_EXCEPTION_LABEL}-reason`]: level.privilegedBecause }
+                            : undefined,
                 },
-                annotations: typeof level === "object" ? { [`${NODE_AGENT_EXCEPTION_LABEL}-reason`]: level.privilegedBecause } : undefined,
             },
-        }, o);
+            o,
+        );
         this.name = this.namespace.metadata.name;
         const ns = this.name;
         const child = { ...o, dependsOn: [this.namespace] };
 
         if (args.quota) {
-            new k8s.core.v1.ResourceQuota(`${name}-quota`, {
-                metadata: { name: "compute", namespace: ns },
-                spec: { hard: args.quota },
-            }, child);
+            new k8s.core.v1.ResourceQuota(
+                `${name}-quota`,
+                {
+                    metadata: { name: "compute", namespace: ns },
+                    spec: { hard: args.quota },
+                },
+                child,
+            );
         }
         if (args.containerDefaults) {
             const d = args.containerDefaults;
-            new k8s.core.v1.LimitRange(`${name}-limits`, {
-                metadata: { name: "container-defaults", namespace: ns },
-                spec: {
-                    limits: [{
-                        type: "Container",
-                        defaultRequest: d.request,
-                        default: d.limit,
-                    }],
+            new k8s.core.v1.LimitRange(
+                `${name}-limits`,
+                {
+                    metadata: { name: "container-defaults", namespace: ns },
+                    spec: {
+                        limits: [
+                            {
+                                type: "Container",
+                                defaultRequest: d.request,
+                                default: d.limit,
+                            },
+                        ],
+                    },
                 },
-            }, child);
+                child,
+            );
         }
         if (args.defaultDeny ?? true) {
-            new k8s.networking.v1.NetworkPolicy(`${name}-default-deny`, {
-                metadata: { name: "default-deny", namespace: ns },
-                spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
-            }, child);
-            new k8s.networking.v1.NetworkPolicy(`${name}-allow-dns`, {
-                metadata: { name: "allow-dns", namespace: ns },
-                spec: {
-                    podSelector: {},
-                    policyTypes: ["Egress"],
-                    egress: [{
-                        to: [{
-                            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
-                            podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
-                        }],
-                        ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
-                    }],
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-default-deny`,
+                {
+                    metadata: { name: "default-deny", namespace: ns },
+                    spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
                 },
-            }, child);
-            if (args.istioInjection && args.ctx.cfg.layers.monitoring) {
-                // Prometheus scrapes every sidecar's Envoy stats (the envoy-sidecars PodMonitor).
-                new k8s.networking.v1.NetworkPolicy(`${name}-allow-envoy-stats`, {
-                    metadata: { name: "allow-envoy-stats-scrape", namespace: ns },
+                child,
+            );
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-allow-dns`,
+                {
+                    metadata: { name: "allow-dns", namespace: ns },
                     spec: {
                         podSelector: {},
-                        policyTypes: ["Ingress"],
-                        ingress: [scrapeRule(args.ctx.cfg.monitoring.namespace, ENVOY_STATS_PORT.number)],
+                        policyTypes: ["Egress"],
+                        egress: [
+                            {
+                                to: [
+                                    {
+                                        namespaceSelector: {
+                                            matchLabels: { "kubernetes.io/metadata.name": "kube-system" },
+                                        },
+                                        podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+                                    },
+                                ],
+                                ports: [
+                                    { protocol: "UDP", port: 53 },
+                                    { protocol: "TCP", port: 53 },
+                                ],
+                            },
+                        ],
                     },
-                }, child);
+                },
+                child,
+            );
+            if (args.istioInjection && args.ctx.cfg.layers.monitoring) {
+                // Prometheus scrapes every sidecar's Envoy stats (the envoy-sidecars PodMonitor).
+                new k8s.networking.v1.NetworkPolicy(
+                    `${name}-allow-envoy-stats`,
+                    {
+                        metadata: { name: "allow-envoy-stats-scrape", namespace: ns },
+                        spec: {
+                            podSelector: {},
+                            policyTypes: ["Ingress"],
+                            ingress: [scrapeRule(args.ctx.cfg.monitoring.namespace, ENVOY_STATS_PORT.number)],
+                        },
+                    },
+                    child,
+                );
             }
             if (args.platformEgress?.length) {
-                new k8s.networking.v1.NetworkPolicy(`${name}-allow-platform`, {
-                    metadata: { name: "allow-platform-egress", namespace: ns },
-                    spec: { podSelector: {}, policyTypes: ["Egress"], egress: args.platformEgress },
-                }, child);
+                new k8s.networking.v1.NetworkPolicy(
+                    `${name}-allow-platform`,
+                    {
+                        metadata: { name: "allow-platform-egress", namespace: ns },
+                        spec: { podSelector: {}, policyTypes: ["Egress"], egress: args.platformEgress },
+                    },
+                    child,
+                );
             }
         }
         this.registerOutputs({ name: this.name });

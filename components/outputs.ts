@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import type { StackContext } from "./defaults";
 import type { ClusterAddons } from "./addons";
 import type { PeerRegions, PublishedForPeers } from "./peers";
@@ -7,7 +7,7 @@ import type { Observability } from "./observability";
 import type { RedisEnterprise } from "./redis-enterprise";
 import type { WarungKopi } from "./shop";
 import type { CoreServices } from "./core-services";
-import { LayerName } from "../config";
+import type { LayerName } from "../config";
 
 /** What a layer reports for the stack outputs. */
 export interface LayerReport {
@@ -39,7 +39,10 @@ export function stackOutputs(l: Layers) {
     const reports = [l.addons, l.mesh, l.observability, l.redis, l.shop, l.core]
         .filter((x): x is NonNullable<typeof x> => !!x)
         .map((x) => x.report);
-    const publishedForPeers: pulumi.Input<PublishedForPeers> = Object.assign({ region: cfg.region }, ...reports.map((r) => r.publish ?? {}));
+    const publishedForPeers: pulumi.Input<PublishedForPeers> = Object.assign(
+        { region: cfg.region },
+        ...reports.map((r) => r.publish ?? {}),
+    );
     return {
         tier: cfg.tier,
         region: cfg.region,

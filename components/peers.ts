@@ -63,8 +63,12 @@ export class PeerRegions extends pulumi.ComponentResource {
     }
 
     /** Peers that published a section (e.g. "redis"), and the names of those that have not yet. */
-    split<K extends keyof PublishedForPeers>(section: K): { ready: (PeerRegion & { published: PublishedForPeers })[]; pending: string[] } {
-        const ready = this.peers.filter((p): p is PeerRegion & { published: PublishedForPeers } => !!p.published?.[section]);
+    split<K extends keyof PublishedForPeers>(
+        section: K,
+    ): { ready: (PeerRegion & { published: PublishedForPeers })[]; pending: string[] } {
+        const ready = this.peers.filter(
+            (p): p is PeerRegion & { published: PublishedForPeers } => !!p.published?.[section],
+        );
         const pending = this.peers.filter((p) => !p.published?.[section]).map((p) => `${String(section)}:${p.region}`);
         return { ready, pending };
     }

@@ -13,22 +13,30 @@
 //  - retainOnDelete: @pulumi/policy 1.21 passes `protect` but not `retainOnDelete` in opts (for
 //    resource and stack policies alike), so here only `protect: true` satisfies stateful-data-protected.
 import type {
-    PolicyResource as CrossGuardResource, ResourceValidationPolicy, StackValidationPolicy,
+    PolicyResource as CrossGuardResource,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
 } from "@pulumi/policy";
-import { contextFromResources, PolicyResource, RESOURCE_RULES, RuleContext, STACK_RULES, Tier, TIERS } from "./rules";
+import { contextFromResources, type PolicyResource, RESOURCE_RULES, type RuleContext, STACK_RULES, type Tier, TIERS } from "./rules";
 
 export const PACK_NAME = "ecommerce-platform-guardrails";
 
 const tierOverride = {
     configSchema: {
         properties: {
-            tier: { type: "string" as const, enum: [...TIERS], description: "Overrides the tier the stack's namespaces declare (label ecommerce-platform.io/tier)." },
+            tier: {
+                type: "string" as const,
+                enum: [...TIERS],
+                description: "Overrides the tier the stack's namespaces declare (label ecommerce-platform.io/tier).",
+            },
         },
     },
 };
 
 /** What a CrossGuard resource looks like to the rules. */
-export function fromCrossGuard(r: Pick<CrossGuardResource, "type" | "name" | "urn" | "props" | "opts">): PolicyResource {
+export function fromCrossGuard(
+    r: Pick<CrossGuardResource, "type" | "name" | "urn" | "props" | "opts">,
+): PolicyResource {
     // retainOnDelete and secretness are not visible to CrossGuard: left undefined on purpose.
     return { type: r.type, name: r.name, urn: r.urn, props: r.props, protect: r.opts?.protect };
 }

@@ -31,7 +31,14 @@ export const ALLOWED_HELM_REPOSITORIES = [
 
 /** Volume types Pod Security Standard "restricted" allows. */
 export const ALLOWED_VOLUME_TYPES = [
-    "configMap", "downwardAPI", "emptyDir", "projected", "secret", "csi", "persistentVolumeClaim", "ephemeral",
+    "configMap",
+    "downwardAPI",
+    "emptyDir",
+    "projected",
+    "secret",
+    "csi",
+    "persistentVolumeClaim",
+    "ephemeral",
 ] as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -116,7 +123,8 @@ function isSecretWrapper(v: unknown): v is { $secret: unknown } {
 export function unwrapSecrets(v: unknown): any {
     if (isSecretWrapper(v)) return unwrapSecrets(v.$secret);
     if (Array.isArray(v)) return v.map(unwrapSecrets);
-    if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
+    if (typeof v === "object" && v !== null)
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
     return v;
 }
 
@@ -158,7 +166,11 @@ const POD_TEMPLATE_PATHS: Record<string, Path> = {
     "kubernetes:batch/v1:CronJob": ["spec", "jobTemplate", "spec", "template"],
     "kubernetes:core/v1:Pod": [],
 };
-const LONG_RUNNING = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet"];
+const LONG_RUNNING = [
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:apps/v1:DaemonSet",
+];
 const REPLICATED = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet"];
 const HELM_TYPES = ["kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart"];
 const T = {
@@ -175,7 +187,7 @@ const T = {
 /** The pod template of a workload, or undefined for anything else. */
 export function podTemplate(r: PolicyResource): { metadata?: any; spec?: any } | undefined {
     const path = POD_TEMPLATE_PATHS[r.type];
-    return path ? get(r.props, path) ?? {} : undefined;
+    return path ? (get(r.props, path) ?? {}) : undefined;
 }
 
 const kindOf = (r: PolicyResource) => r.type.split(":").pop()!;
@@ -194,7 +206,11 @@ interface ContainerRef {
 function containersOf(spec: any): ContainerRef[] {
     const list = (key: string, label: string, init: boolean) =>
         ((spec?.[key] ?? []) as any[]).map((c) => ({ c, init, label: `${label} "${c?.name}"` }));
-    return [...list("initContainers", "init container", true), ...list("containers", "container", false), ...list("ephemeralContainers", "ephemeral container", true)];
+    return [
+        ...list("initContainers", "init container", true),
+        ...list("containers", "container", false),
+        ...list("ephemeralContainers", "ephemeral container", true),
+    ];
 }
 
 /** Whether a label selector (matchLabels/matchExpressions) selects pods carrying `labels`. */
@@ -203,14 +219,22 @@ export function selectorMatches(selector: any, labels: Record<string, string> = 
     const exprOk = (e: any) => {
         const has = e.key in labels;
         switch (e.operator) {
-            case "In": return has && (e.values ?? []).includes(labels[e.key]);
-            case "NotIn": return !has || !(e.values ?? []).includes(labels[e.key]);
-            case "Exists": return has;
-            case "DoesNotExist": return !has;
-            default: return false;
+            case "In":
+                return has && (e.values ?? []).includes(labels[e.key]);
+            case "NotIn":
+                return !has || !(e.values ?? []).includes(labels[e.key]);
+            case "Exists":
+                return has;
+            case "DoesNotExist":
+                return !has;
+            default:
+                return false;
         }
     };
-    return Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v) && (selector.matchExpressions ?? []).every(exprOk);
+    return (
+        Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+        (selector.matchExpressions ?? []).every(exprOk)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,12 +264,16 @@ export function podSecurityProblems(spec: any, opts: PodSecurityOptions = {}): s
         if ((sc.runAsNonRoot ?? pod.runAsNonRoot) !== true)
             out.push(`${label}: set securityContext.runAsNonRoot: true (on the pod or the container)`);
         if (sc.runAsUser === 0) out.push(`${label}: securityContext.runAsUser is 0; run as a non-zero UID`);
-        if (sc.allowPrivilegeEscalation !== false) out.push(`${label}: set securityContext.allowPrivilegeEscalation: false`);
+        if (sc.allowPrivilegeEscalation !== false)
+            out.push(`${label}: set securityContext.allowPrivilegeEscalation: false`);
         if (sc.privileged === true) out.push(`${label}: remove securityContext.privileged: true`);
-        if (!(sc.capabilities?.drop ?? []).includes("ALL")) out.push(`${label}: set securityContext.capabilities.drop: ["ALL"]`);
+        if (!(sc.capabilities?.drop ?? []).includes("ALL"))
+            out.push(`${label}: set securityContext.capabilities.drop: ["ALL"]`);
         const added = ((sc.capabilities?.add ?? []) as string[]).filter((cap) => !allowedAdd.includes(cap));
         if (added.length > 0)
-            out.push(`${label}: remove capabilities.add ${added.join(", ")}; ${opts.nodeAgentException ? "node agents may add none" : "only NET_BIND_SERVICE may be added"}`);
+            out.push(
+                `${label}: remove capabilities.add ${added.join(", ")}; ${opts.nodeAgentException ? "node agents may add none" : "only NET_BIND_SERVICE may be added"}`,
+            );
         if (!seccompOk(sc.seccompProfile?.type ?? pod.seccompProfile?.type))
             out.push(`${label}: set securityContext.seccompProfile.type: RuntimeDefault (on the pod or the container)`);
         for (const p of c?.ports ?? [])
@@ -259,11 +287,15 @@ export function podSecurityProblems(spec: any, opts: PodSecurityOptions = {}): s
         if (type === undefined) continue;
         if (type === "hostPath") {
             if (!opts.nodeAgentException)
-                out.push(`volume "${v.name}": hostPath volumes are not allowed; use another volume type, or (node-level agents only) run the pod in a namespace labelled ${NODE_AGENT_EXCEPTION_LABEL}=<reason> and ${PSS_ENFORCE_LABEL}=privileged and mount it readOnly`);
+                out.push(
+                    `volume "${v.name}": hostPath volumes are not allowed; use another volume type, or (node-level agents only) run the pod in a namespace labelled ${NODE_AGENT_EXCEPTION_LABEL}=<reason> and ${PSS_ENFORCE_LABEL}=privileged and mount it readOnly`,
+                );
             else if (readOnlyMounts.get(v.name) === false)
                 out.push(`volume "${v.name}": mount the hostPath volume with readOnly: true in every container`);
         } else if (!(ALLOWED_VOLUME_TYPES as readonly string[]).includes(type)) {
-            out.push(`volume "${v.name}": ${type} volumes are not allowed; use one of ${ALLOWED_VOLUME_TYPES.join(", ")}`);
+            out.push(
+                `volume "${v.name}": ${type} volumes are not allowed; use one of ${ALLOWED_VOLUME_TYPES.join(", ")}`,
+            );
         }
     }
     return out;
@@ -271,10 +303,19 @@ export function podSecurityProblems(spec: any, opts: PodSecurityOptions = {}): s
 
 /** Namespaces the program labels as documented node-agent exceptions (reason given, enforce=privileged). */
 function nodeAgentNamespaces(all: PolicyResource[]): Set<string> {
-    return new Set(all.filter((r) => r.type === T.namespace).filter((r) => {
-        const labels = r.props?.metadata?.labels ?? {};
-        return typeof labels[NODE_AGENT_EXCEPTION_LABEL] === "string" && labels[NODE_AGENT_EXCEPTION_LABEL] !== "" && labels[PSS_ENFORCE_LABEL] === "privileged";
-    }).map(nameOf));
+    return new Set(
+        all
+            .filter((r) => r.type === T.namespace)
+            .filter((r) => {
+                const labels = r.props?.metadata?.labels ?? {};
+                return (
+                    typeof labels[NODE_AGENT_EXCEPTION_LABEL] === "string" &&
+                    labels[NODE_AGENT_EXCEPTION_LABEL] !== "" &&
+                    labels[PSS_ENFORCE_LABEL] === "privileged"
+                );
+            })
+            .map(nameOf),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,26 +328,58 @@ export function imagePinProblem(image: unknown): string | undefined {
     const last = image.split("/").pop()!;
     const colon = last.lastIndexOf(":");
     if (colon < 0) return `image "${image}" has no tag (which means latest); pin a version tag or a digest`;
-    if (last.slice(colon + 1) === "latest") return `image "${image}" uses the latest tag; pin a version tag or a digest`;
+    if (last.slice(colon + 1) === "latest")
+        return `image "${image}" uses the latest tag; pin a version tag or a digest`;
     return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Rule 7: credential detection
 
-const CREDENTIAL_WORDS = new Set(["password", "passwd", "passphrase", "secret", "token", "apikey", "credential", "credentials"]);
+const CREDENTIAL_WORDS = new Set([
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "credential",
+    "credentials",
+]);
 const CREDENTIAL_KEY_PREFIXES = new Set(["api", "private", "access", "secret", "encryption", "signing", "master"]);
 /** Last words that make a key a reference to a credential, or a setting about one, not the credential. */
 const NON_CREDENTIAL_SUFFIXES = new Set([
-    "name", "ref", "file", "path", "dir", "key", "ttl", "timeout", "expiry", "expiration", "length",
-    "enabled", "mode", "type", "header", "namespace", "url", "endpoint", "version", "provider",
+    "name",
+    "ref",
+    "file",
+    "path",
+    "dir",
+    "key",
+    "ttl",
+    "timeout",
+    "expiry",
+    "expiration",
+    "length",
+    "enabled",
+    "mode",
+    "type",
+    "header",
+    "namespace",
+    "url",
+    "endpoint",
+    "version",
+    "provider",
 ]);
 const PEM_PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 /** `$(OTHER_VAR)` / `${OTHER_VAR}`: a reference to another variable, not a literal. */
 const VARIABLE_REFERENCE = /^\$[({][A-Za-z_][A-Za-z0-9_]*[)}]$/;
 
 function words(key: string): string[] {
-    return key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+    return key
+        .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+        .toLowerCase()
+        .split(/[^a-z0-9]+/)
+        .filter(Boolean);
 }
 
 /**
@@ -342,27 +415,54 @@ const trimSlash = (s: string) => s.replace(/\/+$/, "");
 // ---------------------------------------------------------------------------------------------
 // The rules
 
-const onlyFor = (types: string[], check: ResourceRule["check"]): ResourceRule["check"] =>
-    (r) => (types.includes(r.type) ? check(r) : []);
+const onlyFor =
+    (types: string[], check: ResourceRule["check"]): ResourceRule["check"] =>
+    (r) =>
+        types.includes(r.type) ? check(r) : [];
 
 /** A check over every container of a pod template. */
-const perContainer = (problem: (c: any, init: boolean) => string[], types = Object.keys(POD_TEMPLATE_PATHS)): ResourceRule["check"] =>
-    onlyFor(types, (r) => containersOf(podTemplate(r)?.spec).flatMap(({ c, init, label }) => problem(c, init).map((m) => `${label}: ${m}`)));
+const perContainer = (
+    problem: (c: any, init: boolean) => string[],
+    types = Object.keys(POD_TEMPLATE_PATHS),
+): ResourceRule["check"] =>
+    onlyFor(types, (r) =>
+        containersOf(podTemplate(r)?.spec).flatMap(({ c, init, label }) =>
+            problem(c, init).map((m) => `${label}: ${m}`),
+        ),
+    );
 
 export const RESOURCE_RULES: ResourceRule[] = [
     {
         name: "container-resources",
         description: "Every container (init containers too) requests CPU and memory and limits memory.",
         check: perContainer((c) => {
-            const missing = [["requests", "cpu"], ["requests", "memory"], ["limits", "memory"]].filter((p) => get(c?.resources, p) == null);
-            return missing.length === 0 ? [] : [`set ${missing.map((p) => `resources.${p.join(".")}`).join(", ")} (resourceRequirements() in components/defaults.ts sets all three)`];
+            const missing = [
+                ["requests", "cpu"],
+                ["requests", "memory"],
+                ["limits", "memory"],
+            ].filter((p) => get(c?.resources, p) == null);
+            return missing.length === 0
+                ? []
+                : [
+                      `set ${missing.map((p) => `resources.${p.join(".")}`).join(", ")} (resourceRequirements() in components/defaults.ts sets all three)`,
+                  ];
         }),
     },
     {
         name: "container-probes",
         description: "Every container of a Deployment, StatefulSet or DaemonSet has readiness and liveness probes.",
-        check: perContainer((c, init) => init ? [] : (["readinessProbe", "livenessProbe"] as const)
-            .filter((p) => !c?.[p]).map((p) => `add a ${p} (probes() in components/defaults.ts builds both from one health check)`), LONG_RUNNING),
+        check: perContainer(
+            (c, init) =>
+                init
+                    ? []
+                    : (["readinessProbe", "livenessProbe"] as const)
+                          .filter((p) => !c?.[p])
+                          .map(
+                              (p) =>
+                                  `add a ${p} (probes() in components/defaults.ts builds both from one health check)`,
+                          ),
+            LONG_RUNNING,
+        ),
     },
     {
         name: "pinned-images",
@@ -374,44 +474,70 @@ export const RESOURCE_RULES: ResourceRule[] = [
     },
     {
         name: "no-plaintext-secrets",
-        description: "Credentials reach pods through Secrets: no literal credential env values, ConfigMap entries or Helm values; Secret data is a Pulumi secret.",
+        description:
+            "Credentials reach pods through Secrets: no literal credential env values, ConfigMap entries or Helm values; Secret data is a Pulumi secret.",
         check: (r) => {
             if (r.type in POD_TEMPLATE_PATHS) {
-                return containersOf(podTemplate(r)?.spec).flatMap(({ c, label }) => ((c?.env ?? []) as any[])
-                    .filter((e) => isCredentialKey(e?.name ?? "") && isLiteral(e.value))
-                    .map((e) => `${label}: env ${e.name} holds a literal credential; use valueFrom.secretKeyRef to read it from a Secret`));
+                return containersOf(podTemplate(r)?.spec).flatMap(({ c, label }) =>
+                    ((c?.env ?? []) as any[])
+                        .filter((e) => isCredentialKey(e?.name ?? "") && isLiteral(e.value))
+                        .map(
+                            (e) =>
+                                `${label}: env ${e.name} holds a literal credential; use valueFrom.secretKeyRef to read it from a Secret`,
+                        ),
+                );
             }
             if (r.type === T.configMap) {
                 return Object.entries(r.props?.data ?? {}).flatMap(([k, v]) =>
                     (isCredentialKey(k) && isLiteral(v)) || (typeof v === "string" && PEM_PRIVATE_KEY.test(v))
-                        ? [`data.${k} looks like a credential; ConfigMaps are not secret: move it to a Secret (with pulumi.secret) and reference it`]
-                        : []);
+                        ? [
+                              `data.${k} looks like a credential; ConfigMaps are not secret: move it to a Secret (with pulumi.secret) and reference it`,
+                          ]
+                        : [],
+                );
             }
             if (HELM_TYPES.includes(r.type)) {
                 return [...leaves(r.props?.values ?? {})].flatMap(([path, v]) =>
-                    (isCredentialKey(String(path[path.length - 1])) && isLiteral(v)) || (typeof v === "string" && PEM_PRIVATE_KEY.test(v))
-                        ? [`values.${path.join(".")} holds a literal credential (Helm keeps values readable in its release record); point the chart at a Secret instead (existingSecret-style values)`]
-                        : []);
+                    (isCredentialKey(String(path[path.length - 1])) && isLiteral(v)) ||
+                    (typeof v === "string" && PEM_PRIVATE_KEY.test(v))
+                        ? [
+                              `values.${path.join(".")} holds a literal credential (Helm keeps values readable in its release record); point the chart at a Secret instead (existingSecret-style values)`,
+                          ]
+                        : [],
+                );
             }
             if (r.type === T.secret && r.isSecret) {
                 const isSecret = r.isSecret;
-                return ["data", "stringData"].flatMap((field) => Object.keys(r.props?.[field] ?? {})
-                    .filter((k) => !isSecret([field, k]))
-                    .map((k) => `${field}.${k} is not a Pulumi secret; wrap the value with pulumi.secret() (or read it with config.requireSecret) so the state stores it encrypted`));
+                return ["data", "stringData"].flatMap((field) =>
+                    Object.keys(r.props?.[field] ?? {})
+                        .filter((k) => !isSecret([field, k]))
+                        .map(
+                            (k) =>
+                                `${field}.${k} is not a Pulumi secret; wrap the value with pulumi.secret() (or read it with config.requireSecret) so the state stores it encrypted`,
+                        ),
+                );
             }
             return [];
         },
     },
     {
         name: "rbac-least-privilege",
-        description: "Roles name their verbs, resources and API groups (no \"*\"); nothing is bound to cluster-admin.",
+        description: 'Roles name their verbs, resources and API groups (no "*"); nothing is bound to cluster-admin.',
         check: (r) => {
-            if (r.type === "kubernetes:rbac.authorization.k8s.io/v1:Role" || r.type === "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole") {
-                return ((r.props?.rules ?? []) as any[]).flatMap((rule, i) => (["verbs", "resources", "apiGroups"] as const)
-                    .filter((f) => (rule?.[f] ?? []).includes("*"))
-                    .map((f) => `rules[${i}].${f} contains "*"; list the ${f} the workload needs`));
+            if (
+                r.type === "kubernetes:rbac.authorization.k8s.io/v1:Role" ||
+                r.type === "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+            ) {
+                return ((r.props?.rules ?? []) as any[]).flatMap((rule, i) =>
+                    (["verbs", "resources", "apiGroups"] as const)
+                        .filter((f) => (rule?.[f] ?? []).includes("*"))
+                        .map((f) => `rules[${i}].${f} contains "*"; list the ${f} the workload needs`),
+                );
             }
-            if (r.type === "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding" || r.type === "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding") {
+            if (
+                r.type === "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding" ||
+                r.type === "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+            ) {
                 return r.props?.roleRef?.name === "cluster-admin"
                     ? ["binds cluster-admin; bind a Role (or ClusterRole) that grants only what the subject needs"]
                     : [];
@@ -426,11 +552,15 @@ export const RESOURCE_RULES: ResourceRule[] = [
             const out: string[] = [];
             const version = r.props?.version;
             if (typeof version !== "string" || !SEMVER.test(version))
-                out.push(`chart ${r.props?.chart}: version ${JSON.stringify(version ?? "")} is not an exact version; pin one such as "1.30.1" (no ranges, no empty)`);
+                out.push(
+                    `chart ${r.props?.chart}: version ${JSON.stringify(version ?? "")} is not an exact version; pin one such as "1.30.1" (no ranges, no empty)`,
+                );
             const repo = r.props?.repositoryOpts?.repo;
             const allowed = ALLOWED_HELM_REPOSITORIES.map(trimSlash);
             if (typeof repo !== "string" || !allowed.includes(trimSlash(repo)))
-                out.push(`chart ${r.props?.chart}: repositoryOpts.repo ${JSON.stringify(repo ?? "")} is not an allowed repository; use one of ${ALLOWED_HELM_REPOSITORIES.join(", ")}`);
+                out.push(
+                    `chart ${r.props?.chart}: repositoryOpts.repo ${JSON.stringify(repo ?? "")} is not an allowed repository; use one of ${ALLOWED_HELM_REPOSITORIES.join(", ")}`,
+                );
             return out;
         }),
     },
@@ -441,17 +571,29 @@ export const STACK_RULES: StackRule[] = [
         // A stack rule (not a resource rule) because it depends on the tier, which comes from the
         // Namespace objects: CrossGuard shows a resource policy one resource at a time.
         name: "stateful-data-protected",
-        description: "In production, StatefulSets, PersistentVolumeClaims and PersistentVolumes carry protect (or retainOnDelete).",
+        description:
+            "In production, StatefulSets, PersistentVolumeClaims and PersistentVolumes carry protect (or retainOnDelete).",
         readsTier: true,
         check: (all, ctx) => {
             if (ctx.tier !== "production") return [];
-            return all.filter((r) => [T.statefulSet, "kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:core/v1:PersistentVolume"].includes(r.type))
+            return all
+                .filter((r) =>
+                    [
+                        T.statefulSet,
+                        "kubernetes:core/v1:PersistentVolumeClaim",
+                        "kubernetes:core/v1:PersistentVolume",
+                    ].includes(r.type),
+                )
                 .filter((r) => r.protect !== true && r.retainOnDelete !== true)
                 .map((r) => {
                     const claims = ((r.props?.spec?.volumeClaimTemplates ?? []) as any[]).map((t) => t?.metadata?.name);
                     const holds = claims.length > 0 ? ` (volumeClaimTemplates: ${claims.join(", ")})` : "";
-                    const unseen = r.retainOnDelete === undefined ? "; this check cannot see retainOnDelete, so use protect" : "";
-                    return { resource: r, message: `${describe(r)} holds production data${holds}: set the resource option protect: true (or retainOnDelete: true) so removing it from the program cannot delete the data${unseen}` };
+                    const unseen =
+                        r.retainOnDelete === undefined ? "; this check cannot see retainOnDelete, so use protect" : "";
+                    return {
+                        resource: r,
+                        message: `${describe(r)} holds production data${holds}: set the resource option protect: true (or retainOnDelete: true) so removing it from the program cannot delete the data${unseen}`,
+                    };
                 });
         },
     },
@@ -460,16 +602,23 @@ export const STACK_RULES: StackRule[] = [
         description: `Every pod template meets Pod Security Standard "restricted"; pods in a namespace labelled ${NODE_AGENT_EXCEPTION_LABEL} (enforce=privileged) may only add read-only hostPath volumes.`,
         check: (all) => {
             const exempt = nodeAgentNamespaces(all);
-            return all.filter((r) => podTemplate(r)).flatMap((r) =>
-                podSecurityProblems(podTemplate(r)!.spec, { nodeAgentException: exempt.has(namespaceOf(r)) })
-                    .map((m) => ({ resource: r, message: `${describe(r)}: ${m}` })));
+            return all
+                .filter((r) => podTemplate(r))
+                .flatMap((r) =>
+                    podSecurityProblems(podTemplate(r)!.spec, { nodeAgentException: exempt.has(namespaceOf(r)) }).map(
+                        (m) => ({ resource: r, message: `${describe(r)}: ${m}` }),
+                    ),
+                );
         },
     },
     {
         name: "default-deny-network-policy",
-        description: "Every namespace the program creates, and every namespace that runs its workloads, has a default-deny NetworkPolicy (podSelector {}, Ingress and Egress, no rules). Helm releases in namespaces the program does not create (kube-system) are exempt.",
+        description:
+            "Every namespace the program creates, and every namespace that runs its workloads, has a default-deny NetworkPolicy (podSelector {}, Ingress and Egress, no rules). Helm releases in namespaces the program does not create (kube-system) are exempt.",
         check: (all) => {
-            const denied = new Set(all.filter((r) => r.type === T.networkPolicy && isDefaultDeny(r.props?.spec)).map(namespaceOf));
+            const denied = new Set(
+                all.filter((r) => r.type === T.networkPolicy && isDefaultDeny(r.props?.spec)).map(namespaceOf),
+            );
             const created = new Set(all.filter((r) => r.type === T.namespace).map(nameOf));
             const contents = new Map<string, string[]>();
             const add = (ns: string, what: string) => contents.set(ns, [...(contents.get(ns) ?? []), what]);
@@ -483,41 +632,65 @@ export const STACK_RULES: StackRule[] = [
                 const ns = r.props?.namespace ?? "default";
                 if (created.has(ns)) add(ns, `Helm release "${r.props?.name ?? r.name}" (chart ${r.props?.chart})`);
             }
-            return [...contents].filter(([ns]) => !denied.has(ns)).map(([ns, what]) => ({
-                resource: all.find((r) => r.type === T.namespace && nameOf(r) === ns),
-                message: `namespace "${ns}"${what.length > 0 ? ` runs ${what.join(", ")} but` : ""} has no default-deny NetworkPolicy: add one with podSelector: {}, policyTypes: [Ingress, Egress] and no rules (HardenedNamespace does, unless defaultDeny: false), then allow the traffic each workload needs`,
-            }));
+            return [...contents]
+                .filter(([ns]) => !denied.has(ns))
+                .map(([ns, what]) => ({
+                    resource: all.find((r) => r.type === T.namespace && nameOf(r) === ns),
+                    message: `namespace "${ns}"${what.length > 0 ? ` runs ${what.join(", ")} but` : ""} has no default-deny NetworkPolicy: add one with podSelector: {}, policyTypes: [Ingress, Egress] and no rules (HardenedNamespace does, unless defaultDeny: false), then allow the traffic each workload needs`,
+                }));
         },
     },
     {
         name: "disruption-budget-and-spread",
-        description: "In production, every Deployment or StatefulSet with 2+ replicas (or an HPA/ScaledObject minimum of 2+) has a matching PodDisruptionBudget and spreads its pods.",
+        description:
+            "In production, every Deployment or StatefulSet with 2+ replicas (or an HPA/ScaledObject minimum of 2+) has a matching PodDisruptionBudget and spreads its pods.",
         readsTier: true,
         check: (all, ctx) => {
             if (ctx.tier !== "production") return [];
             const sameNs = (a: PolicyResource, b: PolicyResource) => namespaceOf(a) === namespaceOf(b);
-            const minScaled = (w: PolicyResource) => Math.max(0, ...all.filter((s) => sameNs(s, w)).map((s) => {
-                const ref = s.props?.spec?.scaleTargetRef;
-                if (ref?.name !== nameOf(w) || (ref?.kind ?? "Deployment") !== kindOf(w)) return 0;
-                if (s.type === T.hpa) return s.props?.spec?.minReplicas ?? 1;
-                return s.type === T.scaledObject ? s.props?.spec?.minReplicaCount ?? 0 : 0;
-            }));
-            return all.filter((w) => REPLICATED.includes(w.type)).flatMap((w) => {
-                const replicas = Math.max(w.props?.spec?.replicas ?? 1, minScaled(w));
-                if (replicas < 2) return [];
-                const template = podTemplate(w)!;
-                const out: StackViolation[] = [];
-                const pdb = all.find((p) => p.type === T.pdb && sameNs(p, w) && selectorMatches(p.props?.spec?.selector, template.metadata?.labels));
-                if (!pdb)
-                    out.push({ resource: w, message: `${describe(w)} runs ${replicas} replicas but no PodDisruptionBudget selects its pod labels: add one (minAvailable or maxUnavailable) whose selector matches spec.template.metadata.labels` });
-                const spec = template.spec ?? {};
-                const anti = spec.affinity?.podAntiAffinity;
-                const spread = (spec.topologySpreadConstraints ?? []).length > 0 ||
-                    (anti?.requiredDuringSchedulingIgnoredDuringExecution ?? []).length > 0 || (anti?.preferredDuringSchedulingIgnoredDuringExecution ?? []).length > 0;
-                if (!spread)
-                    out.push({ resource: w, message: `${describe(w)} runs ${replicas} replicas without spreading them: add topologySpreadConstraints or podAntiAffinity (scheduling() in components/defaults.ts adds both)` });
-                return out;
-            });
+            const minScaled = (w: PolicyResource) =>
+                Math.max(
+                    0,
+                    ...all
+                        .filter((s) => sameNs(s, w))
+                        .map((s) => {
+                            const ref = s.props?.spec?.scaleTargetRef;
+                            if (ref?.name !== nameOf(w) || (ref?.kind ?? "Deployment") !== kindOf(w)) return 0;
+                            if (s.type === T.hpa) return s.props?.spec?.minReplicas ?? 1;
+                            return s.type === T.scaledObject ? (s.props?.spec?.minReplicaCount ?? 0) : 0;
+                        }),
+                );
+            return all
+                .filter((w) => REPLICATED.includes(w.type))
+                .flatMap((w) => {
+                    const replicas = Math.max(w.props?.spec?.replicas ?? 1, minScaled(w));
+                    if (replicas < 2) return [];
+                    const template = podTemplate(w)!;
+                    const out: StackViolation[] = [];
+                    const pdb = all.find(
+                        (p) =>
+                            p.type === T.pdb &&
+                            sameNs(p, w) &&
+                            selectorMatches(p.props?.spec?.selector, template.metadata?.labels),
+                    );
+                    if (!pdb)
+                        out.push({
+                            resource: w,
+                            message: `${describe(w)} runs ${replicas} replicas but no PodDisruptionBudget selects its pod labels: add one (minAvailable or maxUnavailable) whose selector matches spec.template.metadata.labels`,
+                        });
+                    const spec = template.spec ?? {};
+                    const anti = spec.affinity?.podAntiAffinity;
+                    const spread =
+                        (spec.topologySpreadConstraints ?? []).length > 0 ||
+                        (anti?.requiredDuringSchedulingIgnoredDuringExecution ?? []).length > 0 ||
+                        (anti?.preferredDuringSchedulingIgnoredDuringExecution ?? []).length > 0;
+                    if (!spread)
+                        out.push({
+                            resource: w,
+                            message: `${describe(w)} runs ${replicas} replicas without spreading them: add topologySpreadConstraints or podAntiAffinity (scheduling() in components/defaults.ts adds both)`,
+                        });
+                    return out;
+                });
         },
     },
 ];
@@ -525,9 +698,16 @@ export const STACK_RULES: StackRule[] = [
 /** A NetworkPolicy spec that selects every pod and allows nothing in either direction. */
 export function isDefaultDeny(spec: any): boolean {
     const sel = spec?.podSelector;
-    const selectsAll = sel != null && Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0;
+    const selectsAll =
+        sel != null && Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0;
     const types: string[] = spec?.policyTypes ?? [];
-    return selectsAll && types.includes("Ingress") && types.includes("Egress") && (spec?.ingress ?? []).length === 0 && (spec?.egress ?? []).length === 0;
+    return (
+        selectsAll &&
+        types.includes("Ingress") &&
+        types.includes("Egress") &&
+        (spec?.ingress ?? []).length === 0 &&
+        (spec?.egress ?? []).length === 0
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -540,7 +720,9 @@ export function isDefaultDeny(spec: any): boolean {
  */
 export function contextFromResources(all: PolicyResource[], override?: Tier): RuleContext {
     if (override !== undefined) return { tier: override };
-    const tiers = all.filter((r) => r.type === T.namespace).map((r) => r.props?.metadata?.labels?.[TIER_LABEL])
+    const tiers = all
+        .filter((r) => r.type === T.namespace)
+        .map((r) => r.props?.metadata?.labels?.[TIER_LABEL])
         .filter((t): t is Tier => (TIERS as readonly string[]).includes(t));
     return { tier: tiers.length > 0 ? TIERS[Math.max(...tiers.map((t) => TIERS.indexOf(t)))] : "production" };
 }
@@ -550,8 +732,16 @@ const label = (r: PolicyResource) => `${r.type}::${r.name}`;
 /** Every violation of every rule across `resources` (tier from the namespaces unless `ctx` is given). */
 export function evaluate(resources: PolicyResource[], ctx: RuleContext = contextFromResources(resources)): Finding[] {
     return [
-        ...RESOURCE_RULES.flatMap((rule) => resources.flatMap((r) => rule.check(r).map((message) => ({ rule: rule.name, resource: label(r), message })))),
-        ...STACK_RULES.flatMap((rule) => rule.check(resources, ctx).map((v) => ({ rule: rule.name, resource: v.resource && label(v.resource), message: v.message }))),
+        ...RESOURCE_RULES.flatMap((rule) =>
+            resources.flatMap((r) =>
+                rule.check(r).map((message) => ({ rule: rule.name, resource: label(r), message })),
+            ),
+        ),
+        ...STACK_RULES.flatMap((rule) =>
+            rule
+                .check(resources, ctx)
+                .map((v) => ({ rule: rule.name, resource: v.resource && label(v.resource), message: v.message })),
+        ),
     ];
 }
 

@@ -28,14 +28,22 @@ async function main() {
     for (const stack of STACKS) {
         const program = await measure(stack);
         const empty = await measure(stack, "scripts/empty-program.ts");
-        rows.push([stack, String(program.resources), program.ms.toFixed(0), empty.ms.toFixed(0), (program.ms - empty.ms).toFixed(0)]);
+        rows.push([
+            stack,
+            String(program.resources),
+            program.ms.toFixed(0),
+            empty.ms.toFixed(0),
+            (program.ms - empty.ms).toFixed(0),
+        ]);
     }
     const started = Date.now();
     if (!process.env.BENCH_SKIP_SUITE) execFileSync("npx", ["mocha"], { cwd: ROOT, stdio: "ignore" });
     const suite = (Date.now() - started) / 1000;
     const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
     for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join("  "));
-    console.log(`\nmedian of ${RUNS} runs per cell, evaluation = program start to last resource registered, under mocks (node ${process.version})`);
+    console.log(
+        `\nmedian of ${RUNS} runs per cell, evaluation = program start to last resource registered, under mocks (node ${process.version})`,
+    );
     if (!process.env.BENCH_SKIP_SUITE) console.log(`test suite (mocha, all files) wall time: ${suite.toFixed(1)} s`);
 }
 

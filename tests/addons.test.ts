@@ -3,12 +3,12 @@
 // solver each stack gets, certificates matching what the edge serves, and credentials only in Secrets.
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { parseConfig, PlatformConfig, PROJECT } from "../config";
+import { parseConfig, type PlatformConfig, PROJECT } from "../config";
 import { publicHosts } from "../components/hosts";
 import { clusterIssuerSpec } from "../components/addons/issuer";
 import { evaluate, formatFindings, toPolicyResource } from "../policy/rules";
 import { deployedStack } from "./harness/evaluate";
-import { helmReleases, K8sObject, kubernetesObjects, named, ofKind, schemaProblems, unsecret } from "./harness/k8s";
+import { helmReleases, type K8sObject, kubernetesObjects, named, ofKind, schemaProblems, unsecret } from "./harness/k8s";
 import { STACKS, stackConfig } from "./harness/stack-config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 
@@ -21,21 +21,37 @@ function configOf(stack: Stack, overrides: Record<string, unknown> = {}): Platfo
     const raw: Record<string, unknown> = {};
     for (const [key, text] of Object.entries(config)) {
         if (!key.startsWith(`${PROJECT}:`) || ["", "{}", "[]"].includes(text)) continue;
-        raw[key.slice(PROJECT.length + 1)] = /^[[{]/.test(text) ? JSON.parse(text) : text === "true" ? true : text === "false" ? false : text;
+        raw[key.slice(PROJECT.length + 1)] = /^[[{]/.test(text)
+            ? JSON.parse(text)
+            : text === "true"
+              ? true
+              : text === "false"
+                ? false
+                : text;
     }
     return parseConfig(stack, raw);
 }
 
 const OFFICIAL = {
-    "metrics-server": { version: "3.13.1", repo: "https://kubernetes-sigs.github.io/metrics-server/", namespace: "kube-system" },
+    "metrics-server": {
+        version: "3.13.1",
+        repo: "https://kubernetes-sigs.github.io/metrics-server/",
+        namespace: "kube-system",
+    },
     "cert-manager": { version: "v1.21.1", repo: "https://charts.jetstack.io", namespace: "cert-manager" },
-    "external-dns": { version: "1.21.1", repo: "https://kubernetes-sigs.github.io/external-dns/", namespace: "external-dns" },
+    "external-dns": {
+        version: "1.21.1",
+        repo: "https://kubernetes-sigs.github.io/external-dns/",
+        namespace: "external-dns",
+    },
 } as const;
 type Chart = keyof typeof OFFICIAL;
 
-const releaseOf = (r: StackEvaluation, chart: Chart) => helmReleases(r.resources).filter((x) => x.inputs.chart === chart);
+const releaseOf = (r: StackEvaluation, chart: Chart) =>
+    helmReleases(r.resources).filter((x) => x.inputs.chart === chart);
 const valuesOf = (rel: RecordedResource) => unsecret(rel.inputs.values ?? {});
-const certManagerObjects = (r: StackEvaluation) => kubernetesObjects(r.resources).filter((o) => o.apiVersion.endsWith("cert-manager.io/v1"));
+const certManagerObjects = (r: StackEvaluation) =>
+    kubernetesObjects(r.resources).filter((o) => o.apiVersion.endsWith("cert-manager.io/v1"));
 const certificates = (r: StackEvaluation) => certManagerObjects(r).filter((o) => o.kind === "Certificate");
 const byUrn = (r: StackEvaluation) => new Map(r.resources.map((x) => [x.urn, x]));
 
@@ -58,14 +74,26 @@ function flippedLayers(stack: Stack): Record<string, unknown> {
 }
 
 const VARIANTS = {
-    usDns01WithKeys: { stack: "us" as Stack, configOverrides: { tls: { issuer: "acme-dns01", acmeEmail: "platform-team@example.com" }, dnsCredentials: AWS_KEYS } },
+    usDns01WithKeys: {
+        stack: "us" as Stack,
+        configOverrides: {
+            tls: { issuer: "acme-dns01", acmeEmail: "platform-team@example.com" },
+            dnsCredentials: AWS_KEYS,
+        },
+    },
     euDns01Identity: {
         stack: "eu" as Stack,
         configOverrides: {
             tls: { issuer: "acme-dns01", acmeEmail: "platform-team@example.com" },
             dns: {
-                provider: "google", zone: "eu.shop.example.com", google: { project: "ecommerce-eu-dns" },
-                workloadIdentity: { annotations: { "iam.gke.io/gcp-service-account": "dns-writer@ecommerce-eu-dns.iam.gserviceaccount.com" } },
+                provider: "google",
+                zone: "eu.shop.example.com",
+                google: { project: "ecommerce-eu-dns" },
+                workloadIdentity: {
+                    annotations: {
+                        "iam.gke.io/gcp-service-account": "dns-writer@ecommerce-eu-dns.iam.gserviceaccount.com",
+                    },
+                },
             },
         },
     },
@@ -74,11 +102,13 @@ const VARIANTS = {
 before(async function () {
     this.timeout(600_000);
     // Start every evaluation this file needs at once (cached per request for the whole test run).
-    await Promise.all([
-        ...STACKS.map((s) => deployedStack(s)),
-        ...STACKS.map((s) => deployedStack(s, { configOverrides: flippedLayers(s) })),
-        ...Object.values(VARIANTS).map((v) => deployedStack(v.stack, { configOverrides: v.configOverrides })),
-    ].map((p) => p.catch(() => undefined)));
+    await Promise.all(
+        [
+            ...STACKS.map((s) => deployedStack(s)),
+            ...STACKS.map((s) => deployedStack(s, { configOverrides: flippedLayers(s) })),
+            ...Object.values(VARIANTS).map((v) => deployedStack(v.stack, { configOverrides: v.configOverrides })),
+        ].map((p) => p.catch(() => undefined)),
+    );
 });
 
 describe("cluster add-ons", () => {
@@ -91,9 +121,19 @@ describe("cluster add-ons", () => {
         }
 
         it("k3d (which bundles metrics-server) gets none by default; a stack file can still force it on", () => {
-            assert.equal(configOf("dev", { cluster: { identifier: "dev-local", distribution: "k3d" } }).layers.metricsServer, false);
-            assert.equal(configOf("dev", { cluster: { identifier: "dev-local", distribution: "minikube" } }).layers.metricsServer, true);
-            assert.equal(configOf("eu", { layers: { externalDns: true, metricsServer: true } }).layers.metricsServer, true);
+            assert.equal(
+                configOf("dev", { cluster: { identifier: "dev-local", distribution: "k3d" } }).layers.metricsServer,
+                false,
+            );
+            assert.equal(
+                configOf("dev", { cluster: { identifier: "dev-local", distribution: "minikube" } }).layers
+                    .metricsServer,
+                true,
+            );
+            assert.equal(
+                configOf("eu", { layers: { externalDns: true, metricsServer: true } }).layers.metricsServer,
+                true,
+            );
         });
 
         it("skips kubelet certificate verification only on laptop clusters", async () => {
@@ -114,10 +154,21 @@ describe("cluster add-ons", () => {
             const objects = kubernetesObjects(r.resources);
             return {
                 metricsServer: releaseOf(r, "metrics-server").length,
-                certManager: releaseOf(r, "cert-manager").length + certManagerObjects(r).length +
-                    objects.filter((o) => o.metadata.namespace === "cert-manager" || (o.kind === "Namespace" && o.metadata.name === "cert-manager")).length,
-                externalDns: releaseOf(r, "external-dns").length +
-                    objects.filter((o) => o.metadata.namespace === "external-dns" || (o.kind === "Namespace" && o.metadata.name === "external-dns")).length,
+                certManager:
+                    releaseOf(r, "cert-manager").length +
+                    certManagerObjects(r).length +
+                    objects.filter(
+                        (o) =>
+                            o.metadata.namespace === "cert-manager" ||
+                            (o.kind === "Namespace" && o.metadata.name === "cert-manager"),
+                    ).length,
+                externalDns:
+                    releaseOf(r, "external-dns").length +
+                    objects.filter(
+                        (o) =>
+                            o.metadata.namespace === "external-dns" ||
+                            (o.kind === "Namespace" && o.metadata.name === "external-dns"),
+                    ).length,
             };
         };
         for (const stack of STACKS) {
@@ -128,11 +179,21 @@ describe("cluster add-ons", () => {
                     const r = await deployedStack(stack, { configOverrides: overrides });
                     const footprint = layerFootprint(r);
                     for (const layer of ["metricsServer", "certManager", "externalDns"] as const) {
-                        if (cfg.layers[layer]) assert.ok(footprint[layer] > 0, `${layer} is on but nothing was created`);
-                        else assert.equal(footprint[layer], 0, `${layer} is off but ${footprint[layer]} of its resources were created`);
+                        if (cfg.layers[layer])
+                            assert.ok(footprint[layer] > 0, `${layer} is on but nothing was created`);
+                        else
+                            assert.equal(
+                                footprint[layer],
+                                0,
+                                `${layer} is off but ${footprint[layer]} of its resources were created`,
+                            );
                     }
                     if (!cfg.layers.certManager)
-                        assert.deepEqual(certManagerObjects(r).map((o) => `${o.kind} ${o.metadata.name}`), [], "no cert-manager resources anywhere");
+                        assert.deepEqual(
+                            certManagerObjects(r).map((o) => `${o.kind} ${o.metadata.name}`),
+                            [],
+                            "no cert-manager resources anywhere",
+                        );
                 });
             }
         }
@@ -141,11 +202,22 @@ describe("cluster add-ons", () => {
             for (const stack of STACKS) {
                 const r = await deployedStack(stack);
                 const urns = byUrn(r);
-                const addonReleases = helmReleases(r.resources).filter((x) => x.inputs.chart in OFFICIAL).map((x) => x.urn);
+                const addonReleases = helmReleases(r.resources)
+                    .filter((x) => x.inputs.chart in OFFICIAL)
+                    .map((x) => x.urn);
                 const waiting = r.resources.filter((x) => x.dependencies.some((d) => addonReleases.includes(d)));
-                const misplaced = waiting.filter((x) => !(x.type.startsWith("kubernetes:cert-manager.io/") &&
-                    x.dependencies.some((d) => urns.get(d)?.inputs?.chart === "cert-manager")));
-                assert.deepEqual(misplaced.map((x) => `${x.type} ${x.name}`), [], stack);
+                const misplaced = waiting.filter(
+                    (x) =>
+                        !(
+                            x.type.startsWith("kubernetes:cert-manager.io/") &&
+                            x.dependencies.some((d) => urns.get(d)?.inputs?.chart === "cert-manager")
+                        ),
+                );
+                assert.deepEqual(
+                    misplaced.map((x) => `${x.type} ${x.name}`),
+                    [],
+                    stack,
+                );
             }
         });
     });
@@ -179,8 +251,13 @@ describe("cluster add-ons", () => {
             assert.ok(named(objects, "NetworkPolicy", "default-deny", "cert-manager"));
             const webhook = named(objects, "NetworkPolicy", "allow-webhook-from-api-server", "cert-manager");
             assert.deepEqual(webhook.spec.ingress[0].ports, [{ protocol: "TCP", port: 10250 }]);
-            const egress = ofKind(objects, "NetworkPolicy", "cert-manager").flatMap((p) => p.spec.egress ?? []).flatMap((e: any) => e.ports ?? []);
-            assert.ok(egress.some((p: any) => p.port === 443), "egress to the API server and ACME directory");
+            const egress = ofKind(objects, "NetworkPolicy", "cert-manager")
+                .flatMap((p) => p.spec.egress ?? [])
+                .flatMap((e: any) => e.ports ?? []);
+            assert.ok(
+                egress.some((p: any) => p.port === 443),
+                "egress to the API server and ACME directory",
+            );
         });
     });
 
@@ -190,30 +267,55 @@ describe("cluster add-ons", () => {
             const issuer = named(objects, "ClusterIssuer", "platform-issuer");
             const rootCa = objects.find((o) => o.kind === "Certificate" && o.spec.isCA === true)!;
             assert.ok(rootCa, "a CA Certificate");
-            assert.equal(issuer.spec.ca?.secretName, rootCa.spec.secretName, "the issuer signs with the root CA's Secret");
+            assert.equal(
+                issuer.spec.ca?.secretName,
+                rootCa.spec.secretName,
+                "the issuer signs with the root CA's Secret",
+            );
             const bootstrap = named(objects, "ClusterIssuer", rootCa.spec.issuerRef.name);
             assert.deepEqual(bootstrap.spec, { selfSigned: {} });
             assert.equal(rootCa.metadata.namespace, "cert-manager", "CA Secret in the cluster resource namespace");
         });
 
-        const DNS01_SOLVER_KEY = { aws: "route53", google: "cloudDNS", azure: "azureDNS", cloudflare: "cloudflare" } as const;
+        const DNS01_SOLVER_KEY = {
+            aws: "route53",
+            google: "cloudDNS",
+            azure: "azureDNS",
+            cloudflare: "cloudflare",
+        } as const;
         for (const stack of ["us", "eu", "asia"] as const) {
             it(`${stack}: ACME with the DNS-01 solver of the stack's DNS provider, for its zone, on workload identity`, async () => {
                 const cfg = configOf(stack);
-                const issuer = named(certManagerObjects(await deployedStack(stack)), "ClusterIssuer", "platform-issuer");
+                const issuer = named(
+                    certManagerObjects(await deployedStack(stack)),
+                    "ClusterIssuer",
+                    "platform-issuer",
+                );
                 assert.equal(issuer.spec.acme.email, cfg.tls.acmeEmail);
                 assert.match(issuer.spec.acme.server, /^https:\/\/acme-v02\.api\.letsencrypt\.org\/directory$/);
                 const [solver, ...more] = issuer.spec.acme.solvers;
                 assert.equal(more.length, 0);
                 assert.deepEqual(solver.selector, { dnsZones: [cfg.dns.zone] });
                 assert.deepEqual(Object.keys(solver.dns01), [DNS01_SOLVER_KEY[cfg.dns.provider!]]);
-                assert.doesNotMatch(JSON.stringify(solver), /SecretRef/, "no credential Secret: the identity is the ServiceAccount's");
-                assert.equal(ofKind(certManagerObjects(await deployedStack(stack)), "ClusterIssuer").length, 1, "no dev CA in a region");
+                assert.doesNotMatch(
+                    JSON.stringify(solver),
+                    /SecretRef/,
+                    "no credential Secret: the identity is the ServiceAccount's",
+                );
+                assert.equal(
+                    ofKind(certManagerObjects(await deployedStack(stack)), "ClusterIssuer").length,
+                    1,
+                    "no dev CA in a region",
+                );
             });
 
             it(`${stack} with tls.issuer acme-http01: ACME with the HTTP-01 solver through the Istio ingress class`, async () => {
                 const overrides = { tls: { issuer: "acme-http01", acmeEmail: "platform-team@example.com" } };
-                const issuer = named(certManagerObjects(await deployedStack(stack, { configOverrides: overrides })), "ClusterIssuer", "platform-issuer");
+                const issuer = named(
+                    certManagerObjects(await deployedStack(stack, { configOverrides: overrides })),
+                    "ClusterIssuer",
+                    "platform-issuer",
+                );
                 assert.deepEqual(issuer.spec.acme.solvers, [{ http01: { ingress: { ingressClassName: "istio" } } }]);
             });
         }
@@ -236,33 +338,65 @@ describe("cluster add-ons", () => {
             const r = await deployedStack("eu", { configOverrides: VARIANTS.euDns01Identity.configOverrides });
             const issuer = named(kubernetesObjects(r.resources), "ClusterIssuer", "platform-issuer");
             assert.deepEqual(issuer.spec.acme.solvers[0].dns01, { cloudDNS: { project: "ecommerce-eu-dns" } });
-            const annotation = { "iam.gke.io/gcp-service-account": "dns-writer@ecommerce-eu-dns.iam.gserviceaccount.com" };
+            const annotation = {
+                "iam.gke.io/gcp-service-account": "dns-writer@ecommerce-eu-dns.iam.gserviceaccount.com",
+            };
             assert.deepEqual(valuesOf(releaseOf(r, "cert-manager")[0]).serviceAccount.annotations, annotation);
             assert.deepEqual(valuesOf(releaseOf(r, "external-dns")[0]).serviceAccount.annotations, annotation);
             // With HTTP-01, cert-manager needs no cloud identity, even where the stack configures one.
-            const plain = await deployedStack("eu", { configOverrides: { tls: { issuer: "acme-http01", acmeEmail: "platform-team@example.com" } } });
+            const plain = await deployedStack("eu", {
+                configOverrides: { tls: { issuer: "acme-http01", acmeEmail: "platform-team@example.com" } },
+            });
             assert.deepEqual(valuesOf(releaseOf(plain, "cert-manager")[0]).serviceAccount.annotations, {});
         });
 
         it("asia and cloudflare DNS-01 solvers reference only Secrets or identities", () => {
             const asia = configOf("asia", { tls: { issuer: "acme-dns01", acmeEmail: "platform-team@example.com" } });
             assert.deepEqual((clusterIssuerSpec(asia, false) as any).acme.solvers[0].dns01.azureDNS, {
-                subscriptionID: "00000000-0000-0000-0000-000000000000", resourceGroupName: "ecommerce-asia-dns",
-                hostedZoneName: "asia.shop.example.com", environment: "AzurePublicCloud", managedIdentity: { clientID: asia.dns.azure!.clientId },
+                subscriptionID: "00000000-0000-0000-0000-000000000000",
+                resourceGroupName: "ecommerce-asia-dns",
+                hostedZoneName: "asia.shop.example.com",
+                environment: "AzurePublicCloud",
+                managedIdentity: { clientID: asia.dns.azure!.clientId },
             });
-            const cf = configOf("dev", { tls: { issuer: "acme-dns01", acmeEmail: "a@example.com" }, dns: { provider: "cloudflare", zone: "localtest.me" }, dnsCredentials: CLOUDFLARE });
-            assert.deepEqual((clusterIssuerSpec(cf, true) as any).acme.solvers[0].dns01, { cloudflare: { apiTokenSecretRef: { name: "dns-credentials", key: "apiToken" } } });
+            const cf = configOf("dev", {
+                tls: { issuer: "acme-dns01", acmeEmail: "a@example.com" },
+                dns: { provider: "cloudflare", zone: "localtest.me" },
+                dnsCredentials: CLOUDFLARE,
+            });
+            assert.deepEqual((clusterIssuerSpec(cf, true) as any).acme.solvers[0].dns01, {
+                cloudflare: { apiTokenSecretRef: { name: "dns-credentials", key: "apiToken" } },
+            });
         });
 
         it("rejects DNS credentials that do not fit the provider without echoing them, and Cloudflare without a token", () => {
-            assert.throws(() => configOf("us", { dnsCredentials: { apiToken: "leaky-value-123" } }), (e: Error) => {
-                assert.match(e.message, /dnsCredentials has keys \[apiToken\]: expected exactly \{accessKeyId, secretAccessKey\}/);
-                assert.doesNotMatch(e.message, /leaky-value-123/);
-                return true;
-            });
-            assert.throws(() => configOf("dev", { layers: { externalDns: true }, dns: { provider: "cloudflare", zone: "localtest.me" } }), /dnsCredentials \(not set\)/);
-            assert.throws(() => configOf("asia", { dns: { provider: "azure", zone: "asia.shop.example.com" } }), /dns\.azure .*expected \{subscriptionId, resourceGroup\}/);
-            assert.throws(() => configOf("us", { dns: { provider: "aws", zone: "eu.shop.example.com" } }), /domain .*inside dns\.zone eu\.shop\.example\.com/);
+            assert.throws(
+                () => configOf("us", { dnsCredentials: { apiToken: "leaky-value-123" } }),
+                (e: Error) => {
+                    assert.match(
+                        e.message,
+                        /dnsCredentials has keys \[apiToken\]: expected exactly \{accessKeyId, secretAccessKey\}/,
+                    );
+                    assert.doesNotMatch(e.message, /leaky-value-123/);
+                    return true;
+                },
+            );
+            assert.throws(
+                () =>
+                    configOf("dev", {
+                        layers: { externalDns: true },
+                        dns: { provider: "cloudflare", zone: "localtest.me" },
+                    }),
+                /dnsCredentials \(not set\)/,
+            );
+            assert.throws(
+                () => configOf("asia", { dns: { provider: "azure", zone: "asia.shop.example.com" } }),
+                /dns\.azure .*expected \{subscriptionId, resourceGroup\}/,
+            );
+            assert.throws(
+                () => configOf("us", { dns: { provider: "aws", zone: "eu.shop.example.com" } }),
+                /domain .*inside dns\.zone eu\.shop\.example\.com/,
+            );
         });
     });
 
@@ -275,7 +409,10 @@ describe("cluster add-ons", () => {
                 assert.ok(objects.length > 0);
                 for (const o of objects) {
                     assert.deepEqual(schemaProblems(o), [], `${o.kind} ${o.metadata.name}`);
-                    assert.ok(o.$resource.dependencies.includes(rel.urn), `${o.kind} ${o.metadata.name} depends on the cert-manager release`);
+                    assert.ok(
+                        o.$resource.dependencies.includes(rel.urn),
+                        `${o.kind} ${o.metadata.name} depends on the cert-manager release`,
+                    );
                 }
             });
         }
@@ -300,23 +437,35 @@ describe("cluster add-ons", () => {
                 }
                 // What the edge actually references (other layers build these objects).
                 const served: [string, string[]][] = [
-                    ...ofKind(objects, "Gateway").flatMap((g: K8sObject) => (g.spec.servers ?? [])
-                        .filter((s: any) => s.tls?.credentialName)
-                        .map((s: any): [string, string[]] => [s.tls.credentialName, s.hosts.map((h: string) => h.replace(/^[^/]*\//, ""))])),
-                    ...ofKind(objects, "Ingress").flatMap((i: K8sObject) => (i.spec.tls ?? [])
-                        .map((t: any): [string, string[]] => [t.secretName, t.hosts ?? []])),
+                    ...ofKind(objects, "Gateway").flatMap((g: K8sObject) =>
+                        (g.spec.servers ?? [])
+                            .filter((s: any) => s.tls?.credentialName)
+                            .map((s: any): [string, string[]] => [
+                                s.tls.credentialName,
+                                s.hosts.map((h: string) => h.replace(/^[^/]*\//, "")),
+                            ]),
+                    ),
+                    ...ofKind(objects, "Ingress").flatMap((i: K8sObject) =>
+                        (i.spec.tls ?? []).map((t: any): [string, string[]] => [t.secretName, t.hosts ?? []]),
+                    ),
                 ];
                 for (const [secret, names] of served) {
                     const cert = bySecret.get(secret);
                     assert.ok(cert, `the edge serves Secret ${secret}, which no Certificate produces`);
-                    assert.deepEqual([...cert!.spec.dnsNames].sort(), [...new Set(names)].sort(), `Certificate ${secret} hosts`);
+                    assert.deepEqual(
+                        [...cert.spec.dnsNames].sort(),
+                        [...new Set(names)].sort(),
+                        `Certificate ${secret} hosts`,
+                    );
                 }
             });
         }
 
         it("regions get a temporary certificate while the ACME order runs; dev certificates need none", async () => {
-            const annotated = (r: StackEvaluation) => certificates(r).filter((c) => !c.spec.isCA)
-                .map((c) => c.metadata.annotations?.["cert-manager.io/issue-temporary-certificate"]);
+            const annotated = (r: StackEvaluation) =>
+                certificates(r)
+                    .filter((c) => !c.spec.isCA)
+                    .map((c) => c.metadata.annotations?.["cert-manager.io/issue-temporary-certificate"]);
             assert.deepEqual(annotated(await deployedStack("us")), ["true", "true"]);
             assert.deepEqual(annotated(await deployedStack("dev")), [undefined, undefined]);
         });
@@ -333,7 +482,8 @@ describe("cluster add-ons", () => {
                 assert.equal(v.txtOwnerId, cfg.cluster.identifier);
                 assert.equal(v.registry, "txt");
                 assert.ok(["sync", "upsert-only"].includes(v.policy));
-                for (const source of ["ingress", "istio-gateway", "istio-virtualservice"]) assert.ok(v.sources.includes(source), source);
+                for (const source of ["ingress", "istio-gateway", "istio-virtualservice"])
+                    assert.ok(v.sources.includes(source), source);
                 const h = publicHosts(cfg);
                 const exampleDb = `orders${h.redisDbSuffix}`;
                 for (const name of [h.shop, h.api, h.redisApi, exampleDb])
@@ -356,29 +506,55 @@ describe("cluster add-ons", () => {
 
     describe("no credential outside a Secret", () => {
         const cases: [string, () => Promise<StackEvaluation>, string[]][] = [
-            ["dev with Cloudflare", () => deployedStack("dev", { configOverrides: flippedLayers("dev") }), Object.values(CLOUDFLARE)],
-            ["us with AWS keys", () => deployedStack("us", { configOverrides: VARIANTS.usDns01WithKeys.configOverrides }), Object.values(AWS_KEYS)],
+            [
+                "dev with Cloudflare",
+                () => deployedStack("dev", { configOverrides: flippedLayers("dev") }),
+                Object.values(CLOUDFLARE),
+            ],
+            [
+                "us with AWS keys",
+                () => deployedStack("us", { configOverrides: VARIANTS.usDns01WithKeys.configOverrides }),
+                Object.values(AWS_KEYS),
+            ],
         ];
         for (const [what, evaluation, secrets] of cases) {
             it(`${what}: the credential appears only in Secrets (as Pulumi secrets), never in Helm values, ConfigMaps, env values or outputs`, async () => {
                 const r = await evaluation();
-                const leaks = r.resources.filter((x) => x.type !== "kubernetes:core/v1:Secret")
+                const leaks = r.resources
+                    .filter((x) => x.type !== "kubernetes:core/v1:Secret")
                     .filter((x) => secrets.some((s) => JSON.stringify(x.inputs ?? {}).includes(s)));
-                assert.deepEqual(leaks.map((x) => `${x.type} ${x.name}`), []);
+                assert.deepEqual(
+                    leaks.map((x) => `${x.type} ${x.name}`),
+                    [],
+                );
                 assert.ok(!secrets.some((s) => JSON.stringify(r.outputs).includes(s)), "stack outputs");
-                const holders = r.resources.filter((x) => x.type === "kubernetes:core/v1:Secret" && secrets.some((s) => JSON.stringify(x.inputs).includes(s)));
+                const holders = r.resources.filter(
+                    (x) =>
+                        x.type === "kubernetes:core/v1:Secret" &&
+                        secrets.some((s) => JSON.stringify(x.inputs).includes(s)),
+                );
                 assert.ok(holders.length > 0, "the credential reaches the cluster in a Secret");
-                for (const s of holders) assert.ok("$secret" in (s.inputs.stringData ?? s.inputs.data ?? {}), `${s.name} data is a Pulumi secret`);
+                for (const s of holders)
+                    assert.ok(
+                        "$secret" in (s.inputs.stringData ?? s.inputs.data ?? {}),
+                        `${s.name} data is a Pulumi secret`,
+                    );
                 const envOf = (rel: RecordedResource) => (valuesOf(rel).env ?? []) as any[];
                 for (const rel of releaseOf(r, "external-dns"))
-                    for (const e of envOf(rel).filter((x) => /TOKEN|SECRET|ACCESS_KEY/.test(x.name))) assert.ok(e.valueFrom?.secretKeyRef, `${e.name} from a Secret`);
+                    for (const e of envOf(rel).filter((x) => /TOKEN|SECRET|ACCESS_KEY/.test(x.name)))
+                        assert.ok(e.valueFrom?.secretKeyRef, `${e.name} from a Secret`);
             });
         }
 
         it("add-on resources pass the platform's no-plaintext-secrets rule", async () => {
-            for (const r of [await deployedStack("dev", { configOverrides: flippedLayers("dev") }), await deployedStack("us", { configOverrides: VARIANTS.usDns01WithKeys.configOverrides })]) {
+            for (const r of [
+                await deployedStack("dev", { configOverrides: flippedLayers("dev") }),
+                await deployedStack("us", { configOverrides: VARIANTS.usDns01WithKeys.configOverrides }),
+            ]) {
                 const addons = r.resources.filter((x) => x.urn.includes("ClusterAddons"));
-                const findings = evaluate(addons.map(toPolicyResource)).filter((f) => f.rule === "no-plaintext-secrets");
+                const findings = evaluate(addons.map(toPolicyResource)).filter(
+                    (f) => f.rule === "no-plaintext-secrets",
+                );
                 assert.deepEqual(findings, [], formatFindings(findings));
             }
         });

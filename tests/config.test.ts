@@ -21,13 +21,16 @@ function rawStack(stack: string): Record<string, unknown> {
 
 function expectProblem(stack: string, change: Record<string, unknown>, key: string, expected: RegExp) {
     const raw = { ...rawStack(stack), ...change };
-    assert.throws(() => parseConfig(stack, raw), (e: unknown) => {
-        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
-        const line = e.message.split("\n").find((l) => l.includes(`${PROJECT}:${key}`));
-        assert.ok(line, `message should name ${PROJECT}:${key}:\n${e.message}`);
-        assert.match(line!, expected);
-        return true;
-    });
+    assert.throws(
+        () => parseConfig(stack, raw),
+        (e: unknown) => {
+            assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
+            const line = e.message.split("\n").find((l) => l.includes(`${PROJECT}:${key}`));
+            assert.ok(line, `message should name ${PROJECT}:${key}:\n${e.message}`);
+            assert.match(line, expected);
+            return true;
+        },
+    );
 }
 
 describe("configuration", () => {
@@ -65,7 +68,10 @@ describe("configuration", () => {
             const { stackFile } = stackConfig(ROOT, stack);
             for (const key of Object.keys(stackFile.config)) {
                 if (!key.startsWith(`${PROJECT}:`)) continue;
-                assert.ok((CONFIG_KEYS as readonly string[]).includes(key.slice(PROJECT.length + 1)), `${stack}: ${key} is not declared`);
+                assert.ok(
+                    (CONFIG_KEYS as readonly string[]).includes(key.slice(PROJECT.length + 1)),
+                    `${stack}: ${key} is not declared`,
+                );
             }
         }
     });
@@ -74,27 +80,158 @@ describe("configuration", () => {
         const cases: [string, string, Record<string, unknown>, string, RegExp][] = [
             ["unknown region", "us", { region: "mars" }, "region", /"mars".*expected one of local, us, eu, asia/],
             ["unknown tier", "dev", { tier: "prod" }, "tier", /"prod".*expected one of dev, staging, production/],
-            ["zero replicas", "dev", { shop: { frontend: { replicas: 0 } } }, "shop.frontend.replicas", /= 0: expected an integer >= 1/],
-            ["min above max", "us", { services: [{ name: "payment", replicas: 3, autoscaling: { minReplicas: 5, maxReplicas: 3, cpuUtilization: 70 } }] }, "services[1].autoscaling.minReplicas", /= 5: expected minReplicas <= maxReplicas \(3\)/],
-            ["malformed CPU", "dev", { resources: { backend: { requests: { cpu: "half", memory: "64Mi" }, limits: { memory: "128Mi" } } } }, "resources.backend.requests.cpu", /"half": expected a positive CPU quantity/],
-            ["malformed memory", "dev", { resources: { backend: { requests: { cpu: "50m", memory: "64 megs" }, limits: { memory: "128Mi" } } } }, "resources.backend.requests.memory", /"64 megs": expected a positive memory quantity/],
-            ["limit below request", "dev", { resources: { backend: { requests: { cpu: "50m", memory: "256Mi" }, limits: { memory: "128Mi" } } } }, "resources.backend.limits.memory", /expected limits.memory >= requests.memory/],
-            ["invalid DNS-1123 name", "dev", { shop: { namespace: "Warung_Kopi" } }, "shop.namespace", /"Warung_Kopi": expected a DNS-1123 label/],
-            ["untagged image", "dev", { images: { redis: "redis" } }, "images.redis", /"redis": expected an image pinned by tag or digest/],
+            [
+                "zero replicas",
+                "dev",
+                { shop: { frontend: { replicas: 0 } } },
+                "shop.frontend.replicas",
+                /= 0: expected an integer >= 1/,
+            ],
+            [
+                "min above max",
+                "us",
+                {
+                    services: [
+                        {
+                            name: "payment",
+                            replicas: 3,
+                            autoscaling: { minReplicas: 5, maxReplicas: 3, cpuUtilization: 70 },
+                        },
+                    ],
+                },
+                "services[1].autoscaling.minReplicas",
+                /= 5: expected minReplicas <= maxReplicas \(3\)/,
+            ],
+            [
+                "malformed CPU",
+                "dev",
+                { resources: { backend: { requests: { cpu: "half", memory: "64Mi" }, limits: { memory: "128Mi" } } } },
+                "resources.backend.requests.cpu",
+                /"half": expected a positive CPU quantity/,
+            ],
+            [
+                "malformed memory",
+                "dev",
+                {
+                    resources: {
+                        backend: { requests: { cpu: "50m", memory: "64 megs" }, limits: { memory: "128Mi" } },
+                    },
+                },
+                "resources.backend.requests.memory",
+                /"64 megs": expected a positive memory quantity/,
+            ],
+            [
+                "limit below request",
+                "dev",
+                { resources: { backend: { requests: { cpu: "50m", memory: "256Mi" }, limits: { memory: "128Mi" } } } },
+                "resources.backend.limits.memory",
+                /expected limits.memory >= requests.memory/,
+            ],
+            [
+                "invalid DNS-1123 name",
+                "dev",
+                { shop: { namespace: "Warung_Kopi" } },
+                "shop.namespace",
+                /"Warung_Kopi": expected a DNS-1123 label/,
+            ],
+            [
+                "untagged image",
+                "dev",
+                { images: { redis: "redis" } },
+                "images.redis",
+                /"redis": expected an image pinned by tag or digest/,
+            ],
             ["latest image", "dev", { images: { postgres: "postgres:latest" } }, "images.postgres", /`latest`/],
-            ["HPA utilisation above 100", "us", { shop: { backend: { autoscaling: { minReplicas: 2, maxReplicas: 4, cpuUtilization: 150 } } } }, "shop.backend.autoscaling.cpuUtilization", /= 150: expected a CPU utilisation between 1 and 100/],
-            ["HPA utilisation 0", "us", { shop: { backend: { autoscaling: { minReplicas: 2, maxReplicas: 4, cpuUtilization: 0 } } } }, "shop.backend.autoscaling.cpuUtilization", /= 0: expected a CPU utilisation between 1 and 100/],
-            ["negative storage size", "dev", { shop: { postgres: { storage: "-5Gi" } } }, "shop.postgres.storage", /"-5Gi": expected a positive memory quantity/],
-            ["duplicate service names", "us", { services: [{ name: "auth", replicas: 2 }, { name: "auth", replicas: 2 }] }, "services[4].name", /"auth": expected unique service names/],
-            ["missing context on a production stack", "us", { cluster: { identifier: "ecommerce-us", distribution: "eks", apiServer: "https://api.example.com" } }, "cluster.context", /\(not set\): expected a kubeconfig context for a production stack/],
-            ["production stack on the local region", "us", { region: "local" }, "region", /"local": expected one of us, eu, asia for a production stack/],
+            [
+                "HPA utilisation above 100",
+                "us",
+                { shop: { backend: { autoscaling: { minReplicas: 2, maxReplicas: 4, cpuUtilization: 150 } } } },
+                "shop.backend.autoscaling.cpuUtilization",
+                /= 150: expected a CPU utilisation between 1 and 100/,
+            ],
+            [
+                "HPA utilisation 0",
+                "us",
+                { shop: { backend: { autoscaling: { minReplicas: 2, maxReplicas: 4, cpuUtilization: 0 } } } },
+                "shop.backend.autoscaling.cpuUtilization",
+                /= 0: expected a CPU utilisation between 1 and 100/,
+            ],
+            [
+                "negative storage size",
+                "dev",
+                { shop: { postgres: { storage: "-5Gi" } } },
+                "shop.postgres.storage",
+                /"-5Gi": expected a positive memory quantity/,
+            ],
+            [
+                "duplicate service names",
+                "us",
+                {
+                    services: [
+                        { name: "auth", replicas: 2 },
+                        { name: "auth", replicas: 2 },
+                    ],
+                },
+                "services[4].name",
+                /"auth": expected unique service names/,
+            ],
+            [
+                "missing context on a production stack",
+                "us",
+                { cluster: { identifier: "ecommerce-us", distribution: "eks", apiServer: "https://api.example.com" } },
+                "cluster.context",
+                /\(not set\): expected a kubeconfig context for a production stack/,
+            ],
+            [
+                "production stack on the local region",
+                "us",
+                { region: "local" },
+                "region",
+                /"local": expected one of us, eu, asia for a production stack/,
+            ],
             ["unknown layer", "dev", { layers: { kafka: true } }, "layers", /unknown key\(s\) kafka/],
-            ["non-boolean layer toggle", "dev", { layers: { mesh: "yes" } }, "layers.mesh", /"yes": expected true or false/],
-            ["peer stack not fully qualified", "us", { peers: { eu: "eu" } }, "peers.eu", /"eu": expected a fully qualified stack name/],
-            ["own region as a peer", "us", { peers: { us: "acme/ecommerce-platform/us" } }, "peers.us", /expected only other regions as peers/],
-            ["Redis Enterprise below quorum", "us", { redisEnterprise: { nodes: 1 } }, "redisEnterprise.nodes", /= 1: expected at least 3 nodes/],
-            ["bad backup schedule", "dev", { shop: { postgres: { backupSchedule: "daily" } } }, "shop.postgres.backupSchedule", /"daily": expected a five-field cron schedule/],
-            ["ACME without e-mail", "dev", { tls: { issuer: "acme-http01" } }, "tls.acmeEmail", /expected an e-mail address when tls.issuer is acme-http01/],
+            [
+                "non-boolean layer toggle",
+                "dev",
+                { layers: { mesh: "yes" } },
+                "layers.mesh",
+                /"yes": expected true or false/,
+            ],
+            [
+                "peer stack not fully qualified",
+                "us",
+                { peers: { eu: "eu" } },
+                "peers.eu",
+                /"eu": expected a fully qualified stack name/,
+            ],
+            [
+                "own region as a peer",
+                "us",
+                { peers: { us: "acme/ecommerce-platform/us" } },
+                "peers.us",
+                /expected only other regions as peers/,
+            ],
+            [
+                "Redis Enterprise below quorum",
+                "us",
+                { redisEnterprise: { nodes: 1 } },
+                "redisEnterprise.nodes",
+                /= 1: expected at least 3 nodes/,
+            ],
+            [
+                "bad backup schedule",
+                "dev",
+                { shop: { postgres: { backupSchedule: "daily" } } },
+                "shop.postgres.backupSchedule",
+                /"daily": expected a five-field cron schedule/,
+            ],
+            [
+                "ACME without e-mail",
+                "dev",
+                { tls: { issuer: "acme-http01" } },
+                "tls.acmeEmail",
+                /expected an e-mail address when tls.issuer is acme-http01/,
+            ],
             ["unknown config key", "dev", { colour: "blue" }, "colour", /unknown key/],
         ];
         for (const [what, stack, change, key, expected] of cases) {
@@ -103,25 +240,51 @@ describe("configuration", () => {
     });
 
     it("merges a stack's service entries into the tier defaults by name, keeping the others", () => {
-        const cfg = parseConfig("us", { ...rawStack("us"), services: [{ name: "product-catalog", autoscaling: { minReplicas: 5 } }] });
-        assert.deepEqual(cfg.services.map((s) => s.name), ["product-catalog", "payment", "recommendation", "auth"]);
-        assert.deepEqual(cfg.services[0].autoscaling, { minReplicas: 5, maxReplicas: 10, cpuUtilization: 70, requestsPerSecond: 20 });
+        const cfg = parseConfig("us", {
+            ...rawStack("us"),
+            services: [{ name: "product-catalog", autoscaling: { minReplicas: 5 } }],
+        });
+        assert.deepEqual(
+            cfg.services.map((s) => s.name),
+            ["product-catalog", "payment", "recommendation", "auth"],
+        );
+        assert.deepEqual(cfg.services[0].autoscaling, {
+            minReplicas: 5,
+            maxReplicas: 10,
+            cpuUtilization: 70,
+            requestsPerSecond: 20,
+        });
         assert.equal(cfg.services[1].autoscaling?.minReplicas, 3, "payment untouched");
-        assert.throws(() => parseConfig("us", { ...rawStack("us"), services: [{ name: "inventory", replicas: 2 }] }),
-            /resources\.inventory = \(not set\): expected \{requests/);
-        const added = parseConfig("us", { ...rawStack("us"), services: [{ name: "inventory", replicas: 2 }],
-            resources: { inventory: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } } } });
-        assert.deepEqual(added.services.map((s) => s.name), ["product-catalog", "payment", "recommendation", "auth", "inventory"]);
+        assert.throws(
+            () => parseConfig("us", { ...rawStack("us"), services: [{ name: "inventory", replicas: 2 }] }),
+            /resources\.inventory = \(not set\): expected \{requests/,
+        );
+        const added = parseConfig("us", {
+            ...rawStack("us"),
+            services: [{ name: "inventory", replicas: 2 }],
+            resources: { inventory: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } } },
+        });
+        assert.deepEqual(
+            added.services.map((s) => s.name),
+            ["product-catalog", "payment", "recommendation", "auth", "inventory"],
+        );
     });
 
     it("lists every problem at once", () => {
-        assert.throws(() => parseConfig("dev", { tier: "prod", region: "mars" }), /tier[\s\S]*region|region[\s\S]*tier/);
+        assert.throws(
+            () => parseConfig("dev", { tier: "prod", region: "mars" }),
+            /tier[\s\S]*region|region[\s\S]*tier/,
+        );
     });
 
     it("stops the program before any resource is registered", async function () {
         this.timeout(120000);
         const result = await evaluateStack("us", { configOverrides: { shop: { frontend: { replicas: 0 } } } });
         assert.match(result.error ?? "", /ecommerce-platform:shop\.frontend\.replicas = 0: expected an integer >= 1/);
-        assert.deepEqual(result.resources.map((r) => r.type), [], "no resource may be registered");
+        assert.deepEqual(
+            result.resources.map((r) => r.type),
+            [],
+            "no resource may be registered",
+        );
     });
 });

@@ -3,7 +3,7 @@
 // configuration, and credentials only by Secret reference.
 import * as assert from "node:assert/strict";
 import { deployedStack } from "./harness/evaluate";
-import { helmReleases, K8sObject, kubernetesObjects, named, ofKind } from "./harness/k8s";
+import { helmReleases, type K8sObject, kubernetesObjects, named, ofKind } from "./harness/k8s";
 import { STACKS } from "./harness/stack-config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 import { parseQuantity } from "../components/quantity";
@@ -15,10 +15,15 @@ type Obj = K8sObject & { $resource: RecordedResource };
 
 // ---- A small NetworkPolicy evaluator: can a pod in one namespace open a TCP port on another? ----
 
-interface Pod { namespace: string; labels: Record<string, string> }
+interface Pod {
+    namespace: string;
+    labels: Record<string, string>;
+}
 const matches = (sel: any, labels: Record<string, string>) =>
-    Object.entries(sel?.matchLabels ?? {}).every(([k, v]) => labels[k] === v)
-    && (sel?.matchExpressions ?? []).every((e: any) => e.operator === "Exists" ? k(labels, e.key) : e.operator === "In" ? e.values.includes(labels[e.key]) : true);
+    Object.entries(sel?.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+    (sel?.matchExpressions ?? []).every((e: any) =>
+        e.operator === "Exists" ? k(labels, e.key) : e.operator === "In" ? e.values.includes(labels[e.key]) : true,
+    );
 const k = (o: Record<string, string>, key: string) => key in o;
 
 function namespaceLabels(objects: Obj[], name: string): Record<string, string> {
@@ -28,25 +33,37 @@ function namespaceLabels(objects: Obj[], name: string): Record<string, string> {
 
 function peerMatches(objects: Obj[], peer: any, policyNs: string, other: Pod): boolean {
     if (peer.ipBlock) return false;
-    const nsOk = peer.namespaceSelector ? matches(peer.namespaceSelector, namespaceLabels(objects, other.namespace)) : other.namespace === policyNs;
+    const nsOk = peer.namespaceSelector
+        ? matches(peer.namespaceSelector, namespaceLabels(objects, other.namespace))
+        : other.namespace === policyNs;
     const podOk = peer.podSelector ? matches(peer.podSelector, other.labels) : true;
     return nsOk && podOk;
 }
 
-const portOk = (ports: any[] | undefined, port: number) => !ports || ports.length === 0 || ports.some((p) => p.port === port);
+const portOk = (ports: any[] | undefined, port: number) =>
+    !ports || ports.length === 0 || ports.some((p) => p.port === port);
 
 /** Whether policies in `pod`'s namespace allow the given direction of a connection (no policy selecting it = allowed). */
 function allowed(objects: Obj[], direction: "Ingress" | "Egress", pod: Pod, other: Pod, port: number): boolean {
-    const policies = ofKind(objects, "NetworkPolicy", pod.namespace).filter((p) => matches(p.spec.podSelector, pod.labels)
-        && (p.spec.policyTypes ?? ["Ingress"]).includes(direction));
+    const policies = ofKind(objects, "NetworkPolicy", pod.namespace).filter(
+        (p) => matches(p.spec.podSelector, pod.labels) && (p.spec.policyTypes ?? ["Ingress"]).includes(direction),
+    );
     if (policies.length === 0) return true;
     const key = direction === "Ingress" ? "ingress" : "egress";
     const peers = direction === "Ingress" ? "from" : "to";
-    return policies.some((p) => (p.spec[key] ?? []).some((rule: any) =>
-        portOk(rule.ports, port) && (!rule[peers] || rule[peers].length === 0 || rule[peers].some((x: any) => peerMatches(objects, x, pod.namespace, other)))));
+    return policies.some((p) =>
+        (p.spec[key] ?? []).some(
+            (rule: any) =>
+                portOk(rule.ports, port) &&
+                (!rule[peers] ||
+                    rule[peers].length === 0 ||
+                    rule[peers].some((x: any) => peerMatches(objects, x, pod.namespace, other))),
+        ),
+    );
 }
 
-const canConnect = (objects: Obj[], from: Pod, to: Pod, port: number) => allowed(objects, "Egress", from, to, port) && allowed(objects, "Ingress", to, from, port);
+const canConnect = (objects: Obj[], from: Pod, to: Pod, port: number) =>
+    allowed(objects, "Egress", from, to, port) && allowed(objects, "Ingress", to, from, port);
 
 function podOf(objects: Obj[], name: string, namespace = NS): Pod {
     const d = named(objects, "Deployment", name, namespace);
@@ -77,8 +94,16 @@ describe("core services", () => {
                     named(objects, "ServiceAccount", s, NS);
                     named(objects, "NetworkPolicy", s, NS);
                     assert.equal(d.spec.template.spec.serviceAccountName, s);
-                    assert.ok(Object.entries(svc.spec.selector).every(([key, v]) => d.spec.template.metadata.labels[key] === v), `${s}: Service selects its pods`);
-                    assert.ok(svc.spec.ports.some((p: any) => p.name === "http-metrics" && p.port === 9464), `${s}: metrics port`);
+                    assert.ok(
+                        Object.entries(svc.spec.selector).every(
+                            ([key, v]) => d.spec.template.metadata.labels[key] === v,
+                        ),
+                        `${s}: Service selects its pods`,
+                    );
+                    assert.ok(
+                        svc.spec.ports.some((p: any) => p.name === "http-metrics" && p.port === 9464),
+                        `${s}: metrics port`,
+                    );
                     const pdb = ofKind(objects, "PodDisruptionBudget", NS).find((p) => p.metadata.name === s);
                     if (prod) assert.ok(pdb && pdb.spec.maxUnavailable === 1, `${s}: PDB in production`);
                     else assert.equal(pdb, undefined, `${s}: no PDB with a single dev replica`);
@@ -102,7 +127,11 @@ describe("core services", () => {
                     assert.ok(c.readinessProbe && c.livenessProbe && c.startupProbe && c.resources.limits.memory);
                     assert.equal(envValue(d, "SERVICE_NAME").value, s);
                     assert.equal(envValue(d, "METRICS_PORT").value, "9464");
-                    assert.match(envValue(d, "DEPENDS_ON").value, /^[a-z0-9.-]+:\d+$/, `${s}: readiness checks the cache`);
+                    assert.match(
+                        envValue(d, "DEPENDS_ON").value,
+                        /^[a-z0-9.-]+:\d+$/,
+                        `${s}: readiness checks the cache`,
+                    );
                     assert.equal(envValue(d, "CACHE_PASSWORD").valueFrom.secretKeyRef.name, "cache-credentials");
                     assert.ok(spec.volumes.some((v: any) => v.configMap?.name === "app-runtime"));
                 }
@@ -121,7 +150,11 @@ describe("core services", () => {
                     }
                     assert.ok(so.spec.minReplicaCount >= 1 && so.spec.maxReplicaCount >= so.spec.minReplicaCount);
                     assert.deepEqual(so.spec.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: s });
-                    assert.equal(so.spec.advanced.horizontalPodAutoscalerConfig.name, s, "kubectl get hpa -n ecommerce lists the service");
+                    assert.equal(
+                        so.spec.advanced.horizontalPodAutoscalerConfig.name,
+                        s,
+                        "kubectl get hpa -n ecommerce lists the service",
+                    );
                     const cpu = so.spec.triggers.find((t: any) => t.type === "cpu");
                     assert.deepEqual([cpu?.metricType, cpu?.metadata.value], ["Utilization", "70"], s);
                     const prom = so.spec.triggers.find((t: any) => t.type === "prometheus");
@@ -130,10 +163,16 @@ describe("core services", () => {
                     assert.ok(Number(prom.metadata.threshold) > 0);
                     assert.ok(so.$resource.dependencies.includes(keda.urn), `${s}: waits for the KEDA release`);
                     // KEDA owns the replica count: no second HPA, and Pulumi does not reset a scaled Deployment.
-                    assert.deepEqual(ofKind(objects, "HorizontalPodAutoscaler", NS).filter((h) => h.spec.scaleTargetRef.name === s), []);
+                    assert.deepEqual(
+                        ofKind(objects, "HorizontalPodAutoscaler", NS).filter((h) => h.spec.scaleTargetRef.name === s),
+                        [],
+                    );
                     const d = named(objects, "Deployment", s, NS);
                     assert.equal(d.spec.replicas, so.spec.minReplicaCount);
-                    assert.ok(d.$resource.ignoreChanges.includes("spec.replicas"), `${s}: replicas ignored after creation`);
+                    assert.ok(
+                        d.$resource.ignoreChanges.includes("spec.replicas"),
+                        `${s}: replicas ignored after creation`,
+                    );
                 }
             });
 
@@ -141,24 +180,43 @@ describe("core services", () => {
                 const pod = (s: string) => podOf(objects, s);
                 for (const s of SERVICES) {
                     assert.ok(canConnect(objects, prometheus, pod(s), 9464), `prometheus scrapes ${s}`);
-                    assert.ok(!canConnect(objects, stranger, pod(s), 8080), `a pod in another namespace cannot reach ${s}`);
+                    assert.ok(
+                        !canConnect(objects, stranger, pod(s), 8080),
+                        `a pod in another namespace cannot reach ${s}`,
+                    );
                 }
                 // The gateway's own egress comes from its chart's policy (not recorded): check our side.
-                for (const s of ["product-catalog", "payment", "auth"]) assert.ok(allowed(objects, "Ingress", pod(s), gateway, 8080), `gateway -> ${s}`);
-                assert.ok(!allowed(objects, "Ingress", pod("recommendation"), gateway, 8080), "recommendation is internal");
-                assert.ok(canConnect(objects, pod("product-catalog"), pod("recommendation"), 8080), "product-catalog -> recommendation");
-                for (const s of ["product-catalog", "payment", "recommendation"]) assert.ok(canConnect(objects, pod(s), pod("auth"), 8080), `${s} -> auth`);
-                assert.ok(!canConnect(objects, pod("payment"), pod("recommendation"), 8080), "payment has no business with recommendation");
+                for (const s of ["product-catalog", "payment", "auth"])
+                    assert.ok(allowed(objects, "Ingress", pod(s), gateway, 8080), `gateway -> ${s}`);
+                assert.ok(
+                    !allowed(objects, "Ingress", pod("recommendation"), gateway, 8080),
+                    "recommendation is internal",
+                );
+                assert.ok(
+                    canConnect(objects, pod("product-catalog"), pod("recommendation"), 8080),
+                    "product-catalog -> recommendation",
+                );
+                for (const s of ["product-catalog", "payment", "recommendation"])
+                    assert.ok(canConnect(objects, pod(s), pod("auth"), 8080), `${s} -> auth`);
+                assert.ok(
+                    !canConnect(objects, pod("payment"), pod("recommendation"), 8080),
+                    "payment has no business with recommendation",
+                );
                 assert.ok(!canConnect(objects, pod("auth"), pod("payment"), 8080), "auth calls nobody");
                 assert.ok(!canConnect(objects, pod("recommendation"), pod("product-catalog"), 8080), "no reverse flow");
             });
 
             it("lets payment reach the shop's PostgreSQL for transaction history, with its own login from a Secret", () => {
                 const d = named(objects, "Deployment", "payment", NS);
-                const postgres = ofKind(objects, "StatefulSet", "warung-kopi").find((o) => o.metadata.name === "postgres");
+                const postgres = ofKind(objects, "StatefulSet", "warung-kopi").find(
+                    (o) => o.metadata.name === "postgres",
+                );
                 assert.ok(postgres, "the shop runs PostgreSQL");
-                const pg: Pod = { namespace: "warung-kopi", labels: postgres!.spec.template.metadata.labels };
-                assert.ok(allowed(objects, "Egress", podOf(objects, "payment"), pg, 5432), "payment egress to postgres:5432");
+                const pg: Pod = { namespace: "warung-kopi", labels: postgres.spec.template.metadata.labels };
+                assert.ok(
+                    allowed(objects, "Egress", podOf(objects, "payment"), pg, 5432),
+                    "payment egress to postgres:5432",
+                );
                 assert.ok(!allowed(objects, "Egress", podOf(objects, "product-catalog"), pg, 5432), "only payment");
                 const pw = envValue(d, "TRANSACTION_DB_PASSWORD");
                 assert.equal(pw.value, undefined);
@@ -171,7 +229,10 @@ describe("core services", () => {
                 const vs = (s: string) => named(objects, "VirtualService", s, NS).spec.http[0];
                 assert.equal(vs("payment").retries.attempts, 0);
                 assert.ok(vs("product-catalog").retries.attempts > 0);
-                assert.ok(!/5xx|reset/.test(vs("auth").retries.retryOn ?? ""), "auth retries only requests that never reached a pod");
+                assert.ok(
+                    !/5xx|reset/.test(vs("auth").retries.retryOn ?? ""),
+                    "auth retries only requests that never reached a pod",
+                );
                 for (const s of SERVICES) assert.ok(vs(s).timeout, `${s}: timeout`);
             });
 
@@ -183,9 +244,14 @@ describe("core services", () => {
                 const volume = spec.volumes.find((v: any) => v.name === mount.name);
                 assert.ok(volume.emptyDir, "filled at start, not baked into the image");
                 assert.ok(init.volumeMounts.some((m: any) => m.name === mount.name && !m.readOnly));
-                const source = spec.volumes.find((v: any) => init.volumeMounts.some((m: any) => m.name === v.name && m.readOnly));
+                const source = spec.volumes.find((v: any) =>
+                    init.volumeMounts.some((m: any) => m.name === v.name && m.readOnly),
+                );
                 const model = JSON.parse(named(objects, "ConfigMap", source.configMap.name, NS).data["model.json"]);
-                assert.equal(envValue(named(objects, "Deployment", "recommendation", NS), "MODEL_VERSION").value, model.version);
+                assert.equal(
+                    envValue(named(objects, "Deployment", "recommendation", NS), "MODEL_VERSION").value,
+                    model.version,
+                );
             });
 
             it("configures auth as an OIDC issuer on the public API host, signing tokens with a generated key mounted from a Secret", () => {
@@ -197,7 +263,8 @@ describe("core services", () => {
                 assert.equal(oidc.data.SESSION_STORE, "cache");
                 const keyMount = c.volumeMounts.find((m: any) => m.mountPath === "/var/run/secrets/auth");
                 assert.equal(keyMount.readOnly, true);
-                const secretName = d.spec.template.spec.volumes.find((v: any) => v.name === keyMount.name).secret.secretName;
+                const secretName = d.spec.template.spec.volumes.find((v: any) => v.name === keyMount.name).secret
+                    .secretName;
                 const secret = named(objects, "Secret", secretName, NS);
                 assert.ok(secret.$resource.inputs.stringData.$secret);
                 assert.match((secret as any).stringData["signing-key.pem"], /BEGIN PRIVATE KEY/);
@@ -206,10 +273,17 @@ describe("core services", () => {
             it("bounds the namespace with a quota large enough for every service at its maximum scale", () => {
                 const quota = named(objects, "ResourceQuota", "compute", NS);
                 const services = ofKind(objects, "ScaledObject", NS);
-                const need = services.reduce((acc, so) => {
-                    const r = named(objects, "Deployment", so.metadata.name!, NS).spec.template.spec.containers[0].resources.requests;
-                    return { cpu: acc.cpu + so.spec.maxReplicaCount * parseQuantity(r.cpu), memory: acc.memory + so.spec.maxReplicaCount * parseQuantity(r.memory) };
-                }, { cpu: 0, memory: 0 });
+                const need = services.reduce(
+                    (acc, so) => {
+                        const r = named(objects, "Deployment", so.metadata.name!, NS).spec.template.spec.containers[0]
+                            .resources.requests;
+                        return {
+                            cpu: acc.cpu + so.spec.maxReplicaCount * parseQuantity(r.cpu),
+                            memory: acc.memory + so.spec.maxReplicaCount * parseQuantity(r.memory),
+                        };
+                    },
+                    { cpu: 0, memory: 0 },
+                );
                 assert.ok(parseQuantity(quota.spec.hard["requests.cpu"]) >= need.cpu);
                 assert.ok(parseQuantity(quota.spec.hard["requests.memory"]) >= need.memory);
             });
@@ -231,7 +305,10 @@ describe("core services", () => {
             });
             const objects = kubernetesObjects(resources);
             assert.deepEqual(ofKind(objects, "ScaledObject"), []);
-            assert.equal(helmReleases(resources).find((r) => r.inputs.chart === "keda"), undefined);
+            assert.equal(
+                helmReleases(resources).find((r) => r.inputs.chart === "keda"),
+                undefined,
+            );
             for (const s of SERVICES) {
                 const hpa = named(objects, "HorizontalPodAutoscaler", s, NS);
                 assert.equal(hpa.apiVersion, "autoscaling/v2");

@@ -9,13 +9,24 @@ import { STACKS } from "./harness/stack-config";
 
 /** Runs every CrossGuard policy as the engine would (plain values, protect in opts, no policy config). */
 function crossGuard(resources: ReturnType<typeof toPolicyResource>[]): string[] {
-    const shown = resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.props, opts: { protect: r.protect ?? false, ignoreChanges: [] }, dependencies: [], propertyDependencies: {} }));
+    const shown = resources.map((r) => ({
+        type: r.type,
+        name: r.name,
+        urn: r.urn,
+        props: r.props,
+        opts: { protect: r.protect ?? false, ignoreChanges: [] },
+        dependencies: [],
+        propertyDependencies: {},
+    }));
     const out: string[] = [];
     const getConfig = () => ({});
-    const notApplicable = () => { throw new Error("not applicable"); };
+    const notApplicable = () => {
+        throw new Error("not applicable");
+    };
     for (const policy of crossGuardPolicies()) {
         const report = (message: string) => out.push(`[${policy.name}] ${message}`);
-        if ("validateStack" in policy) (policy.validateStack as any)({ resources: shown, stackTags: new Map(), getConfig, notApplicable }, report);
+        if ("validateStack" in policy)
+            (policy.validateStack as any)({ resources: shown, stackTags: new Map(), getConfig, notApplicable }, report);
         else for (const r of shown) (policy.validateResource as any)({ ...r, getConfig, notApplicable }, report);
     }
     return out;

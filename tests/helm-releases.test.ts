@@ -11,7 +11,8 @@ import type { RecordedResource, StackEvaluation } from "./harness/types";
 const ROOT = path.resolve(__dirname, "..");
 type Stack = (typeof STACKS)[number];
 
-const releasesOf = (r: StackEvaluation, chart: string) => helmReleases(r.resources).filter((x) => x.inputs.chart === chart);
+const releasesOf = (r: StackEvaluation, chart: string) =>
+    helmReleases(r.resources).filter((x) => x.inputs.chart === chart);
 const valuesOf = (rel: RecordedResource) => unsecret(rel.inputs.values ?? {});
 
 /** The stack file's layers, as the program parses them. */
@@ -20,7 +21,13 @@ function layersOf(stack: Stack): Record<string, boolean> {
     const raw: Record<string, unknown> = {};
     for (const [key, text] of Object.entries(config)) {
         if (!key.startsWith(`${PROJECT}:`) || ["", "{}", "[]"].includes(text)) continue;
-        raw[key.slice(PROJECT.length + 1)] = /^[[{]/.test(text) ? JSON.parse(text) : text === "true" ? true : text === "false" ? false : text;
+        raw[key.slice(PROJECT.length + 1)] = /^[[{]/.test(text)
+            ? JSON.parse(text)
+            : text === "true"
+              ? true
+              : text === "false"
+                ? false
+                : text;
     }
     return { ...parseConfig(stack, raw).layers };
 }
@@ -34,10 +41,11 @@ const DEV_DNS_WITHOUT_MESH = {
 
 before(async function () {
     this.timeout(600_000);
-    await Promise.all([
-        ...STACKS.map((s) => deployedStack(s)),
-        deployedStack("dev", { configOverrides: DEV_DNS_WITHOUT_MESH }),
-    ].map((p) => p.catch(() => undefined)));
+    await Promise.all(
+        [...STACKS.map((s) => deployedStack(s)), deployedStack("dev", { configOverrides: DEV_DNS_WITHOUT_MESH })].map(
+            (p) => p.catch(() => undefined),
+        ),
+    );
 });
 
 describe("Helm releases against their charts", () => {
@@ -70,7 +78,11 @@ describe("Helm releases against their charts", () => {
                     assert.equal(v.cni?.cniBinDir, "/home/kubernetes/bin");
                     assert.equal(v.global?.platform, "gke");
                 } else {
-                    assert.equal(v.cni?.cniBinDir, undefined, "chart default (/opt/cni/bin) or the platform profile decides");
+                    assert.equal(
+                        v.cni?.cniBinDir,
+                        undefined,
+                        "chart default (/opt/cni/bin) or the platform profile decides",
+                    );
                     assert.equal(v.cniBinDir, undefined);
                 }
             });
@@ -82,7 +94,11 @@ describe("Helm releases against their charts", () => {
             for (const stack of ["us", "eu", "asia"] as const) {
                 const [dns] = releasesOf(await deployedStack(stack), "external-dns");
                 assert.ok(dns, `${stack} runs external-dns`);
-                assert.deepEqual(valuesOf(dns).sources, ["service", "ingress", "istio-gateway", "istio-virtualservice"], stack);
+                assert.deepEqual(
+                    valuesOf(dns).sources,
+                    ["service", "ingress", "istio-gateway", "istio-virtualservice"],
+                    stack,
+                );
             }
         });
 
@@ -101,14 +117,23 @@ describe("pinned charts", () => {
         const { CHARTS, mergeValues } = await import("../components/helm");
         const { ALLOWED_HELM_REPOSITORIES } = await import("../policy/rules");
         const pins = Object.values(CHARTS);
-        for (const pin of pins) assert.ok(ALLOWED_HELM_REPOSITORIES.includes(pin.repo), `${pin.chart}: ${pin.repo} is allowed by the policy pack`);
+        for (const pin of pins)
+            assert.ok(
+                ALLOWED_HELM_REPOSITORIES.includes(pin.repo),
+                `${pin.chart}: ${pin.repo} is allowed by the policy pack`,
+            );
         for (const stack of STACKS) {
             for (const rel of helmReleases((await deployedStack(stack)).resources)) {
-                const pin = pins.find((p) => p.chart === rel.inputs.chart && p.repo === rel.inputs.repositoryOpts?.repo);
+                const pin = pins.find(
+                    (p) => p.chart === rel.inputs.chart && p.repo === rel.inputs.repositoryOpts?.repo,
+                );
                 assert.ok(pin, `${stack}: ${rel.inputs.chart} comes from the pin table`);
-                assert.equal(rel.inputs.version, pin!.version, `${stack}: ${rel.inputs.chart} version`);
+                assert.equal(rel.inputs.version, pin.version, `${stack}: ${rel.inputs.chart} version`);
                 assert.ok(rel.inputs.name, `${stack}: ${rel.inputs.chart} has a fixed release name`);
-                assert.ok(rel.inputs.timeout > 0 && rel.customTimeouts?.create, `${stack}: ${rel.inputs.name} has Helm and Pulumi timeouts`);
+                assert.ok(
+                    rel.inputs.timeout > 0 && rel.customTimeouts?.create,
+                    `${stack}: ${rel.inputs.name} has Helm and Pulumi timeouts`,
+                );
             }
         }
         // Values merge like Helm's: maps key by key, lists replace.

@@ -3,7 +3,7 @@
 // between regions with peers absent, partly present and all present.
 import * as assert from "node:assert/strict";
 import { deployedStack } from "./harness/evaluate";
-import { helmReleases, K8sObject, kubernetesObjects, named, ofKind, schemaProblems, unsecret } from "./harness/k8s";
+import { helmReleases, type K8sObject, kubernetesObjects, named, ofKind, schemaProblems, unsecret } from "./harness/k8s";
 import { STACKS } from "./harness/stack-config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 
@@ -13,7 +13,12 @@ const PRODUCTION = ["us", "eu", "asia"] as const;
 
 const release = (resources: RecordedResource[], name: string) => {
     const found = helmReleases(resources).find((r) => r.inputs.name === name);
-    assert.ok(found, `Helm release ${name} exists; have ${helmReleases(resources).map((r) => r.inputs.name).join(", ")}`);
+    assert.ok(
+        found,
+        `Helm release ${name} exists; have ${helmReleases(resources)
+            .map((r) => r.inputs.name)
+            .join(", ")}`,
+    );
     return found;
 };
 
@@ -50,7 +55,10 @@ const isIstio = (o: K8sObject) => /\.istio\.io\//.test(o.apiVersion);
 const label = (o: K8sObject) => `${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}`;
 
 // A root CA and a reader kubeconfig as a peer region's stack would publish them.
-const ROOT = { certPem: "-----BEGIN CERTIFICATE-----\nMOCKUSROOT\n-----END CERTIFICATE-----\n", keyPem: "-----BEGIN PRIVATE KEY-----\nMOCKUSROOTKEY\n-----END PRIVATE KEY-----\n" };
+const ROOT = {
+    certPem: "-----BEGIN CERTIFICATE-----\nMOCKUSROOT\n-----END CERTIFICATE-----\n",
+    keyPem: "-----BEGIN PRIVATE KEY-----\nMOCKUSROOTKEY\n-----END PRIVATE KEY-----\n",
+};
 const published = (region: "us" | "eu" | "asia", withRoot: boolean) => ({
     publishedForPeers: {
         region,
@@ -64,11 +72,16 @@ const published = (region: "us" | "eu" | "asia", withRoot: boolean) => ({
 });
 const stackName = (region: string) => `acme/ecommerce-platform/${region}`;
 
-const meshPending = (result: StackEvaluation) => ((result.outputs.crossRegionPending as string[]) ?? []).filter((p) => p.startsWith("mesh:")).sort();
+const meshPending = (result: StackEvaluation) =>
+    ((result.outputs.crossRegionPending as string[]) ?? []).filter((p) => p.startsWith("mesh:")).sort();
 const remoteSecrets = (result: StackEvaluation) =>
-    ofKind(kubernetesObjects(result.resources), "Secret", "istio-system").filter((s) => s.metadata.labels?.["istio/multiCluster"] === "true");
+    ofKind(kubernetesObjects(result.resources), "Secret", "istio-system").filter(
+        (s) => s.metadata.labels?.["istio/multiCluster"] === "true",
+    );
 const cacerts = (result: StackEvaluation) =>
-    kubernetesObjects(result.resources).find((o) => o.kind === "Secret" && o.metadata.name === "cacerts" && o.metadata.namespace === "istio-system");
+    kubernetesObjects(result.resources).find(
+        (o) => o.kind === "Secret" && o.metadata.name === "cacerts" && o.metadata.namespace === "istio-system",
+    );
 
 describe("service mesh", () => {
     for (const stack of STACKS) {
@@ -76,13 +89,22 @@ describe("service mesh", () => {
             it("installs Istio from the official repository, pinned to one exact version, with fixed names and timeouts", async () => {
                 const { resources } = await deployedStack(stack);
                 const istio = helmReleases(resources).filter((r) => ISTIO_CHARTS.includes(r.inputs.chart));
-                const expected = ["istio-base", "istio-cni", "istiod", "istio-ingressgateway", ...(stack === "dev" ? [] : ["istio-eastwestgateway"])];
+                const expected = [
+                    "istio-base",
+                    "istio-cni",
+                    "istiod",
+                    "istio-ingressgateway",
+                    ...(stack === "dev" ? [] : ["istio-eastwestgateway"]),
+                ];
                 assert.deepEqual(istio.map((r) => r.inputs.name).sort(), expected.sort());
                 for (const r of istio) {
                     assert.equal(r.inputs.repositoryOpts?.repo, ISTIO_REPO, `${r.inputs.name} repository`);
                     assert.equal(r.inputs.version, "1.30.3", `${r.inputs.name} version`);
                     assert.equal(r.inputs.createNamespace, false, `${r.inputs.name} createNamespace`);
-                    assert.ok(typeof r.inputs.timeout === "number" && r.inputs.timeout >= 300, `${r.inputs.name} has an explicit timeout`);
+                    assert.ok(
+                        typeof r.inputs.timeout === "number" && r.inputs.timeout >= 300,
+                        `${r.inputs.name} has an explicit timeout`,
+                    );
                 }
             });
 
@@ -96,9 +118,15 @@ describe("service mesh", () => {
                 assert.ok(waitsFor(resources, cni, ns.urn), "cni waits for istio-system");
                 assert.ok(!waitsFor(resources, cni, base.urn), "cni does not wait for base (independent)");
                 assert.ok(waitsFor(resources, istiod, base.urn), "istiod waits for base");
-                assert.ok(waitsFor(resources, istiod, cni.urn), "istiod waits for cni (injected pods need the node agent)");
+                assert.ok(
+                    waitsFor(resources, istiod, cni.urn),
+                    "istiod waits for cni (injected pods need the node agent)",
+                );
                 for (const gw of helmReleases(resources).filter((r) => r.inputs.chart === "gateway"))
-                    assert.ok(waitsFor(resources, gw, istiod.urn), `${gw.inputs.name} waits for istiod (its pods are injected)`);
+                    assert.ok(
+                        waitsFor(resources, gw, istiod.urn),
+                        `${gw.inputs.name} waits for istiod (its pods are injected)`,
+                    );
             });
 
             it("orders every Istio custom resource after the CRDs (base) and istiod's validating webhook, and each is valid against its schema", async () => {
@@ -107,34 +135,57 @@ describe("service mesh", () => {
                 const istiod = release(resources, "istiod");
                 const istio = kubernetesObjects(resources).filter(isIstio);
                 assert.ok(istio.length >= 2, "the mesh creates Istio resources");
-                const unordered = istio.filter((o) => !waitsFor(resources, o.$resource, base.urn) || !waitsFor(resources, o.$resource, istiod.urn));
+                const unordered = istio.filter(
+                    (o) => !waitsFor(resources, o.$resource, base.urn) || !waitsFor(resources, o.$resource, istiod.urn),
+                );
                 assert.deepEqual(unordered.map(label), []);
-                assert.deepEqual(istio.flatMap((o) => schemaProblems(o).map((p) => `${label(o)}: ${p}`)), []);
+                assert.deepEqual(
+                    istio.flatMap((o) => schemaProblems(o).map((p) => `${label(o)}: ${p}`)),
+                    [],
+                );
             });
 
             it("enforces STRICT mutual TLS mesh-wide and never disables it for a whole workload", async () => {
                 const objects = kubernetesObjects((await deployedStack(stack)).resources);
                 assert.equal(named(objects, "PeerAuthentication", "default", "istio-system").spec.mtls.mode, "STRICT");
-                const weakened = ofKind(objects, "PeerAuthentication").filter((p) => p.spec?.mtls?.mode && p.spec.mtls.mode !== "STRICT");
+                const weakened = ofKind(objects, "PeerAuthentication").filter(
+                    (p) => p.spec?.mtls?.mode && p.spec.mtls.mode !== "STRICT",
+                );
                 assert.deepEqual(weakened.map(label), []);
             });
 
             it("injects sidecars into every namespace that runs our services or carries mesh traffic policy, and lets their pods reach istiod", async () => {
                 const objects = kubernetesObjects((await deployedStack(stack)).resources);
-                const injected = new Set(ofKind(objects, "Namespace").filter((n) => n.metadata.labels?.["istio-injection"] === "enabled").map((n) => n.metadata.name!));
+                const injected = new Set(
+                    ofKind(objects, "Namespace")
+                        .filter((n) => n.metadata.labels?.["istio-injection"] === "enabled")
+                        .map((n) => n.metadata.name!),
+                );
                 const microserviceNamespaces = ofKind(objects, "Deployment")
                     .filter((d) => d.$resource.parent?.includes("ecommerce:platform:Microservice::"))
                     .map((d) => d.metadata.namespace!);
-                const trafficNamespaces = objects.filter((o) => ["DestinationRule", "VirtualService"].includes(o.kind) && !o.spec?.gateways).map((o) => o.metadata.namespace!);
-                const missing = [...new Set([...microserviceNamespaces, ...trafficNamespaces])].filter((ns) => !injected.has(ns));
+                const trafficNamespaces = objects
+                    .filter((o) => ["DestinationRule", "VirtualService"].includes(o.kind) && !o.spec?.gateways)
+                    .map((o) => o.metadata.namespace!);
+                const missing = [...new Set([...microserviceNamespaces, ...trafficNamespaces])].filter(
+                    (ns) => !injected.has(ns),
+                );
                 assert.deepEqual(missing, [], "namespaces without istio-injection=enabled");
                 // A default-deny namespace with sidecars needs egress to istiod (xDS and certificates, port 15012).
                 for (const ns of injected) {
                     const policies = ofKind(objects, "NetworkPolicy", ns);
                     if (!policies.some((p) => p.metadata.name === "default-deny")) continue;
-                    const toIstiod = policies.some((p) => (p.spec.egress ?? []).some((e: any) =>
-                        (e.ports ?? []).some((port: any) => port.port === 15012) &&
-                        (e.to ?? []).some((t: any) => t.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] === "istio-system")));
+                    const toIstiod = policies.some((p) =>
+                        (p.spec.egress ?? []).some(
+                            (e: any) =>
+                                (e.ports ?? []).some((port: any) => port.port === 15012) &&
+                                (e.to ?? []).some(
+                                    (t: any) =>
+                                        t.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] ===
+                                        "istio-system",
+                                ),
+                        ),
+                    );
                     assert.ok(toIstiod, `namespace ${ns} allows egress to istiod:15012`);
                 }
             });
@@ -150,7 +201,8 @@ describe("service mesh", () => {
                 const sidecarMemory = values.global.proxy.resources.requests.memory;
                 assert.equal(sidecarMemory, stack === "dev" ? "40Mi" : "128Mi");
                 assert.equal(values.resources.requests.cpu, stack === "dev" ? "100m" : "500m");
-                if (values.global?.platform !== undefined) assert.ok(["gke", "k3d", "minikube"].includes(values.global.platform));
+                if (values.global?.platform !== undefined)
+                    assert.ok(["gke", "k3d", "minikube"].includes(values.global.platform));
                 const tracer = values.meshConfig?.extensionProviders?.[0];
                 assert.equal(tracer?.opentelemetry?.service, "jaeger.monitoring.svc.cluster.local");
                 assert.equal(tracer?.opentelemetry?.port, 4317);
@@ -165,9 +217,16 @@ describe("service mesh", () => {
                 assert.equal(gw.inputs.namespace, "istio-ingress");
                 assert.equal(gw.inputs.values.service.type, stack === "dev" ? "NodePort" : "LoadBalancer");
                 assert.equal(gw.inputs.values.securityContext.seccompProfile.type, "RuntimeDefault");
-                assert.deepEqual(gw.inputs.values.securityContext.sysctls, [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }]);
+                assert.deepEqual(gw.inputs.values.securityContext.sysctls, [
+                    { name: "net.ipv4.ip_unprivileged_port_start", value: "0" },
+                ]);
                 const objects = kubernetesObjects(resources);
-                assert.equal(named(objects, "Namespace", "istio-ingress").metadata.labels?.["pod-security.kubernetes.io/enforce"], "restricted");
+                assert.equal(
+                    named(objects, "Namespace", "istio-ingress").metadata.labels?.[
+                        "pod-security.kubernetes.io/enforce"
+                    ],
+                    "restricted",
+                );
                 const gateway = named(objects, "Gateway", "public-gateway", "istio-ingress");
                 assert.deepEqual(gateway.spec.selector, { istio: "ingressgateway" });
                 const domain = stack === "dev" ? "localtest.me" : `${stack}.shop.example.com`;
@@ -180,7 +239,14 @@ describe("service mesh", () => {
                 assert.equal(byPort[80]?.tls?.httpsRedirect, true);
                 const certificate = named(objects, "Certificate", "api-tls", "istio-ingress");
                 assert.deepEqual(certificate.spec.dnsNames, [`api.${domain}`]);
-                assert.ok(waitsFor(resources, certificate.$resource, named(objects, "Namespace", "istio-ingress").$resource.urn), "the Certificate waits for its namespace");
+                assert.ok(
+                    waitsFor(
+                        resources,
+                        certificate.$resource,
+                        named(objects, "Namespace", "istio-ingress").$resource.urn,
+                    ),
+                    "the Certificate waits for its namespace",
+                );
                 // Routes bound to the public gateway reference it by namespace/name.
                 for (const vs of ofKind(objects, "VirtualService").filter((v) => v.spec.gateways))
                     assert.deepEqual(vs.spec.gateways, ["istio-ingress/public-gateway"], label(vs));
@@ -189,19 +255,32 @@ describe("service mesh", () => {
             if (stack !== "dev") {
                 it("leaves port 80 of the API host to cert-manager's solver when the issuer is ACME HTTP-01", async () => {
                     const overrides = { tls: { issuer: "acme-http01", acmeEmail: "platform-team@example.com" } };
-                    const objects = kubernetesObjects((await deployedStack(stack, { configOverrides: overrides })).resources);
+                    const objects = kubernetesObjects(
+                        (await deployedStack(stack, { configOverrides: overrides })).resources,
+                    );
                     const gateway = named(objects, "Gateway", "public-gateway", "istio-ingress");
-                    assert.deepEqual(gateway.spec.servers.map((x: any) => x.port.number), [443], "a redirect would send the challenge to HTTPS (istio/istio#27643)");
+                    assert.deepEqual(
+                        gateway.spec.servers.map((x: any) => x.port.number),
+                        [443],
+                        "a redirect would send the challenge to HTTPS (istio/istio#27643)",
+                    );
                 });
             }
 
             it("serves every Kubernetes Ingress: its IngressClass exists and names Istio's controller", async () => {
                 const objects = kubernetesObjects((await deployedStack(stack)).resources);
                 const classes = ofKind(objects, "IngressClass");
-                assert.deepEqual(classes.map((c) => [c.metadata.name, c.spec.controller]), [["istio", "istio.io/ingress-controller"]]);
+                assert.deepEqual(
+                    classes.map((c) => [c.metadata.name, c.spec.controller]),
+                    [["istio", "istio.io/ingress-controller"]],
+                );
                 const ingresses = ofKind(objects, "Ingress");
                 assert.ok(ingresses.length > 0);
-                for (const ing of ingresses) assert.ok(classes.some((c) => c.metadata.name === ing.spec.ingressClassName), `${label(ing)} has class ${ing.spec.ingressClassName}`);
+                for (const ing of ingresses)
+                    assert.ok(
+                        classes.some((c) => c.metadata.name === ing.spec.ingressClassName),
+                        `${label(ing)} has class ${ing.spec.ingressClassName}`,
+                    );
             });
 
             it("keeps istio-system's privileged exception documented and its traffic default-deny", async () => {
@@ -209,9 +288,17 @@ describe("service mesh", () => {
                 const ns = named(objects, "Namespace", "istio-system");
                 assert.equal(ns.metadata.labels?.["pod-security.kubernetes.io/enforce"], "privileged");
                 assert.match(Object.values(ns.metadata.annotations ?? {}).join(" "), /istio-cni/);
-                assert.ok(ofKind(objects, "NetworkPolicy", "istio-system").some((p) => p.metadata.name === "default-deny"));
-                for (const r of helmReleases((await deployedStack(stack)).resources).filter((x) => ["cni", "istiod", "gateway"].includes(x.inputs.chart)))
-                    assert.equal(r.inputs.values.global?.networkPolicy?.enabled, true, `${r.inputs.name} ships its NetworkPolicy`);
+                assert.ok(
+                    ofKind(objects, "NetworkPolicy", "istio-system").some((p) => p.metadata.name === "default-deny"),
+                );
+                for (const r of helmReleases((await deployedStack(stack)).resources).filter((x) =>
+                    ["cni", "istiod", "gateway"].includes(x.inputs.chart),
+                ))
+                    assert.equal(
+                        r.inputs.values.global?.networkPolicy?.enabled,
+                        true,
+                        `${r.inputs.name} ships its NetworkPolicy`,
+                    );
             });
         });
     }
@@ -219,7 +306,12 @@ describe("service mesh", () => {
     describe("distributions", () => {
         const cases: [string, string, Parameters<typeof deployedStack>[1], string | undefined][] = [
             ["dev on kind", "dev", {}, undefined],
-            ["dev on k3d", "dev", { configOverrides: { cluster: { identifier: "dev-local", distribution: "k3d" } } }, "k3d"],
+            [
+                "dev on k3d",
+                "dev",
+                { configOverrides: { cluster: { identifier: "dev-local", distribution: "k3d" } } },
+                "k3d",
+            ],
             ["eu on GKE", "eu", {}, "gke"],
             ["us on EKS", "us", {}, undefined],
         ];
@@ -244,8 +336,18 @@ describe("service mesh", () => {
             assert.equal(istiod.inputs.values.global.network, undefined);
             assert.equal(cacerts(result), undefined);
             assert.deepEqual(remoteSecrets(result), []);
-            assert.deepEqual(result.resources.filter((r) => r.type.startsWith("tls:") && r.urn.includes("ecommerce:platform:ServiceMesh$")).map((r) => r.name), [], "no mesh CA keys or certificates");
-            assert.ok(!kubernetesObjects(result.resources).some((o) => o.kind === "Gateway" && o.metadata.name === "cross-network-gateway"));
+            assert.deepEqual(
+                result.resources
+                    .filter((r) => r.type.startsWith("tls:") && r.urn.includes("ecommerce:platform:ServiceMesh$"))
+                    .map((r) => r.name),
+                [],
+                "no mesh CA keys or certificates",
+            );
+            assert.ok(
+                !kubernetesObjects(result.resources).some(
+                    (o) => o.kind === "Gateway" && o.metadata.name === "cross-network-gateway",
+                ),
+            );
             assert.deepEqual(meshPending(result), []);
             assert.equal(unsecret(result.outputs.publishedForPeers).mesh, undefined);
         });
@@ -260,13 +362,22 @@ describe("service mesh", () => {
                 assert.equal(values.global.network, `network-${stack}`);
                 assert.equal(values.global.multiCluster.clusterName, `ecommerce-${stack}`);
                 const objects = kubernetesObjects(result.resources);
-                assert.equal(named(objects, "Namespace", "istio-system").metadata.labels?.["topology.istio.io/network"], `network-${stack}`);
+                assert.equal(
+                    named(objects, "Namespace", "istio-system").metadata.labels?.["topology.istio.io/network"],
+                    `network-${stack}`,
+                );
                 const ew = release(result.resources, "istio-eastwestgateway");
                 assert.equal(ew.inputs.namespace, "istio-system");
                 assert.equal(ew.inputs.values.networkGateway, `network-${stack}`);
                 assert.equal(ew.inputs.values.service.type, "LoadBalancer");
                 const cross = named(objects, "Gateway", "cross-network-gateway", "istio-system");
-                assert.deepEqual(cross.spec.servers, [{ port: { number: 15443, name: "tls", protocol: "TLS" }, tls: { mode: "AUTO_PASSTHROUGH" }, hosts: ["*.local"] }]);
+                assert.deepEqual(cross.spec.servers, [
+                    {
+                        port: { number: 15443, name: "tls", protocol: "TLS" },
+                        tls: { mode: "AUTO_PASSTHROUGH" },
+                        hosts: ["*.local"],
+                    },
+                ]);
             });
         }
 
@@ -290,17 +401,31 @@ describe("service mesh", () => {
             const secret = cacerts(result);
             assert.ok(secret, "cacerts exists");
             const data = secret.stringData;
-            assert.deepEqual(Object.keys(data).sort(), ["ca-cert.pem", "ca-key.pem", "cert-chain.pem", "root-cert.pem"]);
+            assert.deepEqual(Object.keys(data).sort(), [
+                "ca-cert.pem",
+                "ca-key.pem",
+                "cert-chain.pem",
+                "root-cert.pem",
+            ]);
             assert.equal(data["root-cert.pem"], ROOT.certPem);
             assert.ok(data["cert-chain.pem"].endsWith(ROOT.certPem), "chain ends with the shared root");
             assert.ok(secretEntry(secret, "ca-key.pem"), "the intermediate key is a Pulumi secret");
             const signer = result.resources.find((r) => r.type === "tls:index/locallySignedCert:LocallySignedCert");
             assert.equal(unsecret(signer?.inputs.caCertPem), ROOT.certPem, "intermediate signed by the shared root");
-            assert.ok(waitsFor(result.resources, release(result.resources, "istiod"), secret.$resource.urn), "istiod starts after cacerts");
-            assert.ok(!result.resources.some((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert"), "eu does not create its own root");
+            assert.ok(
+                waitsFor(result.resources, release(result.resources, "istiod"), secret.$resource.urn),
+                "istiod starts after cacerts",
+            );
+            assert.ok(
+                !result.resources.some((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert"),
+                "eu does not create its own root",
+            );
 
             const remotes = remoteSecrets(result);
-            assert.deepEqual(remotes.map((s) => s.metadata.name), ["istio-remote-secret-ecommerce-us"]);
+            assert.deepEqual(
+                remotes.map((s) => s.metadata.name),
+                ["istio-remote-secret-ecommerce-us"],
+            );
             assert.equal(remotes[0].metadata.annotations?.["networking.istio.io/cluster"], "ecommerce-us");
             assert.match(remotes[0].stringData["ecommerce-us"], /reader kubeconfig of ecommerce-us/);
             assert.ok(secretEntry(remotes[0], "ecommerce-us"), "the kubeconfig is a Pulumi secret");
@@ -308,9 +433,19 @@ describe("service mesh", () => {
         });
 
         it("eu with all peers deployed: remote secrets for us and asia, nothing pending for the mesh", async () => {
-            const result = await deployedStack("eu", { stackOutputs: { [stackName("us")]: published("us", true), [stackName("asia")]: published("asia", false) } });
+            const result = await deployedStack("eu", {
+                stackOutputs: {
+                    [stackName("us")]: published("us", true),
+                    [stackName("asia")]: published("asia", false),
+                },
+            });
             assert.ok(cacerts(result));
-            assert.deepEqual(remoteSecrets(result).map((s) => s.metadata.name).sort(), ["istio-remote-secret-ecommerce-asia", "istio-remote-secret-ecommerce-us"]);
+            assert.deepEqual(
+                remoteSecrets(result)
+                    .map((s) => s.metadata.name)
+                    .sort(),
+                ["istio-remote-secret-ecommerce-asia", "istio-remote-secret-ecommerce-us"],
+            );
             assert.deepEqual(meshPending(result), []);
         });
 
@@ -328,16 +463,31 @@ describe("service mesh", () => {
         it("a peer that is deployed but has not published a reader kubeconfig stays pending", async () => {
             const partial = published("asia", false);
             delete (partial.publishedForPeers.mesh as any).readerKubeconfig;
-            const result = await deployedStack("eu", { stackOutputs: { [stackName("us")]: published("us", true), [stackName("asia")]: partial } });
-            assert.deepEqual(remoteSecrets(result).map((s) => s.metadata.name), ["istio-remote-secret-ecommerce-us"]);
+            const result = await deployedStack("eu", {
+                stackOutputs: { [stackName("us")]: published("us", true), [stackName("asia")]: partial },
+            });
+            assert.deepEqual(
+                remoteSecrets(result).map((s) => s.metadata.name),
+                ["istio-remote-secret-ecommerce-us"],
+            );
             assert.deepEqual(meshPending(result), ["mesh:asia"]);
         });
     });
 
     describe("keys and credentials", () => {
         const scenarios: [string, Parameters<typeof deployedStack>[1]][] = [
-            ["dev", {}], ["us", {}], ["eu", {}],
-            ["eu", { stackOutputs: { [stackName("us")]: published("us", true), [stackName("asia")]: published("asia", false) } }],
+            ["dev", {}],
+            ["us", {}],
+            ["eu", {}],
+            [
+                "eu",
+                {
+                    stackOutputs: {
+                        [stackName("us")]: published("us", true),
+                        [stackName("asia")]: published("asia", false),
+                    },
+                },
+            ],
         ];
         for (const [stack, options] of scenarios) {
             it(`${stack}${options?.stackOutputs ? " (peers deployed)" : ""}: no private key or kubeconfig outside a Secret (ConfigMaps, Helm values, any other object)`, async () => {

@@ -5,7 +5,16 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { deployedStack } from "./harness/evaluate";
-import { helmReleases, K8sObject, kubernetesObjects, named, ofKind, podTemplate, schemaProblems, unsecret } from "./harness/k8s";
+import {
+    helmReleases,
+    type K8sObject,
+    kubernetesObjects,
+    named,
+    ofKind,
+    podTemplate,
+    schemaProblems,
+    unsecret,
+} from "./harness/k8s";
 import { STACKS } from "./harness/stack-config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 import { parseQuantity } from "../components/quantity";
@@ -31,7 +40,8 @@ const OFFICIAL_REPOS: Record<string, string> = {
 };
 const sameRepo = (a: string, b: string) => a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
 
-const release = (resources: RecordedResource[], chart: string) => helmReleases(resources).find((r) => r.inputs.chart === chart);
+const release = (resources: RecordedResource[], chart: string) =>
+    helmReleases(resources).find((r) => r.inputs.chart === chart);
 
 /** Everything a resource waits for: its dependencies, transitively, with components expanded to their descendants. */
 function waitsFor(resources: RecordedResource[], urn: string): Set<string> {
@@ -44,7 +54,10 @@ function waitsFor(resources: RecordedResource[], urn: string): Set<string> {
         const u = queue.pop()!;
         if (seen.has(u)) continue;
         seen.add(u);
-        queue.push(...(byUrn.get(u)?.dependencies ?? []), ...(byUrn.get(u)?.custom === false ? children.get(u) ?? [] : []));
+        queue.push(
+            ...(byUrn.get(u)?.dependencies ?? []),
+            ...(byUrn.get(u)?.custom === false ? (children.get(u) ?? []) : []),
+        );
     }
     return seen;
 }
@@ -62,7 +75,8 @@ function secretValues(resources: RecordedResource[]): string[] {
     const walk = (v: any) => {
         if (Array.isArray(v)) v.forEach(walk);
         else if (v && typeof v === "object") {
-            if ("$secret" in v) leaves(unsecret(v)).forEach(([, x]) => typeof x === "string" && x.length >= 16 && out.push(x));
+            if ("$secret" in v)
+                leaves(unsecret(v)).forEach(([, x]) => typeof x === "string" && x.length >= 16 && out.push(x));
             else Object.values(v).forEach(walk);
         }
     };
@@ -89,19 +103,42 @@ function peerMatches(peer: any, policyNs: string, e: Endpoint): boolean {
 }
 
 const portMatches = (ports: any[] | undefined, port: number, protocol = "TCP") =>
-    !ports || ports.length === 0 || ports.some((p) => (p.protocol ?? "TCP") === protocol && (p.port === undefined || p.port === port || (p.endPort !== undefined && port >= p.port && port <= p.endPort)));
+    !ports ||
+    ports.length === 0 ||
+    ports.some(
+        (p) =>
+            (p.protocol ?? "TCP") === protocol &&
+            (p.port === undefined ||
+                p.port === port ||
+                (p.endPort !== undefined && port >= p.port && port <= p.endPort)),
+    );
 
 /** Whether the policies on `pod`'s side admit traffic in `direction` with `peer` on `port` (not isolated = admitted). */
-function sideAllows(policies: K8sObject[], pod: Endpoint, direction: "Ingress" | "Egress", peer: Endpoint, port: number): boolean {
+function sideAllows(
+    policies: K8sObject[],
+    pod: Endpoint,
+    direction: "Ingress" | "Egress",
+    peer: Endpoint,
+    port: number,
+): boolean {
     if (pod === "address") return true; // not ours to fence
-    const selecting = policies.filter((np) => np.metadata.namespace === pod.ns && selectorMatches(np.spec.podSelector, pod.labels)
-        && (np.spec.policyTypes ?? ["Ingress"]).includes(direction));
+    const selecting = policies.filter(
+        (np) =>
+            np.metadata.namespace === pod.ns &&
+            selectorMatches(np.spec.podSelector, pod.labels) &&
+            (np.spec.policyTypes ?? ["Ingress"]).includes(direction),
+    );
     if (selecting.length === 0) return true;
     const rulesOf = (np: K8sObject): any[] => (direction === "Ingress" ? np.spec.ingress : np.spec.egress) ?? [];
-    return selecting.some((np) => rulesOf(np).some((r) => {
-        const peers: any[] | undefined = direction === "Ingress" ? r.from : r.to;
-        return (!peers || peers.length === 0 || peers.some((x) => peerMatches(x, np.metadata.namespace!, peer))) && portMatches(r.ports, port);
-    }));
+    return selecting.some((np) =>
+        rulesOf(np).some((r) => {
+            const peers: any[] | undefined = direction === "Ingress" ? r.from : r.to;
+            return (
+                (!peers || peers.length === 0 || peers.some((x) => peerMatches(x, np.metadata.namespace!, peer))) &&
+                portMatches(r.ports, port)
+            );
+        }),
+    );
 }
 
 /** Both ends agree: the source may send (egress) and the destination may receive (ingress). */
@@ -110,22 +147,58 @@ const allows = (policies: K8sObject[], from: Endpoint, to: Endpoint, port: numbe
 
 /** Pod labels the charts set (kube-prometheus-stack 88.5.3 with fullnameOverride kps, jaeger 4.11.1, keda 2.20.2). */
 const CHART_PODS = {
-    prometheus: { ns: "monitoring", labels: { "app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": "kps-prometheus", prometheus: "kps-prometheus" } },
-    alertmanager: { ns: "monitoring", labels: { "app.kubernetes.io/name": "alertmanager", alertmanager: "kps-alertmanager" } },
-    grafana: { ns: "monitoring", labels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "kube-prometheus-stack" } },
-    kubeStateMetrics: { ns: "monitoring", labels: { "app.kubernetes.io/name": "kube-state-metrics", "app.kubernetes.io/instance": "kube-prometheus-stack" } },
+    prometheus: {
+        ns: "monitoring",
+        labels: {
+            "app.kubernetes.io/name": "prometheus",
+            "operator.prometheus.io/name": "kps-prometheus",
+            prometheus: "kps-prometheus",
+        },
+    },
+    alertmanager: {
+        ns: "monitoring",
+        labels: { "app.kubernetes.io/name": "alertmanager", alertmanager: "kps-alertmanager" },
+    },
+    grafana: {
+        ns: "monitoring",
+        labels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "kube-prometheus-stack" },
+    },
+    kubeStateMetrics: {
+        ns: "monitoring",
+        labels: {
+            "app.kubernetes.io/name": "kube-state-metrics",
+            "app.kubernetes.io/instance": "kube-prometheus-stack",
+        },
+    },
     operator: { ns: "monitoring", labels: { app: "kube-prometheus-stack-operator", release: "kube-prometheus-stack" } },
-    admissionJob: { ns: "monitoring", labels: { app: "kube-prometheus-stack-admission-create", release: "kube-prometheus-stack" } },
-    jaeger: { ns: "monitoring", labels: { "app.kubernetes.io/name": "jaeger", "app.kubernetes.io/instance": "jaeger", "app.kubernetes.io/component": "all-in-one" } },
+    admissionJob: {
+        ns: "monitoring",
+        labels: { app: "kube-prometheus-stack-admission-create", release: "kube-prometheus-stack" },
+    },
+    jaeger: {
+        ns: "monitoring",
+        labels: {
+            "app.kubernetes.io/name": "jaeger",
+            "app.kubernetes.io/instance": "jaeger",
+            "app.kubernetes.io/component": "all-in-one",
+        },
+    },
     kedaOperator: { ns: "keda", labels: { app: "keda-operator", "app.kubernetes.io/name": "keda-operator" } },
-    kedaMetricsApiServer: { ns: "keda", labels: { app: "keda-operator-metrics-apiserver", "app.kubernetes.io/name": "keda-operator-metrics-apiserver" } },
-    kedaWebhooks: { ns: "keda", labels: { app: "keda-admission-webhooks", "app.kubernetes.io/name": "keda-admission-webhooks" } },
+    kedaMetricsApiServer: {
+        ns: "keda",
+        labels: { app: "keda-operator-metrics-apiserver", "app.kubernetes.io/name": "keda-operator-metrics-apiserver" },
+    },
+    kedaWebhooks: {
+        ns: "keda",
+        labels: { app: "keda-admission-webhooks", "app.kubernetes.io/name": "keda-admission-webhooks" },
+    },
     istiod: { ns: "istio-system", labels: { app: "istiod", istio: "pilot" } },
 } as const;
 
 /** Whether a ServiceMonitor/PodMonitor namespaceSelector covers `ns` (default: its own namespace). */
 const coversNamespace = (m: K8sObject, ns: string) =>
-    m.spec.namespaceSelector?.any === true || (m.spec.namespaceSelector?.matchNames ?? [m.metadata.namespace]).includes(ns);
+    m.spec.namespaceSelector?.any === true ||
+    (m.spec.namespaceSelector?.matchNames ?? [m.metadata.namespace]).includes(ns);
 
 describe("observability layer", () => {
     for (const stack of STACKS) {
@@ -144,8 +217,10 @@ describe("observability layer", () => {
                     const p: string[] = [];
                     const official = OFFICIAL_REPOS[r.inputs.chart];
                     if (!official) p.push(`${r.inputs.chart}: not a chart with a known official repository`);
-                    else if (!sameRepo(r.inputs.repositoryOpts?.repo ?? "", official)) p.push(`${r.inputs.chart}: repo ${r.inputs.repositoryOpts?.repo}, expected ${official}`);
-                    if (!/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(r.inputs.version ?? "")) p.push(`${r.inputs.chart}: version ${r.inputs.version} is not exact`);
+                    else if (!sameRepo(r.inputs.repositoryOpts?.repo ?? "", official))
+                        p.push(`${r.inputs.chart}: repo ${r.inputs.repositoryOpts?.repo}, expected ${official}`);
+                    if (!/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(r.inputs.version ?? ""))
+                        p.push(`${r.inputs.chart}: version ${r.inputs.version} is not exact`);
                     if (!r.inputs.name) p.push(`${r.inputs.chart}: no fixed release name`);
                     if (!(r.inputs.timeout > 0)) p.push(`${r.inputs.chart}: no explicit timeout`);
                     if (r.inputs.createNamespace) p.push(`${r.inputs.chart}: creates its own namespace`);
@@ -160,14 +235,24 @@ describe("observability layer", () => {
             });
 
             it("orders every ServiceMonitor, PodMonitor, PrometheusRule and ScaledObject after the release that installs its CRD, and each is valid against its CRD schema", () => {
-                const crdRelease: Record<string, string> = { "monitoring.coreos.com": "kube-prometheus-stack", "keda.sh": "keda" };
-                const crs = objects.filter((o) => ["ServiceMonitor", "PodMonitor", "PrometheusRule", "ScaledObject"].includes(o.kind));
-                assert.ok(["ServiceMonitor", "PodMonitor", "PrometheusRule", "ScaledObject"].every((k) => crs.some((o) => o.kind === k)));
+                const crdRelease: Record<string, string> = {
+                    "monitoring.coreos.com": "kube-prometheus-stack",
+                    "keda.sh": "keda",
+                };
+                const crs = objects.filter((o) =>
+                    ["ServiceMonitor", "PodMonitor", "PrometheusRule", "ScaledObject"].includes(o.kind),
+                );
+                assert.ok(
+                    ["ServiceMonitor", "PodMonitor", "PrometheusRule", "ScaledObject"].every((k) =>
+                        crs.some((o) => o.kind === k),
+                    ),
+                );
                 const problems = crs.flatMap((o) => {
                     const id = `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`;
                     const rel = release(result.resources, crdRelease[o.apiVersion.split("/")[0]]);
                     const p = schemaProblems(o).map((x) => `${id}: ${x}`);
-                    if (!rel || !waitsFor(result.resources, o.$resource.urn).has(rel.urn)) p.push(`${id}: not ordered after the ${crdRelease[o.apiVersion.split("/")[0]]} release`);
+                    if (!rel || !waitsFor(result.resources, o.$resource.urn).has(rel.urn))
+                        p.push(`${id}: not ordered after the ${crdRelease[o.apiVersion.split("/")[0]]} release`);
                     return p;
                 });
                 assert.deepEqual(problems, []);
@@ -175,17 +260,28 @@ describe("observability layer", () => {
 
             it("monitors every Service we run that has a metrics port, and istiod, the gateways and every sidecar's Envoy, with an alert for each of them", () => {
                 const monitors = ofKind(objects, "ServiceMonitor");
-                const rules = ofKind(objects, "PrometheusRule").flatMap((r) => (r.spec.groups as any[]).flatMap((g) => g.rules as any[]));
+                const rules = ofKind(objects, "PrometheusRule").flatMap((r) =>
+                    (r.spec.groups as any[]).flatMap((g) => g.rules as any[]),
+                );
                 const missing: string[] = [];
                 for (const svc of ofKind(objects, "Service")) {
                     const metricsPorts = (svc.spec.ports as any[]).filter((p) => /metrics/.test(p.name ?? ""));
                     if (metricsPorts.length === 0) continue;
                     const id = `${svc.metadata.namespace}/${svc.metadata.name}`;
-                    const monitored = monitors.some((m) => m.metadata.namespace === svc.metadata.namespace
-                        && Object.entries(m.spec.selector.matchLabels ?? {}).every(([k, v]) => svc.metadata.labels?.[k] === v)
-                        && (m.spec.endpoints as any[]).some((e) => metricsPorts.some((p) => p.name === e.port)));
+                    const monitored = monitors.some(
+                        (m) =>
+                            m.metadata.namespace === svc.metadata.namespace &&
+                            Object.entries(m.spec.selector.matchLabels ?? {}).every(
+                                ([k, v]) => svc.metadata.labels?.[k] === v,
+                            ) &&
+                            (m.spec.endpoints as any[]).some((e) => metricsPorts.some((p) => p.name === e.port)),
+                    );
                     if (!monitored) missing.push(`${id}: no ServiceMonitor scrapes its metrics port`);
-                    const alerted = rules.some((r) => r.labels?.service === svc.metadata.name || String(r.expr).includes(`service="${svc.metadata.name}"`));
+                    const alerted = rules.some(
+                        (r) =>
+                            r.labels?.service === svc.metadata.name ||
+                            String(r.expr).includes(`service="${svc.metadata.name}"`),
+                    );
                     if (!alerted) missing.push(`${id}: no alert rule`);
                 }
 
@@ -194,49 +290,106 @@ describe("observability layer", () => {
                 // name minus "istio-">; injected pods get security.istio.io/tlsMode=istio).
                 const podMonitors = ofKind(objects, "PodMonitor");
                 const alertedJob = (job: string) => rules.some((r) => String(r.expr).includes(`job="${job}"`));
-                const envoyMonitor = (ns: string, labels: Record<string, string>) => podMonitors.find((m) => coversNamespace(m, ns)
-                    && selectorMatches(m.spec.selector, labels)
-                    && (m.spec.podMetricsEndpoints as any[]).some((e) => e.port === "http-envoy-prom" && e.path === "/stats/prometheus"));
+                const envoyMonitor = (ns: string, labels: Record<string, string>) =>
+                    podMonitors.find(
+                        (m) =>
+                            coversNamespace(m, ns) &&
+                            selectorMatches(m.spec.selector, labels) &&
+                            (m.spec.podMetricsEndpoints as any[]).some(
+                                (e) => e.port === "http-envoy-prom" && e.path === "/stats/prometheus",
+                            ),
+                    );
                 const istiod = release(result.resources, "istiod");
                 assert.ok(istiod, "every stack runs the mesh");
-                const istiodMonitor = monitors.find((m) => coversNamespace(m, istiod!.inputs.namespace) && selectorMatches(m.spec.selector, CHART_PODS.istiod.labels)
-                    && (m.spec.endpoints as any[]).some((e) => e.port === "http-monitoring"));
+                const istiodMonitor = monitors.find(
+                    (m) =>
+                        coversNamespace(m, istiod.inputs.namespace) &&
+                        selectorMatches(m.spec.selector, CHART_PODS.istiod.labels) &&
+                        (m.spec.endpoints as any[]).some((e) => e.port === "http-monitoring"),
+                );
                 if (!istiodMonitor) missing.push("istiod: no ServiceMonitor scrapes http-monitoring");
                 else if (!alertedJob("istiod")) missing.push("istiod: no alert rule"); // a ServiceMonitor's job is the Service name
                 for (const gw of helmReleases(result.resources).filter((r) => r.inputs.chart === "gateway")) {
                     const labels = { app: gw.inputs.name, istio: String(gw.inputs.name).replace(/^istio-/, "") };
                     const m = envoyMonitor(gw.inputs.namespace, labels);
-                    if (!m) missing.push(`gateway ${gw.inputs.namespace}/${gw.inputs.name}: no PodMonitor scrapes its Envoy stats`);
-                    else if (!alertedJob(`${m.metadata.namespace}/${m.metadata.name}`)) missing.push(`gateway ${gw.inputs.name}: no alert rule`);
+                    if (!m)
+                        missing.push(
+                            `gateway ${gw.inputs.namespace}/${gw.inputs.name}: no PodMonitor scrapes its Envoy stats`,
+                        );
+                    else if (!alertedJob(`${m.metadata.namespace}/${m.metadata.name}`))
+                        missing.push(`gateway ${gw.inputs.name}: no alert rule`);
                 }
-                const injected = ofKind(objects, "Namespace").filter((n) => n.metadata.labels?.["istio-injection"] === "enabled").map((n) => n.metadata.name!);
+                const injected = ofKind(objects, "Namespace")
+                    .filter((n) => n.metadata.labels?.["istio-injection"] === "enabled")
+                    .map((n) => n.metadata.name!);
                 assert.ok(injected.length > 0);
-                for (const o of objects.filter((x) => injected.includes(x.metadata.namespace ?? "") && podTemplate(x as K8sObject))) {
-                    const t = podTemplate(o as K8sObject)!;
-                    if (t.metadata?.annotations?.["sidecar.istio.io/inject"] === "false" || t.metadata?.labels?.["sidecar.istio.io/inject"] === "false") continue;
+                for (const o of objects.filter(
+                    (x) => injected.includes(x.metadata.namespace ?? "") && podTemplate(x as K8sObject),
+                )) {
+                    const t = podTemplate(o)!;
+                    if (
+                        t.metadata?.annotations?.["sidecar.istio.io/inject"] === "false" ||
+                        t.metadata?.labels?.["sidecar.istio.io/inject"] === "false"
+                    )
+                        continue;
                     const labels = { ...(t.metadata?.labels ?? {}), "security.istio.io/tlsMode": "istio" };
                     const m = envoyMonitor(o.metadata.namespace!, labels);
-                    if (!m) missing.push(`${o.kind} ${o.metadata.namespace}/${o.metadata.name}: no PodMonitor scrapes its sidecar's Envoy stats`);
-                    else if (!alertedJob(`${m.metadata.namespace}/${m.metadata.name}`)) missing.push(`sidecars: no alert rule`);
+                    if (!m)
+                        missing.push(
+                            `${o.kind} ${o.metadata.namespace}/${o.metadata.name}: no PodMonitor scrapes its sidecar's Envoy stats`,
+                        );
+                    else if (!alertedJob(`${m.metadata.namespace}/${m.metadata.name}`))
+                        missing.push(`sidecars: no alert rule`);
                 }
                 // A gateway is not counted twice as a sidecar.
-                assert.equal(podMonitors.filter((m) => selectorMatches(m.spec.selector, { app: "istio-ingressgateway", istio: "ingressgateway", "security.istio.io/tlsMode": "istio" })).length, 1);
+                assert.equal(
+                    podMonitors.filter((m) =>
+                        selectorMatches(m.spec.selector, {
+                            app: "istio-ingressgateway",
+                            istio: "ingressgateway",
+                            "security.istio.io/tlsMode": "istio",
+                        }),
+                    ).length,
+                    1,
+                );
                 assert.deepEqual([...new Set(missing)], []);
             });
 
             it("alerts on the service level objectives of every core service: availability, latency, saturation, restarts; payment failures", () => {
-                const rules = ofKind(objects, "PrometheusRule", "ecommerce").flatMap((r) => (r.spec.groups as any[]).flatMap((g) => g.rules as any[]));
+                const rules = ofKind(objects, "PrometheusRule", "ecommerce").flatMap((r) =>
+                    (r.spec.groups as any[]).flatMap((g) => g.rules as any[]),
+                );
                 for (const service of ["product-catalog", "payment", "recommendation", "auth"]) {
                     const alerts = rules.filter((r) => r.labels.service === service);
                     const expr = (name: string) => alerts.find((a) => a.alert === name)?.expr ?? "";
-                    assert.match(expr("ServiceErrorBudgetFastBurn"), new RegExp(`http_requests_total\\{[^}]*service="${service}"[^}]*code=~"5\\.\\."`), service);
-                    assert.match(expr("ServiceLatencyHigh"), /histogram_quantile\(0\.95, .*http_request_duration_seconds_bucket/, service);
-                    assert.match(expr("ServiceCpuSaturated"), /container_cpu_usage_seconds_total.*kube_pod_container_resource_limits/, service);
+                    assert.match(
+                        expr("ServiceErrorBudgetFastBurn"),
+                        new RegExp(`http_requests_total\\{[^}]*service="${service}"[^}]*code=~"5\\.\\."`),
+                        service,
+                    );
+                    assert.match(
+                        expr("ServiceLatencyHigh"),
+                        /histogram_quantile\(0\.95, .*http_request_duration_seconds_bucket/,
+                        service,
+                    );
+                    assert.match(
+                        expr("ServiceCpuSaturated"),
+                        /container_cpu_usage_seconds_total.*kube_pod_container_resource_limits/,
+                        service,
+                    );
                     assert.match(expr("ServiceRestarting"), /kube_pod_container_status_restarts_total/, service);
                     assert.match(expr("ServiceDown"), /up\{/, service);
-                    assert.ok(alerts.every((a) => ["critical", "warning"].includes(a.labels.severity) && a.annotations.summary), service);
+                    assert.ok(
+                        alerts.every(
+                            (a) => ["critical", "warning"].includes(a.labels.severity) && a.annotations.summary,
+                        ),
+                        service,
+                    );
                 }
-                assert.match(rules.find((r) => r.alert === "PaymentFailures")?.expr ?? "", /payment_transactions_total\{[^}]*status!="success"/);
+                assert.match(
+                    rules.find((r) => r.alert === "PaymentFailures")?.expr ?? "",
+                    /payment_transactions_total\{[^}]*status!="success"/,
+                );
             });
 
             it("gives Grafana its admin login from a Secret it never sees in values, created before the release", () => {
@@ -247,25 +400,42 @@ describe("observability layer", () => {
                 const secret = named(objects, "Secret", secretName, "monitoring");
                 assert.ok(secret.$resource.inputs.stringData.$secret, "Secret data is a Pulumi secret");
                 const data = unsecret(secret.$resource.inputs.stringData);
-                assert.ok(data[grafana.admin.userKey ?? "admin-user"] && (data[grafana.admin.passwordKey ?? "admin-password"] ?? "").length >= 16);
-                assert.ok(waitsFor(result.resources, kps.urn).has(secret.$resource.urn), "release waits for the Secret");
+                assert.ok(
+                    data[grafana.admin.userKey ?? "admin-user"] &&
+                        (data[grafana.admin.passwordKey ?? "admin-password"] ?? "").length >= 16,
+                );
+                assert.ok(
+                    waitsFor(result.resources, kps.urn).has(secret.$resource.urn),
+                    "release waits for the Secret",
+                );
             });
 
             it("keeps every credential out of Helm values and ConfigMaps", () => {
                 const secrets = [...new Set(secretValues(result.resources))];
                 assert.ok(secrets.length > 0);
                 const places: [string, unknown][] = [
-                    ...helmReleases(result.resources).map((r): [string, unknown] => [`release ${r.inputs.chart}`, r.inputs.values]),
-                    ...ofKind(objects, "ConfigMap").map((c): [string, unknown] => [`ConfigMap ${c.metadata.namespace}/${c.metadata.name}`, { data: c.data, binaryData: c.binaryData }]),
+                    ...helmReleases(result.resources).map((r): [string, unknown] => [
+                        `release ${r.inputs.chart}`,
+                        r.inputs.values,
+                    ]),
+                    ...ofKind(objects, "ConfigMap").map((c): [string, unknown] => [
+                        `ConfigMap ${c.metadata.namespace}/${c.metadata.name}`,
+                        { data: c.data, binaryData: c.binaryData },
+                    ]),
                 ];
-                const credentialKey = /(^|\.)(admin)?(password|passwd|token|apiToken|apiKey|secretAccessKey|clientSecret|privateKey)$/i;
+                const credentialKey =
+                    /(^|\.)(admin)?(password|passwd|token|apiToken|apiKey|secretAccessKey|clientSecret|privateKey)$/i;
                 const problems: string[] = [];
                 for (const [where, tree] of places) {
                     const text = JSON.stringify(tree) ?? "";
                     if (text.includes('"$secret"')) problems.push(`${where}: holds a Pulumi secret`);
-                    for (const s of secrets) if (text.includes(s)) problems.push(`${where}: contains a generated credential`);
-                    for (const [key, value] of leaves(tree)) if (credentialKey.test(key) && typeof value === "string" && value) problems.push(`${where}: ${key} is set`);
-                    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) problems.push(`${where}: contains a private key`);
+                    for (const s of secrets)
+                        if (text.includes(s)) problems.push(`${where}: contains a generated credential`);
+                    for (const [key, value] of leaves(tree))
+                        if (credentialKey.test(key) && typeof value === "string" && value)
+                            problems.push(`${where}: ${key} is set`);
+                    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text))
+                        problems.push(`${where}: contains a private key`);
                 }
                 assert.deepEqual(problems, []);
             });
@@ -275,9 +445,15 @@ describe("observability layer", () => {
                 assert.equal(kps.inputs.values.grafana.fullnameOverride, "grafana");
                 assert.equal(kps.inputs.values.grafana.service.port, 3000);
                 const prom = named(objects, "Service", "prometheus", "monitoring");
-                assert.deepEqual(prom.spec.ports.map((p: any) => [p.port, p.targetPort]), [[9090, 9090]]);
+                assert.deepEqual(
+                    prom.spec.ports.map((p: any) => [p.port, p.targetPort]),
+                    [[9090, 9090]],
+                );
                 // The selector must match the pods the operator creates for the chart's Prometheus.
-                assert.deepEqual(prom.spec.selector, { "app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": `${kps.inputs.values.fullnameOverride}-prometheus` });
+                assert.deepEqual(prom.spec.selector, {
+                    "app.kubernetes.io/name": "prometheus",
+                    "operator.prometheus.io/name": `${kps.inputs.values.fullnameOverride}-prometheus`,
+                });
                 const jaeger = release(result.resources, "jaeger")!;
                 assert.equal(jaeger.inputs.namespace, "monitoring");
                 assert.equal(jaeger.inputs.values.fullnameOverride, "jaeger");
@@ -292,8 +468,14 @@ describe("observability layer", () => {
             it("wires Istio tracing to Jaeger's OTLP receiver", () => {
                 const istiod = release(result.resources, "istiod");
                 const providers = istiod?.inputs.values.meshConfig?.extensionProviders ?? [];
-                assert.ok(providers.some((p: any) => p.opentelemetry?.service === "jaeger.monitoring.svc.cluster.local" && p.opentelemetry?.port === 4317),
-                    `istiod extension providers: ${JSON.stringify(providers)}`);
+                assert.ok(
+                    providers.some(
+                        (p: any) =>
+                            p.opentelemetry?.service === "jaeger.monitoring.svc.cluster.local" &&
+                            p.opentelemetry?.port === 4317,
+                    ),
+                    `istiod extension providers: ${JSON.stringify(providers)}`,
+                );
                 assert.equal((result.outputs.endpoints as any).jaegerOtlp, "jaeger.monitoring.svc.cluster.local:4317");
             });
 
@@ -305,25 +487,39 @@ describe("observability layer", () => {
                 assert.notEqual(agentsNs, "monitoring");
                 const agents = named(objects, "Namespace", agentsNs);
                 assert.equal(agents.metadata.labels?.["pod-security.kubernetes.io/enforce"], "privileged");
-                assert.ok(Object.values(agents.metadata.annotations ?? {}).some((v) => /node-exporter/.test(String(v))), "exception reason recorded");
+                assert.ok(
+                    Object.values(agents.metadata.annotations ?? {}).some((v) => /node-exporter/.test(String(v))),
+                    "exception reason recorded",
+                );
                 assert.ok(waitsFor(result.resources, kps.urn).has(agents.$resource.urn));
                 // Charts in the restricted namespaces run with the restricted security contexts we set.
                 assert.equal(kps.inputs.values.grafana.securityContext.seccompProfile.type, "RuntimeDefault");
-                assert.equal(release(result.resources, "jaeger")!.inputs.values.jaeger.securityContext.allowPrivilegeEscalation, false);
+                assert.equal(
+                    release(result.resources, "jaeger")!.inputs.values.jaeger.securityContext.allowPrivilegeEscalation,
+                    false,
+                );
             });
 
             it("fences monitoring, keda and monitoring-node-agents with default-deny and allows exactly the charts' flows", () => {
                 const policies = ofKind(objects, "NetworkPolicy");
                 for (const ns of ["monitoring", "keda", "monitoring-node-agents"]) {
                     assert.ok(named(objects, "Namespace", ns));
-                    assert.ok(policies.some((np) => np.metadata.namespace === ns && isDefaultDeny(np.spec)), `${ns}: no default-deny NetworkPolicy`);
-                    assert.ok(policies.some((np) => np.metadata.namespace === ns && np.metadata.name === "allow-dns"), `${ns}: no DNS allow`);
+                    assert.ok(
+                        policies.some((np) => np.metadata.namespace === ns && isDefaultDeny(np.spec)),
+                        `${ns}: no default-deny NetworkPolicy`,
+                    );
+                    assert.ok(
+                        policies.some((np) => np.metadata.namespace === ns && np.metadata.name === "allow-dns"),
+                        `${ns}: no DNS allow`,
+                    );
                 }
                 const P = CHART_PODS;
                 const app = (ns: string): Endpoint => {
-                    const t = objects.map((o) => podTemplate(o as K8sObject)).find((x, i) => x && objects[i].metadata.namespace === ns);
+                    const t = objects
+                        .map((o) => podTemplate(o as K8sObject))
+                        .find((x, i) => x && objects[i].metadata.namespace === ns);
                     assert.ok(t, `a pod template in ${ns}`);
-                    return { ns, labels: t!.metadata.labels };
+                    return { ns, labels: t.metadata.labels };
                 };
                 const sidecar = app("ecommerce");
                 const must: [string, Endpoint, Endpoint, number][] = [
@@ -373,19 +569,24 @@ describe("observability layer", () => {
                 // Ends whose NetworkPolicies come from a chart (not objects of the program) count as open here.
                 const chartFenced = (e: Endpoint) => e !== "address" && e.ns === "istio-system";
                 const may = (a: Endpoint, b: Endpoint, port: number) =>
-                    (chartFenced(a) || sideAllows(policies, a, "Egress", b, port)) && (chartFenced(b) || sideAllows(policies, b, "Ingress", a, port));
+                    (chartFenced(a) || sideAllows(policies, a, "Egress", b, port)) &&
+                    (chartFenced(b) || sideAllows(policies, b, "Ingress", a, port));
                 const wrong = [
                     ...must.filter(([, a, b, port]) => !may(a, b, port)).map(([what]) => `denied: ${what}`),
                     ...mustNot.filter(([, a, b, port]) => may(a, b, port)).map(([what]) => `allowed: ${what}`),
                 ];
                 // OTLP/HTTP: monitoring admits it from every namespace (the sender's egress is its own namespace's business).
-                if (!sideAllows(policies, P.jaeger, "Ingress", sidecar, 4318)) wrong.push("denied: any namespace -> jaeger otlp-http");
+                if (!sideAllows(policies, P.jaeger, "Ingress", sidecar, 4318))
+                    wrong.push("denied: any namespace -> jaeger otlp-http");
                 // Charts install only once their namespace's policies exist (hook Jobs call the API server at once).
                 for (const chart of ["kube-prometheus-stack", "jaeger", "keda"]) {
                     const rel = release(result.resources, chart)!;
                     const deps = waitsFor(result.resources, rel.urn);
                     for (const np of policies.filter((x) => x.metadata.namespace === rel.inputs.namespace))
-                        if (!deps.has(np.$resource.urn)) wrong.push(`${chart} does not wait for NetworkPolicy ${np.metadata.namespace}/${np.metadata.name}`);
+                        if (!deps.has(np.$resource.urn))
+                            wrong.push(
+                                `${chart} does not wait for NetworkPolicy ${np.metadata.namespace}/${np.metadata.name}`,
+                            );
                 }
                 assert.deepEqual(wrong, []);
             });
@@ -396,35 +597,62 @@ describe("observability layer", () => {
                 // Every ingress rule admitting the monitoring namespace names a port Prometheus may send to.
                 for (const np of policies.filter((x) => x.metadata.namespace !== "monitoring")) {
                     for (const rule of (np.spec.ingress ?? []) as any[]) {
-                        if (!(rule.from ?? []).some((p: any) => selectorMatches(p.namespaceSelector, nsLabels("monitoring")) && !p.podSelector)) continue;
-                        const target: Endpoint = { ns: np.metadata.namespace!, labels: np.spec.podSelector.matchLabels ?? {} };
-                        for (const p of rule.ports ?? []) if (!allows(policies, CHART_PODS.prometheus, target, p.port)) problems.push(`${np.metadata.namespace}/${np.metadata.name}: port ${p.port}`);
+                        if (
+                            !(rule.from ?? []).some(
+                                (p: any) =>
+                                    selectorMatches(p.namespaceSelector, nsLabels("monitoring")) && !p.podSelector,
+                            )
+                        )
+                            continue;
+                        const target: Endpoint = {
+                            ns: np.metadata.namespace!,
+                            labels: np.spec.podSelector.matchLabels ?? {},
+                        };
+                        for (const p of rule.ports ?? [])
+                            if (!allows(policies, CHART_PODS.prometheus, target, p.port))
+                                problems.push(`${np.metadata.namespace}/${np.metadata.name}: port ${p.port}`);
                     }
                 }
                 // Every pod in an injected namespace admits the scrape of its sidecar.
-                for (const n of ofKind(objects, "Namespace").filter((x) => x.metadata.labels?.["istio-injection"] === "enabled")) {
-                    for (const o of objects.filter((x) => x.metadata.namespace === n.metadata.name && podTemplate(x as K8sObject))) {
-                        const pod: Endpoint = { ns: n.metadata.name!, labels: podTemplate(o as K8sObject)!.metadata.labels };
-                        if (!allows(policies, CHART_PODS.prometheus, pod, 15090)) problems.push(`${o.kind} ${n.metadata.name}/${o.metadata.name}: Envoy stats 15090`);
+                for (const n of ofKind(objects, "Namespace").filter(
+                    (x) => x.metadata.labels?.["istio-injection"] === "enabled",
+                )) {
+                    for (const o of objects.filter(
+                        (x) => x.metadata.namespace === n.metadata.name && podTemplate(x as K8sObject),
+                    )) {
+                        const pod: Endpoint = {
+                            ns: n.metadata.name!,
+                            labels: podTemplate(o)!.metadata.labels,
+                        };
+                        if (!allows(policies, CHART_PODS.prometheus, pod, 15090))
+                            problems.push(`${o.kind} ${n.metadata.name}/${o.metadata.name}: Envoy stats 15090`);
                     }
                 }
                 assert.deepEqual(problems, []);
             });
 
             it("keeps Prometheus data for the configured retention, on a volume in production", () => {
-                const spec = release(result.resources, "kube-prometheus-stack")!.inputs.values.prometheus.prometheusSpec;
+                const spec = release(result.resources, "kube-prometheus-stack")!.inputs.values.prometheus
+                    .prometheusSpec;
                 assert.equal(spec.retention, stack === "dev" ? "2d" : "15d");
-                for (const k of ["serviceMonitor", "podMonitor", "rule", "probe"]) assert.equal(spec[`${k}SelectorNilUsesHelmValues`], false, k);
+                for (const k of ["serviceMonitor", "podMonitor", "rule", "probe"])
+                    assert.equal(spec[`${k}SelectorNilUsesHelmValues`], false, k);
                 if (stack === "dev") assert.equal(spec.storageSpec, undefined);
                 else assert.equal(spec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage, "50Gi");
             });
 
             it("does not make monitoring wait for the mesh: the layers install in parallel", () => {
-                const istioReleases = helmReleases(result.resources).filter((r) => ["base", "istiod", "gateway", "cni"].includes(r.inputs.chart)).map((r) => r.urn);
+                const istioReleases = helmReleases(result.resources)
+                    .filter((r) => ["base", "istiod", "gateway", "cni"].includes(r.inputs.chart))
+                    .map((r) => r.urn);
                 assert.ok(istioReleases.length > 0);
                 for (const chart of ["kube-prometheus-stack", "jaeger", "keda"]) {
                     const deps = waitsFor(result.resources, release(result.resources, chart)!.urn);
-                    assert.deepEqual(istioReleases.filter((u) => deps.has(u)), [], chart);
+                    assert.deepEqual(
+                        istioReleases.filter((u) => deps.has(u)),
+                        [],
+                        chart,
+                    );
                 }
             });
         });
@@ -435,11 +663,13 @@ describe("observability layer", () => {
             const objects = kubernetesObjects((await deployedStack("dev")).resources);
             const files = fs.readdirSync(path.join(ROOT, "dashboards")).filter((f) => f.endsWith(".json"));
             assert.ok(files.includes("business.json") && files.length >= 2);
-            const maps = ofKind(objects, "ConfigMap", "monitoring").filter((c) => c.metadata.labels?.grafana_dashboard === "1");
+            const maps = ofKind(objects, "ConfigMap", "monitoring").filter(
+                (c) => c.metadata.labels?.grafana_dashboard === "1",
+            );
             for (const f of files) {
                 const cm = maps.find((c) => c.data?.[f]);
                 assert.ok(cm, `no dashboard ConfigMap for ${f}`);
-                const d = JSON.parse(cm!.data[f]);
+                const d = JSON.parse(cm.data[f]);
                 assert.ok(d.uid && d.title && d.panels.length > 0, f);
             }
         });
@@ -447,19 +677,44 @@ describe("observability layer", () => {
         it("charts orders per minute, revenue, payment success and cache hit ratio from the metrics the services emit", () => {
             const service = fs.readFileSync(path.join(ROOT, "apps", "service.js"), "utf8");
             const emitted = new Set([...service.matchAll(/inc\("([a-z_]+)"/g)].map((m) => m[1]));
-            for (const m of ["shop_orders_total", "shop_revenue_idr_total", "payment_transactions_total", "cache_requests_total"]) assert.ok(emitted.has(m), `service.js emits ${m}`);
+            for (const m of [
+                "shop_orders_total",
+                "shop_revenue_idr_total",
+                "payment_transactions_total",
+                "cache_requests_total",
+            ])
+                assert.ok(emitted.has(m), `service.js emits ${m}`);
             const d = JSON.parse(fs.readFileSync(path.join(ROOT, "dashboards", "business.json"), "utf8"));
-            const panels: { title: string; exprs: string[] }[] = d.panels.map((p: any) => ({ title: p.title, exprs: (p.targets ?? []).map((t: any) => t.expr) }));
-            const find = (title: RegExp, expr: RegExp) => panels.some((p) => title.test(p.title) && p.exprs.some((e) => expr.test(e)));
-            assert.ok(find(/orders per minute/i, /rate\(shop_orders_total\{[^}]*\}\[\w+\]\)\)? ?\* ?60/), "orders per minute");
+            const panels: { title: string; exprs: string[] }[] = d.panels.map((p: any) => ({
+                title: p.title,
+                exprs: (p.targets ?? []).map((t: any) => t.expr),
+            }));
+            const find = (title: RegExp, expr: RegExp) =>
+                panels.some((p) => title.test(p.title) && p.exprs.some((e) => expr.test(e)));
+            assert.ok(
+                find(/orders per minute/i, /rate\(shop_orders_total\{[^}]*\}\[\w+\]\)\)? ?\* ?60/),
+                "orders per minute",
+            );
             assert.ok(find(/revenue/i, /(increase|rate)\(shop_revenue_idr_total/), "revenue");
-            assert.ok(find(/payment success/i, /payment_transactions_total\{[^}]*status="success"[^}]*\}.*\/.*payment_transactions_total/), "payment success");
-            assert.ok(find(/cache hit/i, /cache_requests_total\{[^}]*result="hit"[^}]*\}.*\/.*cache_requests_total/), "cache hit ratio");
+            assert.ok(
+                find(
+                    /payment success/i,
+                    /payment_transactions_total\{[^}]*status="success"[^}]*\}.*\/.*payment_transactions_total/,
+                ),
+                "payment success",
+            );
+            assert.ok(
+                find(/cache hit/i, /cache_requests_total\{[^}]*result="hit"[^}]*\}.*\/.*cache_requests_total/),
+                "cache hit ratio",
+            );
             // Only metrics that exist: those service.js emits, or exporter/recording names.
-            const known = /^(http_requests_total|http_request_duration_seconds_bucket|ALERTS|up|container_\w+|kube_\w+)$/;
-            for (const p of panels) for (const e of p.exprs) {
-                for (const [, metric] of e.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{/g)) assert.ok(emitted.has(metric) || known.test(metric), `${p.title}: unknown metric ${metric}`);
-            }
+            const known =
+                /^(http_requests_total|http_request_duration_seconds_bucket|ALERTS|up|container_\w+|kube_\w+)$/;
+            for (const p of panels)
+                for (const e of p.exprs) {
+                    for (const [, metric] of e.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{/g))
+                        assert.ok(emitted.has(metric) || known.test(metric), `${p.title}: unknown metric ${metric}`);
+                }
         });
     });
 
@@ -468,7 +723,12 @@ describe("observability layer", () => {
         function promqlErrors(expr: string): string[] {
             const tree = promqlParser.parse(expr);
             const errors: string[] = [];
-            tree.iterate({ enter: (n) => { if (n.type.isError) errors.push(`${n.from}: ...${expr.slice(Math.max(0, n.from - 20), n.to + 20)}...`); } });
+            tree.iterate({
+                enter: (n) => {
+                    if (n.type.isError)
+                        errors.push(`${n.from}: ...${expr.slice(Math.max(0, n.from - 20), n.to + 20)}...`);
+                },
+            });
             return errors;
         }
         /** Grafana's interval variables stand for durations; other variables sit inside label matcher strings. */
@@ -477,23 +737,34 @@ describe("observability layer", () => {
         /** Every PromQL expression a stack ships: alert rules, KEDA prometheus triggers, dashboard queries and variables. */
         function queries(stack: string, objects: K8sObject[]): [string, string][] {
             const out: [string, string][] = [];
-            for (const r of ofKind(objects, "PrometheusRule")) for (const g of r.spec.groups) for (const rule of g.rules)
-                out.push([`${stack} PrometheusRule ${r.metadata.namespace}/${r.metadata.name} ${rule.alert ?? rule.record}`, rule.expr]);
-            for (const so of ofKind(objects, "ScaledObject")) for (const t of so.spec.triggers)
-                if (t.type === "prometheus") out.push([`${stack} ScaledObject ${so.metadata.namespace}/${so.metadata.name}`, t.metadata.query]);
+            for (const r of ofKind(objects, "PrometheusRule"))
+                for (const g of r.spec.groups)
+                    for (const rule of g.rules)
+                        out.push([
+                            `${stack} PrometheusRule ${r.metadata.namespace}/${r.metadata.name} ${rule.alert ?? rule.record}`,
+                            rule.expr,
+                        ]);
+            for (const so of ofKind(objects, "ScaledObject"))
+                for (const t of so.spec.triggers)
+                    if (t.type === "prometheus")
+                        out.push([
+                            `${stack} ScaledObject ${so.metadata.namespace}/${so.metadata.name}`,
+                            t.metadata.query,
+                        ]);
             for (const cm of ofKind(objects, "ConfigMap").filter((c) => c.metadata.labels?.grafana_dashboard === "1")) {
                 for (const [file, text] of Object.entries<string>(cm.data ?? {})) {
                     const d = JSON.parse(text);
                     const walk = (x: any) => {
                         if (Array.isArray(x)) return x.forEach(walk);
                         if (!x || typeof x !== "object") return;
-                        if (typeof x.expr === "string") out.push([`${stack} dashboard ${file} panel target ${x.refId ?? ""}`, grafanaExpr(x.expr)]);
+                        if (typeof x.expr === "string")
+                            out.push([`${stack} dashboard ${file} panel target ${x.refId ?? ""}`, grafanaExpr(x.expr)]);
                         Object.values(x).forEach(walk);
                     };
                     walk(d.panels);
                     for (const v of d.templating?.list ?? []) {
                         if (v.type !== "query") continue;
-                        const q: string = typeof v.query === "string" ? v.query : v.query?.query ?? "";
+                        const q: string = typeof v.query === "string" ? v.query : (v.query?.query ?? "");
                         // label_values(<selector>, <label>) is Grafana's; the selector inside it is PromQL.
                         const m = /^label_values\((.*),\s*[a-zA-Z_][a-zA-Z0-9_]*\)$/.exec(q.trim());
                         out.push([`${stack} dashboard ${file} variable ${v.name}`, grafanaExpr(m ? m[1] : q)]);
@@ -505,7 +776,8 @@ describe("observability layer", () => {
 
         it("the parser rejects what Prometheus would reject", () => {
             assert.deepEqual(promqlErrors('sum by (service) (rate(http_requests_total{code=~"5.."}[5m])) > 0.1'), []);
-            for (const bad of ["sum(rate(x[5m])", 'up{job="a"', "rate(x[5m]) >", "x{a=b}"]) assert.ok(promqlErrors(bad).length > 0, bad);
+            for (const bad of ["sum(rate(x[5m])", 'up{job="a"', "rate(x[5m]) >", "x{a=b}"])
+                assert.ok(promqlErrors(bad).length > 0, bad);
         });
 
         it("every expression we emit (alert rules, dashboards, KEDA triggers) parses, in every stack", async () => {
@@ -538,16 +810,30 @@ describe("observability layer", () => {
             // The sidecar istiod injects (its values, else Istio's default 100m/128Mi).
             const istiod = release(resources, "istiod");
             const proxy = istiod?.inputs.values?.global?.proxy?.resources?.requests ?? { cpu: "100m", memory: "128Mi" };
-            const injected = new Set(ofKind(objects, "Namespace").filter((n) => n.metadata.labels?.["istio-injection"] === "enabled").map((n) => n.metadata.name));
+            const injected = new Set(
+                ofKind(objects, "Namespace")
+                    .filter((n) => n.metadata.labels?.["istio-injection"] === "enabled")
+                    .map((n) => n.metadata.name),
+            );
 
             for (const o of objects) {
-                const t = podTemplate(o as K8sObject);
+                const t = podTemplate(o);
                 if (!t) continue;
-                const sum = (cs: any[] = [], f: (r: any) => number) => cs.reduce((a, c) => a + f(c.resources?.requests ?? {}), 0);
-                const max = (cs: any[] = [], f: (r: any) => number) => cs.reduce((a, c) => Math.max(a, f(c.resources?.requests ?? {})), 0);
-                let c = Math.max(sum(t.spec.containers, (r) => cpu(r.cpu)), max(t.spec.initContainers, (r) => cpu(r.cpu)));
-                let m = Math.max(sum(t.spec.containers, (r) => mem(r.memory)), max(t.spec.initContainers, (r) => mem(r.memory)));
-                const optOut = t.metadata?.annotations?.["sidecar.istio.io/inject"] === "false" || t.metadata?.labels?.["sidecar.istio.io/inject"] === "false";
+                const sum = (cs: any[] = [], f: (r: any) => number) =>
+                    cs.reduce((a, c) => a + f(c.resources?.requests ?? {}), 0);
+                const max = (cs: any[] = [], f: (r: any) => number) =>
+                    cs.reduce((a, c) => Math.max(a, f(c.resources?.requests ?? {})), 0);
+                let c = Math.max(
+                    sum(t.spec.containers, (r) => cpu(r.cpu)),
+                    max(t.spec.initContainers, (r) => cpu(r.cpu)),
+                );
+                let m = Math.max(
+                    sum(t.spec.containers, (r) => mem(r.memory)),
+                    max(t.spec.initContainers, (r) => mem(r.memory)),
+                );
+                const optOut =
+                    t.metadata?.annotations?.["sidecar.istio.io/inject"] === "false" ||
+                    t.metadata?.labels?.["sidecar.istio.io/inject"] === "false";
                 if (injected.has(o.metadata.namespace ?? "") && !optOut) {
                     c += cpu(proxy.cpu);
                     m += mem(proxy.memory);
@@ -561,7 +847,12 @@ describe("observability layer", () => {
             for (const r of helmReleases(resources)) {
                 const walk = (v: any, at: string, replicas: number) => {
                     if (!v || typeof v !== "object" || Array.isArray(v)) return;
-                    const here = typeof v.replicas === "number" ? v.replicas : typeof v.replicaCount === "number" ? v.replicaCount : replicas;
+                    const here =
+                        typeof v.replicas === "number"
+                            ? v.replicas
+                            : typeof v.replicaCount === "number"
+                              ? v.replicaCount
+                              : replicas;
                     if (/(^|\.)global\.proxy\.resources$/.test(at)) return; // the sidecar: counted per injected pod
                     if (v.requests && typeof v.requests === "object" && (v.requests.cpu || v.requests.memory)) {
                         const times = at.endsWith("grafana.sidecar.resources") ? grafanaSidecars : here;
@@ -577,12 +868,21 @@ describe("observability layer", () => {
             assert.ok(totalMem <= 8 * 2 ** 30, report);
             // And the monitoring charts declare sizes for every component they run.
             const kps = release(resources, "kube-prometheus-stack")!.inputs.values;
-            for (const p of ["prometheus.prometheusSpec.resources", "alertmanager.alertmanagerSpec.resources", "grafana.resources", "grafana.sidecar.resources",
-                "prometheusOperator.resources", "prometheusOperator.prometheusConfigReloader.resources", "kube-state-metrics.resources", "prometheus-node-exporter.resources"]) {
+            for (const p of [
+                "prometheus.prometheusSpec.resources",
+                "alertmanager.alertmanagerSpec.resources",
+                "grafana.resources",
+                "grafana.sidecar.resources",
+                "prometheusOperator.resources",
+                "prometheusOperator.prometheusConfigReloader.resources",
+                "kube-state-metrics.resources",
+                "prometheus-node-exporter.resources",
+            ]) {
                 assert.ok(p.split(".").reduce((x: any, k) => x?.[k], kps)?.requests, `kube-prometheus-stack ${p}`);
             }
             assert.ok(release(resources, "jaeger")!.inputs.values.jaeger.resources.requests);
-            for (const k of ["operator", "metricServer", "webhooks"]) assert.ok(release(resources, "keda")!.inputs.values.resources[k].requests, `keda ${k}`);
+            for (const k of ["operator", "metricServer", "webhooks"])
+                assert.ok(release(resources, "keda")!.inputs.values.resources[k].requests, `keda ${k}`);
         });
     });
 });

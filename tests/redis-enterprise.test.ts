@@ -40,10 +40,16 @@ const NO_PEERS = {};
 const EU_ONLY = { [stackOf("eu")]: published("eu") };
 const ALL_PEERS = { [stackOf("eu")]: published("eu"), [stackOf("asia")]: published("asia") };
 
-const redisObjects = (r: StackEvaluation) => kubernetesObjects(r.resources).filter((o) => o.apiVersion.startsWith(GROUP));
-const inNamespace = (r: StackEvaluation) => kubernetesObjects(r.resources).filter((o) => o.metadata.namespace === NS || (o.kind === "Namespace" && o.metadata.name === NS));
-const operatorRelease = (r: StackEvaluation) => helmReleases(r.resources).find((h) => h.inputs.chart === "redis-enterprise-operator");
-const redisPending = (r: StackEvaluation) => (r.outputs.crossRegionPending as string[]).filter((p) => p.startsWith("redis"));
+const redisObjects = (r: StackEvaluation) =>
+    kubernetesObjects(r.resources).filter((o) => o.apiVersion.startsWith(GROUP));
+const inNamespace = (r: StackEvaluation) =>
+    kubernetesObjects(r.resources).filter(
+        (o) => o.metadata.namespace === NS || (o.kind === "Namespace" && o.metadata.name === NS),
+    );
+const operatorRelease = (r: StackEvaluation) =>
+    helmReleases(r.resources).find((h) => h.inputs.chart === "redis-enterprise-operator");
+const redisPending = (r: StackEvaluation) =>
+    (r.outputs.crossRegionPending as string[]).filter((p) => p.startsWith("redis"));
 
 /** Every URN a resource depends on, directly or through other resources' dependencies. */
 function transitiveDependencies(all: RecordedResource[], r: RecordedResource): Set<string> {
@@ -72,39 +78,71 @@ describe("Redis Enterprise", function () {
 
     describe("in a region stack (us, every peer published)", () => {
         let us: StackEvaluation;
-        before(async () => { us = await deployedStack("us", { stackOutputs: ALL_PEERS }); });
+        before(async () => {
+            us = await deployedStack("us", { stackOutputs: ALL_PEERS });
+        });
 
         it("installs the operator from the official repository at the pinned chart version, as a Helm release with a timeout", () => {
             const release = operatorRelease(us);
             assert.ok(release, "a redis-enterprise-operator release");
-            assert.equal(release.type, "kubernetes:helm.sh/v3:Release", "the CRDs come from a hook Job: only a Helm release runs it");
+            assert.equal(
+                release.type,
+                "kubernetes:helm.sh/v3:Release",
+                "the CRDs come from a hook Job: only a Helm release runs it",
+            );
             assert.equal(release.inputs.version, "8.2.0-12");
             assert.equal(release.inputs.repositoryOpts.repo, "https://helm.redis.io/");
             assert.equal(release.inputs.name, "redis-enterprise-operator");
             assert.equal(release.inputs.namespace, NS);
             assert.equal(release.inputs.createNamespace, false);
             assert.ok(release.inputs.timeout >= 300, `timeout ${release.inputs.timeout}s`);
-            assert.equal(release.inputs.skipAwait ?? false, false, "the release waits for the operator (its webhook validates our resources)");
+            assert.equal(
+                release.inputs.skipAwait ?? false,
+                false,
+                "the release waits for the operator (its webhook validates our resources)",
+            );
             assert.equal(release.inputs.values.cluster.create, false, "the cluster is ours, not the chart's");
             const egress = named(kubernetesObjects(us.resources), "NetworkPolicy", "allow-https-egress", NS);
-            assert.ok(release.dependencies.includes(egress.$resource.urn), "the CRD hook Job can reach the API server once the release starts");
+            assert.ok(
+                release.dependencies.includes(egress.$resource.urn),
+                "the CRD hook Job can reach the API server once the release starts",
+            );
         });
 
         it("creates one cluster, an RERC per participating region (its own included) and the Active-Active database", () => {
             const objects = redisObjects(us);
-            assert.deepEqual(ofKind(objects, KINDS.rec).map((o) => o.metadata.name), ["rec-us"]);
-            assert.deepEqual(ofKind(objects, KINDS.rerc).map((o) => o.metadata.name).sort(), ["rerc-asia", "rerc-eu", "rerc-us"]);
+            assert.deepEqual(
+                ofKind(objects, KINDS.rec).map((o) => o.metadata.name),
+                ["rec-us"],
+            );
+            assert.deepEqual(
+                ofKind(objects, KINDS.rerc)
+                    .map((o) => o.metadata.name)
+                    .sort(),
+                ["rerc-asia", "rerc-eu", "rerc-us"],
+            );
             const db = named(objects, KINDS.reaadb, "ecommerce-cache", NS);
-            assert.deepEqual(db.spec.participatingClusters.map((p: any) => p.name).sort(), ["rerc-asia", "rerc-eu", "rerc-us"]);
+            assert.deepEqual(db.spec.participatingClusters.map((p: any) => p.name).sort(), [
+                "rerc-asia",
+                "rerc-eu",
+                "rerc-us",
+            ]);
             assert.equal(db.spec.globalConfigurations.memorySize, "1GB");
             assert.equal(db.spec.globalConfigurations.databaseSecretName, "ecommerce-cache-password");
-            assert.ok(objects.every((o) => o.metadata.namespace === NS), "everything in the redis-enterprise namespace");
+            assert.ok(
+                objects.every((o) => o.metadata.namespace === NS),
+                "everything in the redis-enterprise namespace",
+            );
         });
 
         it("emits custom resources that are valid against the documented CRD fields", () => {
             const objects = redisObjects(us);
             assert.ok(objects.length >= 5);
-            const problems = objects.flatMap((o) => (redisEnterpriseSchemaProblems(o) ?? ["not app.redislabs.com"]).map((p) => `${o.kind} ${o.metadata.name}: ${p}`));
+            const problems = objects.flatMap((o) =>
+                (redisEnterpriseSchemaProblems(o) ?? ["not app.redislabs.com"]).map(
+                    (p) => `${o.kind} ${o.metadata.name}: ${p}`,
+                ),
+            );
             assert.deepEqual(problems, []);
         });
 
@@ -118,7 +156,11 @@ describe("Redis Enterprise", function () {
                 apiFqdnUrl: "redis-api.us.shop.example.com",
                 dbFqdnSuffix: ".redis-db.us.shop.example.com",
             });
-            assert.equal(rec.spec.securityContext.resourceLimits.allowAutoAdjustment, false, "no SYS_RESOURCE capability");
+            assert.equal(
+                rec.spec.securityContext.resourceLimits.allowAutoAdjustment,
+                false,
+                "no SYS_RESOURCE capability",
+            );
             assert.equal(rec.metadata.annotations?.["pulumi.com/waitFor"], "jsonpath={.status.state}=Running");
         });
 
@@ -127,7 +169,8 @@ describe("Redis Enterprise", function () {
             const release = operatorRelease(us)!;
             const objects = redisObjects(us);
             const deps = (o: K8sObject) => transitiveDependencies(all, o.$resource);
-            for (const o of objects) assert.ok(deps(o).has(release.urn), `${o.kind} ${o.metadata.name} depends on the operator release`);
+            for (const o of objects)
+                assert.ok(deps(o).has(release.urn), `${o.kind} ${o.metadata.name} depends on the operator release`);
             const rec = named(objects, KINDS.rec, "rec-us");
             const adminSecret = named(kubernetesObjects(all), "Secret", "rec-us", NS);
             assert.ok(deps(rec).has(adminSecret.$resource.urn), "REC after its admin credentials Secret");
@@ -138,7 +181,8 @@ describe("Redis Enterprise", function () {
                 assert.ok(deps(rerc).has(secret.$resource.urn), `${rerc.metadata.name} after its credentials Secret`);
             }
             const db = named(objects, KINDS.reaadb, "ecommerce-cache");
-            for (const rerc of rercs) assert.ok(deps(db).has(rerc.$resource.urn), `database after ${rerc.metadata.name}`);
+            for (const rerc of rercs)
+                assert.ok(deps(db).has(rerc.$resource.urn), `database after ${rerc.metadata.name}`);
             const dbSecret = named(kubernetesObjects(all), "Secret", "ecommerce-cache-password", NS);
             assert.ok(deps(db).has(dbSecret.$resource.urn), "database after its password Secret");
         });
@@ -148,7 +192,10 @@ describe("Redis Enterprise", function () {
             const rec = named(objects, KINDS.rec, "rec-us").$resource;
             const db = named(objects, KINDS.reaadb, "ecommerce-cache").$resource;
             for (const r of [rec, db]) {
-                assert.ok(r.customTimeouts?.create && parseInt(r.customTimeouts.create) >= 20, `${r.name} create timeout ${r.customTimeouts?.create}`);
+                assert.ok(
+                    r.customTimeouts?.create && parseInt(r.customTimeouts.create) >= 20,
+                    `${r.name} create timeout ${r.customTimeouts?.create}`,
+                );
                 assert.equal(r.protect, true, `${r.name} protected in production`);
             }
         });
@@ -165,7 +212,10 @@ describe("Redis Enterprise", function () {
             });
             const secret = named(objects, "Secret", "redis-enterprise-rerc-eu", NS);
             assert.equal(secret.stringData.password, "peer-admin-password-eu");
-            assert.ok(isSecretAt(secret.$resource.inputs, ["stringData", "password"]), "the peer's password stays a Pulumi secret");
+            assert.ok(
+                isSecretAt(secret.$resource.inputs, ["stringData", "password"]),
+                "the peer's password stays a Pulumi secret",
+            );
             // The local RERC carries this cluster's own admin credentials.
             const admin = named(objects, "Secret", "rec-us", NS);
             const local = named(objects, "Secret", "redis-enterprise-rerc-us", NS);
@@ -178,23 +228,45 @@ describe("Redis Enterprise", function () {
             assert.ok(secrets.length >= 5, "admin, three RERC and the database Secrets");
             for (const s of secrets) {
                 for (const field of ["data", "stringData"]) {
-                    for (const k of Object.keys(s[field] ?? {})) assert.ok(isSecretAt(s.$resource.inputs, [field, k]), `${s.metadata.name} ${field}.${k} is a Pulumi secret`);
+                    for (const k of Object.keys(s[field] ?? {}))
+                        assert.ok(
+                            isSecretAt(s.$resource.inputs, [field, k]),
+                            `${s.metadata.name} ${field}.${k} is a Pulumi secret`,
+                        );
                 }
             }
-            const passwords = secrets.flatMap((s) => Object.values(s.stringData ?? {}) as string[]).filter((v) => !v.includes("@"));
+            const passwords = secrets
+                .flatMap((s) => Object.values(s.stringData ?? {}) as string[])
+                .filter((v) => !v.includes("@"));
             const release = operatorRelease(us)!;
             const values = JSON.stringify(release.inputs.values);
             for (const p of passwords) assert.ok(!values.includes(p), "no password in the operator's Helm values");
             const configMaps = kubernetesObjects(us.resources).filter((o) => o.kind === "ConfigMap");
-            for (const p of passwords) assert.ok(!configMaps.some((c) => JSON.stringify(c.data ?? {}).includes(p)), "no password in any ConfigMap");
-            const mine = us.resources.filter((r) => r.urn.includes("RedisEnterprise") || r.inputs?.metadata?.namespace === NS || r === release);
-            assert.deepEqual(evaluate(mine.map(toPolicyResource)).filter((f) => f.rule === "no-plaintext-secrets").map((f) => f.message), []);
+            for (const p of passwords)
+                assert.ok(
+                    !configMaps.some((c) => JSON.stringify(c.data ?? {}).includes(p)),
+                    "no password in any ConfigMap",
+                );
+            const mine = us.resources.filter(
+                (r) => r.urn.includes("RedisEnterprise") || r.inputs?.metadata?.namespace === NS || r === release,
+            );
+            assert.deepEqual(
+                evaluate(mine.map(toPolicyResource))
+                    .filter((f) => f.rule === "no-plaintext-secrets")
+                    .map((f) => f.message),
+                [],
+            );
         });
 
         it("passes credentials to custom resources by Secret name only", () => {
             const text = JSON.stringify(redisObjects(us).map((o) => o.spec));
             for (const s of inNamespace(us).filter((o) => o.kind === "Secret")) {
-                for (const v of Object.values(s.stringData ?? {}) as string[]) if (!v.includes("@")) assert.ok(!text.includes(v), `a value of Secret ${s.metadata.name} appears in a custom resource`);
+                for (const v of Object.values(s.stringData ?? {}) as string[])
+                    if (!v.includes("@"))
+                        assert.ok(
+                            !text.includes(v),
+                            `a value of Secret ${s.metadata.name} appears in a custom resource`,
+                        );
             }
         });
 
@@ -208,12 +280,25 @@ describe("Redis Enterprise", function () {
             // Apps reach only the database port of the cluster's node pods.
             const clients = named(policies, "NetworkPolicy", "allow-database-clients");
             assert.deepEqual(clients.spec.ingress[0].ports, [{ protocol: "TCP", port: 12000 }]);
-            assert.deepEqual(clients.spec.ingress[0].from.map((f: any) => f.namespaceSelector.matchLabels["kubernetes.io/metadata.name"]).sort(), ["ecommerce", "warung-kopi"]);
+            assert.deepEqual(
+                clients.spec.ingress[0].from
+                    .map((f: any) => f.namespaceSelector.matchLabels["kubernetes.io/metadata.name"])
+                    .sort(),
+                ["ecommerce", "warung-kopi"],
+            );
             // No ingress rule open to everything except the webhook port of the operator.
             for (const p of policies) {
                 for (const rule of p.spec.ingress ?? []) {
-                    assert.ok(rule.from?.length, `${p.metadata.name}: an ingress rule without sources admits every pod`);
-                    if (rule.from.some((f: any) => f.ipBlock)) assert.deepEqual(rule.ports, [{ protocol: "TCP", port: 8443 }], `${p.metadata.name}: only the webhook is open by address`);
+                    assert.ok(
+                        rule.from?.length,
+                        `${p.metadata.name}: an ingress rule without sources admits every pod`,
+                    );
+                    if (rule.from.some((f: any) => f.ipBlock))
+                        assert.deepEqual(
+                            rule.ports,
+                            [{ protocol: "TCP", port: 8443 }],
+                            `${p.metadata.name}: only the webhook is open by address`,
+                        );
                 }
             }
         });
@@ -227,15 +312,23 @@ describe("Redis Enterprise", function () {
             assert.equal(monitor.spec.endpoints[0].scheme, "https");
             const allow = named(objects, "NetworkPolicy", "allow-metrics-scrape", NS);
             assert.deepEqual(allow.spec.ingress[0].ports, [{ protocol: "TCP", port: 8070 }]);
-            assert.equal(allow.spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"], "monitoring");
+            assert.equal(
+                allow.spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"],
+                "monitoring",
+            );
         });
 
         it("gives the applications the database as their cache, and publishes the cluster (password secret) for the peers", () => {
             const outputs = us.outputs as any;
-            assert.equal(outputs.endpoints.redisEnterpriseDatabase, "ecommerce-cache.redis-enterprise.svc.cluster.local:12000");
+            assert.equal(
+                outputs.endpoints.redisEnterpriseDatabase,
+                "ecommerce-cache.redis-enterprise.svc.cluster.local:12000",
+            );
             assert.equal(outputs.endpoints.redisEnterpriseApi, "https://redis-api.us.shop.example.com");
             assert.deepEqual(redisPending(us), []);
-            const pub = isSecretMarked(outputs.publishedForPeers) ? outputs.publishedForPeers.$secret : outputs.publishedForPeers;
+            const pub = isSecretMarked(outputs.publishedForPeers)
+                ? outputs.publishedForPeers.$secret
+                : outputs.publishedForPeers;
             const redis = pub.redis;
             assert.equal(redis.recName, "rec-us");
             assert.equal(redis.apiFqdnUrl, "redis-api.us.shop.example.com");
@@ -251,17 +344,29 @@ describe("Redis Enterprise", function () {
             const r = await deployedStack("us", { stackOutputs: NO_PEERS });
             const objects = redisObjects(r);
             assert.equal(ofKind(objects, KINDS.rec).length, 1);
-            assert.deepEqual(ofKind(objects, KINDS.rerc).map((o) => o.metadata.name), ["rerc-us"]);
+            assert.deepEqual(
+                ofKind(objects, KINDS.rerc).map((o) => o.metadata.name),
+                ["rerc-us"],
+            );
             assert.equal(ofKind(objects, KINDS.reaadb).length, 0, "no database until every participating RERC exists");
             assert.deepEqual(redisPending(r).sort(), ["redis:asia", "redis:eu"]);
-            assert.equal((r.outputs as any).endpoints.redisEnterpriseDatabase, undefined, "apps are not pointed at a database that does not exist");
+            assert.equal(
+                (r.outputs as any).endpoints.redisEnterpriseDatabase,
+                undefined,
+                "apps are not pointed at a database that does not exist",
+            );
             assert.equal((r.outputs as any).endpoints.redisEnterpriseApi, "https://redis-api.us.shop.example.com");
         });
 
         it("some peers deployed: links those, still no database, the rest pending", async () => {
             const r = await deployedStack("us", { stackOutputs: EU_ONLY });
             const objects = redisObjects(r);
-            assert.deepEqual(ofKind(objects, KINDS.rerc).map((o) => o.metadata.name).sort(), ["rerc-eu", "rerc-us"]);
+            assert.deepEqual(
+                ofKind(objects, KINDS.rerc)
+                    .map((o) => o.metadata.name)
+                    .sort(),
+                ["rerc-eu", "rerc-us"],
+            );
             assert.equal(ofKind(objects, KINDS.reaadb).length, 0);
             assert.deepEqual(redisPending(r), ["redis:asia"]);
         });
@@ -274,16 +379,33 @@ describe("Redis Enterprise", function () {
         });
 
         it("a peer region never creates the database itself; it takes the owner's password once the owner published it", async () => {
-            const usCreated = published("us", { databasePassword: "owner-db-password", activeActiveDatabase: "ecommerce-cache" });
-            const r = await deployedStack("eu", { stackOutputs: { [stackOf("us")]: usCreated, [stackOf("asia")]: published("asia") } });
+            const usCreated = published("us", {
+                databasePassword: "owner-db-password",
+                activeActiveDatabase: "ecommerce-cache",
+            });
+            const r = await deployedStack("eu", {
+                stackOutputs: { [stackOf("us")]: usCreated, [stackOf("asia")]: published("asia") },
+            });
             const objects = kubernetesObjects(r.resources);
             assert.equal(ofKind(redisObjects(r), KINDS.reaadb).length, 0, "the operator brings the replica");
-            assert.deepEqual(ofKind(redisObjects(r), KINDS.rerc).map((o) => o.metadata.name).sort(), ["rerc-asia", "rerc-eu", "rerc-us"]);
+            assert.deepEqual(
+                ofKind(redisObjects(r), KINDS.rerc)
+                    .map((o) => o.metadata.name)
+                    .sort(),
+                ["rerc-asia", "rerc-eu", "rerc-us"],
+            );
             const dbSecret = named(objects, "Secret", "ecommerce-cache-password", NS);
-            assert.equal(dbSecret.stringData.password, "owner-db-password", "the same password in every participating region");
+            assert.equal(
+                dbSecret.stringData.password,
+                "owner-db-password",
+                "the same password in every participating region",
+            );
             assert.ok(isSecretAt(dbSecret.$resource.inputs, ["stringData", "password"]));
             assert.deepEqual(redisPending(r), []);
-            assert.equal((r.outputs as any).endpoints.redisEnterpriseDatabase, "ecommerce-cache.redis-enterprise.svc.cluster.local:12000");
+            assert.equal(
+                (r.outputs as any).endpoints.redisEnterpriseDatabase,
+                "ecommerce-cache.redis-enterprise.svc.cluster.local:12000",
+            );
         });
 
         it("a peer region whose owner has not created the database yet reports it pending and gives apps no Redis Enterprise cache", async () => {
@@ -291,11 +413,19 @@ describe("Redis Enterprise", function () {
             assert.equal(ofKind(redisObjects(r), KINDS.reaadb).length, 0);
             assert.deepEqual(redisPending(r).sort(), ["redis-database:us", "redis:asia"]);
             assert.equal((r.outputs as any).endpoints.redisEnterpriseDatabase, undefined);
-            assert.equal(ofKind(kubernetesObjects(r.resources), "Secret", NS).some((s) => s.metadata.name === "ecommerce-cache-password"), false);
+            assert.equal(
+                ofKind(kubernetesObjects(r.resources), "Secret", NS).some(
+                    (s) => s.metadata.name === "ecommerce-cache-password",
+                ),
+                false,
+            );
         });
 
         it("the owner is a config choice: with asia as owner, us (all peers present) creates no database", async () => {
-            const r = await deployedStack("us", { stackOutputs: ALL_PEERS, configOverrides: { redisEnterprise: { activeActiveOwner: "asia" } } });
+            const r = await deployedStack("us", {
+                stackOutputs: ALL_PEERS,
+                configOverrides: { redisEnterprise: { activeActiveOwner: "asia" } },
+            });
             assert.equal(ofKind(redisObjects(r), KINDS.reaadb).length, 0);
             assert.deepEqual(redisPending(r), ["redis-database:asia"]);
         });
@@ -304,9 +434,15 @@ describe("Redis Enterprise", function () {
     describe("in the dev stack", () => {
         it("creates no Redis Enterprise objects (it does not fit a laptop)", async () => {
             const dev = await deployedStack("dev");
-            assert.deepEqual(redisObjects(dev).map((o) => `${o.kind} ${o.metadata.name}`), []);
+            assert.deepEqual(
+                redisObjects(dev).map((o) => `${o.kind} ${o.metadata.name}`),
+                [],
+            );
             assert.equal(operatorRelease(dev), undefined);
-            assert.equal(kubernetesObjects(dev.resources).some((o) => o.kind === "Namespace" && o.metadata.name === NS), false);
+            assert.equal(
+                kubernetesObjects(dev.resources).some((o) => o.kind === "Namespace" && o.metadata.name === NS),
+                false,
+            );
         });
     });
 
@@ -314,13 +450,67 @@ describe("Redis Enterprise", function () {
         it("rejects what the CRDs reject: unknown fields, bad enums, a misnamed RERC Secret, a one-cluster Active-Active database", () => {
             const meta = { name: "x", namespace: NS };
             const problems = (o: any) => redisEnterpriseSchemaProblems(o) ?? [];
-            assert.notDeepEqual(problems({ apiVersion: `${GROUP}v1`, kind: KINDS.rec, metadata: meta, spec: { nodes: 3, nodez: 1 } }), []);
-            assert.notDeepEqual(problems({ apiVersion: `${GROUP}v1`, kind: KINDS.rec, metadata: meta, spec: { ingressOrRouteSpec: { apiFqdnUrl: "a", dbFqdnSuffix: "b", method: "nginx" } } }), []);
-            assert.notDeepEqual(problems({ apiVersion: `${GROUP}v1alpha1`, kind: KINDS.rerc, metadata: meta, spec: { recName: "r", recNamespace: NS, apiFqdnUrl: "a", secretName: "redis-enterprise-y" } }), []);
-            assert.notDeepEqual(problems({ apiVersion: `${GROUP}v1alpha1`, kind: KINDS.rerc, metadata: meta, spec: { recName: "r", apiFqdnUrl: "a" } }), []);
-            assert.notDeepEqual(problems({ apiVersion: `${GROUP}v1alpha1`, kind: KINDS.reaadb, metadata: meta, spec: { participatingClusters: [{ name: "a" }] } }), []);
-            assert.notDeepEqual(problems({ apiVersion: `${GROUP}v1alpha1`, kind: KINDS.reaadb, metadata: meta, spec: { participatingClusters: [{ name: "a" }, { name: "b" }], globalConfigurations: { tlsMode: "on" } } }), []);
-            assert.deepEqual(problems({ apiVersion: `${GROUP}v1alpha1`, kind: KINDS.rerc, metadata: meta, spec: { recName: "r", recNamespace: NS, apiFqdnUrl: "a", secretName: "redis-enterprise-x" } }), []);
+            assert.notDeepEqual(
+                problems({ apiVersion: `${GROUP}v1`, kind: KINDS.rec, metadata: meta, spec: { nodes: 3, nodez: 1 } }),
+                [],
+            );
+            assert.notDeepEqual(
+                problems({
+                    apiVersion: `${GROUP}v1`,
+                    kind: KINDS.rec,
+                    metadata: meta,
+                    spec: { ingressOrRouteSpec: { apiFqdnUrl: "a", dbFqdnSuffix: "b", method: "nginx" } },
+                }),
+                [],
+            );
+            assert.notDeepEqual(
+                problems({
+                    apiVersion: `${GROUP}v1alpha1`,
+                    kind: KINDS.rerc,
+                    metadata: meta,
+                    spec: { recName: "r", recNamespace: NS, apiFqdnUrl: "a", secretName: "redis-enterprise-y" },
+                }),
+                [],
+            );
+            assert.notDeepEqual(
+                problems({
+                    apiVersion: `${GROUP}v1alpha1`,
+                    kind: KINDS.rerc,
+                    metadata: meta,
+                    spec: { recName: "r", apiFqdnUrl: "a" },
+                }),
+                [],
+            );
+            assert.notDeepEqual(
+                problems({
+                    apiVersion: `${GROUP}v1alpha1`,
+                    kind: KINDS.reaadb,
+                    metadata: meta,
+                    spec: { participatingClusters: [{ name: "a" }] },
+                }),
+                [],
+            );
+            assert.notDeepEqual(
+                problems({
+                    apiVersion: `${GROUP}v1alpha1`,
+                    kind: KINDS.reaadb,
+                    metadata: meta,
+                    spec: {
+                        participatingClusters: [{ name: "a" }, { name: "b" }],
+                        globalConfigurations: { tlsMode: "on" },
+                    },
+                }),
+                [],
+            );
+            assert.deepEqual(
+                problems({
+                    apiVersion: `${GROUP}v1alpha1`,
+                    kind: KINDS.rerc,
+                    metadata: meta,
+                    spec: { recName: "r", recNamespace: NS, apiFqdnUrl: "a", secretName: "redis-enterprise-x" },
+                }),
+                [],
+            );
             assert.equal(redisEnterpriseSchemaProblems({ apiVersion: "v1", kind: "Secret" }), undefined);
         });
     });

@@ -15,7 +15,7 @@
 // PostgreSQL (server 15 from Debian) and nginx come from Debian packages that .ci/run installs.
 // With CI=true a missing binary fails the tests; elsewhere those parts skip with a message.
 import { strict as assert } from "node:assert";
-import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
@@ -23,7 +23,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { DATABASE, NAMES, PAYMENT_DATABASE, PORTS } from "../components/shop/plan";
 import { deployedStack } from "./harness/evaluate";
-import { K8sObject, kubernetesObjects, named, ofKind, podTemplate } from "./harness/k8s";
+import { type K8sObject, kubernetesObjects, named, ofKind, podTemplate } from "./harness/k8s";
 
 const IN_CI = /^(true|1)$/i.test(process.env.CI ?? "");
 const SHOP_NS = "warung-kopi";
@@ -56,7 +56,8 @@ function resolveEnv(objs: Obj[], namespace: string, c: any): Record<string, stri
 
 function secretData(secret: Obj): Record<string, string> {
     const out: Record<string, string> = { ...(secret.stringData ?? {}) };
-    for (const [k, v] of Object.entries(secret.data ?? {})) out[k] ??= Buffer.from(String(v), "base64").toString("utf8");
+    for (const [k, v] of Object.entries(secret.data ?? {}))
+        out[k] ??= Buffer.from(String(v), "base64").toString("utf8");
     return out;
 }
 
@@ -73,7 +74,8 @@ function materializeMounts(objs: Obj[], namespace: string, podSpec: any, c: any,
         fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
         if (volume.configMap) {
             const data = named(objs, "ConfigMap", volume.configMap.name, namespace).data ?? {};
-            const items: { key: string; path: string }[] = volume.configMap.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+            const items: { key: string; path: string }[] =
+                volume.configMap.items ?? Object.keys(data).map((key) => ({ key, path: key }));
             for (const item of items) fs.writeFileSync(path.join(dir, item.path), data[item.key], { mode: 0o644 });
         }
         mounts[m.mountPath] = dir;
@@ -92,7 +94,7 @@ function rewritePaths(text: string, mounts: Record<string, string>): string {
 
 function containerOf(objs: Obj[], kind: string, name: string, namespace: string, containerName?: string, init = false) {
     const spec = podTemplate(named(objs, kind, name, namespace))!.spec;
-    const list = init ? spec.initContainers ?? [] : spec.containers;
+    const list = init ? (spec.initContainers ?? []) : spec.containers;
     const c = containerName ? list.find((x: any) => x.name === containerName) : list[0];
     assert.ok(c, `${kind} ${namespace}/${name} has no ${init ? "init " : ""}container ${containerName ?? ""}`);
     return { spec, c };
@@ -117,20 +119,30 @@ async function freePort(): Promise<number> {
 
 async function listenOn(port: number): Promise<net.Server> {
     const server = net.createServer((socket) => socket.end());
-    await new Promise<void>((resolve, reject) => { server.once("error", reject); server.listen(port, "127.0.0.1", resolve); });
+    await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, "127.0.0.1", resolve);
+    });
     return server;
 }
 
-interface Answer { status: number; body: string; headers: http.IncomingHttpHeaders }
+interface Answer {
+    status: number;
+    body: string;
+    headers: http.IncomingHttpHeaders;
+}
 
 function get(port: number, urlPath: string, headers: Record<string, string> = {}): Promise<Answer> {
     return new Promise((resolve, reject) => {
-        const req = http.get({ host: "127.0.0.1", port, path: urlPath, headers, agent: false, timeout: 4000 }, (res) => {
-            let body = "";
-            res.setEncoding("utf8");
-            res.on("data", (chunk) => (body += chunk));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-        });
+        const req = http.get(
+            { host: "127.0.0.1", port, path: urlPath, headers, agent: false, timeout: 4000 },
+            (res) => {
+                let body = "";
+                res.setEncoding("utf8");
+                res.on("data", (chunk) => (body += chunk));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+            },
+        );
         req.on("timeout", () => req.destroy(new Error(`GET 127.0.0.1:${port}${urlPath} timed out`)));
         req.on("error", reject);
     });
@@ -154,24 +166,35 @@ function exited(child: ChildProcess, ms: number): Promise<number | string> {
     return new Promise((resolve, reject) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode ?? child.signalCode!);
         const timer = setTimeout(() => reject(new Error(`pid ${child.pid} still running after ${ms} ms`)), ms);
-        child.once("exit", (code, signal) => { clearTimeout(timer); resolve(code ?? signal!); });
+        child.once("exit", (code, signal) => {
+            clearTimeout(timer);
+            resolve(code ?? signal!);
+        });
     });
 }
 
 /** Children this file started; each is stopped by its own pid when its block ends. */
 const children: ChildProcess[] = [];
 async function stopChildren() {
-    await Promise.all(children.splice(0).filter((c) => c.exitCode === null && c.signalCode === null).map(async (child) => {
-        // SIGTERM first: an nginx master stops its workers on SIGTERM, not on SIGKILL.
-        child.kill("SIGTERM");
-        await exited(child, 3000).catch(() => child.kill("SIGKILL"));
-    }));
+    await Promise.all(
+        children
+            .splice(0)
+            .filter((c) => c.exitCode === null && c.signalCode === null)
+            .map(async (child) => {
+                // SIGTERM first: an nginx master stops its workers on SIGTERM, not on SIGKILL.
+                child.kill("SIGTERM");
+                await exited(child, 3000).catch(() => child.kill("SIGKILL"));
+            }),
+    );
 }
 
 function startNode(script: string, env: Record<string, string>, log: string[]): ChildProcess {
-    const child = spawn(process.execPath, [script], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout!.on("data", (d) => log.push(String(d)));
-    child.stderr!.on("data", (d) => log.push(String(d)));
+    const child = spawn(process.execPath, [script], {
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout.on("data", (d) => log.push(String(d)));
+    child.stderr.on("data", (d) => log.push(String(d)));
     children.push(child);
     return child;
 }
@@ -179,7 +202,10 @@ function startNode(script: string, env: Record<string, string>, log: string[]): 
 /** Missing tooling: a failure in CI (where .ci/run installs it), a skip elsewhere. */
 function requireTool(ctx: Mocha.Context, ok: boolean, message: string) {
     if (ok) return;
-    if (IN_CI) throw new Error(`${message} (CI=true: .ci/run installs Debian's postgresql and nginx packages; see its output)`);
+    if (IN_CI)
+        throw new Error(
+            `${message} (CI=true: .ci/run installs Debian's postgresql and nginx packages; see its output)`,
+        );
     console.log(`      skipped: ${message}`);
     ctx.skip();
 }
@@ -187,7 +213,11 @@ function requireTool(ctx: Mocha.Context, ok: boolean, message: string) {
 // ---------------------------------------------------------------------------------------------
 // Prometheus exposition format and PromQL
 
-interface Sample { name: string; labels: Record<string, string>; value: number }
+interface Sample {
+    name: string;
+    labels: Record<string, string>;
+    value: number;
+}
 
 /** Parse the Prometheus text format (0.0.4), failing on anything a scraper would reject. */
 function parseExposition(text: string): Sample[] {
@@ -227,7 +257,19 @@ function parseExposition(text: string): Sample[] {
     return samples;
 }
 
-const PROMQL_KEYWORDS = new Set(["and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset"]);
+const PROMQL_KEYWORDS = new Set([
+    "and",
+    "or",
+    "unless",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "offset",
+]);
 
 /** Metric names a PromQL expression (or Grafana `label_values(...)` query) reads. */
 function metricNames(expr: string): string[] {
@@ -249,7 +291,8 @@ function selectorsOf(expr: string, metric: string): Record<string, { op: string;
     const out: Record<string, { op: string; value: string }>[] = [];
     for (const m of expr.matchAll(new RegExp(`(?<![\\w:])${metric}(?![\\w:])\\s*(\\{[^}]*\\})?`, "g"))) {
         const matchers: Record<string, { op: string; value: string }> = {};
-        for (const l of (m[1] ?? "").matchAll(/([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)) matchers[l[1]] = { op: l[2], value: l[3] };
+        for (const l of (m[1] ?? "").matchAll(/([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g))
+            matchers[l[1]] = { op: l[2], value: l[3] };
         out.push(matchers);
     }
     return out;
@@ -278,16 +321,29 @@ const NON_APPLICATION_METRICS: Record<string, string> = {
     nginx_up: "nginx-prometheus-exporter (sidecar of the shop's frontend)",
 };
 
-interface Query { where: string; expr: string }
+interface Query {
+    where: string;
+    expr: string;
+}
 
 /** Every PromQL query a stack ships: alert rules, KEDA prometheus triggers, dashboard panels and variables. */
 function queriesOf(stack: string, objs: Obj[]): Query[] {
     const queries: Query[] = [];
     for (const rule of ofKind(objs, "PrometheusRule")) {
-        for (const g of rule.spec.groups) for (const r of g.rules) queries.push({ where: `${stack} PrometheusRule ${rule.metadata.namespace}/${rule.metadata.name} ${r.alert ?? r.record}`, expr: r.expr });
+        for (const g of rule.spec.groups)
+            for (const r of g.rules)
+                queries.push({
+                    where: `${stack} PrometheusRule ${rule.metadata.namespace}/${rule.metadata.name} ${r.alert ?? r.record}`,
+                    expr: r.expr,
+                });
     }
     for (const so of ofKind(objs, "ScaledObject")) {
-        for (const t of so.spec.triggers) if (t.type === "prometheus") queries.push({ where: `${stack} ScaledObject ${so.metadata.namespace}/${so.metadata.name}`, expr: t.metadata.query });
+        for (const t of so.spec.triggers)
+            if (t.type === "prometheus")
+                queries.push({
+                    where: `${stack} ScaledObject ${so.metadata.namespace}/${so.metadata.name}`,
+                    expr: t.metadata.query,
+                });
     }
     for (const cm of ofKind(objs, "ConfigMap")) {
         for (const [file, text] of Object.entries<string>(cm.data ?? {})) {
@@ -296,7 +352,11 @@ function queriesOf(stack: string, objs: Obj[]): Query[] {
             const walk = (x: any) => {
                 if (Array.isArray(x)) return x.forEach(walk);
                 if (!x || typeof x !== "object") return;
-                if (typeof x.expr === "string") queries.push({ where: `${stack} dashboard ${file} "${x.legendFormat ?? x.refId ?? ""}"`, expr: x.expr });
+                if (typeof x.expr === "string")
+                    queries.push({
+                        where: `${stack} dashboard ${file} "${x.legendFormat ?? x.refId ?? ""}"`,
+                        expr: x.expr,
+                    });
                 Object.values(x).forEach(walk);
             };
             walk(dashboard.panels);
@@ -355,22 +415,36 @@ describe("runtime: the code the program ships into pods, executed", function () 
             // The ports the probes and the ServiceMonitor use are the ones the service listens on.
             assert.equal(Number(env.PORT), portNamed(c, "http"));
             assert.equal(Number(env.METRICS_PORT), portNamed(c, "http-metrics"));
-            probes = { live: c.livenessProbe.httpGet.path, ready: c.readinessProbe.httpGet.path, startup: c.startupProbe.httpGet.path };
+            probes = {
+                live: c.livenessProbe.httpGet.path,
+                ready: c.readinessProbe.httpGet.path,
+                startup: c.startupProbe.httpGet.path,
+            };
             const deps = env.DEPENDS_ON.split(",");
             assert.ok(deps.length >= 2, `backend DEPENDS_ON names the database and the cache: ${env.DEPENDS_ON}`);
-            [appPort, metricsPort, ...depPorts] = await Promise.all([freePort(), freePort(), ...deps.map(() => freePort())]);
+            [appPort, metricsPort, ...depPorts] = await Promise.all([
+                freePort(),
+                freePort(),
+                ...deps.map(() => freePort()),
+            ]);
             // Every dependency but the last accepts connections; the last is closed for now.
             depServers = await Promise.all(depPorts.slice(0, -1).map(listenOn));
             // The requests clients send reach the backend through the Ingress path (the frontend's
             // /api proxy and the Ingress keep the prefix).
             const ingress = named(dev, "Ingress", NAMES.ingress, SHOP_NS);
-            apiPrefix = ingress.spec.rules[0].http.paths.find((p: any) => p.backend.service.name === NAMES.backend).path;
-            child = startNode(script, {
-                ...env,
-                PORT: String(appPort),
-                METRICS_PORT: String(metricsPort),
-                DEPENDS_ON: depPorts.map((p) => `127.0.0.1:${p}`).join(","),
-            }, log);
+            apiPrefix = ingress.spec.rules[0].http.paths.find(
+                (p: any) => p.backend.service.name === NAMES.backend,
+            ).path;
+            child = startNode(
+                script,
+                {
+                    ...env,
+                    PORT: String(appPort),
+                    METRICS_PORT: String(metricsPort),
+                    DEPENDS_ON: depPorts.map((p) => `127.0.0.1:${p}`).join(","),
+                },
+                log,
+            );
             await waitFor("backend answers /healthz", async () => (await get(appPort, probes.live)).status === 200);
         });
         after(async () => {
@@ -389,7 +463,10 @@ describe("runtime: the code the program ships into pods, executed", function () 
             const down = await get(appPort, probes.ready);
             assert.equal(down.status, 503, down.body);
             const reachable = JSON.parse(down.body).dependencies.map((d: any) => d.reachable);
-            assert.deepEqual(reachable, depPorts.map((_, i) => i < depPorts.length - 1));
+            assert.deepEqual(
+                reachable,
+                depPorts.map((_, i) => i < depPorts.length - 1),
+            );
             depServers.push(await listenOn(depPorts[depPorts.length - 1]));
             const up = await get(appPort, probes.ready);
             assert.equal(up.status, 200, up.body);
@@ -405,19 +482,30 @@ describe("runtime: the code the program ships into pods, executed", function () 
             assert.equal(scrape.status, 200);
             assert.match(String(scrape.headers["content-type"]), /^text\/plain; version=0\.0\.4/);
             samples = parseExposition(scrape.body);
-            const value = (name: string, labels: Record<string, string> = {}) => samples
-                .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-                .reduce((sum, s) => sum + s.value, 0);
+            const value = (name: string, labels: Record<string, string> = {}) =>
+                samples
+                    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+                    .reduce((sum, s) => sum + s.value, 0);
             const svc = { service: env.SERVICE_NAME };
             // Probe requests are not counted; the five API requests are.
             assert.equal(value("http_requests_total", { ...svc, code: "200" }), traffic.length);
             assert.equal(value("http_request_duration_seconds_count", svc), traffic.length);
             assert.equal(value("http_request_duration_seconds_bucket", { ...svc, le: "+Inf" }), traffic.length);
             assert.ok(value("http_request_duration_seconds_sum", svc) > 0);
-            const buckets = samples.filter((s) => s.name === "http_request_duration_seconds_bucket").map((s) => s.value);
-            assert.deepEqual(buckets, [...buckets].sort((a, b) => a - b), "histogram buckets are cumulative");
+            const buckets = samples
+                .filter((s) => s.name === "http_request_duration_seconds_bucket")
+                .map((s) => s.value);
+            assert.deepEqual(
+                buckets,
+                [...buckets].sort((a, b) => a - b),
+                "histogram buckets are cumulative",
+            );
             // Business counters, counted for requests under the public API prefix.
-            assert.equal(value("shop_orders_total", svc), 2, `shop_orders_total after 2 x ${apiPrefix}/orders:\n${scrape.body}`);
+            assert.equal(
+                value("shop_orders_total", svc),
+                2,
+                `shop_orders_total after 2 x ${apiPrefix}/orders:\n${scrape.body}`,
+            );
             assert.ok(value("shop_revenue_idr_total", svc) > 0);
             assert.equal(value("payment_transactions_total", { ...svc, status: "success" }), 1);
             assert.equal(value("cache_requests_total", { ...svc, result: "hit" }), 1);
@@ -427,7 +515,11 @@ describe("runtime: the code the program ships into pods, executed", function () 
             assert.ok(samples, "the metrics test ran first");
             const emitted = new Set(samples.map((s) => s.name));
             const queries = [...queriesOf("dev", dev), ...queriesOf("us", us)];
-            assert.ok(queries.some((q) => q.where.includes("ScaledObject")) && queries.some((q) => q.where.includes("dashboard")) && queries.some((q) => q.where.includes("PrometheusRule")));
+            assert.ok(
+                queries.some((q) => q.where.includes("ScaledObject")) &&
+                    queries.some((q) => q.where.includes("dashboard")) &&
+                    queries.some((q) => q.where.includes("PrometheusRule")),
+            );
             const missing: string[] = [];
             const application = new Set<string>();
             for (const q of queries) {
@@ -438,15 +530,25 @@ describe("runtime: the code the program ships into pods, executed", function () 
                 }
             }
             assert.deepEqual(missing, [], "queried but never emitted by apps/service.js");
-            assert.ok(application.has("http_requests_total") && application.has("http_request_duration_seconds_bucket"), [...application].join());
+            assert.ok(
+                application.has("http_requests_total") && application.has("http_request_duration_seconds_bucket"),
+                [...application].join(),
+            );
         });
 
         it("application-metric queries select services that run the reference service", () => {
             // Prometheus records the Kubernetes Service name as `service`; the reference service
             // runs wherever a container's command is `node <mount>/service.js`.
             const emitters = new Set<string>();
-            for (const [stack, objs] of [["dev", dev], ["us", us]] as const) {
-                for (const w of [...ofKind(objs, "Deployment"), ...ofKind(objs, "StatefulSet"), ...ofKind(objs, "DaemonSet")]) {
+            for (const [stack, objs] of [
+                ["dev", dev],
+                ["us", us],
+            ] as const) {
+                for (const w of [
+                    ...ofKind(objs, "Deployment"),
+                    ...ofKind(objs, "StatefulSet"),
+                    ...ofKind(objs, "DaemonSet"),
+                ]) {
                     for (const c of podTemplate(w)!.spec.containers) {
                         if (c.command?.[0] !== "node" || !String(c.command?.[1]).endsWith("/service.js")) continue;
                         const name = (c.env ?? []).find((e: any) => e.name === "SERVICE_NAME")?.value;
@@ -456,27 +558,46 @@ describe("runtime: the code the program ships into pods, executed", function () 
                 }
             }
             const wrong: string[] = [];
-            for (const [stack, objs] of [["dev", dev], ["us", us]] as const) {
+            for (const [stack, objs] of [
+                ["dev", dev],
+                ["us", us],
+            ] as const) {
                 for (const q of queriesOf(stack, objs)) {
                     for (const metric of metricNames(q.expr).filter((m) => !(m in NON_APPLICATION_METRICS))) {
                         for (const sel of selectorsOf(q.expr, metric)) {
                             const svc = sel.service?.op === "=" ? sel.service.value : undefined;
                             const ns = sel.namespace?.op === "=" ? sel.namespace.value : undefined;
                             if (!svc) continue;
-                            const ok = [...emitters].some((e) => e.startsWith(`${stack}:`) && e.endsWith(`/${svc}`) && (!ns || e === `${stack}:${ns}/${svc}`));
+                            const ok = [...emitters].some(
+                                (e) =>
+                                    e.startsWith(`${stack}:`) &&
+                                    e.endsWith(`/${svc}`) &&
+                                    (!ns || e === `${stack}:${ns}/${svc}`),
+                            );
                             if (!ok) wrong.push(`${q.where}: ${metric}{namespace="${ns}",service="${svc}"}`);
                         }
                     }
                 }
             }
-            assert.deepEqual([...new Set(wrong)], [], "queries of application metrics for services that do not emit them");
+            assert.deepEqual(
+                [...new Set(wrong)],
+                [],
+                "queries of application metrics for services that do not emit them",
+            );
         });
 
         it("container alerts name containers that exist (namespaces whose workloads the program defines)", () => {
             const wrong: string[] = [];
-            for (const [stack, objs] of [["dev", dev], ["us", us]] as const) {
+            for (const [stack, objs] of [
+                ["dev", dev],
+                ["us", us],
+            ] as const) {
                 const containers = new Map<string, Set<string>>();
-                for (const w of [...ofKind(objs, "Deployment"), ...ofKind(objs, "StatefulSet"), ...ofKind(objs, "DaemonSet")]) {
+                for (const w of [
+                    ...ofKind(objs, "Deployment"),
+                    ...ofKind(objs, "StatefulSet"),
+                    ...ofKind(objs, "DaemonSet"),
+                ]) {
                     const set = containers.get(w.metadata.namespace!) ?? new Set<string>();
                     for (const c of podTemplate(w)!.spec.containers) set.add(c.name);
                     containers.set(w.metadata.namespace!, set);
@@ -487,7 +608,10 @@ describe("runtime: the code the program ships into pods, executed", function () 
                             if (sel.container?.op !== "=" || sel.namespace?.op !== "=") continue;
                             const known = containers.get(sel.namespace.value);
                             // Namespaces filled by Helm charts (monitoring, keda, redis-enterprise): not checked here.
-                            if (known && !known.has(sel.container.value)) wrong.push(`${q.where}: container="${sel.container.value}" (have ${[...known].join(", ")})`);
+                            if (known && !known.has(sel.container.value))
+                                wrong.push(
+                                    `${q.where}: container="${sel.container.value}" (have ${[...known].join(", ")})`,
+                                );
                         }
                     }
                 }
@@ -496,9 +620,12 @@ describe("runtime: the code the program ships into pods, executed", function () 
         });
 
         it("the metric-name parser finds selectors, skips functions, labels and keywords", () => {
-            assert.deepEqual(metricNames('sum by (le) (rate(a_bucket{x="y{z}"}[5m])) / ignoring(t) b > 0.5 or vector(0)'), ["a_bucket", "b"]);
+            assert.deepEqual(
+                metricNames('sum by (le) (rate(a_bucket{x="y{z}"}[5m])) / ignoring(t) b > 0.5 or vector(0)'),
+                ["a_bucket", "b"],
+            );
             assert.deepEqual(metricNames("label_values(shop_orders_total, namespace)"), ["shop_orders_total"]);
-            assert.deepEqual(metricNames("absent(up{job=\"x\"} == 1) and on(pod) c offset 5m"), ["up", "c"]);
+            assert.deepEqual(metricNames('absent(up{job="x"} == 1) and on(pod) c offset 5m'), ["up", "c"]);
         });
 
         it("ROLE=worker serves probes and metrics", async () => {
@@ -507,11 +634,20 @@ describe("runtime: the code the program ships into pods, executed", function () 
             const workerEnv = resolveEnv(dev, SHOP_NS, c);
             assert.equal(workerEnv.ROLE, "worker");
             const [port, mport] = await Promise.all([freePort(), freePort()]);
-            startNode(rewritePaths(c.command[1], mounts), {
-                ...workerEnv, PORT: String(port), METRICS_PORT: String(mport),
-                DEPENDS_ON: depPorts.map((p) => `127.0.0.1:${p}`).join(","),
-            }, log);
-            await waitFor("worker answers /healthz", async () => (await get(port, c.livenessProbe.httpGet.path)).status === 200);
+            startNode(
+                rewritePaths(c.command[1], mounts),
+                {
+                    ...workerEnv,
+                    PORT: String(port),
+                    METRICS_PORT: String(mport),
+                    DEPENDS_ON: depPorts.map((p) => `127.0.0.1:${p}`).join(","),
+                },
+                log,
+            );
+            await waitFor(
+                "worker answers /healthz",
+                async () => (await get(port, c.livenessProbe.httpGet.path)).status === 200,
+            );
             assert.equal((await get(port, c.readinessProbe.httpGet.path)).status, 200);
             const metrics = await get(mport, "/metrics");
             assert.equal(metrics.status, 200);
@@ -538,7 +674,11 @@ describe("runtime: the code the program ships into pods, executed", function () 
             assert.ok(html.includes(`window.API_BASE=${JSON.stringify(buildEnv.API_BASE)}`), html);
             // The volume it wrote to is the one nginx serves.
             const site = c.volumeMounts.find((m: any) => m.mountPath === buildEnv.OUTPUT_DIR).name;
-            assert.ok(spec.containers[0].volumeMounts.some((m: any) => m.name === site && m.mountPath === "/usr/share/nginx/html"));
+            assert.ok(
+                spec.containers[0].volumeMounts.some(
+                    (m: any) => m.name === site && m.mountPath === "/usr/share/nginx/html",
+                ),
+            );
         });
     });
 
@@ -550,7 +690,9 @@ describe("runtime: the code the program ships into pods, executed", function () 
         let statusPort: number;
 
         before(async function () {
-            nginx = ["/usr/sbin/nginx", ...(process.env.PATH ?? "").split(":").map((d) => path.join(d, "nginx"))].find((p) => fs.existsSync(p));
+            nginx = ["/usr/sbin/nginx", ...(process.env.PATH ?? "").split(":").map((d) => path.join(d, "nginx"))].find(
+                (p) => fs.existsSync(p),
+            );
             requireTool(this, !!nginx, "nginx is not installed (apt-get install nginx)");
             const { spec, c } = containerOf(dev, "Deployment", NAMES.frontend, SHOP_NS);
             dir = path.join(root, "nginx");
@@ -559,7 +701,11 @@ describe("runtime: the code the program ships into pods, executed", function () 
             const init = spec.initContainers[0];
             const initEnv = resolveEnv(dev, SHOP_NS, init);
             const initMounts = materializeMounts(dev, SHOP_NS, spec, init, path.join(root, "nginx-init"));
-            const build = startNode(rewritePaths(init.command[1], initMounts), { ...initEnv, OUTPUT_DIR: mounts["/usr/share/nginx/html"] }, []);
+            const build = startNode(
+                rewritePaths(init.command[1], initMounts),
+                { ...initEnv, OUTPUT_DIR: mounts["/usr/share/nginx/html"] },
+                [],
+            );
             assert.equal(await exited(build, 10_000), 0);
             for (const d of Object.values(mounts)) fs.chmodSync(d, 0o755);
             port = await freePort();
@@ -577,34 +723,49 @@ describe("runtime: the code the program ships into pods, executed", function () 
             const server = local(original)
                 .replace(/^(\s*resolver )kube-dns\.kube-system\.svc\.cluster\.local /m, "$1127.0.0.1 ")
                 .replace(new RegExp(`^(\\s*listen )${PORTS.frontendContainer};`, "m"), `$1127.0.0.1:${port};`)
-                .replace(new RegExp(`^(\\s*listen )127\\.0\\.0\\.1:${PORTS.nginxStatus};`, "m"), `$1127.0.0.1:${statusPort};`);
+                .replace(
+                    new RegExp(`^(\\s*listen )127\\.0\\.0\\.1:${PORTS.nginxStatus};`, "m"),
+                    `$1127.0.0.1:${statusPort};`,
+                );
             fs.writeFileSync(path.join(confD, "default.conf"), server);
             conf = path.join(dir, "nginx.conf");
-            fs.writeFileSync(conf, [
-                "worker_processes 1;",
-                `pid ${local("/tmp")}/nginx.pid;`,
-                `error_log ${local("/tmp")}/error.log warn;`,
-                "events { worker_connections 64; }",
-                "http {",
-                "    default_type application/octet-stream;",
-                "    types { text/html html; text/plain txt; }",
-                `    access_log off;`,
-                ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `    ${t}_temp_path ${local("/tmp")}/${t}_temp;`),
-                `    include ${confD}/*.conf;`,
-                "}",
-                "",
-            ].join("\n"));
+            fs.writeFileSync(
+                conf,
+                [
+                    "worker_processes 1;",
+                    `pid ${local("/tmp")}/nginx.pid;`,
+                    `error_log ${local("/tmp")}/error.log warn;`,
+                    "events { worker_connections 64; }",
+                    "http {",
+                    "    default_type application/octet-stream;",
+                    "    types { text/html html; text/plain txt; }",
+                    `    access_log off;`,
+                    ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(
+                        (t) => `    ${t}_temp_path ${local("/tmp")}/${t}_temp;`,
+                    ),
+                    `    include ${confD}/*.conf;`,
+                    "}",
+                    "",
+                ].join("\n"),
+            );
         });
         after(() => stopChildren());
 
         it("nginx -t accepts the configuration", () => {
-            const r = spawnSync(nginx!, ["-t", "-p", dir, "-c", conf, "-e", path.join(dir, "test-error.log")], { encoding: "utf8", timeout: 15_000 });
+            const r = spawnSync(nginx!, ["-t", "-p", dir, "-c", conf, "-e", path.join(dir, "test-error.log")], {
+                encoding: "utf8",
+                timeout: 15_000,
+            });
             assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
             assert.match(r.stderr, /test is successful/);
         });
 
         it("serves the rendered site, client-side routes and /healthz", async () => {
-            const child = spawn(nginx!, ["-p", dir, "-c", conf, "-e", path.join(dir, "error.log"), "-g", "daemon off;"], { stdio: "ignore" });
+            const child = spawn(
+                nginx!,
+                ["-p", dir, "-c", conf, "-e", path.join(dir, "error.log"), "-g", "daemon off;"],
+                { stdio: "ignore" },
+            );
             children.push(child);
             await waitFor("nginx answers /healthz", async () => (await get(port, "/healthz")).status === 200);
             const health = await get(port, "/healthz");
@@ -638,7 +799,11 @@ describe("runtime: the code the program ships into pods, executed", function () 
             const status = await get(statusPort, "/stub_status");
             assert.equal(status.status, 200);
             assert.match(status.body, /^Active connections: \d+/);
-            assert.doesNotMatch((await get(port, "/stub_status")).body, /Active connections/, "not on the serving port");
+            assert.doesNotMatch(
+                (await get(port, "/stub_status")).body,
+                /Active connections/,
+                "not on the serving port",
+            );
         });
     });
 
@@ -653,15 +818,32 @@ describe("runtime: the code the program ships into pods, executed", function () 
 
         /** Run a server-side command (initdb, pg_ctl): PostgreSQL refuses root, so as user postgres when root. */
         const asServer = (tool: string, args: string[]): SpawnSyncReturns<string> => {
-            const [cmd, argv] = asRoot ? ["/usr/sbin/runuser", ["-u", "postgres", "--", path.join(bin, tool), ...args]] : [path.join(bin, tool), args];
-            return spawnSync(cmd, argv, { cwd: dir, encoding: "utf8", timeout: 30_000, env: { PATH: "/usr/bin:/bin", LANG: "C" } });
+            const [cmd, argv] = asRoot
+                ? ["/usr/sbin/runuser", ["-u", "postgres", "--", path.join(bin, tool), ...args]]
+                : [path.join(bin, tool), args];
+            return spawnSync(cmd, argv, {
+                cwd: dir,
+                encoding: "utf8",
+                timeout: 30_000,
+                env: { PATH: "/usr/bin:/bin", LANG: "C" },
+            });
         };
         const clientEnv = (extra: Record<string, string> = {}) => ({
-            PATH: `${bin}:/usr/bin:/bin`, PGHOST: "127.0.0.1", PGPORT: String(port), PGCONNECT_TIMEOUT: "5",
-            PGUSER: superuser.user, PGPASSWORD: superuser.password, PGDATABASE: superuser.db, ...extra,
+            PATH: `${bin}:/usr/bin:/bin`,
+            PGHOST: "127.0.0.1",
+            PGPORT: String(port),
+            PGCONNECT_TIMEOUT: "5",
+            PGUSER: superuser.user,
+            PGPASSWORD: superuser.password,
+            PGDATABASE: superuser.db,
+            ...extra,
         });
         const psql = (sql: string, env: Record<string, string> = {}) => {
-            const r = spawnSync(path.join(bin, "psql"), ["-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql], { encoding: "utf8", timeout: 15_000, env: clientEnv(env) });
+            const r = spawnSync(path.join(bin, "psql"), ["-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql], {
+                encoding: "utf8",
+                timeout: 15_000,
+                env: clientEnv(env),
+            });
             return { ok: r.status === 0, out: r.stdout.trim(), err: r.stderr };
         };
         const query = (sql: string, env: Record<string, string> = {}) => {
@@ -674,8 +856,15 @@ describe("runtime: the code the program ships into pods, executed", function () 
             assert.deepEqual(c.command.slice(0, 2), ["sh", "-c"]);
             const localEnv = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, rewritePaths(v, mounts)]));
             const r = spawnSync("sh", ["-c", rewritePaths(c.command[2], mounts)], {
-                encoding: "utf8", timeout: 20_000,
-                env: { ...localEnv, PATH: `${bin}:/usr/bin:/bin`, PGHOST: "127.0.0.1", PGPORT: String(port), PGCONNECT_TIMEOUT: "5" },
+                encoding: "utf8",
+                timeout: 20_000,
+                env: {
+                    ...localEnv,
+                    PATH: `${bin}:/usr/bin:/bin`,
+                    PGHOST: "127.0.0.1",
+                    PGPORT: String(port),
+                    PGCONNECT_TIMEOUT: "5",
+                },
             });
             assert.equal(r.status, 0, `${c.name} exited ${r.status} ${r.signal ?? ""}\n${r.stdout}\n${r.stderr}`);
             return r;
@@ -683,20 +872,36 @@ describe("runtime: the code the program ships into pods, executed", function () 
 
         before(async function () {
             const dirs = [
-                ...(fs.existsSync("/usr/lib/postgresql") ? fs.readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a)).map((v) => `/usr/lib/postgresql/${v}/bin`) : []),
+                ...(fs.existsSync("/usr/lib/postgresql")
+                    ? fs
+                          .readdirSync("/usr/lib/postgresql")
+                          .sort((a, b) => Number(b) - Number(a))
+                          .map((v) => `/usr/lib/postgresql/${v}/bin`)
+                    : []),
                 ...(process.env.PATH ?? "").split(":").filter(Boolean),
             ];
             bin = dirs.find((d) => PG_TOOLS.every((t) => fs.existsSync(path.join(d, t)))) ?? "";
-            requireTool(this, !!bin, `PostgreSQL server binaries (${PG_TOOLS.join(", ")}) not found in /usr/lib/postgresql/*/bin or PATH (apt-get install postgresql)`);
+            requireTool(
+                this,
+                !!bin,
+                `PostgreSQL server binaries (${PG_TOOLS.join(", ")}) not found in /usr/lib/postgresql/*/bin or PATH (apt-get install postgresql)`,
+            );
             asRoot = process.getuid?.() === 0;
             const pgUser = asRoot ? spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }) : undefined;
-            requireTool(this, !asRoot || (pgUser!.status === 0 && fs.existsSync("/usr/sbin/runuser")),
-                "running as root, PostgreSQL needs the OS user postgres (created by Debian's postgresql package) and runuser");
+            requireTool(
+                this,
+                !asRoot || (pgUser!.status === 0 && fs.existsSync("/usr/sbin/runuser")),
+                "running as root, PostgreSQL needs the OS user postgres (created by Debian's postgresql package) and runuser",
+            );
 
             // The database server as the StatefulSet configures it (the official image's POSTGRES_* env).
             const { c: server } = containerOf(dev, "StatefulSet", NAMES.postgres, SHOP_NS);
             const serverEnv = resolveEnv(dev, SHOP_NS, server);
-            superuser = { user: serverEnv.POSTGRES_USER, password: serverEnv.POSTGRES_PASSWORD, db: serverEnv.POSTGRES_DB };
+            superuser = {
+                user: serverEnv.POSTGRES_USER,
+                password: serverEnv.POSTGRES_PASSWORD,
+                db: serverEnv.POSTGRES_DB,
+            };
             assert.deepEqual({ user: superuser.user, db: superuser.db }, { user: DATABASE.user, db: DATABASE.name });
 
             dir = path.join(root, "pg");
@@ -708,13 +913,36 @@ describe("runtime: the code the program ships into pods, executed", function () 
                 fs.chownSync(dir, uid, gid);
                 fs.chownSync(path.join(dir, "pwfile"), uid, gid);
             }
-            const init = asServer("initdb", ["-D", path.join(dir, "data"), "-U", superuser.user, `--pwfile=${path.join(dir, "pwfile")}`,
-                "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync"]);
+            const init = asServer("initdb", [
+                "-D",
+                path.join(dir, "data"),
+                "-U",
+                superuser.user,
+                `--pwfile=${path.join(dir, "pwfile")}`,
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]);
             assert.equal(init.status, 0, `initdb: ${init.stdout}${init.stderr}`);
             port = await freePort();
-            const start = asServer("pg_ctl", ["-D", path.join(dir, "data"), "-l", path.join(dir, "server.log"), "-w", "-t", "20",
-                "-o", `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off`, "start"]);
-            assert.equal(start.status, 0, `pg_ctl start: ${start.stdout}${start.stderr}\n${fs.existsSync(path.join(dir, "server.log")) ? fs.readFileSync(path.join(dir, "server.log"), "utf8") : ""}`);
+            const start = asServer("pg_ctl", [
+                "-D",
+                path.join(dir, "data"),
+                "-l",
+                path.join(dir, "server.log"),
+                "-w",
+                "-t",
+                "20",
+                "-o",
+                `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off`,
+                "start",
+            ]);
+            assert.equal(
+                start.status,
+                0,
+                `pg_ctl start: ${start.stdout}${start.stderr}\n${fs.existsSync(path.join(dir, "server.log")) ? fs.readFileSync(path.join(dir, "server.log"), "utf8") : ""}`,
+            );
             started = true;
             // What the image's entrypoint does with POSTGRES_DB.
             query(`CREATE DATABASE "${superuser.db}"`, { PGDATABASE: "postgres" });
@@ -735,7 +963,10 @@ describe("runtime: the code the program ships into pods, executed", function () 
             const service = named(dev, "Service", NAMES.postgres, SHOP_NS);
             assert.equal(env.PGHOST, `${service.metadata.name}.${SHOP_NS}.svc.cluster.local`);
             assert.equal(Number(env.PGPORT), service.spec.ports[0].port);
-            assert.deepEqual([env.PGUSER, env.PGPASSWORD, env.PGDATABASE], [superuser.user, superuser.password, superuser.db]);
+            assert.deepEqual(
+                [env.PGUSER, env.PGPASSWORD, env.PGDATABASE],
+                [superuser.user, superuser.password, superuser.db],
+            );
             assert.ok(env.PAYMENT_DB_USER && env.PAYMENT_DB_PASSWORD, "the dev stack provisions the payment login");
             const mounts = materializeMounts(dev, SHOP_NS, spec, c, path.join(root, "migrate"));
             job = { spec, c, env, mounts };
@@ -754,7 +985,10 @@ describe("runtime: the code the program ships into pods, executed", function () 
             const expected = [...sql.matchAll(/CREATE TABLE IF NOT EXISTS (\w+)/gi)].map((m) => m[1]).sort();
             assert.ok(expected.length > 0);
             const tables = query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1").split("\n");
-            assert.deepEqual(tables.filter((t) => expected.includes(t)), expected);
+            assert.deepEqual(
+                tables.filter((t) => expected.includes(t)),
+                expected,
+            );
         });
 
         it("the payment service's credentials (Secret payment-db) log in to its own database, which the role owns", () => {
@@ -762,9 +996,19 @@ describe("runtime: the code the program ships into pods, executed", function () 
             const { c } = containerOf(dev, "Deployment", PAYMENT_DATABASE.client, PAYMENT_DATABASE.clientNamespace);
             const payment = resolveEnv(dev, PAYMENT_DATABASE.clientNamespace, c);
             assert.equal(payment.TRANSACTION_DB_HOST, job.env.PGHOST);
-            const login = { PGUSER: payment.TRANSACTION_DB_USER, PGPASSWORD: payment.TRANSACTION_DB_PASSWORD, PGDATABASE: payment.TRANSACTION_DB_NAME };
-            assert.equal(query("SELECT current_user || ' ' || current_database()", login), `${PAYMENT_DATABASE.user} ${PAYMENT_DATABASE.name}`);
-            assert.equal(query(`SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '${PAYMENT_DATABASE.name}'`), PAYMENT_DATABASE.user);
+            const login = {
+                PGUSER: payment.TRANSACTION_DB_USER,
+                PGPASSWORD: payment.TRANSACTION_DB_PASSWORD,
+                PGDATABASE: payment.TRANSACTION_DB_NAME,
+            };
+            assert.equal(
+                query("SELECT current_user || ' ' || current_database()", login),
+                `${PAYMENT_DATABASE.user} ${PAYMENT_DATABASE.name}`,
+            );
+            assert.equal(
+                query(`SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '${PAYMENT_DATABASE.name}'`),
+                PAYMENT_DATABASE.user,
+            );
             // The owner can create its tables; it is no superuser; a wrong password is refused.
             query("CREATE TABLE ledger_check (id int); DROP TABLE ledger_check", login);
             assert.equal(query(`SELECT rolsuper FROM pg_roles WHERE rolname = '${PAYMENT_DATABASE.user}'`), "f");
@@ -796,22 +1040,42 @@ describe("runtime: the code the program ships into pods, executed", function () 
 
             const r = runScript(c, env, mounts);
             const files = fs.readdirSync(backups).sort();
-            assert.ok(!files.includes(`${env.PGDATABASE}-20000101T000000Z.dump`), `archives older than ${retention} days are deleted: ${files}`);
-            assert.ok(files.includes(`${env.PGDATABASE}-20000102T000000Z.dump`) && files.includes("someone-elses-file.dump"), `${files}`);
+            assert.ok(
+                !files.includes(`${env.PGDATABASE}-20000101T000000Z.dump`),
+                `archives older than ${retention} days are deleted: ${files}`,
+            );
+            assert.ok(
+                files.includes(`${env.PGDATABASE}-20000102T000000Z.dump`) && files.includes("someone-elses-file.dump"),
+                `${files}`,
+            );
             assert.ok(!files.some((f) => f.endsWith(".partial")), `${files}`);
-            const fresh = files.filter((f) => new RegExp(`^${env.PGDATABASE}-\\d{8}T\\d{6}Z\\.dump$`).test(f) && !f.startsWith(`${env.PGDATABASE}-2000`));
+            const fresh = files.filter(
+                (f) =>
+                    new RegExp(`^${env.PGDATABASE}-\\d{8}T\\d{6}Z\\.dump$`).test(f) &&
+                    !f.startsWith(`${env.PGDATABASE}-2000`),
+            );
             assert.equal(fresh.length, 1, `one new archive: ${files}\n${r.stdout}`);
             const archive = path.join(backups, fresh[0]);
             assert.ok(fs.statSync(archive).size > 0);
 
-            const list = spawnSync(path.join(bin, "pg_restore"), ["--list", archive], { encoding: "utf8", timeout: 15_000 });
+            const list = spawnSync(path.join(bin, "pg_restore"), ["--list", archive], {
+                encoding: "utf8",
+                timeout: 15_000,
+            });
             assert.equal(list.status, 0, list.stderr);
             assert.match(list.stdout, /TABLE public menu_items/);
             assert.match(list.stdout, /TABLE DATA public orders/);
             query('CREATE DATABASE "restore_check"', { PGDATABASE: "postgres" });
-            const restore = spawnSync(path.join(bin, "pg_restore"), ["--no-owner", "--exit-on-error", "-d", "restore_check", archive], { encoding: "utf8", timeout: 15_000, env: clientEnv() });
+            const restore = spawnSync(
+                path.join(bin, "pg_restore"),
+                ["--no-owner", "--exit-on-error", "-d", "restore_check", archive],
+                { encoding: "utf8", timeout: 15_000, env: clientEnv() },
+            );
             assert.equal(restore.status, 0, restore.stderr);
-            assert.equal(query("SELECT count(*) FROM menu_items", { PGDATABASE: "restore_check" }), query("SELECT count(*) FROM menu_items"));
+            assert.equal(
+                query("SELECT count(*) FROM menu_items", { PGDATABASE: "restore_check" }),
+                query("SELECT count(*) FROM menu_items"),
+            );
         });
     });
 });

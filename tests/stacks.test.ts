@@ -27,19 +27,32 @@ for (const stack of STACKS) {
             const k8s = resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
             assert.ok(k8s.length > 0);
             const stray = k8s.filter((r) => !r.provider?.startsWith(`${providers[0].urn}::`));
-            assert.deepEqual(stray.map((r) => `${r.type} ${r.name} -> ${r.provider}`), []);
+            assert.deepEqual(
+                stray.map((r) => `${r.type} ${r.name} -> ${r.provider}`),
+                [],
+            );
         });
 
         it("emits only objects that are valid against the Kubernetes API schema, and no removed API version", async () => {
             const objects = kubernetesObjects((await deployedStack(stack)).resources);
-            const problems = objects.flatMap((o) => schemaProblems(o).map((p) => `${o.apiVersion} ${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}: ${p}`));
+            const problems = objects.flatMap((o) =>
+                schemaProblems(o).map(
+                    (p) => `${o.apiVersion} ${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}: ${p}`,
+                ),
+            );
             assert.deepEqual(problems, []);
-            assert.deepEqual(objects.filter(isRemovedApi).map((o) => `${o.apiVersion} ${o.kind}`), []);
+            assert.deepEqual(
+                objects.filter(isRemovedApi).map((o) => `${o.apiVersion} ${o.kind}`),
+                [],
+            );
         });
 
         it("gives every Kubernetes object a fixed name (no auto-suffix)", async () => {
             const objects = kubernetesObjects((await deployedStack(stack)).resources);
-            assert.deepEqual(objects.filter((o) => !o.metadata.name).map((o) => `${o.kind} ${o.$resource.name}`), []);
+            assert.deepEqual(
+                objects.filter((o) => !o.metadata.name).map((o) => `${o.kind} ${o.$resource.name}`),
+                [],
+            );
         });
     });
 }

@@ -2,7 +2,7 @@
 // gateway's namespace (where the gateway reads credentialName and Ingress TLS secrets). The mesh
 // component calls edgeCertificates() with its gateway namespace, so nothing here depends on the mesh.
 import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import type { StackContext } from "../defaults";
 import { publicHosts } from "../hosts";
 import type { ClusterAddons } from "./index";
@@ -40,27 +40,35 @@ export function certificateSpec(issuer: string, secretName: string, hosts: strin
  * A Certificate for `hosts`, stored in Secret `secretName` of `namespace`. Undefined when the
  * certManager layer is off (nothing is created).
  */
-export function edgeCertificate(name: string, args: EdgeCertificateArgs, parent: pulumi.Resource): k8s.apiextensions.CustomResource | undefined {
+export function edgeCertificate(
+    name: string,
+    args: EdgeCertificateArgs,
+    parent: pulumi.Resource,
+): k8s.apiextensions.CustomResource | undefined {
     const { addons, ctx } = args;
     if (!addons.certManager || !addons.clusterIssuer) return undefined;
     const acme = ctx.cfg.tls.issuer !== "self-signed";
-    return new k8s.apiextensions.CustomResource(name, {
-        apiVersion: "cert-manager.io/v1",
-        kind: "Certificate",
-        metadata: {
-            name: args.secretName,
-            namespace: args.namespace,
-            // ACME: serve a temporary certificate until the real one is issued, so the gateway's HTTPS
-            // server exists (Istio skips a server whose secret is missing) while the challenge runs.
-            annotations: acme ? { "cert-manager.io/issue-temporary-certificate": "true" } : undefined,
+    return new k8s.apiextensions.CustomResource(
+        name,
+        {
+            apiVersion: "cert-manager.io/v1",
+            kind: "Certificate",
+            metadata: {
+                name: args.secretName,
+                namespace: args.namespace,
+                // ACME: serve a temporary certificate until the real one is issued, so the gateway's HTTPS
+                // server exists (Istio skips a server whose secret is missing) while the challenge runs.
+                annotations: acme ? { "cert-manager.io/issue-temporary-certificate": "true" } : undefined,
+            },
+            spec: certificateSpec(addons.clusterIssuer.name, args.secretName, args.hosts),
         },
-        spec: certificateSpec(addons.clusterIssuer.name, args.secretName, args.hosts),
-    }, {
-        parent,
-        provider: ctx.provider,
-        // After the release that installs the CRD and runs the webhook, and after the issuer it names.
-        dependsOn: [addons.certManager, addons.clusterIssuer.resource, ...(args.dependsOn ?? [])],
-    });
+        {
+            parent,
+            provider: ctx.provider,
+            // After the release that installs the CRD and runs the webhook, and after the issuer it names.
+            dependsOn: [addons.certManager, addons.clusterIssuer.resource, ...(args.dependsOn ?? [])],
+        },
+    );
 }
 
 export interface EdgeCertificatesArgs {
@@ -81,7 +89,9 @@ export function edgeCertificates(name: string, args: EdgeCertificatesArgs, paren
     const hosts = publicHosts(args.ctx.cfg);
     const cert = (key: keyof typeof EDGE_TLS_SECRETS, host: string) =>
         edgeCertificate(`${name}-${key}-tls`, { ...args, secretName: EDGE_TLS_SECRETS[key], hosts: [host] }, parent);
-    const certificates = [cert("shop", hosts.shop), cert("api", hosts.api)].filter((c): c is k8s.apiextensions.CustomResource => !!c);
+    const certificates = [cert("shop", hosts.shop), cert("api", hosts.api)].filter(
+        (c): c is k8s.apiextensions.CustomResource => !!c,
+    );
 
     return { certificates, secretNames: EDGE_TLS_SECRETS, ingressClassName: ISTIO_INGRESS_CLASS };
 }

@@ -1,8 +1,8 @@
 // The add-on charts, pinned, and their Helm values: static defaults from helm/<chart>.yaml merged with
 // what each stack needs. Pure functions of the configuration (no Pulumi resources), so tests and the
 // component share them.
-import { LOCAL_DISTRIBUTIONS, PlatformConfig } from "../../config";
-import { CHARTS as PINS, ChartPin, chartValues } from "../helm";
+import { LOCAL_DISTRIBUTIONS, type PlatformConfig } from "../../config";
+import { CHARTS as PINS, type ChartPin, chartValues } from "../helm";
 
 export interface ChartRef extends ChartPin {
     /** Fixed release name (runbooks and label selectors use it). */
@@ -13,9 +13,24 @@ export interface ChartRef extends ChartPin {
 
 /** The three add-on charts (pins in ../helm.ts), with their release names, namespaces and values files. */
 export const CHARTS = {
-    metricsServer: { ...PINS.metricsServer, release: "metrics-server", namespace: "kube-system", values: "metrics-server.yaml" },
-    certManager: { ...PINS.certManager, release: "cert-manager", namespace: "cert-manager", values: "cert-manager.yaml" },
-    externalDns: { ...PINS.externalDns, release: "external-dns", namespace: "external-dns", values: "external-dns.yaml" },
+    metricsServer: {
+        ...PINS.metricsServer,
+        release: "metrics-server",
+        namespace: "kube-system",
+        values: "metrics-server.yaml",
+    },
+    certManager: {
+        ...PINS.certManager,
+        release: "cert-manager",
+        namespace: "cert-manager",
+        values: "cert-manager.yaml",
+    },
+    externalDns: {
+        ...PINS.externalDns,
+        release: "external-dns",
+        namespace: "external-dns",
+        values: "external-dns.yaml",
+    },
 } as const satisfies Record<string, ChartRef>;
 
 /** Tolerations from config, so add-ons can run on nodes tainted for the platform (placement stays free). */
@@ -28,10 +43,16 @@ const prod = (cfg: PlatformConfig) => cfg.tier !== "dev";
 /** Two replicas, a PDB and spreading in production; one replica on a laptop. */
 function highAvailability(cfg: PlatformConfig, podLabels: Record<string, string>) {
     if (!prod(cfg)) return {};
-    const keys = ["kubernetes.io/hostname", ...(cfg.scheduling.spreadAcrossZones ? ["topology.kubernetes.io/zone"] : [])];
+    const keys = [
+        "kubernetes.io/hostname",
+        ...(cfg.scheduling.spreadAcrossZones ? ["topology.kubernetes.io/zone"] : []),
+    ];
     return {
         topologySpreadConstraints: keys.map((topologyKey) => ({
-            maxSkew: 1, topologyKey, whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: podLabels },
+            maxSkew: 1,
+            topologyKey,
+            whenUnsatisfiable: "ScheduleAnyway",
+            labelSelector: { matchLabels: podLabels },
         })),
     };
 }
@@ -44,7 +65,10 @@ export function metricsServerValues(cfg: PlatformConfig): Record<string, any> {
         replicas: prod(cfg) ? 2 : 1,
         podDisruptionBudget: prod(cfg) ? { enabled: true, minAvailable: 1 } : { enabled: false },
         tolerations: tolerations(cfg),
-        ...highAvailability(cfg, { "app.kubernetes.io/name": "metrics-server", "app.kubernetes.io/instance": CHARTS.metricsServer.release }),
+        ...highAvailability(cfg, {
+            "app.kubernetes.io/name": "metrics-server",
+            "app.kubernetes.io/instance": CHARTS.metricsServer.release,
+        }),
     });
 }
 
@@ -54,9 +78,11 @@ export const usesDns01 = (cfg: PlatformConfig) => cfg.tls.issuer === "acme-dns01
 export function certManagerValues(cfg: PlatformConfig): Record<string, any> {
     const replicas = prod(cfg) ? 2 : 1;
     const pdb = { podDisruptionBudget: prod(cfg) ? { enabled: true, minAvailable: 1 } : { enabled: false } };
-    const spread = (component: string) => highAvailability(cfg, {
-        "app.kubernetes.io/component": component, "app.kubernetes.io/instance": CHARTS.certManager.release,
-    });
+    const spread = (component: string) =>
+        highAvailability(cfg, {
+            "app.kubernetes.io/component": component,
+            "app.kubernetes.io/instance": CHARTS.certManager.release,
+        });
     const identity = usesDns01(cfg) ? cfg.dns.workloadIdentity : undefined;
     return chartValues(CHARTS.certManager.values, {
         replicaCount: replicas,
@@ -73,7 +99,10 @@ export function certManagerValues(cfg: PlatformConfig): Record<string, any> {
 }
 
 /** Names of the Secrets external-dns reads (when credentials come from config rather than workload identity). */
-export const EXTERNAL_DNS_SECRETS = { credentials: "external-dns-credentials", azureConfig: "external-dns-azure" } as const;
+export const EXTERNAL_DNS_SECRETS = {
+    credentials: "external-dns-credentials",
+    azureConfig: "external-dns-azure",
+} as const;
 const AZURE_CONFIG_DIR = "/etc/external-dns/azure";
 const GOOGLE_KEY_DIR = "/etc/external-dns/google";
 
@@ -84,7 +113,10 @@ const GOOGLE_KEY_DIR = "/etc/external-dns/google";
 export function externalDnsValues(cfg: PlatformConfig, hasCredentials: boolean): Record<string, any> {
     const provider = cfg.dns.provider!;
     const identity = cfg.dns.workloadIdentity;
-    const secretEnv = (name: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: EXTERNAL_DNS_SECRETS.credentials, key } } });
+    const secretEnv = (name: string, key: string) => ({
+        name,
+        valueFrom: { secretKeyRef: { name: EXTERNAL_DNS_SECRETS.credentials, key } },
+    });
     const env: any[] = [];
     const extraArgs: string[] = [];
     const extraVolumes: any[] = [];
@@ -94,12 +126,22 @@ export function externalDnsValues(cfg: PlatformConfig, hasCredentials: boolean):
             extraArgs.push("--aws-zone-type=public");
             if (cfg.dns.aws?.hostedZoneId) extraArgs.push(`--zone-id-filter=${cfg.dns.aws.hostedZoneId}`);
             if (cfg.dns.aws?.region) env.push({ name: "AWS_REGION", value: cfg.dns.aws.region });
-            if (hasCredentials) env.push(secretEnv("AWS_ACCESS_KEY_ID", "accessKeyId"), secretEnv("AWS_SECRET_ACCESS_KEY", "secretAccessKey"));
+            if (hasCredentials)
+                env.push(
+                    secretEnv("AWS_ACCESS_KEY_ID", "accessKeyId"),
+                    secretEnv("AWS_SECRET_ACCESS_KEY", "secretAccessKey"),
+                );
             break;
         case "google":
             if (cfg.dns.google?.project) extraArgs.push(`--google-project=${cfg.dns.google.project}`);
             if (hasCredentials) {
-                extraVolumes.push({ name: "google-credentials", secret: { secretName: EXTERNAL_DNS_SECRETS.credentials, items: [{ key: "serviceAccountKey", path: "key.json" }] } });
+                extraVolumes.push({
+                    name: "google-credentials",
+                    secret: {
+                        secretName: EXTERNAL_DNS_SECRETS.credentials,
+                        items: [{ key: "serviceAccountKey", path: "key.json" }],
+                    },
+                });
                 extraVolumeMounts.push({ name: "google-credentials", mountPath: GOOGLE_KEY_DIR, readOnly: true });
                 env.push({ name: "GOOGLE_APPLICATION_CREDENTIALS", value: `${GOOGLE_KEY_DIR}/key.json` });
             }
@@ -136,12 +178,16 @@ export function externalDnsValues(cfg: PlatformConfig, hasCredentials: boolean):
 /** The Azure provider's configuration file: zone coordinates plus either workload identity or the service principal. */
 export function azureConfigFile(cfg: PlatformConfig, clientSecret?: string): string {
     const a = cfg.dns.azure!;
-    return JSON.stringify({
-        tenantId: a.tenantId,
-        subscriptionId: a.subscriptionId,
-        resourceGroup: a.resourceGroup,
-        ...(clientSecret
-            ? { aadClientId: a.clientId, aadClientSecret: clientSecret }
-            : { useWorkloadIdentityExtension: true, ...(a.clientId ? { aadClientId: a.clientId } : {}) }),
-    }, null, 2);
+    return JSON.stringify(
+        {
+            tenantId: a.tenantId,
+            subscriptionId: a.subscriptionId,
+            resourceGroup: a.resourceGroup,
+            ...(clientSecret
+                ? { aadClientId: a.clientId, aadClientSecret: clientSecret }
+                : { useWorkloadIdentityExtension: true, ...(a.clientId ? { aadClientId: a.clientId } : {}) }),
+        },
+        null,
+        2,
+    );
 }

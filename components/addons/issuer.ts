@@ -5,7 +5,11 @@ import type { PlatformConfig } from "../../config";
 /** The one ClusterIssuer every edge Certificate names. */
 export const CLUSTER_ISSUER = "platform-issuer";
 /** Dev only: the self-signed issuer that signs the dev root CA, and the root CA's Certificate/Secret. */
-export const DEV_CA = { bootstrapIssuer: "platform-selfsigned", certificate: "platform-dev-root-ca", secret: "platform-dev-root-ca" } as const;
+export const DEV_CA = {
+    bootstrapIssuer: "platform-selfsigned",
+    certificate: "platform-dev-root-ca",
+    secret: "platform-dev-root-ca",
+} as const;
 /** Secret (in cert-manager's namespace) holding DNS provider credentials for the DNS-01 solver. */
 export const CERT_MANAGER_DNS_SECRET = "dns-credentials";
 /** Ingress class of the Istio ingress gateway; the HTTP-01 solver's temporary Ingress uses it. */
@@ -21,7 +25,9 @@ export function dns01Solver(cfg: PlatformConfig, hasCredentials: boolean): Recor
                 route53: {
                     ...(cfg.dns.aws?.region ? { region: cfg.dns.aws.region } : {}),
                     ...(cfg.dns.aws?.hostedZoneId ? { hostedZoneID: cfg.dns.aws.hostedZoneId } : {}),
-                    ...(hasCredentials ? { accessKeyIDSecretRef: ref("accessKeyId"), secretAccessKeySecretRef: ref("secretAccessKey") } : {}),
+                    ...(hasCredentials
+                        ? { accessKeyIDSecretRef: ref("accessKeyId"), secretAccessKeySecretRef: ref("secretAccessKey") }
+                        : {}),
                 },
             };
         case "google":
@@ -60,9 +66,13 @@ export function clusterIssuerSpec(cfg: PlatformConfig, hasDnsCredentials: boolea
             return { ca: { secretName: DEV_CA.secret } };
         case "acme-http01":
         case "acme-dns01": {
-            const solver = cfg.tls.issuer === "acme-http01"
-                ? { http01: { ingress: { ingressClassName: ISTIO_INGRESS_CLASS } } }
-                : { selector: { dnsZones: [cfg.dns.zone ?? cfg.domain] }, dns01: dns01Solver(cfg, hasDnsCredentials) };
+            const solver =
+                cfg.tls.issuer === "acme-http01"
+                    ? { http01: { ingress: { ingressClassName: ISTIO_INGRESS_CLASS } } }
+                    : {
+                          selector: { dnsZones: [cfg.dns.zone ?? cfg.domain] },
+                          dns01: dns01Solver(cfg, hasDnsCredentials),
+                      };
             return {
                 acme: {
                     server: cfg.tls.acmeServer ?? "https://acme-v02.api.letsencrypt.org/directory",

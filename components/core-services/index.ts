@@ -12,7 +12,7 @@ import type { ServiceMesh } from "../mesh";
 import type { Observability } from "../observability";
 import type { CacheEndpoint } from "../cache";
 import type { DatabaseLogin } from "../database";
-import { PlatformConfig, Resources, resourcesFor } from "../../config";
+import { type PlatformConfig, type Resources, resourcesFor } from "../../config";
 import { parseQuantity } from "../quantity";
 import { HardenedNamespace } from "../namespace";
 import { CORE_SERVICES_NAMESPACE } from "../names";
@@ -69,31 +69,51 @@ export class CoreServices extends pulumi.ComponentResource {
         const { cfg, provider } = ctx;
         const o = { parent: this, provider };
 
-        const ns = new HardenedNamespace(`${name}-namespace`, {
-            ctx,
-            name: NAMESPACE,
-            podSecurity: "restricted",
-            istioInjection: !!mesh,
-            platformEgress: mesh?.workloadEgress,
-            quota: namespaceQuota(cfg, mesh?.proxyResources),
-            containerDefaults: { request: { cpu: "50m", memory: "64Mi" }, limit: { cpu: "500m", memory: "256Mi" } },
-        }, { parent: this });
+        const ns = new HardenedNamespace(
+            `${name}-namespace`,
+            {
+                ctx,
+                name: NAMESPACE,
+                podSecurity: "restricted",
+                istioInjection: !!mesh,
+                platformEgress: mesh?.workloadEgress,
+                quota: namespaceQuota(cfg, mesh?.proxyResources),
+                containerDefaults: { request: { cpu: "50m", memory: "64Mi" }, limit: { cpu: "500m", memory: "256Mi" } },
+            },
+            { parent: this },
+        );
 
         const code = fs.readFileSync(RUNTIME, "utf8");
-        const runtime = new k8s.core.v1.ConfigMap(`${name}-app-runtime`, {
-            metadata: { name: "app-runtime", namespace: NAMESPACE, labels: { "app.kubernetes.io/part-of": "ecommerce", "app.kubernetes.io/managed-by": "pulumi" } },
-            data: { "service.js": code },
-        }, { ...o, dependsOn: [ns] });
+        const runtime = new k8s.core.v1.ConfigMap(
+            `${name}-app-runtime`,
+            {
+                metadata: {
+                    name: "app-runtime",
+                    namespace: NAMESPACE,
+                    labels: { "app.kubernetes.io/part-of": "ecommerce", "app.kubernetes.io/managed-by": "pulumi" },
+                },
+                data: { "service.js": code },
+            },
+            { ...o, dependsOn: [ns] },
+        );
         const dependsOn: pulumi.Resource[] = [ns, runtime];
 
         // The cache password, copied into this namespace so pods reference it by Secret name.
         let cache: { endpoint: CacheEndpoint; secretName: string } | undefined;
         if (args.cache) {
-            const secret = new k8s.core.v1.Secret(`${name}-cache-credentials`, {
-                metadata: { name: "cache-credentials", namespace: NAMESPACE, labels: { "app.kubernetes.io/part-of": "ecommerce", "app.kubernetes.io/managed-by": "pulumi" } },
-                type: "Opaque",
-                stringData: { password: args.cache.password },
-            }, { ...o, dependsOn: [ns] });
+            const secret = new k8s.core.v1.Secret(
+                `${name}-cache-credentials`,
+                {
+                    metadata: {
+                        name: "cache-credentials",
+                        namespace: NAMESPACE,
+                        labels: { "app.kubernetes.io/part-of": "ecommerce", "app.kubernetes.io/managed-by": "pulumi" },
+                    },
+                    type: "Opaque",
+                    stringData: { password: args.cache.password },
+                },
+                { ...o, dependsOn: [ns] },
+            );
             dependsOn.push(secret);
             cache = { endpoint: args.cache, secretName: "cache-credentials" };
         }
@@ -101,11 +121,27 @@ export class CoreServices extends pulumi.ComponentResource {
         const present = cfg.services.map((s) => s.name);
         for (const config of cfg.services) {
             const Kind = SERVICE_KINDS[config.name] ?? CoreService;
-            this.services.push(new Kind(`${name}-${config.name}`, {
-                ctx, namespace: NAMESPACE, config, present,
-                runtime: { configMap: "app-runtime", checksum: crypto.createHash("sha256").update(code).digest("hex") },
-                cache, mesh, observability, dependsOn, transactionDatabase: args.transactionDatabase,
-            }, { parent: this }));
+            this.services.push(
+                new Kind(
+                    `${name}-${config.name}`,
+                    {
+                        ctx,
+                        namespace: NAMESPACE,
+                        config,
+                        present,
+                        runtime: {
+                            configMap: "app-runtime",
+                            checksum: crypto.createHash("sha256").update(code).digest("hex"),
+                        },
+                        cache,
+                        mesh,
+                        observability,
+                        dependsOn,
+                        transactionDatabase: args.transactionDatabase,
+                    },
+                    { parent: this },
+                ),
+            );
         }
 
         const endpoints: Record<string, pulumi.Input<string>> = {};

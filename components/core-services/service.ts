@@ -9,16 +9,22 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import type { input } from "@pulumi/kubernetes/types";
-import { resourcesFor, ServiceConfig } from "../../config";
+import { resourcesFor, type ServiceConfig } from "../../config";
 import type { CacheEndpoint } from "../cache";
 import type { DatabaseLogin } from "../database";
-import { appLabels, container, selectorLabels, StackContext } from "../defaults";
+import { appLabels, container, selectorLabels, type StackContext } from "../defaults";
 import { publicHosts } from "../hosts";
 import { Microservice } from "../microservice";
 import type { ServiceMesh } from "../mesh";
-import { meshTrafficPolicy, MeshTrafficArgs, publicRoute } from "../mesh/traffic";
+import { meshTrafficPolicy, type MeshTrafficArgs, publicRoute } from "../mesh/traffic";
 import type { Observability } from "../observability";
-import { AlertRule, cacheHitRatioAlert, paymentFailureAlert, requestRateExpr, ServiceSlo } from "../observability/alerts";
+import {
+    type AlertRule,
+    cacheHitRatioAlert,
+    paymentFailureAlert,
+    requestRateExpr,
+    type ServiceSlo,
+} from "../observability/alerts";
 import { serviceMonitor } from "../observability/monitors";
 import { callersOf, flowsOf } from "./flows";
 
@@ -71,8 +77,10 @@ export interface ServiceSpecifics {
 }
 
 const env = (name: string, value: pulumi.Input<string>): input.core.v1.EnvVar => ({ name, value });
-const secretEnv = (name: string, secret: pulumi.Input<string>, key: string): input.core.v1.EnvVar =>
-    ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
+const secretEnv = (name: string, secret: pulumi.Input<string>, key: string): input.core.v1.EnvVar => ({
+    name,
+    valueFrom: { secretKeyRef: { name: secret, key } },
+});
 const sha = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
 
 /** A core service with no service-specific configuration; the four known services extend it. */
@@ -84,7 +92,12 @@ export class CoreService extends pulumi.ComponentResource {
     /** Public URL prefix on the API host, when the service is exposed through the ingress gateway. */
     public readonly publicUrl?: string;
 
-    constructor(name: string, args: CoreServiceArgs, opts?: pulumi.ComponentResourceOptions, type = "ecommerce:platform:CoreService") {
+    constructor(
+        name: string,
+        args: CoreServiceArgs,
+        opts?: pulumi.ComponentResourceOptions,
+        type = "ecommerce:platform:CoreService",
+    ) {
         super(type, name, {}, opts);
         const { cfg, provider } = args.ctx;
         const svc = args.config.name;
@@ -92,7 +105,9 @@ export class CoreService extends pulumi.ComponentResource {
         const s = this.specifics(name, args);
         const flows = flowsOf(svc, args.present);
         const callers = callersOf(svc, args.present);
-        const podsOf = (n: string): input.networking.v1.NetworkPolicyPeer => ({ podSelector: { matchLabels: selectorLabels(n) } });
+        const podsOf = (n: string): input.networking.v1.NetworkPolicyPeer => ({
+            podSelector: { matchLabels: selectorLabels(n) },
+        });
 
         // Ingress: the ingress gateway for public services, and the core services that call this one.
         const allowFrom = [...(flows.publicPrefix && args.mesh ? args.mesh.gatewayPeers : []), ...callers.map(podsOf)];
@@ -103,111 +118,165 @@ export class CoreService extends pulumi.ComponentResource {
             ...(s.allowTo ?? []),
         ];
 
-        const cacheEnv = args.cache ? [
-            env("CACHE_HOST", args.cache.endpoint.host),
-            env("CACHE_PORT", String(args.cache.endpoint.port)),
-            env("CACHE_TLS", String(args.cache.endpoint.tls)),
-            secretEnv("CACHE_PASSWORD", args.cache.secretName, "password"),
-        ] : [];
+        const cacheEnv = args.cache
+            ? [
+                  env("CACHE_HOST", args.cache.endpoint.host),
+                  env("CACHE_PORT", String(args.cache.endpoint.port)),
+                  env("CACHE_TLS", String(args.cache.endpoint.tls)),
+                  secretEnv("CACHE_PASSWORD", args.cache.secretName, "password"),
+              ]
+            : [];
         const autoscaling = args.config.autoscaling;
         const keda = autoscaling && cfg.layers.customMetricsAutoscaling ? args.observability?.keda : undefined;
 
-        this.workload = new Microservice(name, {
-            ctx: args.ctx,
-            namespace: args.namespace,
-            name: svc,
-            partOf: PART_OF,
-            component: s.component,
-            image: cfg.images.service,
-            command: ["node", "/opt/app/service.js"],
-            env: [
-                env("SERVICE_NAME", svc),
-                env("ROLE", "api"),
-                env("PORT", String(APP_PORT)),
-                env("METRICS_PORT", String(METRICS_PORT)),
-                env("NODE_ENV", "production"),
-                // Readiness follows the hard data dependency (the cache), never other services: a
-                // slow neighbour must not take this service out of its load balancer.
-                env("DEPENDS_ON", args.cache ? pulumi.interpolate`${args.cache.endpoint.host}:${args.cache.endpoint.port}` : ""),
-                ...cacheEnv,
-                ...(s.env ?? []),
-            ],
-            envFrom: s.envFrom,
-            volumes: [{ name: "app-runtime", configMap: { name: args.runtime.configMap } }, ...(s.volumes ?? [])],
-            volumeMounts: [{ name: "app-runtime", mountPath: "/opt/app", readOnly: true }, ...(s.volumeMounts ?? [])],
-            initContainers: s.initContainers,
-            resources: resourcesFor(cfg, svc),
-            runAsUser: NODE_UID,
-            port: { containerPort: APP_PORT, servicePort: SERVICE_PORT, name: "http" },
-            health: { http: { path: "/healthz", readyPath: "/readyz", port: "http" } },
-            replicas: autoscaling?.minReplicas ?? args.config.replicas,
-            // KEDA's ScaledObject owns the HPA when present; otherwise the Microservice's CPU HPA.
-            autoscaling: keda ? undefined : autoscaling,
-            externalAutoscaler: !!keda,
-            metricsPort: METRICS_PORT,
-            monitoringNamespace: args.observability?.namespace,
-            allowFrom,
-            allowTo,
-            podAnnotations: { "checksum/app-runtime": args.runtime.checksum, ...s.podAnnotations },
-            dependsOn: args.mesh?.ready,
-        }, { parent: this, dependsOn: args.dependsOn });
+        this.workload = new Microservice(
+            name,
+            {
+                ctx: args.ctx,
+                namespace: args.namespace,
+                name: svc,
+                partOf: PART_OF,
+                component: s.component,
+                image: cfg.images.service,
+                command: ["node", "/opt/app/service.js"],
+                env: [
+                    env("SERVICE_NAME", svc),
+                    env("ROLE", "api"),
+                    env("PORT", String(APP_PORT)),
+                    env("METRICS_PORT", String(METRICS_PORT)),
+                    env("NODE_ENV", "production"),
+                    // Readiness follows the hard data dependency (the cache), never other services: a
+                    // slow neighbour must not take this service out of its load balancer.
+                    env(
+                        "DEPENDS_ON",
+                        args.cache ? pulumi.interpolate`${args.cache.endpoint.host}:${args.cache.endpoint.port}` : "",
+                    ),
+                    ...cacheEnv,
+                    ...(s.env ?? []),
+                ],
+                envFrom: s.envFrom,
+                volumes: [{ name: "app-runtime", configMap: { name: args.runtime.configMap } }, ...(s.volumes ?? [])],
+                volumeMounts: [
+                    { name: "app-runtime", mountPath: "/opt/app", readOnly: true },
+                    ...(s.volumeMounts ?? []),
+                ],
+                initContainers: s.initContainers,
+                resources: resourcesFor(cfg, svc),
+                runAsUser: NODE_UID,
+                port: { containerPort: APP_PORT, servicePort: SERVICE_PORT, name: "http" },
+                health: { http: { path: "/healthz", readyPath: "/readyz", port: "http" } },
+                replicas: autoscaling?.minReplicas ?? args.config.replicas,
+                // KEDA's ScaledObject owns the HPA when present; otherwise the Microservice's CPU HPA.
+                autoscaling: keda ? undefined : autoscaling,
+                externalAutoscaler: !!keda,
+                metricsPort: METRICS_PORT,
+                monitoringNamespace: args.observability?.namespace,
+                allowFrom,
+                allowTo,
+                podAnnotations: { "checksum/app-runtime": args.runtime.checksum, ...s.podAnnotations },
+                dependsOn: args.mesh?.ready,
+            },
+            { parent: this, dependsOn: args.dependsOn },
+        );
 
         if (keda && autoscaling && args.observability) {
             const rps = autoscaling.requestsPerSecond ?? DEFAULT_REQUESTS_PER_SECOND;
-            this.scaledObject = new k8s.apiextensions.CustomResource(`${name}-scaledobject`, {
-                apiVersion: "keda.sh/v1alpha1",
-                kind: "ScaledObject",
-                metadata: { name: svc, namespace: args.namespace, labels: appLabels(svc, PART_OF, s.component) },
-                spec: {
-                    scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: svc },
-                    minReplicaCount: autoscaling.minReplicas,
-                    maxReplicaCount: autoscaling.maxReplicas,
-                    pollingInterval: 15,
-                    advanced: {
-                        // The HPA KEDA creates carries the service's name: `kubectl get hpa -n ecommerce`.
-                        horizontalPodAutoscalerConfig: {
-                            name: svc,
-                            behavior: { scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: "Percent", value: 50, periodSeconds: 60 }] } },
-                        },
-                    },
-                    triggers: [
-                        { type: "cpu", metricType: "Utilization", metadata: { value: String(autoscaling.cpuUtilization) } },
-                        {
-                            type: "prometheus",
-                            metricType: "AverageValue",
-                            metadata: {
-                                serverAddress: args.observability.prometheusUrl,
-                                query: requestRateExpr(args.namespace, svc),
-                                // Target requests per second per replica.
-                                threshold: String(rps),
-                                ignoreNullValues: "true",
+            this.scaledObject = new k8s.apiextensions.CustomResource(
+                `${name}-scaledobject`,
+                {
+                    apiVersion: "keda.sh/v1alpha1",
+                    kind: "ScaledObject",
+                    metadata: { name: svc, namespace: args.namespace, labels: appLabels(svc, PART_OF, s.component) },
+                    spec: {
+                        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: svc },
+                        minReplicaCount: autoscaling.minReplicas,
+                        maxReplicaCount: autoscaling.maxReplicas,
+                        pollingInterval: 15,
+                        advanced: {
+                            // The HPA KEDA creates carries the service's name: `kubectl get hpa -n ecommerce`.
+                            horizontalPodAutoscalerConfig: {
+                                name: svc,
+                                behavior: {
+                                    scaleDown: {
+                                        stabilizationWindowSeconds: 300,
+                                        policies: [{ type: "Percent", value: 50, periodSeconds: 60 }],
+                                    },
+                                },
                             },
                         },
-                    ],
+                        triggers: [
+                            {
+                                type: "cpu",
+                                metricType: "Utilization",
+                                metadata: { value: String(autoscaling.cpuUtilization) },
+                            },
+                            {
+                                type: "prometheus",
+                                metricType: "AverageValue",
+                                metadata: {
+                                    serverAddress: args.observability.prometheusUrl,
+                                    query: requestRateExpr(args.namespace, svc),
+                                    // Target requests per second per replica.
+                                    threshold: String(rps),
+                                    ignoreNullValues: "true",
+                                },
+                            },
+                        ],
+                    },
                 },
-            }, { parent: this, provider, dependsOn: [keda, this.workload.deployment] });
+                { parent: this, provider, dependsOn: [keda, this.workload.deployment] },
+            );
         }
 
         if (args.mesh) {
-            meshTrafficPolicy(name, {
-                ctx: args.ctx, mesh: args.mesh, namespace: args.namespace, service: svc, port: SERVICE_PORT,
-                selector: this.workload.selector, retries: s.retries, timeout: s.timeout, metricsPort: METRICS_PORT,
-            }, this);
+            meshTrafficPolicy(
+                name,
+                {
+                    ctx: args.ctx,
+                    mesh: args.mesh,
+                    namespace: args.namespace,
+                    service: svc,
+                    port: SERVICE_PORT,
+                    selector: this.workload.selector,
+                    retries: s.retries,
+                    timeout: s.timeout,
+                    metricsPort: METRICS_PORT,
+                },
+                this,
+            );
             if (flows.publicPrefix) {
-                publicRoute(name, {
-                    ctx: args.ctx, mesh: args.mesh, namespace: args.namespace, service: svc, port: SERVICE_PORT,
-                    prefix: `${flows.publicPrefix}/`, rewrite: "/", timeout: s.timeout,
-                }, this);
+                publicRoute(
+                    name,
+                    {
+                        ctx: args.ctx,
+                        mesh: args.mesh,
+                        namespace: args.namespace,
+                        service: svc,
+                        port: SERVICE_PORT,
+                        prefix: `${flows.publicPrefix}/`,
+                        rewrite: "/",
+                        timeout: s.timeout,
+                    },
+                    this,
+                );
                 this.publicUrl = `https://${publicHosts(cfg).api}${flows.publicPrefix}`;
             }
         }
 
         if (args.observability) {
-            serviceMonitor(name, {
-                ctx: args.ctx, observability: args.observability, namespace: args.namespace, service: svc,
-                selector: this.workload.selector, port: "http-metrics",
-                alerts: { slo: s.slo, extra: s.extraAlerts },
-            }, this);
+            serviceMonitor(
+                name,
+                {
+                    ctx: args.ctx,
+                    observability: args.observability,
+                    namespace: args.namespace,
+                    service: svc,
+                    selector: this.workload.selector,
+                    port: "http-metrics",
+                    alerts: { slo: s.slo, extra: s.extraAlerts },
+                },
+                this,
+            );
         }
 
         this.registerOutputs({ address: this.workload.address });
@@ -215,16 +284,22 @@ export class CoreService extends pulumi.ComponentResource {
 
     /** Service-specific configuration; may create the service's own Secrets/ConfigMaps (parent: this). */
     protected specifics(_name: string, _args: CoreServiceArgs): ServiceSpecifics {
-        return { component: "api", retries: { attempts: 2, perTryTimeout: "2s", retryOn: "connect-failure,refused-stream,unavailable" }, timeout: "5s" };
+        return {
+            component: "api",
+            retries: { attempts: 2, perTryTimeout: "2s", retryOn: "connect-failure,refused-stream,unavailable" },
+            timeout: "5s",
+        };
     }
 }
 
 function cacheEgress(c: CacheEndpoint): input.networking.v1.NetworkPolicyEgressRule {
     return {
-        to: [{
-            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": c.namespace } },
-            ...(c.podSelector ? { podSelector: { matchLabels: c.podSelector } } : {}),
-        }],
+        to: [
+            {
+                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": c.namespace } },
+                ...(c.podSelector ? { podSelector: { matchLabels: c.podSelector } } : {}),
+            },
+        ],
         ports: [{ protocol: "TCP", port: c.port }],
     };
 }
@@ -248,7 +323,11 @@ export class ProductCatalog extends CoreService {
                 env("SEARCH_MAX_PAGE_SIZE", "100"),
             ],
             // Catalogue reads are idempotent: retry connection failures and 5xx, briefly.
-            retries: { attempts: 3, perTryTimeout: "1s", retryOn: "connect-failure,refused-stream,unavailable,cancelled,5xx" },
+            retries: {
+                attempts: 3,
+                perTryTimeout: "1s",
+                retryOn: "connect-failure,refused-stream,unavailable,cancelled,5xx",
+            },
             timeout: "3s",
             slo: { latencyP95Seconds: 0.3 },
             extraAlerts: [cacheHitRatioAlert(args.namespace, args.config.name)],
@@ -269,31 +348,53 @@ export class Payment extends CoreService {
         // The transaction history lives in a database of its own on the stack's PostgreSQL, whose layer
         // generates the login and creates role and database; the pod gets it by Secret reference only.
         const db = args.transactionDatabase;
-        const dbSecret = db && new k8s.core.v1.Secret(`${name}-db`, {
-            metadata: { name: `${args.config.name}-db`, namespace: args.namespace, labels: appLabels(args.config.name, PART_OF, "payments") },
-            type: "Opaque",
-            stringData: { username: pulumi.secret(db.username), password: db.password, database: pulumi.secret(db.database) },
-        }, { parent: this, provider, dependsOn: args.dependsOn });
+        const dbSecret =
+            db &&
+            new k8s.core.v1.Secret(
+                `${name}-db`,
+                {
+                    metadata: {
+                        name: `${args.config.name}-db`,
+                        namespace: args.namespace,
+                        labels: appLabels(args.config.name, PART_OF, "payments"),
+                    },
+                    type: "Opaque",
+                    stringData: {
+                        username: pulumi.secret(db.username),
+                        password: db.password,
+                        database: pulumi.secret(db.database),
+                    },
+                },
+                { parent: this, provider, dependsOn: args.dependsOn },
+            );
         return {
             component: "payments",
             env: [
                 env("PAYMENT_RETRY_MODE", "idempotency-key"),
                 env("PAYMENT_IDEMPOTENCY_TTL_SECONDS", "86400"),
-                ...(db && dbSecret ? [
-                    env("TRANSACTION_DB_HOST", db.host),
-                    env("TRANSACTION_DB_PORT", String(db.port)),
-                    secretEnv("TRANSACTION_DB_NAME", dbSecret.metadata.name, "database"),
-                    secretEnv("TRANSACTION_DB_USER", dbSecret.metadata.name, "username"),
-                    secretEnv("TRANSACTION_DB_PASSWORD", dbSecret.metadata.name, "password"),
-                ] : []),
+                ...(db && dbSecret
+                    ? [
+                          env("TRANSACTION_DB_HOST", db.host),
+                          env("TRANSACTION_DB_PORT", String(db.port)),
+                          secretEnv("TRANSACTION_DB_NAME", dbSecret.metadata.name, "database"),
+                          secretEnv("TRANSACTION_DB_USER", dbSecret.metadata.name, "username"),
+                          secretEnv("TRANSACTION_DB_PASSWORD", dbSecret.metadata.name, "password"),
+                      ]
+                    : []),
             ],
-            allowTo: db ? [{
-                to: [{
-                    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": db.namespace } },
-                    podSelector: { matchLabels: db.podSelector },
-                }],
-                ports: [{ protocol: "TCP", port: db.port }],
-            }] : [],
+            allowTo: db
+                ? [
+                      {
+                          to: [
+                              {
+                                  namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": db.namespace } },
+                                  podSelector: { matchLabels: db.podSelector },
+                              },
+                          ],
+                          ports: [{ protocol: "TCP", port: db.port }],
+                      },
+                  ]
+                : [],
             retries: "none",
             timeout: "10s",
             slo: { availability: 0.999, latencyP95Seconds: 1 },
@@ -317,10 +418,18 @@ export class Recommendation extends CoreService {
         const { cfg, provider } = args.ctx;
         const modelText = fs.readFileSync(MODEL_FILE, "utf8");
         const model = JSON.parse(modelText) as { version: string };
-        const artefact = new k8s.core.v1.ConfigMap(`${name}-model`, {
-            metadata: { name: `${args.config.name}-model`, namespace: args.namespace, labels: appLabels(args.config.name, PART_OF, "model") },
-            data: { "model.json": modelText },
-        }, { parent: this, provider, dependsOn: args.dependsOn });
+        const artefact = new k8s.core.v1.ConfigMap(
+            `${name}-model`,
+            {
+                metadata: {
+                    name: `${args.config.name}-model`,
+                    namespace: args.namespace,
+                    labels: appLabels(args.config.name, PART_OF, "model"),
+                },
+                data: { "model.json": modelText },
+            },
+            { parent: this, provider, dependsOn: args.dependsOn },
+        );
         return {
             component: "recommendations",
             env: [
@@ -335,16 +444,18 @@ export class Recommendation extends CoreService {
                 { name: "model", emptyDir: { sizeLimit: "64Mi" } },
             ],
             volumeMounts: [{ name: "model", mountPath: "/models/current", readOnly: true }],
-            initContainers: [container({
-                name: "load-model",
-                image: cfg.images.service,
-                command: ["cp", "/artefact/model.json", "/models/current/model.json"],
-                resources: resourcesFor(cfg, args.config.name),
-                volumeMounts: [
-                    { name: "model-artefact", mountPath: "/artefact", readOnly: true },
-                    { name: "model", mountPath: "/models/current" },
-                ],
-            })],
+            initContainers: [
+                container({
+                    name: "load-model",
+                    image: cfg.images.service,
+                    command: ["cp", "/artefact/model.json", "/models/current/model.json"],
+                    resources: resourcesFor(cfg, args.config.name),
+                    volumeMounts: [
+                        { name: "model-artefact", mountPath: "/artefact", readOnly: true },
+                        { name: "model", mountPath: "/models/current" },
+                    ],
+                }),
+            ],
             podAnnotations: { "checksum/model": sha(modelText) },
             // Reads: a quick second try, then degrade to "no recommendations" rather than wait.
             retries: { attempts: 2, perTryTimeout: "500ms", retryOn: "connect-failure,refused-stream,unavailable,5xx" },
@@ -369,38 +480,47 @@ export class Auth extends CoreService {
         const issuer = `https://${publicHosts(cfg).api}/auth`;
         // Token signing key (JWKS). Rotate by replacing this resource; pods roll on the new Secret.
         const key = new tls.PrivateKey(`${name}-signing-key`, { algorithm: "RSA", rsaBits: 2048 }, { parent: this });
-        const keyId = new random.RandomId(`${name}-signing-key-id`, { byteLength: 8, keepers: { key: key.id } }, { parent: this });
-        const signingKey = new k8s.core.v1.Secret(`${name}-signing-key`, {
-            metadata: { name: `${svc}-signing-key`, namespace: args.namespace, labels },
-            type: "Opaque",
-            stringData: { "signing-key.pem": key.privateKeyPemPkcs8 },
-        }, { parent: this, provider, dependsOn: args.dependsOn });
-        const oidc = new k8s.core.v1.ConfigMap(`${name}-oidc`, {
-            metadata: { name: `${svc}-oidc`, namespace: args.namespace, labels },
-            data: {
-                OIDC_ISSUER: issuer,
-                OIDC_DISCOVERY_URL: `${issuer}/.well-known/openid-configuration`,
-                OIDC_JWKS_URI: `${issuer}/.well-known/jwks.json`,
-                OIDC_AUTHORIZATION_ENDPOINT: `${issuer}/authorize`,
-                OIDC_TOKEN_ENDPOINT: `${issuer}/token`,
-                OIDC_SCOPES: "openid profile email offline_access",
-                OIDC_GRANT_TYPES: "authorization_code,refresh_token",
-                OIDC_PKCE_REQUIRED: "true",
-                OIDC_SIGNING_ALG: "RS256",
-                ACCESS_TOKEN_TTL: "15m",
-                REFRESH_TOKEN_TTL: "336h",
-                SESSION_STORE: "cache",
-                SESSION_KEY_PREFIX: "session:",
-                SESSION_TTL_SECONDS: "1800",
+        const keyId = new random.RandomId(
+            `${name}-signing-key-id`,
+            { byteLength: 8, keepers: { key: key.id } },
+            { parent: this },
+        );
+        const signingKey = new k8s.core.v1.Secret(
+            `${name}-signing-key`,
+            {
+                metadata: { name: `${svc}-signing-key`, namespace: args.namespace, labels },
+                type: "Opaque",
+                stringData: { "signing-key.pem": key.privateKeyPemPkcs8 },
             },
-        }, { parent: this, provider, dependsOn: args.dependsOn });
+            { parent: this, provider, dependsOn: args.dependsOn },
+        );
+        const oidc = new k8s.core.v1.ConfigMap(
+            `${name}-oidc`,
+            {
+                metadata: { name: `${svc}-oidc`, namespace: args.namespace, labels },
+                data: {
+                    OIDC_ISSUER: issuer,
+                    OIDC_DISCOVERY_URL: `${issuer}/.well-known/openid-configuration`,
+                    OIDC_JWKS_URI: `${issuer}/.well-known/jwks.json`,
+                    OIDC_AUTHORIZATION_ENDPOINT: `${issuer}/authorize`,
+                    OIDC_TOKEN_ENDPOINT: `${issuer}/token`,
+                    OIDC_SCOPES: "openid profile email offline_access",
+                    OIDC_GRANT_TYPES: "authorization_code,refresh_token",
+                    OIDC_PKCE_REQUIRED: "true",
+                    OIDC_SIGNING_ALG: "RS256",
+                    ACCESS_TOKEN_TTL: "15m",
+                    REFRESH_TOKEN_TTL: "336h",
+                    SESSION_STORE: "cache",
+                    SESSION_KEY_PREFIX: "session:",
+                    SESSION_TTL_SECONDS: "1800",
+                },
+            },
+            { parent: this, provider, dependsOn: args.dependsOn },
+        );
         return {
             component: "identity",
             envFrom: [{ configMapRef: { name: oidc.metadata.name } }],
-            env: [
-                env("SIGNING_KEY_PATH", "/var/run/secrets/auth/signing-key.pem"),
-                env("SIGNING_KEY_ID", keyId.hex),
-            ],
+            env: [env("SIGNING_KEY_PATH", "/var/run/secrets/auth/signing-key.pem"), env("SIGNING_KEY_ID", keyId.hex)],
             volumes: [{ name: "signing-key", secret: { secretName: signingKey.metadata.name, defaultMode: 0o440 } }],
             volumeMounts: [{ name: "signing-key", mountPath: "/var/run/secrets/auth", readOnly: true }],
             // Only failures where the request never reached a pod are retried: safe for POST /token too.
@@ -412,7 +532,10 @@ export class Auth extends CoreService {
 }
 
 /** The class for each known service; other names in config get the generic CoreService. */
-export const SERVICE_KINDS: Record<string, new (name: string, args: CoreServiceArgs, opts?: pulumi.ComponentResourceOptions) => CoreService> = {
+export const SERVICE_KINDS: Record<
+    string,
+    new (name: string, args: CoreServiceArgs, opts?: pulumi.ComponentResourceOptions) => CoreService
+> = {
     "product-catalog": ProductCatalog,
     payment: Payment,
     recommendation: Recommendation,

@@ -29,14 +29,25 @@ export interface MeshCa {
 }
 
 const fingerprint = (pem: pulumi.Input<string>) =>
-    pulumi.unsecret(pulumi.output(pem)).apply((p) => createHash("sha256").update(p ?? "").digest("hex").slice(0, 16));
+    pulumi.unsecret(pulumi.output(pem)).apply((p) =>
+        createHash("sha256")
+            .update(p ?? "")
+            .digest("hex")
+            .slice(0, 16),
+    );
 
 /**
  * The mesh CA for this region. The region named in `mesh.rootCaFrom` generates the root; every
  * region signs its own intermediate with it. A region whose root holder has not published yet gets
  * no `cacerts` (istiod starts with its self-signed CA) and reports `mesh:root-ca` pending.
  */
-export function meshCaCerts(name: string, ctx: StackContext, peers: PeerRegions, namespace: pulumi.Resource, parent: pulumi.Resource): MeshCa {
+export function meshCaCerts(
+    name: string,
+    ctx: StackContext,
+    peers: PeerRegions,
+    namespace: pulumi.Resource,
+    parent: pulumi.Resource,
+): MeshCa {
     const { cfg, provider } = ctx;
     const opts = { parent };
     let root: { certPem: pulumi.Output<string>; keyPem: pulumi.Output<string> } | undefined;
@@ -44,14 +55,18 @@ export function meshCaCerts(name: string, ctx: StackContext, peers: PeerRegions,
 
     if (cfg.mesh.rootCaFrom === cfg.region) {
         const rootKey = new tls.PrivateKey(`${name}-root-ca-key`, { algorithm: "RSA", rsaBits: 4096 }, opts);
-        const rootCert = new tls.SelfSignedCert(`${name}-root-ca`, {
-            privateKeyPem: rootKey.privateKeyPem,
-            subject: { commonName: `${cfg.mesh.meshId} root CA`, organization: cfg.mesh.meshId },
-            isCaCertificate: true,
-            validityPeriodHours: 10 * 365 * 24,
-            earlyRenewalHours: 365 * 24,
-            allowedUses: CA_USES,
-        }, opts);
+        const rootCert = new tls.SelfSignedCert(
+            `${name}-root-ca`,
+            {
+                privateKeyPem: rootKey.privateKeyPem,
+                subject: { commonName: `${cfg.mesh.meshId} root CA`, organization: cfg.mesh.meshId },
+                isCaCertificate: true,
+                validityPeriodHours: 10 * 365 * 24,
+                earlyRenewalHours: 365 * 24,
+                allowedUses: CA_USES,
+            },
+            opts,
+        );
         root = { certPem: rootCert.certPem, keyPem: rootKey.privateKeyPem };
         rootCa = root;
     } else {
@@ -62,31 +77,51 @@ export function meshCaCerts(name: string, ctx: StackContext, peers: PeerRegions,
 
     const clusterName = cfg.cluster.identifier;
     const key = new tls.PrivateKey(`${name}-intermediate-ca-key`, { algorithm: "RSA", rsaBits: 4096 }, opts);
-    const csr = new tls.CertRequest(`${name}-intermediate-ca-csr`, {
-        privateKeyPem: key.privateKeyPem,
-        subject: { commonName: `${cfg.mesh.meshId} intermediate CA ${clusterName}`, organization: cfg.mesh.meshId, organizationalUnit: clusterName },
-        dnsNames: [`istiod.${ISTIO_NAMESPACE}.svc`],
-    }, opts);
-    const cert = new tls.LocallySignedCert(`${name}-intermediate-ca`, {
-        certRequestPem: csr.certRequestPem,
-        caCertPem: root.certPem,
-        caPrivateKeyPem: root.keyPem,
-        isCaCertificate: true,
-        validityPeriodHours: 3 * 365 * 24,
-        earlyRenewalHours: 90 * 24,
-        allowedUses: CA_USES,
-    }, opts);
-
-    const secret = new k8s.core.v1.Secret(`${name}-cacerts`, {
-        metadata: { name: "cacerts", namespace: ISTIO_NAMESPACE, labels: { "app.kubernetes.io/part-of": "istio", "app.kubernetes.io/managed-by": "pulumi" } },
-        type: "Opaque",
-        stringData: {
-            "ca-cert.pem": cert.certPem,
-            "ca-key.pem": pulumi.secret(key.privateKeyPem),
-            "root-cert.pem": root.certPem,
-            "cert-chain.pem": pulumi.interpolate`${cert.certPem}${root.certPem}`,
+    const csr = new tls.CertRequest(
+        `${name}-intermediate-ca-csr`,
+        {
+            privateKeyPem: key.privateKeyPem,
+            subject: {
+                commonName: `${cfg.mesh.meshId} intermediate CA ${clusterName}`,
+                organization: cfg.mesh.meshId,
+                organizationalUnit: clusterName,
+            },
+            dnsNames: [`istiod.${ISTIO_NAMESPACE}.svc`],
         },
-    }, { parent, provider, dependsOn: [namespace] });
+        opts,
+    );
+    const cert = new tls.LocallySignedCert(
+        `${name}-intermediate-ca`,
+        {
+            certRequestPem: csr.certRequestPem,
+            caCertPem: root.certPem,
+            caPrivateKeyPem: root.keyPem,
+            isCaCertificate: true,
+            validityPeriodHours: 3 * 365 * 24,
+            earlyRenewalHours: 90 * 24,
+            allowedUses: CA_USES,
+        },
+        opts,
+    );
+
+    const secret = new k8s.core.v1.Secret(
+        `${name}-cacerts`,
+        {
+            metadata: {
+                name: "cacerts",
+                namespace: ISTIO_NAMESPACE,
+                labels: { "app.kubernetes.io/part-of": "istio", "app.kubernetes.io/managed-by": "pulumi" },
+            },
+            type: "Opaque",
+            stringData: {
+                "ca-cert.pem": cert.certPem,
+                "ca-key.pem": pulumi.secret(key.privateKeyPem),
+                "root-cert.pem": root.certPem,
+                "cert-chain.pem": pulumi.interpolate`${cert.certPem}${root.certPem}`,
+            },
+        },
+        { parent, provider, dependsOn: [namespace] },
+    );
 
     return { secret, rootCa, rootFingerprint: fingerprint(root.certPem), pending: [] };
 }
@@ -95,30 +130,62 @@ export function meshCaCerts(name: string, ctx: StackContext, peers: PeerRegions,
  * A long-lived token for this cluster's istio-reader service account, and a kubeconfig built from it
  * (a Pulumi secret) that the peers turn into remote secrets.
  */
-export function readerKubeconfig(name: string, ctx: StackContext, base: pulumi.Resource, parent: pulumi.Resource): pulumi.Output<string> {
+export function readerKubeconfig(
+    name: string,
+    ctx: StackContext,
+    base: pulumi.Resource,
+    parent: pulumi.Resource,
+): pulumi.Output<string> {
     const { cfg, provider } = ctx;
-    const token = new k8s.core.v1.Secret(`${name}-reader-token`, {
-        metadata: {
-            name: "istio-reader-token",
-            namespace: ISTIO_NAMESPACE,
-            annotations: { "kubernetes.io/service-account.name": READER_SERVICE_ACCOUNT },
+    const token = new k8s.core.v1.Secret(
+        `${name}-reader-token`,
+        {
+            metadata: {
+                name: "istio-reader-token",
+                namespace: ISTIO_NAMESPACE,
+                annotations: { "kubernetes.io/service-account.name": READER_SERVICE_ACCOUNT },
+            },
+            type: "kubernetes.io/service-account-token",
         },
-        type: "kubernetes.io/service-account-token",
-    }, { parent, provider, dependsOn: [base] }); // the service account comes with the base chart
+        { parent, provider, dependsOn: [base] },
+    ); // the service account comes with the base chart
     const clusterName = cfg.cluster.identifier;
     // Pulumi waits until the token controller has filled in `token` and `ca.crt`.
-    return pulumi.secret(token.data.apply((data) => stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: clusterName, cluster: { server: cfg.cluster.apiServer, "certificate-authority-data": data?.["ca.crt"] ?? "" } }],
-        users: [{ name: clusterName, user: { token: data?.token ? Buffer.from(data.token, "base64").toString("utf8") : "" } }],
-        contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
-        "current-context": clusterName,
-    })));
+    return pulumi.secret(
+        token.data.apply((data) =>
+            stringify({
+                apiVersion: "v1",
+                kind: "Config",
+                clusters: [
+                    {
+                        name: clusterName,
+                        cluster: {
+                            server: cfg.cluster.apiServer,
+                            "certificate-authority-data": data?.["ca.crt"] ?? "",
+                        },
+                    },
+                ],
+                users: [
+                    {
+                        name: clusterName,
+                        user: { token: data?.token ? Buffer.from(data.token, "base64").toString("utf8") : "" },
+                    },
+                ],
+                contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
+                "current-context": clusterName,
+            }),
+        ),
+    );
 }
 
 /** One remote secret per peer that published its reader kubeconfig; the others are reported pending. */
-export function remoteSecrets(name: string, ctx: StackContext, peers: PeerRegions, namespace: pulumi.Resource, parent: pulumi.Resource): string[] {
+export function remoteSecrets(
+    name: string,
+    ctx: StackContext,
+    peers: PeerRegions,
+    namespace: pulumi.Resource,
+    parent: pulumi.Resource,
+): string[] {
     const { ready, pending } = peers.split("mesh");
     for (const peer of ready) {
         const mesh = peer.published.mesh!;
@@ -126,22 +193,30 @@ export function remoteSecrets(name: string, ctx: StackContext, peers: PeerRegion
             pending.push(`mesh:${peer.region}`);
             continue;
         }
-        new k8s.core.v1.Secret(`${name}-remote-${peer.region}`, {
-            metadata: {
-                name: `istio-remote-secret-${mesh.clusterName}`,
-                namespace: ISTIO_NAMESPACE,
-                labels: { "istio/multiCluster": "true" },
-                annotations: { "networking.istio.io/cluster": mesh.clusterName },
+        new k8s.core.v1.Secret(
+            `${name}-remote-${peer.region}`,
+            {
+                metadata: {
+                    name: `istio-remote-secret-${mesh.clusterName}`,
+                    namespace: ISTIO_NAMESPACE,
+                    labels: { "istio/multiCluster": "true" },
+                    annotations: { "networking.istio.io/cluster": mesh.clusterName },
+                },
+                type: "Opaque",
+                stringData: { [mesh.clusterName]: pulumi.secret(mesh.readerKubeconfig) },
             },
-            type: "Opaque",
-            stringData: { [mesh.clusterName]: pulumi.secret(mesh.readerKubeconfig) },
-        }, { parent, provider: ctx.provider, dependsOn: [namespace] });
+            { parent, provider: ctx.provider, dependsOn: [namespace] },
+        );
     }
     return pending;
 }
 
 /** What this region publishes for its peers' meshes. */
-export function meshPublication(ctx: StackContext, kubeconfig: pulumi.Output<string>, ca: MeshCa): pulumi.Output<NonNullable<PublishedForPeers["mesh"]>> {
+export function meshPublication(
+    ctx: StackContext,
+    kubeconfig: pulumi.Output<string>,
+    ca: MeshCa,
+): pulumi.Output<NonNullable<PublishedForPeers["mesh"]>> {
     const { cfg } = ctx;
     return pulumi.output({
         clusterName: cfg.cluster.identifier,

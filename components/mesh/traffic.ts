@@ -1,7 +1,7 @@
 // Istio traffic policy for one service (owned by the mesh work), and the binding of a service to the
 // public API gateway. Services call these; every object waits for the Istio CRDs and istiod.
 import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import type { StackContext } from "../defaults";
 import { publicHosts, serviceFqdn } from "../hosts";
 import type { ServiceMesh } from "./index";
@@ -28,12 +28,15 @@ export interface MeshTrafficArgs {
     plaintextPorts?: number[];
 }
 
-
 /** Connection pool limits per tier: enough for a laptop, room for production traffic. */
 function connectionPool(tier: string) {
     const prod = tier !== "dev";
     return {
-        tcp: { maxConnections: prod ? 1000 : 100, connectTimeout: "2s", tcpKeepalive: { time: "300s", interval: "30s" } },
+        tcp: {
+            maxConnections: prod ? 1000 : 100,
+            connectTimeout: "2s",
+            tcpKeepalive: { time: "300s", interval: "30s" },
+        },
         http: {
             http1MaxPendingRequests: prod ? 1000 : 100,
             http2MaxRequests: prod ? 1000 : 100,
@@ -52,58 +55,85 @@ export function meshTrafficPolicy(name: string, args: MeshTrafficArgs, parent: p
     const labels = { "app.kubernetes.io/name": args.service, "app.kubernetes.io/managed-by": "pulumi" };
     const plaintext = [...new Set([...(args.metricsPort ? [args.metricsPort] : []), ...(args.plaintextPorts ?? [])])];
 
-    new k8s.apiextensions.CustomResource(`${name}-destination-rule`, {
-        apiVersion: "networking.istio.io/v1",
-        kind: "DestinationRule",
-        metadata: { name: args.service, namespace: args.namespace, labels },
-        spec: {
-            host,
-            trafficPolicy: {
-                tls: { mode: "ISTIO_MUTUAL" },
-                connectionPool: connectionPool(cfg.tier),
-                // Eject an endpoint after 5 consecutive 5xx for 30s (longer on repeats); keep at least half.
-                outlierDetection: { consecutive5xxErrors: 5, interval: "10s", baseEjectionTime: "30s", maxEjectionPercent: 50 },
-                // Multi-cluster: prefer endpoints in the same network, then region, then zone; fail over
-                // to the peers only when local endpoints are ejected (needs outlierDetection above).
-                ...(cfg.layers.multiCluster ? {
-                    loadBalancer: {
-                        simple: "LEAST_REQUEST",
-                        localityLbSetting: {
-                            enabled: true,
-                            failoverPriority: ["topology.istio.io/network", "topology.kubernetes.io/region", "topology.kubernetes.io/zone"],
-                        },
+    new k8s.apiextensions.CustomResource(
+        `${name}-destination-rule`,
+        {
+            apiVersion: "networking.istio.io/v1",
+            kind: "DestinationRule",
+            metadata: { name: args.service, namespace: args.namespace, labels },
+            spec: {
+                host,
+                trafficPolicy: {
+                    tls: { mode: "ISTIO_MUTUAL" },
+                    connectionPool: connectionPool(cfg.tier),
+                    // Eject an endpoint after 5 consecutive 5xx for 30s (longer on repeats); keep at least half.
+                    outlierDetection: {
+                        consecutive5xxErrors: 5,
+                        interval: "10s",
+                        baseEjectionTime: "30s",
+                        maxEjectionPercent: 50,
                     },
-                } : {}),
+                    // Multi-cluster: prefer endpoints in the same network, then region, then zone; fail over
+                    // to the peers only when local endpoints are ejected (needs outlierDetection above).
+                    ...(cfg.layers.multiCluster
+                        ? {
+                              loadBalancer: {
+                                  simple: "LEAST_REQUEST",
+                                  localityLbSetting: {
+                                      enabled: true,
+                                      failoverPriority: [
+                                          "topology.istio.io/network",
+                                          "topology.kubernetes.io/region",
+                                          "topology.kubernetes.io/zone",
+                                      ],
+                                  },
+                              },
+                          }
+                        : {}),
+                },
             },
         },
-    }, o);
+        o,
+    );
 
-    new k8s.apiextensions.CustomResource(`${name}-virtual-service`, {
-        apiVersion: "networking.istio.io/v1",
-        kind: "VirtualService",
-        metadata: { name: args.service, namespace: args.namespace, labels },
-        spec: {
-            hosts: [host],
-            http: [{
-                route: [{ destination: { host, port: { number: args.port } } }],
-                timeout: args.timeout,
-                retries: args.retries === "none" ? { attempts: 0 } : { ...args.retries },
-            }],
+    new k8s.apiextensions.CustomResource(
+        `${name}-virtual-service`,
+        {
+            apiVersion: "networking.istio.io/v1",
+            kind: "VirtualService",
+            metadata: { name: args.service, namespace: args.namespace, labels },
+            spec: {
+                hosts: [host],
+                http: [
+                    {
+                        route: [{ destination: { host, port: { number: args.port } } }],
+                        timeout: args.timeout,
+                        retries: args.retries === "none" ? { attempts: 0 } : { ...args.retries },
+                    },
+                ],
+            },
         },
-    }, o);
+        o,
+    );
 
-    new k8s.apiextensions.CustomResource(`${name}-peer-authentication`, {
-        apiVersion: "security.istio.io/v1",
-        kind: "PeerAuthentication",
-        metadata: { name: args.service, namespace: args.namespace, labels },
-        spec: {
-            selector: { matchLabels: args.selector },
-            mtls: { mode: "STRICT" },
-            // Prometheus scrapes from outside the mesh: plain text on the metrics port, and on the ports
-            // the caller names explicitly; STRICT everywhere else.
-            ...(plaintext.length > 0 ? { portLevelMtls: Object.fromEntries(plaintext.map((p) => [p, { mode: "PERMISSIVE" }])) } : {}),
+    new k8s.apiextensions.CustomResource(
+        `${name}-peer-authentication`,
+        {
+            apiVersion: "security.istio.io/v1",
+            kind: "PeerAuthentication",
+            metadata: { name: args.service, namespace: args.namespace, labels },
+            spec: {
+                selector: { matchLabels: args.selector },
+                mtls: { mode: "STRICT" },
+                // Prometheus scrapes from outside the mesh: plain text on the metrics port, and on the ports
+                // the caller names explicitly; STRICT everywhere else.
+                ...(plaintext.length > 0
+                    ? { portLevelMtls: Object.fromEntries(plaintext.map((p) => [p, { mode: "PERMISSIVE" }])) }
+                    : {}),
+            },
         },
-    }, o);
+        o,
+    );
 }
 
 export interface PublicRouteArgs {
@@ -125,22 +155,36 @@ export interface PublicRouteArgs {
  * to a service: e.g. https://api.<domain>/catalog -> product-catalog. The service's NetworkPolicy
  * must admit `mesh.gatewayPeers`.
  */
-export function publicRoute(name: string, args: PublicRouteArgs, parent: pulumi.Resource): k8s.apiextensions.CustomResource {
+export function publicRoute(
+    name: string,
+    args: PublicRouteArgs,
+    parent: pulumi.Resource,
+): k8s.apiextensions.CustomResource {
     const host = serviceFqdn(args.service, args.namespace);
-    return new k8s.apiextensions.CustomResource(`${name}-public-route`, {
-        apiVersion: "networking.istio.io/v1",
-        kind: "VirtualService",
-        metadata: { name: `${args.service}-public`, namespace: args.namespace, labels: { "app.kubernetes.io/name": args.service, "app.kubernetes.io/managed-by": "pulumi" } },
-        spec: {
-            hosts: [publicHosts(args.ctx.cfg).api],
-            gateways: [args.mesh.publicGateway],
-            http: [{
-                name: args.service,
-                match: [{ uri: { prefix: args.prefix } }],
-                ...(args.rewrite ? { rewrite: { uri: args.rewrite } } : {}),
-                route: [{ destination: { host, port: { number: args.port } } }],
-                timeout: args.timeout ?? "15s",
-            }],
+    return new k8s.apiextensions.CustomResource(
+        `${name}-public-route`,
+        {
+            apiVersion: "networking.istio.io/v1",
+            kind: "VirtualService",
+            metadata: {
+                name: `${args.service}-public`,
+                namespace: args.namespace,
+                labels: { "app.kubernetes.io/name": args.service, "app.kubernetes.io/managed-by": "pulumi" },
+            },
+            spec: {
+                hosts: [publicHosts(args.ctx.cfg).api],
+                gateways: [args.mesh.publicGateway],
+                http: [
+                    {
+                        name: args.service,
+                        match: [{ uri: { prefix: args.prefix } }],
+                        ...(args.rewrite ? { rewrite: { uri: args.rewrite } } : {}),
+                        route: [{ destination: { host, port: { number: args.port } } }],
+                        timeout: args.timeout ?? "15s",
+                    },
+                ],
+            },
         },
-    }, { parent, provider: args.ctx.provider, dependsOn: args.mesh.ready });
+        { parent, provider: args.ctx.provider, dependsOn: args.mesh.ready },
+    );
 }

@@ -7,10 +7,14 @@ import type { Distribution } from "../../config";
  */
 export function istioPlatform(distribution: Distribution): string | undefined {
     switch (distribution) {
-        case "gke": return "gke";       // CNI binaries in /home/kubernetes/bin; ResourceQuota for node-critical pods
-        case "k3d": return "k3d";       // k3s CNI paths
-        case "minikube": return "minikube"; // Docker driver netns dir
-        default: return undefined;
+        case "gke":
+            return "gke"; // CNI binaries in /home/kubernetes/bin; ResourceQuota for node-critical pods
+        case "k3d":
+            return "k3d"; // k3s CNI paths
+        case "minikube":
+            return "minikube"; // Docker driver netns dir
+        default:
+            return undefined;
     }
 }
 

@@ -38,7 +38,9 @@ export interface ServiceAlertOptions {
 }
 
 const sel = (labels: Record<string, string>, extra = "") =>
-    `{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")}${extra ? "," + extra : ""}}`;
+    `{${Object.entries(labels)
+        .map(([k, v]) => `${k}="${v}"`)
+        .join(",")}${extra ? "," + extra : ""}}`;
 
 /** 5xx ratio of a service's requests over a window. */
 export function errorRatioExpr(namespace: string, service: string, window: string): string {
@@ -66,79 +68,89 @@ export function serviceAlertGroup(service: string, namespace: string, o: Service
     const slo = { ...DEFAULT_SLO, ...o.slo };
     const budget = 1 - slo.availability;
     const labels = { service, namespace };
-    const rules: AlertRule[] = [{
-        alert: "ServiceDown",
-        expr: `absent(up${sel({ namespace, service })} == 1)`,
-        for: "5m",
-        labels: { severity: "critical", ...labels },
-        annotations: {
-            summary: `${service} has no healthy scrape target`,
-            description: `No instance of ${namespace}/${service} has answered Prometheus for 5 minutes.`,
+    const rules: AlertRule[] = [
+        {
+            alert: "ServiceDown",
+            expr: `absent(up${sel({ namespace, service })} == 1)`,
+            for: "5m",
+            labels: { severity: "critical", ...labels },
+            annotations: {
+                summary: `${service} has no healthy scrape target`,
+                description: `No instance of ${namespace}/${service} has answered Prometheus for 5 minutes.`,
+            },
         },
-    }];
+    ];
     if (o.http ?? true) {
         // Multi-window burn rates (14.4x over 1h/5m pages, 6x over 6h/30m warns) of the 5xx budget.
         const burn = (factor: number, long: string, short: string) =>
             `${errorRatioExpr(namespace, service, long)} > ${+(factor * budget).toFixed(6)} and ${errorRatioExpr(namespace, service, short)} > ${+(factor * budget).toFixed(6)}`;
-        rules.push({
-            alert: "ServiceErrorBudgetFastBurn",
-            expr: burn(14.4, "1h", "5m"),
-            for: "2m",
-            labels: { severity: "critical", slo: "availability", ...labels },
-            annotations: {
-                summary: `${service} is burning its error budget fast`,
-                description: `More than ${pct(14.4 * budget)} of ${namespace}/${service} requests fail with 5xx (SLO ${pct(slo.availability)} available): the monthly budget is gone in about two days.`,
+        rules.push(
+            {
+                alert: "ServiceErrorBudgetFastBurn",
+                expr: burn(14.4, "1h", "5m"),
+                for: "2m",
+                labels: { severity: "critical", slo: "availability", ...labels },
+                annotations: {
+                    summary: `${service} is burning its error budget fast`,
+                    description: `More than ${pct(14.4 * budget)} of ${namespace}/${service} requests fail with 5xx (SLO ${pct(slo.availability)} available): the monthly budget is gone in about two days.`,
+                },
             },
-        }, {
-            alert: "ServiceErrorBudgetSlowBurn",
-            expr: burn(6, "6h", "30m"),
-            for: "15m",
-            labels: { severity: "warning", slo: "availability", ...labels },
-            annotations: {
-                summary: `${service} error rate is above its SLO`,
-                description: `More than ${pct(6 * budget)} of ${namespace}/${service} requests fail with 5xx over 6 hours (SLO ${pct(slo.availability)} available).`,
+            {
+                alert: "ServiceErrorBudgetSlowBurn",
+                expr: burn(6, "6h", "30m"),
+                for: "15m",
+                labels: { severity: "warning", slo: "availability", ...labels },
+                annotations: {
+                    summary: `${service} error rate is above its SLO`,
+                    description: `More than ${pct(6 * budget)} of ${namespace}/${service} requests fail with 5xx over 6 hours (SLO ${pct(slo.availability)} available).`,
+                },
             },
-        }, {
-            alert: "ServiceLatencyHigh",
-            expr: `${latencyP95Expr(namespace, service)} > ${slo.latencyP95Seconds}`,
-            for: "10m",
-            labels: { severity: "warning", slo: "latency", ...labels },
-            annotations: {
-                summary: `${service} p95 latency is above ${slo.latencyP95Seconds}s`,
-                description: `The 95th percentile latency of ${namespace}/${service} has exceeded its ${slo.latencyP95Seconds}s objective for 10 minutes.`,
+            {
+                alert: "ServiceLatencyHigh",
+                expr: `${latencyP95Expr(namespace, service)} > ${slo.latencyP95Seconds}`,
+                for: "10m",
+                labels: { severity: "warning", slo: "latency", ...labels },
+                annotations: {
+                    summary: `${service} p95 latency is above ${slo.latencyP95Seconds}s`,
+                    description: `The 95th percentile latency of ${namespace}/${service} has exceeded its ${slo.latencyP95Seconds}s objective for 10 minutes.`,
+                },
             },
-        });
+        );
     }
     const container = o.container === undefined ? service : o.container;
     if (container) {
         const c = { namespace, container };
-        rules.push({
-            alert: "ServiceCpuSaturated",
-            expr: `sum by (pod) (rate(container_cpu_usage_seconds_total${sel(c)}[5m])) / sum by (pod) (kube_pod_container_resource_limits${sel(c, 'resource="cpu"')}) > 0.9`,
-            for: "15m",
-            labels: { severity: "warning", ...labels },
-            annotations: {
-                summary: `${service} runs at its CPU limit`,
-                description: `A ${namespace}/${service} pod has used more than 90% of its CPU limit for 15 minutes: it is being throttled; check the autoscaler is at its maximum.`,
+        rules.push(
+            {
+                alert: "ServiceCpuSaturated",
+                expr: `sum by (pod) (rate(container_cpu_usage_seconds_total${sel(c)}[5m])) / sum by (pod) (kube_pod_container_resource_limits${sel(c, 'resource="cpu"')}) > 0.9`,
+                for: "15m",
+                labels: { severity: "warning", ...labels },
+                annotations: {
+                    summary: `${service} runs at its CPU limit`,
+                    description: `A ${namespace}/${service} pod has used more than 90% of its CPU limit for 15 minutes: it is being throttled; check the autoscaler is at its maximum.`,
+                },
             },
-        }, {
-            alert: "ServiceMemorySaturated",
-            expr: `sum by (pod) (container_memory_working_set_bytes${sel(c)}) / sum by (pod) (kube_pod_container_resource_limits${sel(c, 'resource="memory"')}) > 0.9`,
-            for: "10m",
-            labels: { severity: "warning", ...labels },
-            annotations: {
-                summary: `${service} is close to its memory limit`,
-                description: `A ${namespace}/${service} pod has used more than 90% of its memory limit for 10 minutes and risks being OOM-killed.`,
+            {
+                alert: "ServiceMemorySaturated",
+                expr: `sum by (pod) (container_memory_working_set_bytes${sel(c)}) / sum by (pod) (kube_pod_container_resource_limits${sel(c, 'resource="memory"')}) > 0.9`,
+                for: "10m",
+                labels: { severity: "warning", ...labels },
+                annotations: {
+                    summary: `${service} is close to its memory limit`,
+                    description: `A ${namespace}/${service} pod has used more than 90% of its memory limit for 10 minutes and risks being OOM-killed.`,
+                },
             },
-        }, {
-            alert: "ServiceRestarting",
-            expr: `increase(kube_pod_container_status_restarts_total${sel(c)}[15m]) > 2`,
-            labels: { severity: "warning", ...labels },
-            annotations: {
-                summary: `${service} containers keep restarting`,
-                description: `A ${namespace}/${service} container restarted more than twice in 15 minutes (crash loop or failing liveness probe).`,
+            {
+                alert: "ServiceRestarting",
+                expr: `increase(kube_pod_container_status_restarts_total${sel(c)}[15m]) > 2`,
+                labels: { severity: "warning", ...labels },
+                annotations: {
+                    summary: `${service} containers keep restarting`,
+                    description: `A ${namespace}/${service} container restarted more than twice in 15 minutes (crash loop or failing liveness probe).`,
+                },
             },
-        });
+        );
     }
     rules.push(...(o.extra ?? []));
     return { name: `${namespace}.${service}.slo`, rules };
@@ -183,24 +195,28 @@ export function cacheHitRatioAlert(namespace: string, service: string, minHitRat
 export function redisReplicationGroup(maxLagMs = 5000): RuleGroup {
     return {
         name: "redis-enterprise.replication",
-        rules: [{
-            alert: "RedisReplicationLagHigh",
-            expr: `max by (bdb) (bdb_crdt_syncer_local_ingress_lag_time) > ${maxLagMs} or max by (db) (database_syncer_lag_ms{syncer_type="crdt"}) > ${maxLagMs}`,
-            for: "5m",
-            labels: { severity: "critical", service: "redis-enterprise" },
-            annotations: {
-                summary: "Active-Active cache replication is lagging",
-                description: `Cross-region replication of the Redis Enterprise Active-Active database lags more than ${maxLagMs / 1000}s: regions serve diverging sessions and carts.`,
+        rules: [
+            {
+                alert: "RedisReplicationLagHigh",
+                expr: `max by (bdb) (bdb_crdt_syncer_local_ingress_lag_time) > ${maxLagMs} or max by (db) (database_syncer_lag_ms{syncer_type="crdt"}) > ${maxLagMs}`,
+                for: "5m",
+                labels: { severity: "critical", service: "redis-enterprise" },
+                annotations: {
+                    summary: "Active-Active cache replication is lagging",
+                    description: `Cross-region replication of the Redis Enterprise Active-Active database lags more than ${maxLagMs / 1000}s: regions serve diverging sessions and carts.`,
+                },
             },
-        }, {
-            alert: "RedisReplicationOutOfSync",
-            expr: "max by (bdb) (bdb_crdt_syncer_status) == 2",
-            for: "5m",
-            labels: { severity: "critical", service: "redis-enterprise" },
-            annotations: {
-                summary: "Active-Active cache replication is out of sync",
-                description: "A Redis Enterprise Active-Active syncer reports status 2 (out of sync) for 5 minutes.",
+            {
+                alert: "RedisReplicationOutOfSync",
+                expr: "max by (bdb) (bdb_crdt_syncer_status) == 2",
+                for: "5m",
+                labels: { severity: "critical", service: "redis-enterprise" },
+                annotations: {
+                    summary: "Active-Active cache replication is out of sync",
+                    description:
+                        "A Redis Enterprise Active-Active syncer reports status 2 (out of sync) for 5 minutes.",
+                },
             },
-        }],
+        ],
     };
 }

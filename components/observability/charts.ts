@@ -2,13 +2,25 @@
 import type { Resources, Tier } from "../../config";
 import { resourceRequirements } from "../defaults";
 
-const r = (cpuReq: string, memReq: string, cpuLim: string | undefined, memLim: string): Resources =>
-    ({ requests: { cpu: cpuReq, memory: memReq }, limits: { cpu: cpuLim, memory: memLim } });
+const r = (cpuReq: string, memReq: string, cpuLim: string | undefined, memLim: string): Resources => ({
+    requests: { cpu: cpuReq, memory: memReq },
+    limits: { cpu: cpuLim, memory: memLim },
+});
 
 export type MonitoringComponent =
-    | "prometheus" | "configReloader" | "alertmanager" | "grafana" | "grafanaSidecar" | "operator"
-    | "admissionPatch" | "kubeStateMetrics" | "nodeExporter" | "jaeger"
-    | "kedaOperator" | "kedaMetricServer" | "kedaWebhooks";
+    | "prometheus"
+    | "configReloader"
+    | "alertmanager"
+    | "grafana"
+    | "grafanaSidecar"
+    | "operator"
+    | "admissionPatch"
+    | "kubeStateMetrics"
+    | "nodeExporter"
+    | "jaeger"
+    | "kedaOperator"
+    | "kedaMetricServer"
+    | "kedaWebhooks";
 
 /**
  * Requests and limits of every chart component we install, per tier. Dev stays small: the whole

@@ -13,7 +13,7 @@ import type { ServiceMesh } from "../mesh";
 import { HardenedNamespace } from "../namespace";
 import { size } from "./charts";
 import { CHARTS, chartValues, pinnedRelease } from "../helm";
-import { redisReplicationGroup, RuleGroup } from "./alerts";
+import { redisReplicationGroup, type RuleGroup } from "./alerts";
 import { serviceMonitor } from "./monitors";
 import { kedaPolicies, monitoringPolicies } from "./network";
 import { meshMonitoring } from "./istio";
@@ -75,30 +75,57 @@ export class Observability extends pulumi.ComponentResource {
         // (./network.ts): within the namespace, API server and kubelets, scrapes of every namespace,
         // spans from every namespace, the operator's webhook, KEDA's queries.
         const kedaNamespace = cfg.layers.customMetricsAutoscaling ? "keda" : undefined;
-        const monitoringNs = new HardenedNamespace(`${name}-namespace`, {
-            ctx, name: ns, podSecurity: "restricted",
-        }, { parent: this });
+        const monitoringNs = new HardenedNamespace(
+            `${name}-namespace`,
+            {
+                ctx,
+                name: ns,
+                podSecurity: "restricted",
+            },
+            { parent: this },
+        );
         // Charts install after their allows exist (hook Jobs and operators need the API server at once).
-        const monitoringAllows = monitoringPolicies(name, { namespace: ns, tracing: cfg.layers.tracing, kedaNamespace }, { ...o, dependsOn: [monitoringNs] });
+        const monitoringAllows = monitoringPolicies(
+            name,
+            { namespace: ns, tracing: cfg.layers.tracing, kedaNamespace },
+            { ...o, dependsOn: [monitoringNs] },
+        );
         // node-exporter runs on the host network: NetworkPolicy does not apply to host-network pods
         // (their traffic is the node's), so Prometheus reaches it on the node address (allow-scrape-egress,
         // 9100). The namespace is still default-deny, like every namespace we create, so that any pod
         // added to it later starts fenced.
-        const nodeAgents = new HardenedNamespace(`${name}-node-agents-namespace`, {
-            ctx,
-            name: nodeAgentsNs,
-            podSecurity: {
-                privilegedBecause: "node-exporter reads the host's /proc, /sys and root filesystem (hostPath) and runs with hostNetwork and hostPID to report node metrics",
+        const nodeAgents = new HardenedNamespace(
+            `${name}-node-agents-namespace`,
+            {
+                ctx,
+                name: nodeAgentsNs,
+                podSecurity: {
+                    privilegedBecause:
+                        "node-exporter reads the host's /proc, /sys and root filesystem (hostPath) and runs with hostNetwork and hostPID to report node metrics",
+                },
             },
-        }, { parent: this });
+            { parent: this },
+        );
 
         // Grafana admin: generated, kept as a Pulumi secret, handed to the chart by Secret name only.
-        const adminPassword = new random.RandomPassword(`${name}-grafana-admin-password`, { length: 32, special: false }, { parent: this });
-        const adminSecret = new k8s.core.v1.Secret(`${name}-grafana-admin`, {
-            metadata: { name: GRAFANA_ADMIN_SECRET, namespace: ns, labels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/managed-by": "pulumi" } },
-            type: "Opaque",
-            stringData: { "admin-user": "admin", "admin-password": adminPassword.result },
-        }, { ...o, dependsOn: [monitoringNs] });
+        const adminPassword = new random.RandomPassword(
+            `${name}-grafana-admin-password`,
+            { length: 32, special: false },
+            { parent: this },
+        );
+        const adminSecret = new k8s.core.v1.Secret(
+            `${name}-grafana-admin`,
+            {
+                metadata: {
+                    name: GRAFANA_ADMIN_SECRET,
+                    namespace: ns,
+                    labels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/managed-by": "pulumi" },
+                },
+                type: "Opaque",
+                stringData: { "admin-user": "admin", "admin-password": adminPassword.result },
+            },
+            { ...o, dependsOn: [monitoringNs] },
+        );
 
         const tier = cfg.tier;
         const prod = tier !== "dev";
@@ -113,13 +140,18 @@ export class Observability extends pulumi.ComponentResource {
                 prometheusSpec: {
                     retention: cfg.monitoring.retention,
                     resources: size(tier, "prometheus"),
-                    ...(cfg.monitoring.prometheusStorage ? {
-                        storageSpec: {
-                            volumeClaimTemplate: {
-                                spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: cfg.monitoring.prometheusStorage } } },
-                            },
-                        },
-                    } : {}),
+                    ...(cfg.monitoring.prometheusStorage
+                        ? {
+                              storageSpec: {
+                                  volumeClaimTemplate: {
+                                      spec: {
+                                          accessModes: ["ReadWriteOnce"],
+                                          resources: { requests: { storage: cfg.monitoring.prometheusStorage } },
+                                      },
+                                  },
+                              },
+                          }
+                        : {}),
                     externalLabels: { region: cfg.region, cluster: cfg.cluster.identifier },
                 },
             },
@@ -130,74 +162,137 @@ export class Observability extends pulumi.ComponentResource {
                 admin: { existingSecret: GRAFANA_ADMIN_SECRET },
                 resources: size(tier, "grafana"),
                 sidecar: { resources: size(tier, "grafanaSidecar") },
-                additionalDataSources: cfg.layers.tracing ? [{
-                    name: "Jaeger",
-                    type: "jaeger",
-                    uid: "jaeger",
-                    access: "proxy",
-                    url: `http://jaeger.${ns}.svc.cluster.local:16686`,
-                    editable: false,
-                }] : [],
+                additionalDataSources: cfg.layers.tracing
+                    ? [
+                          {
+                              name: "Jaeger",
+                              type: "jaeger",
+                              uid: "jaeger",
+                              access: "proxy",
+                              url: `http://jaeger.${ns}.svc.cluster.local:16686`,
+                              editable: false,
+                          },
+                      ]
+                    : [],
             },
             "kube-state-metrics": { resources: size(tier, "kubeStateMetrics") },
             "prometheus-node-exporter": { namespaceOverride: nodeAgentsNs, resources: size(tier, "nodeExporter") },
         });
         // CRDs, the webhook certificate hook Jobs, operator, Grafana and exporters.
-        const stack = pinnedRelease(`${name}-kube-prometheus-stack`, {
-            ctx, chart: CHARTS.kubePrometheusStack, releaseName: "kube-prometheus-stack", namespace: ns, values: kpsValues, timeoutSeconds: 900,
-        }, { parent: this, dependsOn: [monitoringNs, nodeAgents, adminSecret, ...monitoringAllows], customTimeouts: { create: "20m", update: "20m" } });
+        const stack = pinnedRelease(
+            `${name}-kube-prometheus-stack`,
+            {
+                ctx,
+                chart: CHARTS.kubePrometheusStack,
+                releaseName: "kube-prometheus-stack",
+                namespace: ns,
+                values: kpsValues,
+                timeoutSeconds: 900,
+            },
+            {
+                parent: this,
+                dependsOn: [monitoringNs, nodeAgents, adminSecret, ...monitoringAllows],
+                customTimeouts: { create: "20m", update: "20m" },
+            },
+        );
         this.prometheusStack = stack;
 
         // The runbook's `kubectl port-forward svc/prometheus 9090:9090 -n monitoring`: the chart's
         // Service is `kps-prometheus`, so we add `prometheus` selecting the same pods.
-        new k8s.core.v1.Service(`${name}-prometheus`, {
-            metadata: { name: "prometheus", namespace: ns, labels: { "app.kubernetes.io/name": "prometheus-query", "app.kubernetes.io/part-of": "monitoring", "app.kubernetes.io/managed-by": "pulumi" } },
-            spec: {
-                type: "ClusterIP",
-                selector: { "app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": `${KPS}-prometheus` },
-                ports: [{ name: "http-web", port: 9090, targetPort: 9090, protocol: "TCP" }],
+        new k8s.core.v1.Service(
+            `${name}-prometheus`,
+            {
+                metadata: {
+                    name: "prometheus",
+                    namespace: ns,
+                    labels: {
+                        "app.kubernetes.io/name": "prometheus-query",
+                        "app.kubernetes.io/part-of": "monitoring",
+                        "app.kubernetes.io/managed-by": "pulumi",
+                    },
+                },
+                spec: {
+                    type: "ClusterIP",
+                    selector: {
+                        "app.kubernetes.io/name": "prometheus",
+                        "operator.prometheus.io/name": `${KPS}-prometheus`,
+                    },
+                    ports: [{ name: "http-web", port: 9090, targetPort: 9090, protocol: "TCP" }],
+                },
             },
-        }, { ...o, dependsOn: [stack], customTimeouts: { create: "15m" } });
+            { ...o, dependsOn: [stack], customTimeouts: { create: "15m" } },
+        );
 
         // Dashboards: every dashboards/*.json as a ConfigMap Grafana's sidecar loads.
-        for (const file of fs.readdirSync(DASHBOARD_DIR).filter((f) => f.endsWith(".json")).sort()) {
+        for (const file of fs
+            .readdirSync(DASHBOARD_DIR)
+            .filter((f) => f.endsWith(".json"))
+            .sort()) {
             const id = path.basename(file, ".json");
-            new k8s.core.v1.ConfigMap(`${name}-dashboard-${id}`, {
-                metadata: {
-                    name: `dashboard-${id}`,
-                    namespace: ns,
-                    labels: { grafana_dashboard: "1", "app.kubernetes.io/part-of": "monitoring", "app.kubernetes.io/managed-by": "pulumi" },
+            new k8s.core.v1.ConfigMap(
+                `${name}-dashboard-${id}`,
+                {
+                    metadata: {
+                        name: `dashboard-${id}`,
+                        namespace: ns,
+                        labels: {
+                            grafana_dashboard: "1",
+                            "app.kubernetes.io/part-of": "monitoring",
+                            "app.kubernetes.io/managed-by": "pulumi",
+                        },
+                    },
+                    data: { [file]: fs.readFileSync(path.join(DASHBOARD_DIR, file), "utf8") },
                 },
-                data: { [file]: fs.readFileSync(path.join(DASHBOARD_DIR, file), "utf8") },
-            }, { ...o, dependsOn: [monitoringNs] });
+                { ...o, dependsOn: [monitoringNs] },
+            );
         }
 
         // Platform-wide alerts; per-service groups come with each service's serviceMonitor().
-        const platformGroups: RuleGroup[] = [{
-            name: "platform.capacity",
-            rules: [{
-                alert: "NamespaceQuotaNearlyExhausted",
-                expr: 'kube_resourcequota{type="used"} / ignoring(type) kube_resourcequota{type="hard"} > 0.9 and ignoring(type) kube_resourcequota{type="hard"} > 0',
-                for: "15m",
-                labels: { severity: "warning" },
-                annotations: {
-                    summary: "A namespace quota is nearly used up",
-                    description: "{{ $labels.namespace }} uses more than 90% of its {{ $labels.resource }} quota: autoscalers cannot add pods beyond it.",
-                },
-            }],
-        }];
+        const platformGroups: RuleGroup[] = [
+            {
+                name: "platform.capacity",
+                rules: [
+                    {
+                        alert: "NamespaceQuotaNearlyExhausted",
+                        expr: 'kube_resourcequota{type="used"} / ignoring(type) kube_resourcequota{type="hard"} > 0.9 and ignoring(type) kube_resourcequota{type="hard"} > 0',
+                        for: "15m",
+                        labels: { severity: "warning" },
+                        annotations: {
+                            summary: "A namespace quota is nearly used up",
+                            description:
+                                "{{ $labels.namespace }} uses more than 90% of its {{ $labels.resource }} quota: autoscalers cannot add pods beyond it.",
+                        },
+                    },
+                ],
+            },
+        ];
         if (cfg.layers.redisEnterprise) platformGroups.push(redisReplicationGroup());
-        new k8s.apiextensions.CustomResource(`${name}-platform-rules`, {
-            apiVersion: "monitoring.coreos.com/v1",
-            kind: "PrometheusRule",
-            metadata: { name: "platform-alerts", namespace: ns, labels: { "app.kubernetes.io/part-of": "monitoring", "app.kubernetes.io/managed-by": "pulumi" } },
-            spec: { groups: platformGroups },
-        }, { ...o, dependsOn: [stack] });
+        new k8s.apiextensions.CustomResource(
+            `${name}-platform-rules`,
+            {
+                apiVersion: "monitoring.coreos.com/v1",
+                kind: "PrometheusRule",
+                metadata: {
+                    name: "platform-alerts",
+                    namespace: ns,
+                    labels: { "app.kubernetes.io/part-of": "monitoring", "app.kubernetes.io/managed-by": "pulumi" },
+                },
+                spec: { groups: platformGroups },
+            },
+            { ...o, dependsOn: [stack] },
+        );
 
         if (args.mesh) {
-            meshMonitoring(`${name}-mesh`, {
-                namespace: ns, istioNamespace: ISTIO_NAMESPACE, gatewayNamespace: INGRESS_NAMESPACE, prometheusStack: stack,
-            }, o);
+            meshMonitoring(
+                `${name}-mesh`,
+                {
+                    namespace: ns,
+                    istioNamespace: ISTIO_NAMESPACE,
+                    gatewayNamespace: INGRESS_NAMESPACE,
+                    prometheusStack: stack,
+                },
+                o,
+            );
         }
 
         const endpoints: Record<string, pulumi.Input<string>> = {
@@ -217,21 +312,40 @@ export class Observability extends pulumi.ComponentResource {
         };
 
         if (cfg.layers.tracing) {
-            const jaeger = pinnedRelease(`${name}-jaeger`, {
-                ctx, chart: CHARTS.jaeger, releaseName: "jaeger", namespace: ns, timeoutSeconds: 300,
-                values: chartValues("jaeger.yaml", {
-                    fullnameOverride: "jaeger",
-                    jaeger: { resources: size(tier, "jaeger") },
-                }),
-            }, { parent: this, dependsOn: [monitoringNs, ...monitoringAllows], customTimeouts: { create: "10m", update: "10m" } });
+            const jaeger = pinnedRelease(
+                `${name}-jaeger`,
+                {
+                    ctx,
+                    chart: CHARTS.jaeger,
+                    releaseName: "jaeger",
+                    namespace: ns,
+                    timeoutSeconds: 300,
+                    values: chartValues("jaeger.yaml", {
+                        fullnameOverride: "jaeger",
+                        jaeger: { resources: size(tier, "jaeger") },
+                    }),
+                },
+                {
+                    parent: this,
+                    dependsOn: [monitoringNs, ...monitoringAllows],
+                    customTimeouts: { create: "10m", update: "10m" },
+                },
+            );
             this.jaeger = jaeger;
             this.jaegerOtlp = jaegerOtlpAddress(cfg);
-            serviceMonitor(`${name}-jaeger`, {
-                ctx, observability: this, namespace: ns, service: "jaeger",
-                selector: { "app.kubernetes.io/name": "jaeger", "app.kubernetes.io/component": "all-in-one" },
-                port: "internal-metrics",
-                alerts: { http: false, container: "jaeger" },
-            }, this);
+            serviceMonitor(
+                `${name}-jaeger`,
+                {
+                    ctx,
+                    observability: this,
+                    namespace: ns,
+                    service: "jaeger",
+                    selector: { "app.kubernetes.io/name": "jaeger", "app.kubernetes.io/component": "all-in-one" },
+                    port: "internal-metrics",
+                    alerts: { http: false, container: "jaeger" },
+                },
+                this,
+            );
             endpoints.jaeger = `http://jaeger.${ns}.svc.cluster.local:16686`;
             endpoints.jaegerOtlp = `${this.jaegerOtlp.host}:${this.jaegerOtlp.port}`;
             portForward.jaeger = `kubectl port-forward svc/jaeger 16686:16686 -n ${ns}`;
@@ -245,27 +359,52 @@ export class Observability extends pulumi.ComponentResource {
             // KEDA lives in its own namespace: it is cluster-wide autoscaling infrastructure (it serves
             // the external.metrics.k8s.io API for every namespace) with its own lifecycle, not part of
             // the monitoring stack; it only reads Prometheus over HTTP.
-            const kedaNs = new HardenedNamespace(`${name}-keda-namespace`, {
-                ctx, name: kedaNamespace!, podSecurity: "restricted",
-            }, { parent: this });
-            const kedaAllows = kedaPolicies(`${name}-keda`, { namespace: kedaNamespace!, monitoringNamespace: ns }, { ...o, dependsOn: [kedaNs] });
-            const keda = pinnedRelease(`${name}-keda`, {
-                ctx, chart: CHARTS.keda, releaseName: "keda", namespace: kedaNamespace!, timeoutSeconds: 600,
-                values: chartValues("keda.yaml", {
-                    resources: {
-                        operator: size(tier, "kedaOperator"),
-                        metricServer: size(tier, "kedaMetricServer"),
-                        webhooks: size(tier, "kedaWebhooks"),
-                    },
-                }),
-            }, { parent: this, dependsOn: [kedaNs, ...kedaAllows], customTimeouts: { create: "15m", update: "15m" } });
+            const kedaNs = new HardenedNamespace(
+                `${name}-keda-namespace`,
+                {
+                    ctx,
+                    name: kedaNamespace!,
+                    podSecurity: "restricted",
+                },
+                { parent: this },
+            );
+            const kedaAllows = kedaPolicies(
+                `${name}-keda`,
+                { namespace: kedaNamespace!, monitoringNamespace: ns },
+                { ...o, dependsOn: [kedaNs] },
+            );
+            const keda = pinnedRelease(
+                `${name}-keda`,
+                {
+                    ctx,
+                    chart: CHARTS.keda,
+                    releaseName: "keda",
+                    namespace: kedaNamespace!,
+                    timeoutSeconds: 600,
+                    values: chartValues("keda.yaml", {
+                        resources: {
+                            operator: size(tier, "kedaOperator"),
+                            metricServer: size(tier, "kedaMetricServer"),
+                            webhooks: size(tier, "kedaWebhooks"),
+                        },
+                    }),
+                },
+                { parent: this, dependsOn: [kedaNs, ...kedaAllows], customTimeouts: { create: "15m", update: "15m" } },
+            );
             this.keda = keda;
-            serviceMonitor(`${name}-keda-operator`, {
-                ctx, observability: this, namespace: kedaNamespace!, service: "keda-operator",
-                selector: { "app.kubernetes.io/name": "keda-operator" },
-                port: "metrics",
-                alerts: { http: false, container: "keda-operator" },
-            }, this);
+            serviceMonitor(
+                `${name}-keda-operator`,
+                {
+                    ctx,
+                    observability: this,
+                    namespace: kedaNamespace!,
+                    service: "keda-operator",
+                    selector: { "app.kubernetes.io/name": "keda-operator" },
+                    port: "metrics",
+                    alerts: { http: false, container: "keda-operator" },
+                },
+                this,
+            );
         }
 
         this.report = { endpoints, portForward };

@@ -4,7 +4,7 @@
 // targets in the mesh's namespaces, so nothing here waits for the mesh; they wait only for the
 // kube-prometheus-stack release (the monitoring.coreos.com CRDs and the operator's webhook).
 import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import type { RuleGroup } from "./alerts";
 
 /** istiod's Service port with its Prometheus metrics. */
@@ -28,14 +28,20 @@ export interface MeshMonitoringArgs {
 
 /** Prometheus job labels the monitors produce (ServiceMonitor: the Service name; PodMonitor: <namespace>/<name>). */
 export function meshJobs(monitoringNamespace: string) {
-    return { istiod: "istiod", gateways: `${monitoringNamespace}/istio-gateways`, sidecars: `${monitoringNamespace}/envoy-sidecars` };
+    return {
+        istiod: "istiod",
+        gateways: `${monitoringNamespace}/istio-gateways`,
+        sidecars: `${monitoringNamespace}/envoy-sidecars`,
+    };
 }
 
 /**
  * Alerts on the mesh's scrape health: istiod, the ingress gateway and every sidecar's Envoy answer.
  * (Request-level alerts on istio_requests_total belong with the services' SLOs.)
  */
-export function meshAlertGroup(a: Pick<MeshMonitoringArgs, "namespace" | "istioNamespace" | "gatewayNamespace">): RuleGroup {
+export function meshAlertGroup(
+    a: Pick<MeshMonitoringArgs, "namespace" | "istioNamespace" | "gatewayNamespace">,
+): RuleGroup {
     const jobs = meshJobs(a.namespace);
     return {
         name: "istio",
@@ -47,7 +53,8 @@ export function meshAlertGroup(a: Pick<MeshMonitoringArgs, "namespace" | "istioN
                 labels: { severity: "critical", service: "istiod" },
                 annotations: {
                     summary: "No istiod answers its metrics endpoint",
-                    description: "Sidecars keep their last configuration but new pods cannot start (injection and certificates come from istiod).",
+                    description:
+                        "Sidecars keep their last configuration but new pods cannot start (injection and certificates come from istiod).",
                 },
             },
             {
@@ -67,7 +74,8 @@ export function meshAlertGroup(a: Pick<MeshMonitoringArgs, "namespace" | "istioN
                 labels: { severity: "warning", service: "istio-proxy" },
                 annotations: {
                     summary: "A sidecar's Envoy stats endpoint does not answer",
-                    description: "{{ $labels.namespace }}/{{ $labels.pod }}: the istio-proxy container is not serving :15090 (sidecar unhealthy or the scrape is blocked).",
+                    description:
+                        "{{ $labels.namespace }}/{{ $labels.pod }}: the istio-proxy container is not serving :15090 (sidecar unhealthy or the scrape is blocked).",
                 },
             },
         ],
@@ -75,55 +83,80 @@ export function meshAlertGroup(a: Pick<MeshMonitoringArgs, "namespace" | "istioN
 }
 
 /** ServiceMonitor for istiod, PodMonitors for gateways and sidecars, and the mesh alerts. */
-export function meshMonitoring(name: string, a: MeshMonitoringArgs, opts: pulumi.CustomResourceOptions): k8s.apiextensions.CustomResource[] {
+export function meshMonitoring(
+    name: string,
+    a: MeshMonitoringArgs,
+    opts: pulumi.CustomResourceOptions,
+): k8s.apiextensions.CustomResource[] {
     const o = { ...opts, dependsOn: [a.prometheusStack] };
     const labels = { "app.kubernetes.io/part-of": "monitoring", "app.kubernetes.io/managed-by": "pulumi" };
-    const envoyEndpoint = { port: ENVOY_STATS_PORT.name, path: ENVOY_STATS_PORT.path, interval: "30s", scrapeTimeout: "10s" };
+    const envoyEndpoint = {
+        port: ENVOY_STATS_PORT.name,
+        path: ENVOY_STATS_PORT.path,
+        interval: "30s",
+        scrapeTimeout: "10s",
+    };
     return [
-        new k8s.apiextensions.CustomResource(`${name}-istiod-servicemonitor`, {
-            apiVersion: "monitoring.coreos.com/v1",
-            kind: "ServiceMonitor",
-            metadata: { name: "istiod", namespace: a.namespace, labels },
-            spec: {
-                selector: { matchLabels: { app: "istiod" } },
-                namespaceSelector: { matchNames: [a.istioNamespace] },
-                endpoints: [{ port: ISTIOD_MONITORING_PORT.name, interval: "30s", scrapeTimeout: "10s" }],
+        new k8s.apiextensions.CustomResource(
+            `${name}-istiod-servicemonitor`,
+            {
+                apiVersion: "monitoring.coreos.com/v1",
+                kind: "ServiceMonitor",
+                metadata: { name: "istiod", namespace: a.namespace, labels },
+                spec: {
+                    selector: { matchLabels: { app: "istiod" } },
+                    namespaceSelector: { matchNames: [a.istioNamespace] },
+                    endpoints: [{ port: ISTIOD_MONITORING_PORT.name, interval: "30s", scrapeTimeout: "10s" }],
+                },
             },
-        }, o),
-        new k8s.apiextensions.CustomResource(`${name}-gateways-podmonitor`, {
-            apiVersion: "monitoring.coreos.com/v1",
-            kind: "PodMonitor",
-            metadata: { name: "istio-gateways", namespace: a.namespace, labels },
-            spec: {
-                selector: { matchExpressions: [{ key: "istio", operator: "In", values: GATEWAY_LABELS }] },
-                namespaceSelector: { matchNames: [...new Set([a.gatewayNamespace, a.istioNamespace])] },
-                podMetricsEndpoints: [envoyEndpoint],
+            o,
+        ),
+        new k8s.apiextensions.CustomResource(
+            `${name}-gateways-podmonitor`,
+            {
+                apiVersion: "monitoring.coreos.com/v1",
+                kind: "PodMonitor",
+                metadata: { name: "istio-gateways", namespace: a.namespace, labels },
+                spec: {
+                    selector: { matchExpressions: [{ key: "istio", operator: "In", values: GATEWAY_LABELS }] },
+                    namespaceSelector: { matchNames: [...new Set([a.gatewayNamespace, a.istioNamespace])] },
+                    podMetricsEndpoints: [envoyEndpoint],
+                },
             },
-        }, o),
+            o,
+        ),
         // Injected pods carry security.istio.io/tlsMode; gateways (label `istio`) are scraped above.
         // With native sidecars istio-proxy is a restartable init container: Prometheus discovers its
         // ports too. Pods opt out with the label istio-prometheus-ignore.
-        new k8s.apiextensions.CustomResource(`${name}-sidecars-podmonitor`, {
-            apiVersion: "monitoring.coreos.com/v1",
-            kind: "PodMonitor",
-            metadata: { name: "envoy-sidecars", namespace: a.namespace, labels },
-            spec: {
-                selector: {
-                    matchExpressions: [
-                        { key: "security.istio.io/tlsMode", operator: "Exists" },
-                        { key: "istio", operator: "DoesNotExist" },
-                        { key: "istio-prometheus-ignore", operator: "DoesNotExist" },
-                    ],
+        new k8s.apiextensions.CustomResource(
+            `${name}-sidecars-podmonitor`,
+            {
+                apiVersion: "monitoring.coreos.com/v1",
+                kind: "PodMonitor",
+                metadata: { name: "envoy-sidecars", namespace: a.namespace, labels },
+                spec: {
+                    selector: {
+                        matchExpressions: [
+                            { key: "security.istio.io/tlsMode", operator: "Exists" },
+                            { key: "istio", operator: "DoesNotExist" },
+                            { key: "istio-prometheus-ignore", operator: "DoesNotExist" },
+                        ],
+                    },
+                    namespaceSelector: { any: true },
+                    podMetricsEndpoints: [envoyEndpoint],
                 },
-                namespaceSelector: { any: true },
-                podMetricsEndpoints: [envoyEndpoint],
             },
-        }, o),
-        new k8s.apiextensions.CustomResource(`${name}-rules`, {
-            apiVersion: "monitoring.coreos.com/v1",
-            kind: "PrometheusRule",
-            metadata: { name: "istio-alerts", namespace: a.namespace, labels },
-            spec: { groups: [meshAlertGroup(a)] },
-        }, o),
+            o,
+        ),
+        new k8s.apiextensions.CustomResource(
+            `${name}-rules`,
+            {
+                apiVersion: "monitoring.coreos.com/v1",
+                kind: "PrometheusRule",
+                metadata: { name: "istio-alerts", namespace: a.namespace, labels },
+                spec: { groups: [meshAlertGroup(a)] },
+            },
+            o,
+        ),
     ];
 }

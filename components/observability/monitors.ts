@@ -1,10 +1,10 @@
 // Monitoring for a service we run: its ServiceMonitor and its alert rule group, created together so
 // that every monitored service has alerts. Called by each layer next to its Services.
 import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import type { StackContext } from "../defaults";
 import type { Observability } from "./index";
-import { serviceAlertGroup, ServiceAlertOptions } from "./alerts";
+import { serviceAlertGroup, type ServiceAlertOptions } from "./alerts";
 
 export interface ServiceMonitorArgs {
     ctx: StackContext;
@@ -44,30 +44,40 @@ export function serviceMonitor(name: string, args: ServiceMonitorArgs, parent: p
     };
     const labels = { "app.kubernetes.io/name": service, "app.kubernetes.io/managed-by": "pulumi" };
 
-    const monitor = new k8s.apiextensions.CustomResource(`${name}-servicemonitor`, {
-        apiVersion: "monitoring.coreos.com/v1",
-        kind: "ServiceMonitor",
-        metadata: { name: service, namespace: args.namespace, labels },
-        spec: {
-            selector: { matchLabels: args.selector },
-            namespaceSelector: { matchNames: [args.namespace] },
-            endpoints: [{
-                port: args.port,
-                path: args.path ?? "/metrics",
-                interval: args.interval ?? "30s",
-                scrapeTimeout: "10s",
-                ...(args.scheme ? { scheme: args.scheme } : {}),
-                ...(args.tlsConfig ? { tlsConfig: args.tlsConfig } : {}),
-            }],
+    const monitor = new k8s.apiextensions.CustomResource(
+        `${name}-servicemonitor`,
+        {
+            apiVersion: "monitoring.coreos.com/v1",
+            kind: "ServiceMonitor",
+            metadata: { name: service, namespace: args.namespace, labels },
+            spec: {
+                selector: { matchLabels: args.selector },
+                namespaceSelector: { matchNames: [args.namespace] },
+                endpoints: [
+                    {
+                        port: args.port,
+                        path: args.path ?? "/metrics",
+                        interval: args.interval ?? "30s",
+                        scrapeTimeout: "10s",
+                        ...(args.scheme ? { scheme: args.scheme } : {}),
+                        ...(args.tlsConfig ? { tlsConfig: args.tlsConfig } : {}),
+                    },
+                ],
+            },
         },
-    }, opts);
+        opts,
+    );
 
-    const rules = new k8s.apiextensions.CustomResource(`${name}-rules`, {
-        apiVersion: "monitoring.coreos.com/v1",
-        kind: "PrometheusRule",
-        metadata: { name: `${service}-slo`, namespace: args.namespace, labels },
-        spec: { groups: [serviceAlertGroup(service, args.namespace, args.alerts)] },
-    }, opts);
+    const rules = new k8s.apiextensions.CustomResource(
+        `${name}-rules`,
+        {
+            apiVersion: "monitoring.coreos.com/v1",
+            kind: "PrometheusRule",
+            metadata: { name: `${service}-slo`, namespace: args.namespace, labels },
+            spec: { groups: [serviceAlertGroup(service, args.namespace, args.alerts)] },
+        },
+        opts,
+    );
 
     return { monitor, rules };
 }

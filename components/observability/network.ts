@@ -2,12 +2,12 @@
 // through HardenedNamespace; these are the explicit allows for the real flows of the charts in it
 // (kube-prometheus-stack 88.5.3, jaeger 4.11.1, keda 2.20.2; ports from their templates and values).
 import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import { namespacePeer } from "../defaults";
 
-
-const tcp = (...ports: number[]): input.networking.v1.NetworkPolicyPort[] => ports.map((port) => ({ protocol: "TCP", port }));
+const tcp = (...ports: number[]): input.networking.v1.NetworkPolicyPort[] =>
+    ports.map((port) => ({ protocol: "TCP", port }));
 
 /**
  * The Kubernetes API server and the kubelets. Their addresses are not known portably (a managed
@@ -64,11 +64,17 @@ export const SCRAPE_PORTS = [
 ] as const;
 
 /** A NetworkPolicy named `name` in `namespace`; logical name `<prefix>-<name>`. */
-const policyIn = (prefix: string, namespace: string, opts: pulumi.CustomResourceOptions) =>
-    (name: string, spec: input.networking.v1.NetworkPolicySpec) => new k8s.networking.v1.NetworkPolicy(`${prefix}-${name}`, {
-        metadata: { name, namespace, labels: { "app.kubernetes.io/managed-by": "pulumi" } },
-        spec,
-    }, opts);
+const policyIn =
+    (prefix: string, namespace: string, opts: pulumi.CustomResourceOptions) =>
+    (name: string, spec: input.networking.v1.NetworkPolicySpec) =>
+        new k8s.networking.v1.NetworkPolicy(
+            `${prefix}-${name}`,
+            {
+                metadata: { name, namespace, labels: { "app.kubernetes.io/managed-by": "pulumi" } },
+                spec,
+            },
+            opts,
+        );
 
 export interface MonitoringPolicyArgs {
     namespace: string;
@@ -78,7 +84,11 @@ export interface MonitoringPolicyArgs {
 }
 
 /** Allows in the monitoring namespace (kube-prometheus-stack and Jaeger). */
-export function monitoringPolicies(prefix: string, a: MonitoringPolicyArgs, opts: pulumi.CustomResourceOptions): k8s.networking.v1.NetworkPolicy[] {
+export function monitoringPolicies(
+    prefix: string,
+    a: MonitoringPolicyArgs,
+    opts: pulumi.CustomResourceOptions,
+): k8s.networking.v1.NetworkPolicy[] {
     const p = policyIn(prefix, a.namespace, opts);
     const all = { podSelector: {} };
     const out = [
@@ -111,45 +121,71 @@ export function monitoringPolicies(prefix: string, a: MonitoringPolicyArgs, opts
         p("allow-scrape-egress", {
             podSelector: { matchLabels: POD_LABELS.prometheus },
             policyTypes: ["Egress"],
-            egress: [
-                { to: [{ namespaceSelector: {} }], ports: tcp(...SCRAPE_PORTS) },
-                { ports: tcp(9100) },
-            ],
+            egress: [{ to: [{ namespaceSelector: {} }], ports: tcp(...SCRAPE_PORTS) }, { ports: tcp(9100) }],
         }),
     ];
     if (a.tracing) {
         // Istio sidecars and gateways in every namespace send spans to Jaeger's OTLP receivers.
-        out.push(p("allow-otlp-from-cluster", {
-            podSelector: { matchLabels: POD_LABELS.jaeger },
-            policyTypes: ["Ingress"],
-            ingress: [{ from: [{ namespaceSelector: {} }], ports: tcp(PORTS.otlpGrpc, PORTS.otlpHttp) }],
-        }));
+        out.push(
+            p("allow-otlp-from-cluster", {
+                podSelector: { matchLabels: POD_LABELS.jaeger },
+                policyTypes: ["Ingress"],
+                ingress: [{ from: [{ namespaceSelector: {} }], ports: tcp(PORTS.otlpGrpc, PORTS.otlpHttp) }],
+            }),
+        );
     }
     if (a.kedaNamespace) {
         // The KEDA operator evaluates the prometheus triggers of ScaledObjects (http://prometheus.<ns>:9090).
-        out.push(p("allow-query-from-keda", {
-            podSelector: { matchLabels: POD_LABELS.prometheus },
-            policyTypes: ["Ingress"],
-            ingress: [{ from: [namespacePeer(a.kedaNamespace, POD_LABELS.kedaOperator)], ports: tcp(PORTS.prometheus) }],
-        }));
+        out.push(
+            p("allow-query-from-keda", {
+                podSelector: { matchLabels: POD_LABELS.prometheus },
+                policyTypes: ["Ingress"],
+                ingress: [
+                    { from: [namespacePeer(a.kedaNamespace, POD_LABELS.kedaOperator)], ports: tcp(PORTS.prometheus) },
+                ],
+            }),
+        );
     }
     return out;
 }
 
 /** Allows in the KEDA namespace (operator, metrics API server, admission webhooks). */
-export function kedaPolicies(prefix: string, a: { namespace: string; monitoringNamespace: string }, opts: pulumi.CustomResourceOptions): k8s.networking.v1.NetworkPolicy[] {
+export function kedaPolicies(
+    prefix: string,
+    a: { namespace: string; monitoringNamespace: string },
+    opts: pulumi.CustomResourceOptions,
+): k8s.networking.v1.NetworkPolicy[] {
     const p = policyIn(prefix, a.namespace, opts);
     const all = { podSelector: {} };
     return [
         // Metrics API server -> operator (gRPC 9666, the metrics service).
-        p("allow-within-namespace", { ...all, policyTypes: ["Ingress", "Egress"], ingress: [{ from: [all] }], egress: [{ to: [all] }] }),
+        p("allow-within-namespace", {
+            ...all,
+            policyTypes: ["Ingress", "Egress"],
+            ingress: [{ from: [all] }],
+            egress: [{ to: [all] }],
+        }),
         // Every KEDA component watches the API server (address not portable: port-scoped, any address).
-        p("allow-api-server-egress", { ...all, policyTypes: ["Egress"], egress: [{ ports: tcp(...API_SERVER_PORTS) }] }),
+        p("allow-api-server-egress", {
+            ...all,
+            policyTypes: ["Egress"],
+            egress: [{ ports: tcp(...API_SERVER_PORTS) }],
+        }),
         // The operator queries Prometheus for the prometheus triggers.
         p("allow-prometheus-egress", {
             podSelector: { matchLabels: POD_LABELS.kedaOperator },
             policyTypes: ["Egress"],
-            egress: [{ to: [{ ...namespacePeer(a.monitoringNamespace), podSelector: { matchLabels: POD_LABELS.prometheus } }], ports: tcp(PORTS.prometheus) }],
+            egress: [
+                {
+                    to: [
+                        {
+                            ...namespacePeer(a.monitoringNamespace),
+                            podSelector: { matchLabels: POD_LABELS.prometheus },
+                        },
+                    ],
+                    ports: tcp(PORTS.prometheus),
+                },
+            ],
         }),
         // The API server serves external.metrics.k8s.io through the metrics API server (APIService) and
         // calls the admission webhooks; its source address has no selector: any source, those ports only.

@@ -22,8 +22,19 @@ import { serviceMonitor } from "../observability/monitors";
 import { publicHosts, serviceFqdn } from "../hosts";
 import { namespacePeer } from "../defaults";
 import {
-    API_PORT, CORE_SERVICES_NAMESPACE, DATABASE, DATABASE_PORT, DATABASE_SECRET, METRICS_PORT, NAMESPACE, WEBHOOK_PORT,
-    localCluster, nodePodLabels, planRedis, recName, rercSecretName,
+    API_PORT,
+    CORE_SERVICES_NAMESPACE,
+    DATABASE,
+    DATABASE_PORT,
+    DATABASE_SECRET,
+    METRICS_PORT,
+    NAMESPACE,
+    WEBHOOK_PORT,
+    localCluster,
+    nodePodLabels,
+    planRedis,
+    recName,
+    rercSecretName,
 } from "./plan";
 
 export { DATABASE, DATABASE_PORT, DATABASE_SECRET, NAMESPACE } from "./plan";
@@ -41,7 +52,10 @@ export interface RedisEnterpriseArgs {
 /** Static chart values (helm/redis-enterprise-operator.yaml) with the stack's scheduling merged in. */
 export function operatorValues(cfg: PlatformConfig): Record<string, unknown> {
     return chartValues("redis-enterprise-operator.yaml", {
-        operator: { nodeSelector: { ...cfg.scheduling.nodeSelector }, tolerations: cfg.scheduling.tolerations.map((t) => ({ ...t })) },
+        operator: {
+            nodeSelector: { ...cfg.scheduling.nodeSelector },
+            tolerations: cfg.scheduling.tolerations.map((t) => ({ ...t })),
+        },
     });
 }
 
@@ -95,86 +109,139 @@ export class RedisEnterprise extends pulumi.ComponentResource {
         // allowAutoAdjustment false) and does not guarantee the pod-level seccompProfile and
         // runAsNonRoot that "restricted" requires; a rejected pod would leave the cluster half-created.
         // warn/audit stay at "restricted", so any shortfall is reported.
-        const ns = new HardenedNamespace(`${name}-ns`, {
-            ctx,
-            name: NAMESPACE,
-            podSecurity: "baseline",
-            labels: { [ADMISSION_NAMESPACE_LABEL]: NAMESPACE },
-        }, { parent: this });
+        const ns = new HardenedNamespace(
+            `${name}-ns`,
+            {
+                ctx,
+                name: NAMESPACE,
+                podSecurity: "baseline",
+                labels: { [ADMISSION_NAMESPACE_LABEL]: NAMESPACE },
+            },
+            { parent: this },
+        );
         const inNamespace = { ...o, dependsOn: [ns.namespace] };
 
         // Allows first: the CRD hook Job and the operator call the API server from the first second.
         const allows = this.networkPolicies(name, args, inNamespace);
 
         // Waits for the CRD hook Job and for the operator (and its webhook) to be ready.
-        this.operator = pinnedRelease(`${name}-operator`, {
-            ctx, chart: CHARTS.redisEnterpriseOperator, releaseName: "redis-enterprise-operator",
-            namespace: NAMESPACE, values: operatorValues(cfg), timeoutSeconds: 600,
-        }, { parent: this, dependsOn: [ns.namespace, ...allows], customTimeouts: { create: "15m", update: "15m" } });
+        this.operator = pinnedRelease(
+            `${name}-operator`,
+            {
+                ctx,
+                chart: CHARTS.redisEnterpriseOperator,
+                releaseName: "redis-enterprise-operator",
+                namespace: NAMESPACE,
+                values: operatorValues(cfg),
+                timeoutSeconds: 600,
+            },
+            { parent: this, dependsOn: [ns.namespace, ...allows], customTimeouts: { create: "15m", update: "15m" } },
+        );
 
         // Cluster admin credentials: generated here, in the Secret the REC is told to use, created
         // before the REC so the operator adopts them (and peers can be given them).
         const username = `platform-admin@${cfg.domain}`;
-        const adminPassword = pulumi.secret(new random.RandomPassword(`${name}-admin-password`, { length: 32, special: false }, { parent: this }).result);
-        const adminSecret = new k8s.core.v1.Secret(`${name}-admin-credentials`, {
-            metadata: { name: rec, namespace: NAMESPACE, labels },
-            type: "Opaque",
-            stringData: { username: pulumi.secret(username), password: adminPassword },
-        }, inNamespace);
-
-        this.cluster = new k8s.apiextensions.CustomResource(`${name}-cluster`, {
-            apiVersion: "app.redislabs.com/v1",
-            kind: "RedisEnterpriseCluster",
-            metadata: {
-                name: rec,
-                namespace: NAMESPACE,
-                labels,
-                // Later steps need a running cluster, not just an accepted object.
-                annotations: { "pulumi.com/waitFor": "jsonpath={.status.state}=Running" },
+        const adminPassword = pulumi.secret(
+            new random.RandomPassword(`${name}-admin-password`, { length: 32, special: false }, { parent: this })
+                .result,
+        );
+        const adminSecret = new k8s.core.v1.Secret(
+            `${name}-admin-credentials`,
+            {
+                metadata: { name: rec, namespace: NAMESPACE, labels },
+                type: "Opaque",
+                stringData: { username: pulumi.secret(username), password: adminPassword },
             },
-            spec: clusterSpec(cfg, username),
-        }, {
-            ...o,
-            dependsOn: [this.operator, adminSecret, ...(mesh?.ready ?? [])],
-            customTimeouts: { create: "40m", update: "40m", delete: "20m" },
-            protect: production,
-        });
+            inNamespace,
+        );
+
+        this.cluster = new k8s.apiextensions.CustomResource(
+            `${name}-cluster`,
+            {
+                apiVersion: "app.redislabs.com/v1",
+                kind: "RedisEnterpriseCluster",
+                metadata: {
+                    name: rec,
+                    namespace: NAMESPACE,
+                    labels,
+                    // Later steps need a running cluster, not just an accepted object.
+                    annotations: { "pulumi.com/waitFor": "jsonpath={.status.state}=Running" },
+                },
+                spec: clusterSpec(cfg, username),
+            },
+            {
+                ...o,
+                dependsOn: [this.operator, adminSecret, ...(mesh?.ready ?? [])],
+                customTimeouts: { create: "40m", update: "40m", delete: "20m" },
+                protect: production,
+            },
+        );
 
         // Peer wiring.
         const local = localCluster(cfg, username, adminPassword);
         const plan = planRedis(cfg, args.peers.peers, local);
 
         const rercs = plan.participants.map((p) => {
-            const secret = new k8s.core.v1.Secret(`${name}-${p.rerc}-credentials`, {
-                metadata: { name: rercSecretName(p.rerc), namespace: NAMESPACE, labels },
-                type: "Opaque",
-                stringData: { username: pulumi.secret(p.username), password: pulumi.secret(p.password) },
-            }, inNamespace);
-            return new k8s.apiextensions.CustomResource(`${name}-${p.rerc}`, {
-                apiVersion: "app.redislabs.com/v1alpha1",
-                kind: "RedisEnterpriseRemoteCluster",
-                metadata: { name: p.rerc, namespace: NAMESPACE, labels: { ...labels, "ecommerce-platform.io/region": p.region } },
-                spec: {
-                    recName: p.recName,
-                    recNamespace: p.recNamespace,
-                    apiFqdnUrl: p.apiFqdnUrl,
-                    dbFqdnSuffix: p.dbFqdnSuffix,
-                    secretName: rercSecretName(p.rerc),
+            const secret = new k8s.core.v1.Secret(
+                `${name}-${p.rerc}-credentials`,
+                {
+                    metadata: { name: rercSecretName(p.rerc), namespace: NAMESPACE, labels },
+                    type: "Opaque",
+                    stringData: { username: pulumi.secret(p.username), password: pulumi.secret(p.password) },
                 },
-            }, { ...o, dependsOn: [this.operator, this.cluster, secret], customTimeouts: { create: "10m", update: "10m" } });
+                inNamespace,
+            );
+            return new k8s.apiextensions.CustomResource(
+                `${name}-${p.rerc}`,
+                {
+                    apiVersion: "app.redislabs.com/v1alpha1",
+                    kind: "RedisEnterpriseRemoteCluster",
+                    metadata: {
+                        name: p.rerc,
+                        namespace: NAMESPACE,
+                        labels: { ...labels, "ecommerce-platform.io/region": p.region },
+                    },
+                    spec: {
+                        recName: p.recName,
+                        recNamespace: p.recNamespace,
+                        apiFqdnUrl: p.apiFqdnUrl,
+                        dbFqdnSuffix: p.dbFqdnSuffix,
+                        secretName: rercSecretName(p.rerc),
+                    },
+                },
+                {
+                    ...o,
+                    dependsOn: [this.operator, this.cluster, secret],
+                    customTimeouts: { create: "10m", update: "10m" },
+                },
+            );
         });
 
         // The database password: the same in every participating region (the owner generates it).
         const src = plan.passwordSource;
-        const databasePassword = src === undefined ? undefined
-            : "generate" in src
-                ? pulumi.secret(new random.RandomPassword(`${name}-database-password`, { length: 32, special: false }, { parent: this }).result)
-                : pulumi.secret(src.published);
-        const databaseSecret = databasePassword && new k8s.core.v1.Secret(`${name}-database-credentials`, {
-            metadata: { name: DATABASE_SECRET, namespace: NAMESPACE, labels },
-            type: "Opaque",
-            stringData: { password: databasePassword },
-        }, inNamespace);
+        const databasePassword =
+            src === undefined
+                ? undefined
+                : "generate" in src
+                  ? pulumi.secret(
+                        new random.RandomPassword(
+                            `${name}-database-password`,
+                            { length: 32, special: false },
+                            { parent: this },
+                        ).result,
+                    )
+                  : pulumi.secret(src.published);
+        const databaseSecret =
+            databasePassword &&
+            new k8s.core.v1.Secret(
+                `${name}-database-credentials`,
+                {
+                    metadata: { name: DATABASE_SECRET, namespace: NAMESPACE, labels },
+                    type: "Opaque",
+                    stringData: { password: databasePassword },
+                },
+                inNamespace,
+            );
 
         const settings = {
             memorySize: cfg.redisEnterprise.databaseMemory,
@@ -196,22 +263,31 @@ export class RedisEnterprise extends pulumi.ComponentResource {
                 customTimeouts: { create: "20m", update: "20m", delete: "20m" },
                 protect: production,
             };
-            database = plan.mode === "regional"
-                ? new k8s.apiextensions.CustomResource(`${name}-database`, {
-                    apiVersion: "app.redislabs.com/v1alpha1",
-                    kind: "RedisEnterpriseDatabase",
-                    metadata: { name: DATABASE, namespace: NAMESPACE, labels },
-                    spec: { redisEnterpriseCluster: { name: rec }, ...settings },
-                }, databaseOpts)
-                : new k8s.apiextensions.CustomResource(`${name}-database`, {
-                    apiVersion: "app.redislabs.com/v1alpha1",
-                    kind: "RedisEnterpriseActiveActiveDatabase",
-                    metadata: { name: DATABASE, namespace: NAMESPACE, labels },
-                    spec: {
-                        participatingClusters: plan.participants.map((p) => ({ name: p.rerc })),
-                        globalConfigurations: settings,
-                    },
-                }, databaseOpts);
+            database =
+                plan.mode === "regional"
+                    ? new k8s.apiextensions.CustomResource(
+                          `${name}-database`,
+                          {
+                              apiVersion: "app.redislabs.com/v1alpha1",
+                              kind: "RedisEnterpriseDatabase",
+                              metadata: { name: DATABASE, namespace: NAMESPACE, labels },
+                              spec: { redisEnterpriseCluster: { name: rec }, ...settings },
+                          },
+                          databaseOpts,
+                      )
+                    : new k8s.apiextensions.CustomResource(
+                          `${name}-database`,
+                          {
+                              apiVersion: "app.redislabs.com/v1alpha1",
+                              kind: "RedisEnterpriseActiveActiveDatabase",
+                              metadata: { name: DATABASE, namespace: NAMESPACE, labels },
+                              spec: {
+                                  participatingClusters: plan.participants.map((p) => ({ name: p.rerc })),
+                                  globalConfigurations: settings,
+                              },
+                          },
+                          databaseOpts,
+                      );
         }
 
         // The operator names the database's Service after the database, on the database port.
@@ -230,17 +306,21 @@ export class RedisEnterprise extends pulumi.ComponentResource {
         // The cluster's Prometheus endpoint: the operator's <rec>-prom Service, port "prometheus"
         // (8070, HTTPS with the cluster's self-signed certificate).
         if (args.observability) {
-            serviceMonitor(`${name}-metrics`, {
-                ctx,
-                observability: args.observability,
-                namespace: NAMESPACE,
-                selector: { "redis.io/service": "prom-metrics" },
-                service: `${rec}-prom`,
-                port: "prometheus",
-                scheme: "https",
-                tlsConfig: { insecureSkipVerify: true },
-                alerts: { http: false, container: "redis-enterprise-node" },
-            }, this);
+            serviceMonitor(
+                `${name}-metrics`,
+                {
+                    ctx,
+                    observability: args.observability,
+                    namespace: NAMESPACE,
+                    selector: { "redis.io/service": "prom-metrics" },
+                    service: `${rec}-prom`,
+                    port: "prometheus",
+                    scheme: "https",
+                    tlsConfig: { insecureSkipVerify: true },
+                    alerts: { http: false, container: "redis-enterprise-node" },
+                },
+                this,
+            );
         }
 
         const publish: NonNullable<PublishedForPeers["redis"]> = {
@@ -251,8 +331,12 @@ export class RedisEnterprise extends pulumi.ComponentResource {
             username,
             // Pulumi resolves outputs nested in stack outputs; these stay secrets in the peers' reads.
             password: adminPassword as unknown as string,
-            ...(plan.mode === "owner" && databasePassword ? { databasePassword: databasePassword as unknown as string } : {}),
-            ...(plan.mode === "owner" && database ? { activeActiveDatabase: database.metadata.apply((m) => m.name) as unknown as string } : {}),
+            ...(plan.mode === "owner" && databasePassword
+                ? { databasePassword: databasePassword as unknown as string }
+                : {}),
+            ...(plan.mode === "owner" && database
+                ? { activeActiveDatabase: database.metadata.apply((m) => m.name) as unknown as string }
+                : {}),
         };
         this.report.publish = { redis: publish };
         this.report.pending = plan.pending;
@@ -271,51 +355,76 @@ export class RedisEnterprise extends pulumi.ComponentResource {
      * rigger), HTTPS out (API server, peers' gateways), the webhook in from the API server, database
      * clients from the application namespaces, peers through the ingress gateway, metrics scrapes.
      */
-    private networkPolicies(name: string, args: RedisEnterpriseArgs, opts: pulumi.CustomResourceOptions): k8s.networking.v1.NetworkPolicy[] {
+    private networkPolicies(
+        name: string,
+        args: RedisEnterpriseArgs,
+        opts: pulumi.CustomResourceOptions,
+    ): k8s.networking.v1.NetworkPolicy[] {
         const { cfg } = args.ctx;
         const nodes = { matchLabels: nodePodLabels(cfg.region) };
         const tcp = (port: number): input.networking.v1.NetworkPolicyPort => ({ protocol: "TCP", port });
         const policy = (suffix: string, spec: input.networking.v1.NetworkPolicySpec) =>
-            new k8s.networking.v1.NetworkPolicy(`${name}-${suffix}`, { metadata: { name: suffix, namespace: NAMESPACE }, spec }, opts);
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-${suffix}`,
+                { metadata: { name: suffix, namespace: NAMESPACE }, spec },
+                opts,
+            );
 
         const out: k8s.networking.v1.NetworkPolicy[] = [];
-        out.push(policy("allow-within-namespace", {
-            podSelector: {},
-            policyTypes: ["Ingress", "Egress"],
-            ingress: [{ from: [{ podSelector: {} }] }],
-            egress: [{ to: [{ podSelector: {} }] }],
-        }));
+        out.push(
+            policy("allow-within-namespace", {
+                podSelector: {},
+                policyTypes: ["Ingress", "Egress"],
+                ingress: [{ from: [{ podSelector: {} }] }],
+                egress: [{ to: [{ podSelector: {} }] }],
+            }),
+        );
         // The Kubernetes API server and the peers' (and, for the RERC health check, our own) gateway
         // addresses are not selectable by labels: HTTPS only, by port.
-        out.push(policy("allow-https-egress", {
-            podSelector: {},
-            policyTypes: ["Egress"],
-            egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [tcp(443), tcp(6443)] }],
-        }));
-        out.push(policy("allow-admission-webhook", {
-            podSelector: { matchLabels: { name: "redis-enterprise-operator" } },
-            policyTypes: ["Ingress"],
-            ingress: [{ from: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [tcp(WEBHOOK_PORT)] }],
-        }));
-        out.push(policy("allow-database-clients", {
-            podSelector: nodes,
-            policyTypes: ["Ingress"],
-            ingress: [{ from: [namespacePeer(cfg.shop.namespace), namespacePeer(CORE_SERVICES_NAMESPACE)], ports: [tcp(DATABASE_PORT)] }],
-        }));
+        out.push(
+            policy("allow-https-egress", {
+                podSelector: {},
+                policyTypes: ["Egress"],
+                egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [tcp(443), tcp(6443)] }],
+            }),
+        );
+        out.push(
+            policy("allow-admission-webhook", {
+                podSelector: { matchLabels: { name: "redis-enterprise-operator" } },
+                policyTypes: ["Ingress"],
+                ingress: [{ from: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [tcp(WEBHOOK_PORT)] }],
+            }),
+        );
+        out.push(
+            policy("allow-database-clients", {
+                podSelector: nodes,
+                policyTypes: ["Ingress"],
+                ingress: [
+                    {
+                        from: [namespacePeer(cfg.shop.namespace), namespacePeer(CORE_SERVICES_NAMESPACE)],
+                        ports: [tcp(DATABASE_PORT)],
+                    },
+                ],
+            }),
+        );
         const gatewayPeers = args.mesh?.gatewayPeers ?? [];
         if (gatewayPeers.length > 0) {
-            out.push(policy("allow-ingress-gateway", {
-                podSelector: nodes,
-                policyTypes: ["Ingress"],
-                ingress: [{ from: gatewayPeers, ports: [tcp(API_PORT), tcp(DATABASE_PORT)] }],
-            }));
+            out.push(
+                policy("allow-ingress-gateway", {
+                    podSelector: nodes,
+                    policyTypes: ["Ingress"],
+                    ingress: [{ from: gatewayPeers, ports: [tcp(API_PORT), tcp(DATABASE_PORT)] }],
+                }),
+            );
         }
         if (args.observability) {
-            out.push(policy("allow-metrics-scrape", {
-                podSelector: nodes,
-                policyTypes: ["Ingress"],
-                ingress: [{ from: [namespacePeer(args.observability.namespace)], ports: [tcp(METRICS_PORT)] }],
-            }));
+            out.push(
+                policy("allow-metrics-scrape", {
+                    podSelector: nodes,
+                    policyTypes: ["Ingress"],
+                    ingress: [{ from: [namespacePeer(args.observability.namespace)], ports: [tcp(METRICS_PORT)] }],
+                }),
+            );
         }
         return out;
     }

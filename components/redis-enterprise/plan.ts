@@ -79,7 +79,11 @@ export interface RedisPlan {
 }
 
 /** The local cluster as an RERC (and peers) see it. */
-export function localCluster(cfg: PlatformConfig, username: pulumi.Input<string>, password: pulumi.Input<string>): Participant {
+export function localCluster(
+    cfg: PlatformConfig,
+    username: pulumi.Input<string>,
+    password: pulumi.Input<string>,
+): Participant {
     const hosts = publicHosts(cfg);
     return {
         region: cfg.region,
@@ -98,9 +102,14 @@ type PublishedRedis = NonNullable<PublishedForPeers["redis"]>;
 /** Decide what this region creates, from config and the peers' published data. */
 export function planRedis(cfg: PlatformConfig, peers: PeerRegion[], local: Participant): RedisPlan {
     const ready = peers
-        .filter((p): p is PeerRegion & { published: PublishedForPeers & { redis: PublishedRedis } } => !!p.published?.redis)
+        .filter(
+            (p): p is PeerRegion & { published: PublishedForPeers & { redis: PublishedRedis } } => !!p.published?.redis,
+        )
         .sort((a, b) => a.region.localeCompare(b.region));
-    const pending = peers.filter((p) => !p.published?.redis).map((p) => `redis:${p.region}`).sort();
+    const pending = peers
+        .filter((p) => !p.published?.redis)
+        .map((p) => `redis:${p.region}`)
+        .sort();
     const participants: Participant[] = [
         local,
         ...ready.map((p) => ({
@@ -116,12 +125,27 @@ export function planRedis(cfg: PlatformConfig, peers: PeerRegion[], local: Parti
     ];
 
     if (peers.length === 0) {
-        return { mode: "regional", participants, createDatabase: true, passwordSource: { generate: true }, databaseAvailable: true, pending: [] };
+        return {
+            mode: "regional",
+            participants,
+            createDatabase: true,
+            passwordSource: { generate: true },
+            databaseAvailable: true,
+            pending: [],
+        };
     }
     const owner = cfg.redisEnterprise.activeActiveOwner ?? cfg.region;
     if (owner === cfg.region) {
         const allLinked = pending.length === 0;
-        return { mode: "owner", owner, participants, createDatabase: allLinked, passwordSource: { generate: true }, databaseAvailable: allLinked, pending };
+        return {
+            mode: "owner",
+            owner,
+            participants,
+            createDatabase: allLinked,
+            passwordSource: { generate: true },
+            databaseAvailable: allLinked,
+            pending,
+        };
     }
     const ownerRedis = ready.find((p) => p.region === owner)?.published.redis;
     const password = ownerRedis?.databasePassword;

@@ -6,10 +6,18 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import { LOCAL_DISTRIBUTIONS, resourcesFor } from "../../config";
-import { appLabels, container, selectorLabels, StackContext } from "../defaults";
-import { Microservice, Peer } from "../microservice";
+import { appLabels, container, selectorLabels, type StackContext } from "../defaults";
+import { Microservice, type Peer } from "../microservice";
 import { nginxExporter } from "./exporters";
-import { frontendBuildResources, internalLoadBalancerAnnotations, NAMES, PART_OF, PORTS, serviceHost, UIDS } from "./plan";
+import {
+    frontendBuildResources,
+    internalLoadBalancerAnnotations,
+    NAMES,
+    PART_OF,
+    PORTS,
+    serviceHost,
+    UIDS,
+} from "./plan";
 
 const SERVICE_JS = path.resolve(__dirname, "..", "..", "apps", "service.js");
 
@@ -40,15 +48,21 @@ export interface ShopAppsArgs {
  * (it sets X-Forwarded-Proto) is redirected to HTTPS; direct access (frontend-nodeport,
  * frontend-public, port-forward) sends no such header and is served as is.
  */
-export function frontendNginxConfig(backendHost: string, backendPort: number, opts: { redirectHttp: boolean } = { redirectHttp: false }): string {
+export function frontendNginxConfig(
+    backendHost: string,
+    backendPort: number,
+    opts: { redirectHttp: boolean } = { redirectHttp: false },
+): string {
     return [
         "server {",
         `    listen ${PORTS.frontendContainer};`,
         "    server_name _;",
         "    root /usr/share/nginx/html;",
         // 308 keeps the method and body (a POST stays a POST).
-        ...(opts.redirectHttp ? ['    if ($http_x_forwarded_proto = "http") { return 308 https://$host$request_uri; }'] : []),
-        "    location = /healthz { access_log off; default_type text/plain; return 200 \"ok\\n\"; }",
+        ...(opts.redirectHttp
+            ? ['    if ($http_x_forwarded_proto = "http") { return 308 https://$host$request_uri; }']
+            : []),
+        '    location = /healthz { access_log off; default_type text/plain; return 200 "ok\\n"; }',
         "    location / { try_files $uri $uri/ /index.html; }",
         // Resolve the backend per request: nginx starts even before the backend Service exists.
         "    resolver kube-dns.kube-system.svc.cluster.local valid=30s ipv6=off;",
@@ -93,15 +107,21 @@ export class ShopApps extends pulumi.ComponentResource {
         const shop = cfg.shop;
 
         // The reference service (apps/service.js) every application container runs.
-        const runtime = new k8s.core.v1.ConfigMap(`${name}-runtime`, {
-            metadata: { name: NAMES.appRuntime, namespace: ns, labels: appLabels(PART_OF, PART_OF, "runtime") },
-            data: { "service.js": fs.readFileSync(SERVICE_JS, "utf8") },
-        }, o);
+        const runtime = new k8s.core.v1.ConfigMap(
+            `${name}-runtime`,
+            {
+                metadata: { name: NAMES.appRuntime, namespace: ns, labels: appLabels(PART_OF, PART_OF, "runtime") },
+                data: { "service.js": fs.readFileSync(SERVICE_JS, "utf8") },
+            },
+            o,
+        );
         const runtimeVolume: input.core.v1.Volume = { name: "app", configMap: { name: runtime.metadata.name } };
         const runtimeMount: input.core.v1.VolumeMount = { name: "app", mountPath: "/app", readOnly: true };
 
-        const secretEnv = (envName: string, secret: k8s.core.v1.Secret, key: string): input.core.v1.EnvVar =>
-            ({ name: envName, valueFrom: { secretKeyRef: { name: secret.metadata.name, key } } });
+        const secretEnv = (envName: string, secret: k8s.core.v1.Secret, key: string): input.core.v1.EnvVar => ({
+            name: envName,
+            valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
+        });
         const dependsOn = pulumi.interpolate`${serviceHost(cfg, NAMES.postgres)}:${PORTS.postgres},${args.cache.host}:${args.cache.port}`;
         const serviceEnv = (serviceName: string, role: string, port: number): input.core.v1.EnvVar[] => [
             { name: "SERVICE_NAME", value: serviceName },
@@ -136,161 +156,232 @@ export class ShopApps extends pulumi.ComponentResource {
         };
         const peer = (workload: string): Peer => ({ podSelector: { matchLabels: selectorLabels(workload) } });
 
-        this.backend = new Microservice(`${name}-backend`, {
-            ...common, ...nodeApp,
-            name: NAMES.backend,
-            component: "api",
-            image: cfg.images.backend,
-            env: serviceEnv(NAMES.backend, "api", PORTS.backend),
-            resources: resourcesFor(cfg, "backend"),
-            port: { containerPort: PORTS.backend },
-            replicas: shop.backend.replicas,
-            autoscaling: shop.backend.autoscaling,
-            // The frontend's /api proxy and the Ingress (through the mesh's ingress gateway).
-            allowFrom: [peer(NAMES.frontend), ...args.gatewayPeers],
-            allowTo: toData,
-        }, { parent: this });
+        this.backend = new Microservice(
+            `${name}-backend`,
+            {
+                ...common,
+                ...nodeApp,
+                name: NAMES.backend,
+                component: "api",
+                image: cfg.images.backend,
+                env: serviceEnv(NAMES.backend, "api", PORTS.backend),
+                resources: resourcesFor(cfg, "backend"),
+                port: { containerPort: PORTS.backend },
+                replicas: shop.backend.replicas,
+                autoscaling: shop.backend.autoscaling,
+                // The frontend's /api proxy and the Ingress (through the mesh's ingress gateway).
+                allowFrom: [peer(NAMES.frontend), ...args.gatewayPeers],
+                allowTo: toData,
+            },
+            { parent: this },
+        );
 
         // ---- Worker: the only workload that talks to the Kubernetes API (reads its ConfigMap, writes events).
-        this.worker = new Microservice(`${name}-worker`, {
-            ...common, ...nodeApp,
-            name: NAMES.worker,
-            component: "worker",
-            image: cfg.images.worker,
-            env: serviceEnv(NAMES.worker, "worker", PORTS.worker),
-            resources: resourcesFor(cfg, "worker"),
-            port: { containerPort: PORTS.worker },
-            replicas: shop.worker.replicas,
-            autoscaling: shop.worker.autoscaling,
-            // Serves probes only: nothing may connect to it.
-            allowFrom: [],
-            allowTo: [
-                ...toData,
-                // The API server's address is not known to the program: the API ports, for this pod only.
-                { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }] },
-            ],
-            automountServiceAccountToken: true,
-        }, { parent: this });
+        this.worker = new Microservice(
+            `${name}-worker`,
+            {
+                ...common,
+                ...nodeApp,
+                name: NAMES.worker,
+                component: "worker",
+                image: cfg.images.worker,
+                env: serviceEnv(NAMES.worker, "worker", PORTS.worker),
+                resources: resourcesFor(cfg, "worker"),
+                port: { containerPort: PORTS.worker },
+                replicas: shop.worker.replicas,
+                autoscaling: shop.worker.autoscaling,
+                // Serves probes only: nothing may connect to it.
+                allowFrom: [],
+                allowTo: [
+                    ...toData,
+                    // The API server's address is not known to the program: the API ports, for this pod only.
+                    {
+                        to: [{ ipBlock: { cidr: "0.0.0.0/0" } }],
+                        ports: [
+                            { protocol: "TCP", port: 443 },
+                            { protocol: "TCP", port: 6443 },
+                        ],
+                    },
+                ],
+                automountServiceAccountToken: true,
+            },
+            { parent: this },
+        );
         const workerLabels = appLabels(NAMES.worker, PART_OF, "worker");
-        const role = new k8s.rbac.v1.Role(`${name}-worker-role`, {
-            metadata: { name: NAMES.worker, namespace: ns, labels: workerLabels },
-            rules: [
-                { apiGroups: [""], resources: ["configmaps"], resourceNames: [NAMES.config], verbs: ["get", "list", "watch"] },
-                { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create"] },
-            ],
-        }, o);
-        new k8s.rbac.v1.RoleBinding(`${name}-worker-rolebinding`, {
-            metadata: { name: NAMES.worker, namespace: ns, labels: workerLabels },
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
-            subjects: [{ kind: "ServiceAccount", name: this.worker.serviceAccount.metadata.name, namespace: ns }],
-        }, o);
+        const role = new k8s.rbac.v1.Role(
+            `${name}-worker-role`,
+            {
+                metadata: { name: NAMES.worker, namespace: ns, labels: workerLabels },
+                rules: [
+                    {
+                        apiGroups: [""],
+                        resources: ["configmaps"],
+                        resourceNames: [NAMES.config],
+                        verbs: ["get", "list", "watch"],
+                    },
+                    { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create"] },
+                ],
+            },
+            o,
+        );
+        new k8s.rbac.v1.RoleBinding(
+            `${name}-worker-rolebinding`,
+            {
+                metadata: { name: NAMES.worker, namespace: ns, labels: workerLabels },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+                subjects: [{ kind: "ServiceAccount", name: this.worker.serviceAccount.metadata.name, namespace: ns }],
+            },
+            o,
+        );
 
         // ---- Frontend: nginx serves the site an init container renders into the shared emptyDir `site`.
-        const nginx = new k8s.core.v1.ConfigMap(`${name}-frontend-nginx`, {
-            metadata: { name: NAMES.frontendNginx, namespace: ns, labels: appLabels(NAMES.frontend, PART_OF, "web") },
-            data: { "default.conf": frontendNginxConfig(serviceHost(cfg, NAMES.backend), PORTS.backend, { redirectHttp: args.tls }) },
-        }, o);
-        this.frontend = new Microservice(`${name}-frontend`, {
-            ...common,
-            name: NAMES.frontend,
-            component: "web",
-            image: cfg.images.frontend,
-            runAsUser: UIDS.nginx,
-            resources: resourcesFor(cfg, "frontend"),
-            // nginx has no /metrics: its exporter sidecar serves them from stub_status.
-            metricsPort: PORTS.metrics,
-            metricsSidecar: nginxExporter(cfg),
-            port: { containerPort: PORTS.frontendContainer, servicePort: PORTS.frontendService },
-            health: { http: { path: "/healthz", port: "http" } },
-            replicas: shop.frontend.replicas,
-            autoscaling: shop.frontend.autoscaling,
-            initContainers: [container({
-                name: "render-site",
-                image: cfg.images.frontendBuilder,
-                command: ["node", "/app/service.js"],
-                env: [
-                    { name: "ROLE", value: "frontend-build" },
-                    { name: "SERVICE_NAME", value: NAMES.frontend },
-                    { name: "OUTPUT_DIR", value: "/site" },
-                    { name: "API_BASE", value: "/api" },
+        const nginx = new k8s.core.v1.ConfigMap(
+            `${name}-frontend-nginx`,
+            {
+                metadata: {
+                    name: NAMES.frontendNginx,
+                    namespace: ns,
+                    labels: appLabels(NAMES.frontend, PART_OF, "web"),
+                },
+                data: {
+                    "default.conf": frontendNginxConfig(serviceHost(cfg, NAMES.backend), PORTS.backend, {
+                        redirectHttp: args.tls,
+                    }),
+                },
+            },
+            o,
+        );
+        this.frontend = new Microservice(
+            `${name}-frontend`,
+            {
+                ...common,
+                name: NAMES.frontend,
+                component: "web",
+                image: cfg.images.frontend,
+                runAsUser: UIDS.nginx,
+                resources: resourcesFor(cfg, "frontend"),
+                // nginx has no /metrics: its exporter sidecar serves them from stub_status.
+                metricsPort: PORTS.metrics,
+                metricsSidecar: nginxExporter(cfg),
+                port: { containerPort: PORTS.frontendContainer, servicePort: PORTS.frontendService },
+                health: { http: { path: "/healthz", port: "http" } },
+                replicas: shop.frontend.replicas,
+                autoscaling: shop.frontend.autoscaling,
+                initContainers: [
+                    container({
+                        name: "render-site",
+                        image: cfg.images.frontendBuilder,
+                        command: ["node", "/app/service.js"],
+                        env: [
+                            { name: "ROLE", value: "frontend-build" },
+                            { name: "SERVICE_NAME", value: NAMES.frontend },
+                            { name: "OUTPUT_DIR", value: "/site" },
+                            { name: "API_BASE", value: "/api" },
+                        ],
+                        volumeMounts: [runtimeMount, { name: "site", mountPath: "/site" }],
+                        resources: frontendBuildResources(cfg),
+                    }),
                 ],
-                volumeMounts: [runtimeMount, { name: "site", mountPath: "/site" }],
-                resources: frontendBuildResources(cfg),
-            })],
-            volumes: [
-                runtimeVolume,
-                { name: "site", emptyDir: { sizeLimit: "16Mi" } },
-                { name: "nginx-conf", configMap: { name: nginx.metadata.name } },
-                { name: "tmp", emptyDir: { sizeLimit: "32Mi" } },
-                { name: "cache", emptyDir: { sizeLimit: "64Mi" } },
-            ],
-            volumeMounts: [
-                { name: "site", mountPath: "/usr/share/nginx/html", readOnly: true },
-                { name: "nginx-conf", mountPath: "/etc/nginx/conf.d", readOnly: true },
-                { name: "tmp", mountPath: "/tmp" },
-                { name: "cache", mountPath: "/var/cache/nginx" },
-            ],
-            // The internet arrives through the Istio ingress gateway (the Ingress); plain-HTTP direct
-            // access (frontend-nodeport, frontend-public) only from the configured private networks.
-            // frontend-public keeps client addresses (externalTrafficPolicy Local), so these ipBlocks
-            // see them; kubectl port-forward is not subject to NetworkPolicy.
-            allowFrom: [...shop.directAccessCidrs.map((cidr) => ({ ipBlock: { cidr } })), ...args.gatewayPeers],
-            allowTo: [{ to: [peer(NAMES.backend)], ports: [{ protocol: "TCP", port: PORTS.backend }] }],
-        }, { parent: this });
+                volumes: [
+                    runtimeVolume,
+                    { name: "site", emptyDir: { sizeLimit: "16Mi" } },
+                    { name: "nginx-conf", configMap: { name: nginx.metadata.name } },
+                    { name: "tmp", emptyDir: { sizeLimit: "32Mi" } },
+                    { name: "cache", emptyDir: { sizeLimit: "64Mi" } },
+                ],
+                volumeMounts: [
+                    { name: "site", mountPath: "/usr/share/nginx/html", readOnly: true },
+                    { name: "nginx-conf", mountPath: "/etc/nginx/conf.d", readOnly: true },
+                    { name: "tmp", mountPath: "/tmp" },
+                    { name: "cache", mountPath: "/var/cache/nginx" },
+                ],
+                // The internet arrives through the Istio ingress gateway (the Ingress); plain-HTTP direct
+                // access (frontend-nodeport, frontend-public) only from the configured private networks.
+                // frontend-public keeps client addresses (externalTrafficPolicy Local), so these ipBlocks
+                // see them; kubectl port-forward is not subject to NetworkPolicy.
+                allowFrom: [...shop.directAccessCidrs.map((cidr) => ({ ipBlock: { cidr } })), ...args.gatewayPeers],
+                allowTo: [{ to: [peer(NAMES.backend)], ports: [{ protocol: "TCP", port: PORTS.backend }] }],
+            },
+            { parent: this },
+        );
 
         // ---- Direct access besides ClusterIP `frontend` (port-forward): NodePort `frontend-nodeport` (the
         // laptop entry) and LoadBalancer `frontend-public`, internal in the regions. Both serve plain
         // HTTP, to the networks in shop.directAccessCidrs only; the public entry is the Ingress.
         const webLabels = appLabels(NAMES.frontend, PART_OF, "web");
         const httpPort = [{ name: "http", port: PORTS.frontendService, targetPort: "http", protocol: "TCP" }];
-        this.nodePortService = new k8s.core.v1.Service(`${name}-frontend-nodeport`, {
-            metadata: { name: NAMES.frontendNodePort, namespace: ns, labels: webLabels },
-            spec: { type: "NodePort", selector: this.frontend.selector, ports: httpPort },
-        }, o);
+        this.nodePortService = new k8s.core.v1.Service(
+            `${name}-frontend-nodeport`,
+            {
+                metadata: { name: NAMES.frontendNodePort, namespace: ns, labels: webLabels },
+                spec: { type: "NodePort", selector: this.frontend.selector, ports: httpPort },
+            },
+            o,
+        );
         // Laptop clusters assign a LoadBalancer address late or never (Docker Desktop does, kind does not).
         const laptop = cfg.tier === "dev" || LOCAL_DISTRIBUTIONS.includes(cfg.cluster.distribution);
-        this.publicService = new k8s.core.v1.Service(`${name}-frontend-public`, {
-            metadata: {
-                name: NAMES.frontendPublic,
-                namespace: ns,
-                labels: webLabels,
-                annotations: {
-                    ...internalLoadBalancerAnnotations(cfg.cluster.distribution),
-                    ...(laptop ? { "pulumi.com/skipAwait": "true" } : {}),
+        this.publicService = new k8s.core.v1.Service(
+            `${name}-frontend-public`,
+            {
+                metadata: {
+                    name: NAMES.frontendPublic,
+                    namespace: ns,
+                    labels: webLabels,
+                    annotations: {
+                        ...internalLoadBalancerAnnotations(cfg.cluster.distribution),
+                        ...(laptop ? { "pulumi.com/skipAwait": "true" } : {}),
+                    },
+                },
+                spec: {
+                    type: "LoadBalancer",
+                    selector: this.frontend.selector,
+                    ports: httpPort,
+                    loadBalancerSourceRanges: [...shop.directAccessCidrs],
+                    // Client addresses reach the pods, so the frontend's NetworkPolicy can check them too.
+                    externalTrafficPolicy: "Local",
                 },
             },
-            spec: {
-                type: "LoadBalancer",
-                selector: this.frontend.selector,
-                ports: httpPort,
-                loadBalancerSourceRanges: [...shop.directAccessCidrs],
-                // Client addresses reach the pods, so the frontend's NetworkPolicy can check them too.
-                externalTrafficPolicy: "Local",
-            },
-        }, o);
+            o,
+        );
 
-        this.ingress = new k8s.networking.v1.Ingress(`${name}-ingress`, {
-            metadata: {
-                name: NAMES.ingress,
-                namespace: ns,
-                labels: appLabels(PART_OF, PART_OF, "ingress"),
-                // Never wait for an address: a laptop may have no ingress controller at all.
-                annotations: { "pulumi.com/skipAwait": "true" },
+        this.ingress = new k8s.networking.v1.Ingress(
+            `${name}-ingress`,
+            {
+                metadata: {
+                    name: NAMES.ingress,
+                    namespace: ns,
+                    labels: appLabels(PART_OF, PART_OF, "ingress"),
+                    // Never wait for an address: a laptop may have no ingress controller at all.
+                    annotations: { "pulumi.com/skipAwait": "true" },
+                },
+                spec: {
+                    ingressClassName: "istio",
+                    tls: args.tls ? [{ hosts: [shop.ingressHost], secretName: NAMES.tlsSecret }] : undefined,
+                    rules: [
+                        {
+                            host: shop.ingressHost,
+                            http: {
+                                paths: [
+                                    {
+                                        path: "/api",
+                                        pathType: "Prefix",
+                                        backend: { service: { name: NAMES.backend, port: { number: PORTS.backend } } },
+                                    },
+                                    {
+                                        path: "/",
+                                        pathType: "Prefix",
+                                        backend: {
+                                            service: { name: NAMES.frontend, port: { number: PORTS.frontendService } },
+                                        },
+                                    },
+                                ],
+                            },
+                        },
+                    ],
+                },
             },
-            spec: {
-                ingressClassName: "istio",
-                tls: args.tls ? [{ hosts: [shop.ingressHost], secretName: NAMES.tlsSecret }] : undefined,
-                rules: [{
-                    host: shop.ingressHost,
-                    http: {
-                        paths: [
-                            { path: "/api", pathType: "Prefix", backend: { service: { name: NAMES.backend, port: { number: PORTS.backend } } } },
-                            { path: "/", pathType: "Prefix", backend: { service: { name: NAMES.frontend, port: { number: PORTS.frontendService } } } },
-                        ],
-                    },
-                }],
-            },
-        }, { ...o, dependsOn: [this.frontend, this.backend] });
+            { ...o, dependsOn: [this.frontend, this.backend] },
+        );
 
         this.registerOutputs({});
     }

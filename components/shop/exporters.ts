@@ -17,7 +17,10 @@ const metricsPort = [{ name: "http-metrics", containerPort: PORTS.metrics }];
 const health = { tcp: { port: "http-metrics" } } as const;
 
 /** A Secret key as an environment variable (never a literal value). */
-const fromSecret = (envName: string, secret: input.core.v1.SecretKeySelector): input.core.v1.EnvVar => ({ name: envName, valueFrom: { secretKeyRef: secret } });
+const fromSecret = (envName: string, secret: input.core.v1.SecretKeySelector): input.core.v1.EnvVar => ({
+    name: envName,
+    valueFrom: { secretKeyRef: secret },
+});
 
 /**
  * postgres_exporter, logging in as the application user (credentials from the Secret). The URI
@@ -74,7 +77,12 @@ export function nginxExporter(cfg: PlatformConfig): input.core.v1.Container {
  * "The exporter answers but cannot reach the service" (`<metric> == 0`): ServiceDown (from
  * serviceMonitor) only sees the exporter's own scrape.
  */
-export function exporterReachAlert(namespace: string, service: string, metric: "pg_up" | "redis_up" | "nginx_up", what: string): AlertRule {
+export function exporterReachAlert(
+    namespace: string,
+    service: string,
+    metric: "pg_up" | "redis_up" | "nginx_up",
+    what: string,
+): AlertRule {
     return {
         alert: "ServiceUnreachableFromExporter",
         expr: `max(${metric}{namespace="${namespace}",service="${service}"}) == 0`,

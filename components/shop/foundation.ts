@@ -4,7 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { input } from "@pulumi/kubernetes/types";
-import { appLabels, StackContext } from "../defaults";
+import { appLabels, type StackContext } from "../defaults";
 import { HardenedNamespace } from "../namespace";
 import type { CacheEndpoint } from "../cache";
 import { DATABASE, NAMES, PART_OF, PAYMENT_DATABASE, PORTS, serviceHost } from "./plan";
@@ -47,17 +47,21 @@ export class ShopFoundation extends pulumi.ComponentResource {
         const { cfg, provider } = args.ctx;
         const ns = cfg.shop.namespace;
 
-        const hardened = new HardenedNamespace(`${name}-namespace`, {
-            ctx: args.ctx,
-            name: ns,
-            podSecurity: "restricted",
-            istioInjection: args.istioInjection,
-            quota: args.quota,
-            // Defaults for containers that set nothing (e.g. `kubectl debug`); ours all set their own.
-            containerDefaults: { request: { cpu: "50m", memory: "64Mi" }, limit: { cpu: "500m", memory: "256Mi" } },
-            platformEgress: args.platformEgress,
-            labels: { "app.kubernetes.io/part-of": PART_OF },
-        }, { parent: this });
+        const hardened = new HardenedNamespace(
+            `${name}-namespace`,
+            {
+                ctx: args.ctx,
+                name: ns,
+                podSecurity: "restricted",
+                istioInjection: args.istioInjection,
+                quota: args.quota,
+                // Defaults for containers that set nothing (e.g. `kubectl debug`); ours all set their own.
+                containerDefaults: { request: { cpu: "50m", memory: "64Mi" }, limit: { cpu: "500m", memory: "256Mi" } },
+                platformEgress: args.platformEgress,
+                labels: { "app.kubernetes.io/part-of": PART_OF },
+            },
+            { parent: this },
+        );
         this.namespace = hardened.name;
         const o = { parent: this, provider, dependsOn: [hardened] };
         const labels = (component: string) => appLabels(PART_OF, PART_OF, component);
@@ -65,53 +69,82 @@ export class ShopFoundation extends pulumi.ComponentResource {
         this.cacheHost = args.cache?.host ?? serviceHost(cfg, NAMES.redis);
         this.cachePort = args.cache?.port ?? PORTS.redis;
 
-        this.configMap = new k8s.core.v1.ConfigMap(`${name}-config`, {
-            metadata: { name: NAMES.config, namespace: this.namespace, labels: labels("config") },
-            data: {
-                APP_NAME: "Warung Kopi",
-                SHOP_CURRENCY: "IDR",
-                LOG_LEVEL: cfg.tier === "dev" ? "debug" : "info",
-                API_BASE: "/api",
-                DATABASE_HOST: serviceHost(cfg, NAMES.postgres),
-                DATABASE_PORT: String(PORTS.postgres),
-                DATABASE_NAME: DATABASE.name,
-                REDIS_HOST: this.cacheHost,
-                REDIS_PORT: String(this.cachePort),
-                REDIS_TLS: String(args.cache?.tls ?? false),
+        this.configMap = new k8s.core.v1.ConfigMap(
+            `${name}-config`,
+            {
+                metadata: { name: NAMES.config, namespace: this.namespace, labels: labels("config") },
+                data: {
+                    APP_NAME: "Warung Kopi",
+                    SHOP_CURRENCY: "IDR",
+                    LOG_LEVEL: cfg.tier === "dev" ? "debug" : "info",
+                    API_BASE: "/api",
+                    DATABASE_HOST: serviceHost(cfg, NAMES.postgres),
+                    DATABASE_PORT: String(PORTS.postgres),
+                    DATABASE_NAME: DATABASE.name,
+                    REDIS_HOST: this.cacheHost,
+                    REDIS_PORT: String(this.cachePort),
+                    REDIS_TLS: String(args.cache?.tls ?? false),
+                },
             },
-        }, o);
+            o,
+        );
 
         // Credentials: generated once, kept encrypted in the state, reaching pods only through Secrets.
-        const dbPassword = new random.RandomPassword(`${name}-postgres-password`, { length: 32, special: false }, { parent: this });
-        this.postgresSecret = new k8s.core.v1.Secret(`${name}-postgres-credentials`, {
-            metadata: { name: NAMES.postgresSecret, namespace: this.namespace, labels: labels("database") },
-            type: "kubernetes.io/basic-auth",
-            stringData: { username: pulumi.secret(DATABASE.user), password: dbPassword.result },
-        }, o);
+        const dbPassword = new random.RandomPassword(
+            `${name}-postgres-password`,
+            { length: 32, special: false },
+            { parent: this },
+        );
+        this.postgresSecret = new k8s.core.v1.Secret(
+            `${name}-postgres-credentials`,
+            {
+                metadata: { name: NAMES.postgresSecret, namespace: this.namespace, labels: labels("database") },
+                type: "kubernetes.io/basic-auth",
+                stringData: { username: pulumi.secret(DATABASE.user), password: dbPassword.result },
+            },
+            o,
+        );
 
         const apiKey = new random.RandomPassword(`${name}-api-key`, { length: 40, special: false }, { parent: this });
-        this.apiKeySecret = new k8s.core.v1.Secret(`${name}-api-key`, {
-            metadata: { name: NAMES.apiKeySecret, namespace: this.namespace, labels: labels("backend") },
-            type: "Opaque",
-            stringData: { "api-key": apiKey.result },
-        }, o);
+        this.apiKeySecret = new k8s.core.v1.Secret(
+            `${name}-api-key`,
+            {
+                metadata: { name: NAMES.apiKeySecret, namespace: this.namespace, labels: labels("backend") },
+                type: "Opaque",
+                stringData: { "api-key": apiKey.result },
+            },
+            o,
+        );
 
         this.redisPassword = args.cache
             ? pulumi.secret(args.cache.password)
-            : new random.RandomPassword(`${name}-redis-password`, { length: 32, special: false }, { parent: this }).result;
-        this.redisSecret = new k8s.core.v1.Secret(`${name}-redis-credentials`, {
-            metadata: { name: NAMES.redisSecret, namespace: this.namespace, labels: labels("cache") },
-            type: "Opaque",
-            stringData: { password: this.redisPassword },
-        }, o);
+            : new random.RandomPassword(`${name}-redis-password`, { length: 32, special: false }, { parent: this })
+                  .result;
+        this.redisSecret = new k8s.core.v1.Secret(
+            `${name}-redis-credentials`,
+            {
+                metadata: { name: NAMES.redisSecret, namespace: this.namespace, labels: labels("cache") },
+                type: "Opaque",
+                stringData: { password: this.redisPassword },
+            },
+            o,
+        );
 
         if (cfg.layers.coreServices) {
-            this.paymentPassword = new random.RandomPassword(`${name}-payment-db-password`, { length: 32, special: false }, { parent: this }).result;
-            this.paymentSecret = new k8s.core.v1.Secret(`${name}-payment-db-credentials`, {
-                metadata: { name: PAYMENT_DATABASE.secret, namespace: this.namespace, labels: labels("database") },
-                type: "kubernetes.io/basic-auth",
-                stringData: { username: pulumi.secret(PAYMENT_DATABASE.user), password: this.paymentPassword },
-            }, o);
+            this.paymentPassword = new random.RandomPassword(
+                `${name}-payment-db-password`,
+                { length: 32, special: false },
+                { parent: this },
+            ).result;
+            this.paymentSecret = new k8s.core.v1.Secret(
+                `${name}-payment-db-credentials`,
+                {
+                    metadata: { name: PAYMENT_DATABASE.secret, namespace: this.namespace, labels: labels("database") },
+                    type: "kubernetes.io/basic-auth",
+                    stringData: { username: pulumi.secret(PAYMENT_DATABASE.user), password: this.paymentPassword },
+                },
+                o,
+            );
         }
 
         this.registerOutputs({ namespace: this.namespace });

@@ -3,7 +3,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { resourcesFor } from "../../config";
-import { appLabels, container, restrictedPodSecurityContext, selectorLabels, StackContext, scrapeRule } from "../defaults";
+import {
+    appLabels,
+    container,
+    restrictedPodSecurityContext,
+    selectorLabels,
+    type StackContext,
+    scrapeRule,
+} from "../defaults";
 import { HardenedNamespace } from "../namespace";
 import { NAMES, nodeAgentsNamespace, PART_OF, PORTS, UIDS } from "./plan";
 
@@ -34,20 +41,28 @@ export class NodeMetrics extends pulumi.ComponentResource {
         super("ecommerce:platform:NodeMetrics", name, {}, opts);
         const { cfg, provider } = args.ctx;
         this.namespace = nodeAgentsNamespace(cfg);
-        const hardened = new HardenedNamespace(`${name}-namespace`, {
-            ctx: args.ctx,
-            name: this.namespace,
-            podSecurity: { privilegedBecause: NODE_AGENT_EXCEPTION },
-            labels: { "app.kubernetes.io/part-of": PART_OF },
-        }, { parent: this });
+        const hardened = new HardenedNamespace(
+            `${name}-namespace`,
+            {
+                ctx: args.ctx,
+                name: this.namespace,
+                podSecurity: { privilegedBecause: NODE_AGENT_EXCEPTION },
+                labels: { "app.kubernetes.io/part-of": PART_OF },
+            },
+            { parent: this },
+        );
         const ns = hardened.name;
         const o = { parent: this, provider };
         const labels = appLabels(NAMES.nodeMetrics, PART_OF, "metrics");
 
-        const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
-            metadata: { name: NAMES.nodeMetrics, namespace: ns, labels },
-            automountServiceAccountToken: false,
-        }, o);
+        const sa = new k8s.core.v1.ServiceAccount(
+            `${name}-sa`,
+            {
+                metadata: { name: NAMES.nodeMetrics, namespace: ns, labels },
+                automountServiceAccountToken: false,
+            },
+            o,
+        );
 
         const agent = container({
             name: "node-exporter",
@@ -69,51 +84,65 @@ export class NodeMetrics extends pulumi.ComponentResource {
             startupSeconds: 30,
         });
 
-        this.daemonSet = new k8s.apps.v1.DaemonSet(`${name}-daemonset`, {
-            metadata: { name: NAMES.nodeMetrics, namespace: ns, labels },
-            spec: {
-                selector: { matchLabels: this.selector },
-                updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
-                template: {
-                    metadata: { labels },
-                    spec: {
-                        serviceAccountName: NAMES.nodeMetrics,
-                        automountServiceAccountToken: false,
-                        enableServiceLinks: false,
-                        securityContext: restrictedPodSecurityContext(UIDS.nobody),
-                        containers: [agent],
-                        volumes: [
-                            { name: "proc", hostPath: { path: "/proc", type: "Directory" } },
-                            { name: "sys", hostPath: { path: "/sys", type: "Directory" } },
-                        ],
-                        // Every Linux node, the control plane and tainted pools included: the stack's
-                        // nodeSelector (for applications) deliberately does not apply.
-                        nodeSelector: { "kubernetes.io/os": "linux" },
-                        // `Exists` without key or effect tolerates every taint, NoSchedule and NoExecute alike.
-                        tolerations: [{ operator: "Exists" }],
-                        terminationGracePeriodSeconds: 10,
+        this.daemonSet = new k8s.apps.v1.DaemonSet(
+            `${name}-daemonset`,
+            {
+                metadata: { name: NAMES.nodeMetrics, namespace: ns, labels },
+                spec: {
+                    selector: { matchLabels: this.selector },
+                    updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
+                    template: {
+                        metadata: { labels },
+                        spec: {
+                            serviceAccountName: NAMES.nodeMetrics,
+                            automountServiceAccountToken: false,
+                            enableServiceLinks: false,
+                            securityContext: restrictedPodSecurityContext(UIDS.nobody),
+                            containers: [agent],
+                            volumes: [
+                                { name: "proc", hostPath: { path: "/proc", type: "Directory" } },
+                                { name: "sys", hostPath: { path: "/sys", type: "Directory" } },
+                            ],
+                            // Every Linux node, the control plane and tainted pools included: the stack's
+                            // nodeSelector (for applications) deliberately does not apply.
+                            nodeSelector: { "kubernetes.io/os": "linux" },
+                            // `Exists` without key or effect tolerates every taint, NoSchedule and NoExecute alike.
+                            tolerations: [{ operator: "Exists" }],
+                            terminationGracePeriodSeconds: 10,
+                        },
                     },
                 },
             },
-        }, { ...o, dependsOn: [sa] });
+            { ...o, dependsOn: [sa] },
+        );
 
-        this.service = new k8s.core.v1.Service(`${name}-service`, {
-            metadata: { name: NAMES.nodeMetrics, namespace: ns, labels },
-            spec: {
-                clusterIP: "None",
-                selector: this.selector,
-                ports: [{ name: "http-metrics", port: PORTS.nodeMetrics, targetPort: "http-metrics", protocol: "TCP" }],
+        this.service = new k8s.core.v1.Service(
+            `${name}-service`,
+            {
+                metadata: { name: NAMES.nodeMetrics, namespace: ns, labels },
+                spec: {
+                    clusterIP: "None",
+                    selector: this.selector,
+                    ports: [
+                        { name: "http-metrics", port: PORTS.nodeMetrics, targetPort: "http-metrics", protocol: "TCP" },
+                    ],
+                },
             },
-        }, o);
+            o,
+        );
 
-        new k8s.networking.v1.NetworkPolicy(`${name}-netpol`, {
-            metadata: { name: "allow-scrape", namespace: ns, labels },
-            spec: {
-                podSelector: { matchLabels: this.selector },
-                policyTypes: ["Ingress"],
-                ingress: [scrapeRule(args.monitoringNamespace, PORTS.nodeMetrics)],
+        new k8s.networking.v1.NetworkPolicy(
+            `${name}-netpol`,
+            {
+                metadata: { name: "allow-scrape", namespace: ns, labels },
+                spec: {
+                    podSelector: { matchLabels: this.selector },
+                    policyTypes: ["Ingress"],
+                    ingress: [scrapeRule(args.monitoringNamespace, PORTS.nodeMetrics)],
+                },
             },
-        }, o);
+            o,
+        );
 
         this.registerOutputs({});
     }

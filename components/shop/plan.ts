@@ -70,10 +70,17 @@ export const UIDS = {
 
 export const DATABASE = { name: "warung_kopi", user: "kopi_app" } as const;
 /** The core services' payment ledger: its own database and login on the shop's PostgreSQL. */
-export const PAYMENT_DATABASE = { name: "payments", user: "payment", secret: "payment-db-credentials", clientNamespace: CORE_SERVICES_NAMESPACE, client: "payment" } as const;
+export const PAYMENT_DATABASE = {
+    name: "payments",
+    user: "payment",
+    secret: "payment-db-credentials",
+    clientNamespace: CORE_SERVICES_NAMESPACE,
+    client: "payment",
+} as const;
 
 /** In-cluster DNS name of a Service. */
-export const serviceHost = (cfg: PlatformConfig, service: string, namespace = cfg.shop.namespace) => serviceFqdn(service, namespace);
+export const serviceHost = (cfg: PlatformConfig, service: string, namespace = cfg.shop.namespace) =>
+    serviceFqdn(service, namespace);
 
 // ---------------------------------------------------------------------------------------------
 // Storage
@@ -96,11 +103,23 @@ export function storageClassFor(distribution: Distribution): StorageClassPlan {
         case "docker-desktop":
             return { provisioner: "docker.io/hostpath", allowVolumeExpansion: false };
         case "eks":
-            return { provisioner: "ebs.csi.aws.com", parameters: { type: "gp3", encrypted: "true" }, allowVolumeExpansion: true };
+            return {
+                provisioner: "ebs.csi.aws.com",
+                parameters: { type: "gp3", encrypted: "true" },
+                allowVolumeExpansion: true,
+            };
         case "gke":
-            return { provisioner: "pd.csi.storage.gke.io", parameters: { type: "pd-balanced" }, allowVolumeExpansion: true };
+            return {
+                provisioner: "pd.csi.storage.gke.io",
+                parameters: { type: "pd-balanced" },
+                allowVolumeExpansion: true,
+            };
         case "aks":
-            return { provisioner: "disk.csi.azure.com", parameters: { skuName: "StandardSSD_LRS" }, allowVolumeExpansion: true };
+            return {
+                provisioner: "disk.csi.azure.com",
+                parameters: { skuName: "StandardSSD_LRS" },
+                allowVolumeExpansion: true,
+            };
     }
 }
 
@@ -114,7 +133,10 @@ export const SQL_DIR = path.resolve(__dirname, "..", "..", "sql");
  * Job is named after the digest, so any change to the SQL creates a new Job that applies it.
  */
 export function migrationScripts(dir = SQL_DIR): { files: Record<string, string>; digest: string } {
-    const names = fs.readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+    const names = fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith(".sql"))
+        .sort();
     if (names.length === 0) throw new Error(`no migration SQL in ${dir}`);
     const files = Object.fromEntries(names.map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));
     const hash = createHash("sha256");
@@ -128,7 +150,10 @@ export function migrationScripts(dir = SQL_DIR): { files: Record<string, string>
  * A truncated SHA-256 of a 32-character random password reveals nothing about it.
  */
 export function migrationJobName(sqlDigest: string, paymentPassword?: string): string {
-    const login = paymentPassword === undefined ? "" : `-${createHash("sha256").update(paymentPassword).digest("hex").slice(0, 8)}`;
+    const login =
+        paymentPassword === undefined
+            ? ""
+            : `-${createHash("sha256").update(paymentPassword).digest("hex").slice(0, 8)}`;
     return `${NAMES.migrate}-${sqlDigest}${login}`;
 }
 
@@ -181,7 +206,10 @@ export interface PodShape {
 export const frontendBuildResources = (cfg: PlatformConfig) => resourcesFor(cfg, "worker");
 
 /** Resources of the exporter sidecars (container `metrics`). */
-export const exporterResources = (cfg: PlatformConfig, exporter: "postgres-exporter" | "redis-exporter" | "nginx-exporter") => resourcesFor(cfg, exporter);
+export const exporterResources = (
+    cfg: PlatformConfig,
+    exporter: "postgres-exporter" | "redis-exporter" | "nginx-exporter",
+) => resourcesFor(cfg, exporter);
 
 /** Every pod shape in the shop namespace, at its maximum count. */
 export function shopPodShapes(cfg: PlatformConfig, opts: { ownRedis: boolean }): PodShape[] {
@@ -190,13 +218,30 @@ export function shopPodShapes(cfg: PlatformConfig, opts: { ownRedis: boolean }):
         return (s.autoscaling?.maxReplicas ?? s.replicas) + ROLLING_SURGE;
     };
     return [
-        { workload: "frontend", pods: app("frontend"), containers: [resourcesFor(cfg, "frontend"), exporterResources(cfg, "nginx-exporter")], initContainers: [frontendBuildResources(cfg)] },
+        {
+            workload: "frontend",
+            pods: app("frontend"),
+            containers: [resourcesFor(cfg, "frontend"), exporterResources(cfg, "nginx-exporter")],
+            initContainers: [frontendBuildResources(cfg)],
+        },
         { workload: "backend", pods: app("backend"), containers: [resourcesFor(cfg, "backend")] },
         { workload: "worker", pods: app("worker"), containers: [resourcesFor(cfg, "worker")] },
         // StatefulSet rolling updates replace one pod at a time: never more than `replicas`.
-        { workload: "postgres", pods: 1, containers: [resourcesFor(cfg, "postgres"), exporterResources(cfg, "postgres-exporter")] },
+        {
+            workload: "postgres",
+            pods: 1,
+            containers: [resourcesFor(cfg, "postgres"), exporterResources(cfg, "postgres-exporter")],
+        },
         // Recreate strategy: one pod.
-        ...(opts.ownRedis ? [{ workload: "redis", pods: 1, containers: [resourcesFor(cfg, "redis"), exporterResources(cfg, "redis-exporter")] }] : []),
+        ...(opts.ownRedis
+            ? [
+                  {
+                      workload: "redis",
+                      pods: 1,
+                      containers: [resourcesFor(cfg, "redis"), exporterResources(cfg, "redis-exporter")],
+                  },
+              ]
+            : []),
         // A migration and a backup may run at the same time (CronJob concurrencyPolicy Forbid: one backup).
         { workload: "db-migrate", pods: 1, containers: [resourcesFor(cfg, "db-migrate")] },
         { workload: "db-backup", pods: 1, containers: [resourcesFor(cfg, "db-backup")] },
@@ -243,7 +288,8 @@ export interface QuotaExtras {
 /** ResourceQuota `hard` that fits every shape at its maximum count at the same time. */
 export function quotaFor(shapes: PodShape[], extras: QuotaExtras, sidecar?: Resources): Record<string, string> {
     const prints = shapes.map((s) => ({ n: s.pods, f: podFootprint(s, sidecar) }));
-    const total = (get: (f: PodFootprint) => number | undefined) => prints.reduce((a, { n, f }) => a + n * (get(f) ?? NaN), 0);
+    const total = (get: (f: PodFootprint) => number | undefined) =>
+        prints.reduce((a, { n, f }) => a + n * (get(f) ?? NaN), 0);
     const limitsCpu = total((f) => f.limitsCpu);
     const storageGi = Math.ceil(extras.storage / 2 ** 30);
     return {
@@ -260,8 +306,15 @@ export function quotaFor(shapes: PodShape[], extras: QuotaExtras, sidecar?: Reso
 }
 
 /** PersistentVolumeClaims the shop namespace holds: PostgreSQL data, backups and (optionally) Redis data. */
-export function shopClaims(cfg: PlatformConfig, ownRedis: boolean): Pick<QuotaExtras, "persistentVolumeClaims" | "storage"> {
-    const sizes = [cfg.shop.postgres.storage, cfg.shop.postgres.backupStorage, ...(ownRedis && cfg.shop.redis.storage ? [cfg.shop.redis.storage] : [])];
+export function shopClaims(
+    cfg: PlatformConfig,
+    ownRedis: boolean,
+): Pick<QuotaExtras, "persistentVolumeClaims" | "storage"> {
+    const sizes = [
+        cfg.shop.postgres.storage,
+        cfg.shop.postgres.backupStorage,
+        ...(ownRedis && cfg.shop.redis.storage ? [cfg.shop.redis.storage] : []),
+    ];
     return { persistentVolumeClaims: sizes.length, storage: sizes.reduce((a, s) => a + parseQuantity(s), 0) };
 }
 

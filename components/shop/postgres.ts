@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import { resourcesFor } from "../../config";
 import type { PlatformConfig } from "../../config";
-import { appLabels, container, podSpec, selectorLabels, StackContext, scrapeRule } from "../defaults";
+import { appLabels, container, podSpec, selectorLabels, type StackContext, scrapeRule } from "../defaults";
 import type { Peer } from "../microservice";
 import { postgresExporter } from "./exporters";
 import { NAMES, PART_OF, PORTS, UIDS } from "./plan";
@@ -33,7 +33,9 @@ export interface PostgresArgs {
 export function databaseScheduling(cfg: PlatformConfig): Pick<input.core.v1.PodSpec, "nodeSelector" | "affinity"> {
     const db = cfg.scheduling.databaseNodeAffinity;
     const nodeSelector = { ...cfg.scheduling.nodeSelector };
-    const required: input.core.v1.NodeSelectorRequirement[] = [{ key: "kubernetes.io/os", operator: "In", values: ["linux"] }];
+    const required: input.core.v1.NodeSelectorRequirement[] = [
+        { key: "kubernetes.io/os", operator: "In", values: ["linux"] },
+    ];
     if (db && db.key in nodeSelector) {
         required.push({ key: db.key, operator: "In", values: [...new Set([nodeSelector[db.key], db.value])] });
         delete nodeSelector[db.key];
@@ -44,7 +46,12 @@ export function databaseScheduling(cfg: PlatformConfig): Pick<input.core.v1.PodS
             nodeAffinity: {
                 requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: required }] },
                 preferredDuringSchedulingIgnoredDuringExecution: db
-                    ? [{ weight: 100, preference: { matchExpressions: [{ key: db.key, operator: "In", values: [db.value] }] } }]
+                    ? [
+                          {
+                              weight: 100,
+                              preference: { matchExpressions: [{ key: db.key, operator: "In", values: [db.value] }] },
+                          },
+                      ]
                     : undefined,
             },
         },
@@ -70,22 +77,30 @@ export class Postgres extends pulumi.ComponentResource {
         const labels = appLabels(NAMES.postgres, PART_OF, "database");
         const dataDir = "/var/lib/postgresql/data";
 
-        const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
-            metadata: { name: NAMES.postgres, namespace: args.namespace, labels },
-            automountServiceAccountToken: false,
-        }, o);
-
-        this.service = new k8s.core.v1.Service(`${name}-service`, {
-            metadata: { name: NAMES.postgres, namespace: args.namespace, labels },
-            spec: {
-                clusterIP: "None",
-                selector: this.selector,
-                ports: [
-                    { name: "tcp-postgres", port: PORTS.postgres, targetPort: "postgres", protocol: "TCP" },
-                    { name: "http-metrics", port: PORTS.metrics, targetPort: "http-metrics", protocol: "TCP" },
-                ],
+        const sa = new k8s.core.v1.ServiceAccount(
+            `${name}-sa`,
+            {
+                metadata: { name: NAMES.postgres, namespace: args.namespace, labels },
+                automountServiceAccountToken: false,
             },
-        }, o);
+            o,
+        );
+
+        this.service = new k8s.core.v1.Service(
+            `${name}-service`,
+            {
+                metadata: { name: NAMES.postgres, namespace: args.namespace, labels },
+                spec: {
+                    clusterIP: "None",
+                    selector: this.selector,
+                    ports: [
+                        { name: "tcp-postgres", port: PORTS.postgres, targetPort: "postgres", protocol: "TCP" },
+                        { name: "http-metrics", port: PORTS.metrics, targetPort: "http-metrics", protocol: "TCP" },
+                    ],
+                },
+            },
+            o,
+        );
 
         const secretKey = (key: string) => ({ secretKeyRef: { name: args.credentials.metadata.name, key } });
         const spec = podSpec(cfg, {
@@ -93,68 +108,97 @@ export class Postgres extends pulumi.ComponentResource {
             runAsUser: UIDS.postgres,
             runAsGroup: UIDS.postgres,
             terminationGracePeriodSeconds: 60,
-            containers: [container({
-                name: "postgres",
-                image: cfg.images.postgres,
-                ports: [{ name: "postgres", containerPort: PORTS.postgres }],
-                env: [
-                    { name: "POSTGRES_USER", valueFrom: secretKey("username") },
-                    { name: "POSTGRES_PASSWORD", valueFrom: secretKey("password") },
-                    { name: "POSTGRES_DB", valueFrom: { configMapKeyRef: { name: args.config.metadata.name, key: "DATABASE_NAME" } } },
-                    // A subdirectory: initdb refuses a non-empty mount point (lost+found).
-                    { name: "PGDATA", value: `${dataDir}/pgdata` },
-                ],
-                volumeMounts: [
-                    { name: "data", mountPath: dataDir },
-                    { name: "run", mountPath: "/var/run/postgresql" },
-                    { name: "tmp", mountPath: "/tmp" },
-                ],
-                resources: resourcesFor(cfg, "postgres"),
-                // Over TCP: during initdb the entrypoint's temporary server listens on the socket only.
-                health: { exec: { command: ["sh", "-c", `pg_isready -q -h 127.0.0.1 -p ${PORTS.postgres} -U "$POSTGRES_USER" -d "$POSTGRES_DB"`] } },
-                startupSeconds: 180,
-            }), postgresExporter(cfg, args.credentials.metadata.name)],
+            containers: [
+                container({
+                    name: "postgres",
+                    image: cfg.images.postgres,
+                    ports: [{ name: "postgres", containerPort: PORTS.postgres }],
+                    env: [
+                        { name: "POSTGRES_USER", valueFrom: secretKey("username") },
+                        { name: "POSTGRES_PASSWORD", valueFrom: secretKey("password") },
+                        {
+                            name: "POSTGRES_DB",
+                            valueFrom: { configMapKeyRef: { name: args.config.metadata.name, key: "DATABASE_NAME" } },
+                        },
+                        // A subdirectory: initdb refuses a non-empty mount point (lost+found).
+                        { name: "PGDATA", value: `${dataDir}/pgdata` },
+                    ],
+                    volumeMounts: [
+                        { name: "data", mountPath: dataDir },
+                        { name: "run", mountPath: "/var/run/postgresql" },
+                        { name: "tmp", mountPath: "/tmp" },
+                    ],
+                    resources: resourcesFor(cfg, "postgres"),
+                    // Over TCP: during initdb the entrypoint's temporary server listens on the socket only.
+                    health: {
+                        exec: {
+                            command: [
+                                "sh",
+                                "-c",
+                                `pg_isready -q -h 127.0.0.1 -p ${PORTS.postgres} -U "$POSTGRES_USER" -d "$POSTGRES_DB"`,
+                            ],
+                        },
+                    },
+                    startupSeconds: 180,
+                }),
+                postgresExporter(cfg, args.credentials.metadata.name),
+            ],
             volumes: [
                 { name: "run", emptyDir: {} },
                 { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
             ],
         });
 
-        this.statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, {
-            metadata: { name: NAMES.postgres, namespace: args.namespace, labels },
-            spec: {
-                serviceName: NAMES.postgres,
-                replicas: 1,
-                selector: { matchLabels: this.selector },
-                updateStrategy: { type: "RollingUpdate" },
-                persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
-                template: {
-                    metadata: { labels },
-                    spec: { ...spec, ...databaseScheduling(cfg) },
-                },
-                volumeClaimTemplates: [{
-                    metadata: { name: "data", labels },
-                    spec: {
-                        accessModes: ["ReadWriteOnce"],
-                        storageClassName: args.storageClass.metadata.name,
-                        resources: { requests: { storage: cfg.shop.postgres.storage } },
+        this.statefulSet = new k8s.apps.v1.StatefulSet(
+            `${name}-statefulset`,
+            {
+                metadata: { name: NAMES.postgres, namespace: args.namespace, labels },
+                spec: {
+                    serviceName: NAMES.postgres,
+                    replicas: 1,
+                    selector: { matchLabels: this.selector },
+                    updateStrategy: { type: "RollingUpdate" },
+                    persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+                    template: {
+                        metadata: { labels },
+                        spec: { ...spec, ...databaseScheduling(cfg) },
                     },
-                }],
+                    volumeClaimTemplates: [
+                        {
+                            metadata: { name: "data", labels },
+                            spec: {
+                                accessModes: ["ReadWriteOnce"],
+                                storageClassName: args.storageClass.metadata.name,
+                                resources: { requests: { storage: cfg.shop.postgres.storage } },
+                            },
+                        },
+                    ],
+                },
             },
-        }, { ...o, dependsOn: [sa, this.service, ...(args.dependsOn ?? [])], protect: production, retainOnDelete: production });
+            {
+                ...o,
+                dependsOn: [sa, this.service, ...(args.dependsOn ?? [])],
+                protect: production,
+                retainOnDelete: production,
+            },
+        );
 
-        new k8s.networking.v1.NetworkPolicy(`${name}-netpol`, {
-            metadata: { name: NAMES.postgres, namespace: args.namespace, labels },
-            spec: {
-                podSelector: { matchLabels: this.selector },
-                // No egress rule: the database reaches nothing but DNS (namespace-wide allow).
-                policyTypes: ["Ingress", "Egress"],
-                ingress: [
-                    { from: args.clients, ports: [{ protocol: "TCP", port: PORTS.postgres }] },
-                    ...(args.monitoringNamespace ? [scrapeRule(args.monitoringNamespace, PORTS.metrics)] : []),
-                ],
+        new k8s.networking.v1.NetworkPolicy(
+            `${name}-netpol`,
+            {
+                metadata: { name: NAMES.postgres, namespace: args.namespace, labels },
+                spec: {
+                    podSelector: { matchLabels: this.selector },
+                    // No egress rule: the database reaches nothing but DNS (namespace-wide allow).
+                    policyTypes: ["Ingress", "Egress"],
+                    ingress: [
+                        { from: args.clients, ports: [{ protocol: "TCP", port: PORTS.postgres }] },
+                        ...(args.monitoringNamespace ? [scrapeRule(args.monitoringNamespace, PORTS.metrics)] : []),
+                    ],
+                },
             },
-        }, o);
+            o,
+        );
 
         this.registerOutputs({});
     }

@@ -2,7 +2,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { resourcesFor } from "../../config";
-import { appLabels, container, podSpec, selectorLabels, StackContext, scrapeRule } from "../defaults";
+import { appLabels, container, podSpec, selectorLabels, type StackContext, scrapeRule } from "../defaults";
 import type { Peer } from "../microservice";
 import { redisExporter } from "./exporters";
 import { NAMES, PART_OF, PORTS, redisMaxMemoryMb, UIDS } from "./plan";
@@ -38,20 +38,28 @@ export class ShopRedis extends pulumi.ComponentResource {
         const resources = resourcesFor(cfg, "redis");
         const persistent = cfg.shop.redis.storage !== undefined;
 
-        const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
-            metadata: { name: NAMES.redis, namespace: args.namespace, labels },
-            automountServiceAccountToken: false,
-        }, o);
+        const sa = new k8s.core.v1.ServiceAccount(
+            `${name}-sa`,
+            {
+                metadata: { name: NAMES.redis, namespace: args.namespace, labels },
+                automountServiceAccountToken: false,
+            },
+            o,
+        );
 
         const claim = persistent
-            ? new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, {
-                metadata: { name: "redis-data", namespace: args.namespace, labels },
-                spec: {
-                    accessModes: ["ReadWriteOnce"],
-                    storageClassName: args.storageClassName,
-                    resources: { requests: { storage: cfg.shop.redis.storage! } },
-                },
-            }, { ...o, protect: cfg.tier === "production", retainOnDelete: cfg.tier === "production" })
+            ? new k8s.core.v1.PersistentVolumeClaim(
+                  `${name}-data`,
+                  {
+                      metadata: { name: "redis-data", namespace: args.namespace, labels },
+                      spec: {
+                          accessModes: ["ReadWriteOnce"],
+                          storageClassName: args.storageClassName,
+                          resources: { requests: { storage: cfg.shop.redis.storage! } },
+                      },
+                  },
+                  { ...o, protect: cfg.tier === "production", retainOnDelete: cfg.tier === "production" },
+              )
             : undefined;
 
         const password = { secretKeyRef: { name: args.credentials.metadata.name, key: "password" } };
@@ -62,66 +70,87 @@ export class ShopRedis extends pulumi.ComponentResource {
             persistent ? "--appendonly yes --save 3600 1" : "--appendonly no --save ''",
         ].join(" ");
 
-        this.deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {
-            metadata: { name: NAMES.redis, namespace: args.namespace, labels },
-            spec: {
-                replicas: 1,
-                revisionHistoryLimit: 5,
-                // One writer at a time (a second pod would share nothing, or the same volume).
-                strategy: { type: "Recreate" },
-                selector: { matchLabels: this.selector },
-                template: {
-                    metadata: { labels },
-                    spec: podSpec(cfg, {
-                        serviceAccountName: NAMES.redis,
-                        runAsUser: UIDS.redis.uid,
-                        runAsGroup: UIDS.redis.gid,
-                        containers: [container({
-                            name: "redis",
-                            image: cfg.images.redis,
-                            command: ["sh", "-c", server],
-                            ports: [{ name: "redis", containerPort: PORTS.redis }],
-                            env: [
-                                { name: "REDIS_PASSWORD", valueFrom: password },
-                                // redis-cli (probes) reads the password from here instead of its command line.
-                                { name: "REDISCLI_AUTH", valueFrom: password },
+        this.deployment = new k8s.apps.v1.Deployment(
+            `${name}-deployment`,
+            {
+                metadata: { name: NAMES.redis, namespace: args.namespace, labels },
+                spec: {
+                    replicas: 1,
+                    revisionHistoryLimit: 5,
+                    // One writer at a time (a second pod would share nothing, or the same volume).
+                    strategy: { type: "Recreate" },
+                    selector: { matchLabels: this.selector },
+                    template: {
+                        metadata: { labels },
+                        spec: podSpec(cfg, {
+                            serviceAccountName: NAMES.redis,
+                            runAsUser: UIDS.redis.uid,
+                            runAsGroup: UIDS.redis.gid,
+                            containers: [
+                                container({
+                                    name: "redis",
+                                    image: cfg.images.redis,
+                                    command: ["sh", "-c", server],
+                                    ports: [{ name: "redis", containerPort: PORTS.redis }],
+                                    env: [
+                                        { name: "REDIS_PASSWORD", valueFrom: password },
+                                        // redis-cli (probes) reads the password from here instead of its command line.
+                                        { name: "REDISCLI_AUTH", valueFrom: password },
+                                    ],
+                                    volumeMounts: [{ name: "data", mountPath: "/data" }],
+                                    resources,
+                                    health: {
+                                        exec: {
+                                            command: ["sh", "-c", `redis-cli -p ${PORTS.redis} ping | grep -q PONG`],
+                                        },
+                                    },
+                                    startupSeconds: 30,
+                                }),
+                                redisExporter(cfg, args.credentials.metadata.name),
                             ],
-                            volumeMounts: [{ name: "data", mountPath: "/data" }],
-                            resources,
-                            health: { exec: { command: ["sh", "-c", `redis-cli -p ${PORTS.redis} ping | grep -q PONG`] } },
-                            startupSeconds: 30,
-                        }), redisExporter(cfg, args.credentials.metadata.name)],
-                        volumes: [claim
-                            ? { name: "data", persistentVolumeClaim: { claimName: claim.metadata.name } }
-                            : { name: "data", emptyDir: { sizeLimit: "64Mi" } }],
-                    }),
+                            volumes: [
+                                claim
+                                    ? { name: "data", persistentVolumeClaim: { claimName: claim.metadata.name } }
+                                    : { name: "data", emptyDir: { sizeLimit: "64Mi" } },
+                            ],
+                        }),
+                    },
                 },
             },
-        }, { ...o, dependsOn: [sa, ...(args.dependsOn ?? [])] });
+            { ...o, dependsOn: [sa, ...(args.dependsOn ?? [])] },
+        );
 
-        this.service = new k8s.core.v1.Service(`${name}-service`, {
-            metadata: { name: NAMES.redis, namespace: args.namespace, labels },
-            spec: {
-                type: "ClusterIP",
-                selector: this.selector,
-                ports: [
-                    { name: "tcp-redis", port: PORTS.redis, targetPort: "redis", protocol: "TCP" },
-                    { name: "http-metrics", port: PORTS.metrics, targetPort: "http-metrics", protocol: "TCP" },
-                ],
+        this.service = new k8s.core.v1.Service(
+            `${name}-service`,
+            {
+                metadata: { name: NAMES.redis, namespace: args.namespace, labels },
+                spec: {
+                    type: "ClusterIP",
+                    selector: this.selector,
+                    ports: [
+                        { name: "tcp-redis", port: PORTS.redis, targetPort: "redis", protocol: "TCP" },
+                        { name: "http-metrics", port: PORTS.metrics, targetPort: "http-metrics", protocol: "TCP" },
+                    ],
+                },
             },
-        }, o);
+            o,
+        );
 
-        new k8s.networking.v1.NetworkPolicy(`${name}-netpol`, {
-            metadata: { name: NAMES.redis, namespace: args.namespace, labels },
-            spec: {
-                podSelector: { matchLabels: this.selector },
-                policyTypes: ["Ingress", "Egress"],
-                ingress: [
-                    { from: args.clients, ports: [{ protocol: "TCP", port: PORTS.redis }] },
-                    ...(args.monitoringNamespace ? [scrapeRule(args.monitoringNamespace, PORTS.metrics)] : []),
-                ],
+        new k8s.networking.v1.NetworkPolicy(
+            `${name}-netpol`,
+            {
+                metadata: { name: NAMES.redis, namespace: args.namespace, labels },
+                spec: {
+                    podSelector: { matchLabels: this.selector },
+                    policyTypes: ["Ingress", "Egress"],
+                    ingress: [
+                        { from: args.clients, ports: [{ protocol: "TCP", port: PORTS.redis }] },
+                        ...(args.monitoringNamespace ? [scrapeRule(args.monitoringNamespace, PORTS.metrics)] : []),
+                    ],
+                },
             },
-        }, o);
+            o,
+        );
 
         this.registerOutputs({});
     }

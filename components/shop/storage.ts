@@ -3,7 +3,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
-import { appLabels, StackContext } from "../defaults";
+import { appLabels, type StackContext } from "../defaults";
 import { NAMES, PART_OF, storageClassFor } from "./plan";
 
 export interface ShopStorageArgs {
@@ -33,49 +33,81 @@ export class ShopStorage extends pulumi.ComponentResource {
         const labels = appLabels(PART_OF, PART_OF, "storage");
 
         const plan = storageClassFor(cfg.cluster.distribution);
-        this.storageClass = new k8s.storage.v1.StorageClass(`${name}-class`, {
-            metadata: { name: NAMES.storageClass, labels },
-            provisioner: plan.provisioner,
-            parameters: plan.parameters,
-            // Production keeps a released volume (and its data) until an operator deletes it.
-            reclaimPolicy: production ? "Retain" : "Delete",
-            // Provision where the pod lands (zone-aware on clouds; the only option for node-local paths).
-            volumeBindingMode: "WaitForFirstConsumer",
-            allowVolumeExpansion: plan.allowVolumeExpansion,
-        }, o);
+        this.storageClass = new k8s.storage.v1.StorageClass(
+            `${name}-class`,
+            {
+                metadata: { name: NAMES.storageClass, labels },
+                provisioner: plan.provisioner,
+                parameters: plan.parameters,
+                // Production keeps a released volume (and its data) until an operator deletes it.
+                reclaimPolicy: production ? "Retain" : "Delete",
+                // Provision where the pod lands (zone-aware on clouds; the only option for node-local paths).
+                volumeBindingMode: "WaitForFirstConsumer",
+                allowVolumeExpansion: plan.allowVolumeExpansion,
+            },
+            o,
+        );
 
         const bv = cfg.shop.backupVolume;
-        const source: Pick<input.core.v1.PersistentVolumeSpec, "local" | "nfs" | "nodeAffinity" | "mountOptions"> = bv.type === "local"
-            ? {
-                local: { path: bv.path },
-                // A local volume must name its nodes; every Linux node has the path (single-node laptops).
-                nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/os", operator: "In", values: ["linux"] }] }] } },
-            }
-            : { nfs: { server: bv.server, path: bv.path }, mountOptions: ["hard", "nfsvers=4.1"] };
+        const source: Pick<input.core.v1.PersistentVolumeSpec, "local" | "nfs" | "nodeAffinity" | "mountOptions"> =
+            bv.type === "local"
+                ? {
+                      local: { path: bv.path },
+                      // A local volume must name its nodes; every Linux node has the path (single-node laptops).
+                      nodeAffinity: {
+                          required: {
+                              nodeSelectorTerms: [
+                                  {
+                                      matchExpressions: [
+                                          { key: "kubernetes.io/os", operator: "In", values: ["linux"] },
+                                      ],
+                                  },
+                              ],
+                          },
+                      },
+                  }
+                : { nfs: { server: bv.server, path: bv.path }, mountOptions: ["hard", "nfsvers=4.1"] };
 
-        this.backupVolume = new k8s.core.v1.PersistentVolume(`${name}-backup-volume`, {
-            metadata: { name: NAMES.backupVolume, labels: { ...labels, "app.kubernetes.io/component": "backup" } },
-            spec: {
-                capacity: { storage: cfg.shop.postgres.backupStorage },
-                accessModes: ["ReadWriteOnce"],
-                volumeMode: "Filesystem",
-                persistentVolumeReclaimPolicy: "Retain",
-                // No class and a claimRef: only the backup claim can bind this volume.
-                storageClassName: "",
-                claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: cfg.shop.namespace, name: NAMES.backupClaim },
-                ...source,
+        this.backupVolume = new k8s.core.v1.PersistentVolume(
+            `${name}-backup-volume`,
+            {
+                metadata: { name: NAMES.backupVolume, labels: { ...labels, "app.kubernetes.io/component": "backup" } },
+                spec: {
+                    capacity: { storage: cfg.shop.postgres.backupStorage },
+                    accessModes: ["ReadWriteOnce"],
+                    volumeMode: "Filesystem",
+                    persistentVolumeReclaimPolicy: "Retain",
+                    // No class and a claimRef: only the backup claim can bind this volume.
+                    storageClassName: "",
+                    claimRef: {
+                        apiVersion: "v1",
+                        kind: "PersistentVolumeClaim",
+                        namespace: cfg.shop.namespace,
+                        name: NAMES.backupClaim,
+                    },
+                    ...source,
+                },
             },
-        }, { ...o, ...keep });
+            { ...o, ...keep },
+        );
 
-        this.backupClaim = new k8s.core.v1.PersistentVolumeClaim(`${name}-backup-claim`, {
-            metadata: { name: NAMES.backupClaim, namespace: args.namespace, labels: { ...labels, "app.kubernetes.io/component": "backup" } },
-            spec: {
-                accessModes: ["ReadWriteOnce"],
-                storageClassName: "",
-                volumeName: NAMES.backupVolume,
-                resources: { requests: { storage: cfg.shop.postgres.backupStorage } },
+        this.backupClaim = new k8s.core.v1.PersistentVolumeClaim(
+            `${name}-backup-claim`,
+            {
+                metadata: {
+                    name: NAMES.backupClaim,
+                    namespace: args.namespace,
+                    labels: { ...labels, "app.kubernetes.io/component": "backup" },
+                },
+                spec: {
+                    accessModes: ["ReadWriteOnce"],
+                    storageClassName: "",
+                    volumeName: NAMES.backupVolume,
+                    resources: { requests: { storage: cfg.shop.postgres.backupStorage } },
+                },
             },
-        }, { ...o, ...keep, dependsOn: [this.backupVolume] });
+            { ...o, ...keep, dependsOn: [this.backupVolume] },
+        );
 
         this.registerOutputs({});
     }

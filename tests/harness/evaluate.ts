@@ -16,20 +16,29 @@ function run(request: EvaluationRequest): Promise<StackEvaluation> {
     const resultFile = path.join(dir, "result.json");
     fs.writeFileSync(requestFile, JSON.stringify(request));
     return new Promise((resolve, reject) => {
-        execFile(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "run-stack.ts"), requestFile, resultFile], {
-            cwd: ROOT,
-            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true", TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
-            maxBuffer: 64 * 1024 * 1024,
-            timeout: 120_000,
-        }, (err, _stdout, stderr) => {
-            if (err || !fs.existsSync(resultFile)) {
-                reject(new Error(`evaluating stack ${request.stack} failed: ${err?.message}\n${stderr}`));
-                return;
-            }
-            const result: StackEvaluation = JSON.parse(fs.readFileSync(resultFile, "utf8"));
-            fs.rmSync(dir, { recursive: true, force: true });
-            resolve(result);
-        });
+        execFile(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", path.join(__dirname, "run-stack.ts"), requestFile, resultFile],
+            {
+                cwd: ROOT,
+                env: {
+                    ...process.env,
+                    TS_NODE_TRANSPILE_ONLY: "true",
+                    TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json"),
+                },
+                maxBuffer: 64 * 1024 * 1024,
+                timeout: 120_000,
+            },
+            (err, _stdout, stderr) => {
+                if (err || !fs.existsSync(resultFile)) {
+                    reject(new Error(`evaluating stack ${request.stack} failed: ${err?.message}\n${stderr}`));
+                    return;
+                }
+                const result: StackEvaluation = JSON.parse(fs.readFileSync(resultFile, "utf8"));
+                fs.rmSync(dir, { recursive: true, force: true });
+                resolve(result);
+            },
+        );
     });
 }
 
@@ -41,10 +50,14 @@ export function evaluateStack(stack: string, options: Omit<EvaluationRequest, "s
 }
 
 /** Like evaluateStack, but fails when the program itself failed. */
-export async function deployedStack(stack: string, options: Omit<EvaluationRequest, "stack"> = {}): Promise<StackEvaluation> {
+export async function deployedStack(
+    stack: string,
+    options: Omit<EvaluationRequest, "stack"> = {},
+): Promise<StackEvaluation> {
     const result = await evaluateStack(stack, options);
     if (result.error) throw new Error(`stack ${stack} failed under mocks: ${result.error}`);
     return result;
 }
 
-export const isKubernetes = (r: RecordedResource) => r.type.startsWith("kubernetes:") && r.custom && !r.type.startsWith("pulumi:providers:");
+export const isKubernetes = (r: RecordedResource) =>
+    r.type.startsWith("kubernetes:") && r.custom && !r.type.startsWith("pulumi:providers:");

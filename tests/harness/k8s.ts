@@ -18,26 +18,50 @@ export function unsecret(v: any): any {
 export interface K8sObject {
     apiVersion: string;
     kind: string;
-    metadata: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [k: string]: any };
+    metadata: {
+        name?: string;
+        namespace?: string;
+        labels?: Record<string, string>;
+        annotations?: Record<string, string>;
+        [k: string]: any;
+    };
     [k: string]: any;
 }
 
 /** Kubernetes objects (not Helm releases, not providers) the stack would send, as plain manifests. */
 export function kubernetesObjects(resources: RecordedResource[]): (K8sObject & { $resource: RecordedResource })[] {
     return resources
-        .filter((r) => r.custom && r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh/") && r.inputs?.apiVersion && r.inputs?.kind)
+        .filter(
+            (r) =>
+                r.custom &&
+                r.type.startsWith("kubernetes:") &&
+                !r.type.startsWith("kubernetes:helm.sh/") &&
+                r.inputs?.apiVersion &&
+                r.inputs?.kind,
+        )
         .map((r) => ({ ...unsecret(r.inputs), $resource: r }));
 }
 
-export const helmReleases = (resources: RecordedResource[]) => resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release");
+export const helmReleases = (resources: RecordedResource[]) =>
+    resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release");
 
 export function ofKind<T extends K8sObject>(objects: T[], kind: string, namespace?: string): T[] {
     return objects.filter((o) => o.kind === kind && (namespace === undefined || o.metadata.namespace === namespace));
 }
 
 export function named<T extends K8sObject>(objects: T[], kind: string, name: string, namespace?: string): T {
-    const found = objects.find((o) => o.kind === kind && o.metadata.name === name && (namespace === undefined || o.metadata.namespace === namespace));
-    if (!found) throw new Error(`no ${kind} ${namespace ? namespace + "/" : ""}${name}; have ${ofKind(objects, kind).map((o) => `${o.metadata.namespace}/${o.metadata.name}`).join(", ")}`);
+    const found = objects.find(
+        (o) =>
+            o.kind === kind &&
+            o.metadata.name === name &&
+            (namespace === undefined || o.metadata.namespace === namespace),
+    );
+    if (!found)
+        throw new Error(
+            `no ${kind} ${namespace ? namespace + "/" : ""}${name}; have ${ofKind(objects, kind)
+                .map((o) => `${o.metadata.namespace}/${o.metadata.name}`)
+                .join(", ")}`,
+        );
     return found;
 }
 
@@ -85,9 +109,10 @@ const MODEL_PACKAGES: [RegExp, string][] = [
 /** Load the kubernetes-models class for an object's apiVersion and kind, or undefined if no package knows it. */
 export function modelFor(apiVersion: string, kind: string): (new (o: any) => { validate(): void }) | undefined {
     const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
-    const pkg = group === "" || !group.includes(".") || group.endsWith(".k8s.io")
-        ? "kubernetes-models"
-        : MODEL_PACKAGES.find(([re]) => re.test(group))?.[1];
+    const pkg =
+        group === "" || !group.includes(".") || group.endsWith(".k8s.io")
+            ? "kubernetes-models"
+            : MODEL_PACKAGES.find(([re]) => re.test(group))?.[1];
     if (!pkg) return undefined;
     // The packages are ESM with import-only exports: load the group's module by path (require(esm), Node >= 22.12).
     const modulePath = path.join(NODE_MODULES, pkg, group, version, "index.js");

@@ -15,7 +15,10 @@ export interface MockOptions {
 function k8sState(type: string, name: string, inputs: any): any {
     const state = { ...inputs };
     const metadata = { ...(inputs.metadata ?? {}) };
-    const clusterScoped = /:(Namespace|StorageClass|PersistentVolume|ClusterRole|ClusterRoleBinding|CustomResourceDefinition|ClusterIssuer|PriorityClass)$/.test(type);
+    const clusterScoped =
+        /:(Namespace|StorageClass|PersistentVolume|ClusterRole|ClusterRoleBinding|CustomResourceDefinition|ClusterIssuer|PriorityClass)$/.test(
+            type,
+        );
     if (!metadata.name) metadata.name = `${name}-${digest(type + name)}`;
     if (!metadata.namespace && !clusterScoped && !type.startsWith("kubernetes:helm.sh")) metadata.namespace = "default";
     metadata.uid = digest(`${type}/${metadata.namespace}/${metadata.name}`, 32);
@@ -23,7 +26,8 @@ function k8sState(type: string, name: string, inputs: any): any {
     if (type === "kubernetes:core/v1:Service") {
         const n = parseInt(digest(metadata.name, 4), 16);
         state.spec = { ...inputs.spec, clusterIP: `10.96.${(n >> 8) % 256}.${n % 256}` };
-        if (inputs.spec?.type === "LoadBalancer") state.status = { loadBalancer: { ingress: [{ ip: `203.0.113.${n % 250 + 1}` }] } };
+        if (inputs.spec?.type === "LoadBalancer")
+            state.status = { loadBalancer: { ingress: [{ ip: `203.0.113.${(n % 250) + 1}` }] } };
     }
     return state;
 }
@@ -44,18 +48,34 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
                 state: {
                     ...inputs,
                     name: releaseName,
-                    status: { name: releaseName, namespace: inputs.namespace, chart: inputs.chart, version: inputs.version, status: "deployed", revision: 1 },
+                    status: {
+                        name: releaseName,
+                        namespace: inputs.namespace,
+                        chart: inputs.chart,
+                        version: inputs.version,
+                        status: "deployed",
+                        revision: 1,
+                    },
                 },
             };
         }
         if (type.startsWith("kubernetes:")) {
             const state = k8sState(type, name, inputs);
-            const id = state.metadata?.namespace ? `${state.metadata.namespace}/${state.metadata.name}` : state.metadata?.name ?? name;
+            const id = state.metadata?.namespace
+                ? `${state.metadata.namespace}/${state.metadata.name}`
+                : (state.metadata?.name ?? name);
             return { id, state };
         }
-        if (type === "random:index/randomPassword:RandomPassword" || type === "random:index/randomString:RandomString") {
+        if (
+            type === "random:index/randomPassword:RandomPassword" ||
+            type === "random:index/randomString:RandomString"
+        ) {
             const length = inputs.length ?? 16;
-            const result = createHash("sha512").update(`${pulumi.getStack()}/${name}`).digest("base64").replace(/[^A-Za-z0-9]/g, "").slice(0, length);
+            const result = createHash("sha512")
+                .update(`${pulumi.getStack()}/${name}`)
+                .digest("base64")
+                .replace(/[^A-Za-z0-9]/g, "")
+                .slice(0, length);
             return { id: `${name}-id`, state: { ...inputs, result, bcryptHash: `$2a$10$${digest(result, 53)}` } };
         }
         if (type === "random:index/randomId:RandomId") {
@@ -63,7 +83,8 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
             return { id: hex, state: { ...inputs, hex, b64Url: Buffer.from(hex, "hex").toString("base64url") } };
         }
         if (type.startsWith("tls:")) {
-            const pem = (kind: string) => `-----BEGIN ${kind}-----\nMOCK${digest(pulumi.getStack() + name + kind, 40)}\n-----END ${kind}-----\n`;
+            const pem = (kind: string) =>
+                `-----BEGIN ${kind}-----\nMOCK${digest(pulumi.getStack() + name + kind, 40)}\n-----END ${kind}-----\n`;
             return {
                 id: `${name}-id`,
                 state: {

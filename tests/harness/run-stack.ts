@@ -35,7 +35,12 @@ function normalise(v: any): any {
 async function resolve(value: unknown): Promise<unknown> {
     const out = pulumi.output(value as any) as pulumi.Output<unknown>;
     const [plain, secret] = await Promise.all([
-        new Promise((res) => out.apply((x) => { res(x); return x; })),
+        new Promise((res) =>
+            out.apply((x) => {
+                res(x);
+                return x;
+            }),
+        ),
         (out as any).isSecret as Promise<boolean>,
     ]);
     return secret ? { $secret: plain } : plain;
@@ -60,14 +65,22 @@ async function main() {
             inputs: normalise(deserializeProperties(req.getObject())),
             parent: req.getParent() || undefined,
             provider: req.getProvider() || undefined,
-            dependencies: [...new Set<string>([
-                ...req.getDependenciesList(),
-                ...[...req.getPropertydependenciesMap().entries()].flatMap(([, d]: any) => d.getUrnsList()),
-            ])],
+            dependencies: [
+                ...new Set<string>([
+                    ...req.getDependenciesList(),
+                    ...[...req.getPropertydependenciesMap().entries()].flatMap(([, d]: any) => d.getUrnsList()),
+                ]),
+            ],
             protect: !!req.getProtect?.(),
             retainOnDelete: !!req.getRetainondelete?.(),
             ignoreChanges: req.getIgnorechangesList?.() ?? [],
-            customTimeouts: timeouts ? { create: timeouts.getCreate() || undefined, update: timeouts.getUpdate() || undefined, delete: timeouts.getDelete() || undefined } : undefined,
+            customTimeouts: timeouts
+                ? {
+                      create: timeouts.getCreate() || undefined,
+                      update: timeouts.getUpdate() || undefined,
+                      delete: timeouts.getDelete() || undefined,
+                  }
+                : undefined,
         };
         original.call(this, req, (err: any, resp: any) => {
             if (resp) recorded.set(resp.getUrn(), { urn: resp.getUrn(), ...base });
@@ -76,10 +89,15 @@ async function main() {
     };
 
     pulumi.runtime.setAllConfig(config, []);
-    await pulumi.runtime.setMocks(new PlatformMocks({ stackOutputs: request.stackOutputs }), project, request.stack, false);
+    await pulumi.runtime.setMocks(
+        new PlatformMocks({ stackOutputs: request.stackOutputs }),
+        project,
+        request.stack,
+        false,
+    );
 
     const started = performance.now();
-    let outputs: Record<string, unknown> = {};
+    const outputs: Record<string, unknown> = {};
     let error: string | undefined;
     try {
         const program = require(path.join(root, request.program ?? "index.ts"));
@@ -90,11 +108,20 @@ async function main() {
         error = e?.message ?? String(e);
     }
     const evaluationMs = performance.now() - started;
-    const result: StackEvaluation = { stack: request.stack, resources: [...recorded.values()], outputs, evaluationMs, error };
+    const result: StackEvaluation = {
+        stack: request.stack,
+        resources: [...recorded.values()],
+        outputs,
+        evaluationMs,
+        error,
+    };
     fs.writeFileSync(resultFile, JSON.stringify(result));
 }
 
-main().then(() => process.exit(0), (e) => {
-    console.error(e);
-    process.exit(1);
-});
+main().then(
+    () => process.exit(0),
+    (e) => {
+        console.error(e);
+        process.exit(1);
+    },
+);

@@ -18,7 +18,8 @@ export function stackConfig(root: string, stack: string, overrides: Record<strin
     const stackFile = readYaml(path.join(root, `Pulumi.${stack}.yaml`)) ?? {};
     const config: Record<string, string> = {};
     for (const [key, decl] of Object.entries<any>(projectFile.config ?? {})) {
-        if (decl && typeof decl === "object" && "default" in decl) config[`${project}:${key}`] = asConfigString(decl.default);
+        if (decl && typeof decl === "object" && "default" in decl)
+            config[`${project}:${key}`] = asConfigString(decl.default);
     }
     for (const [key, value] of Object.entries<unknown>(stackFile.config ?? {})) config[key] = asConfigString(value);
     for (const [key, value] of Object.entries(overrides)) {

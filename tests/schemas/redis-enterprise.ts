@@ -67,7 +67,14 @@ const toleration: Schema = {
 };
 
 const TLS_MODES = ["disabled", "enabled", "replica_ssl"];
-const PERSISTENCE = ["disabled", "aofEverySecond", "aofAlways", "snapshotEvery1Hour", "snapshotEvery6Hour", "snapshotEvery12Hour"];
+const PERSISTENCE = [
+    "disabled",
+    "aofEverySecond",
+    "aofAlways",
+    "snapshotEvery1Hour",
+    "snapshotEvery6Hour",
+    "snapshotEvery12Hour",
+];
 
 /** RedisEnterpriseCluster (REC), app.redislabs.com/v1. */
 export const redisEnterpriseClusterSchema = resource("app.redislabs.com/v1", "RedisEnterpriseCluster", {
@@ -81,7 +88,12 @@ export const redisEnterpriseClusterSchema = resource("app.redislabs.com/v1", "Re
         redisEnterpriseNodeResources: resources,
         persistentSpec: {
             type: "object",
-            properties: { enabled: bool, volumeSize: quantity, storageClassName: str, enablePersistentVolumeResize: bool },
+            properties: {
+                enabled: bool,
+                volumeSize: quantity,
+                storageClassName: str,
+                enablePersistentVolumeResize: bool,
+            },
             additionalProperties: false,
         },
         ingressOrRouteSpec: {
@@ -98,8 +110,17 @@ export const redisEnterpriseClusterSchema = resource("app.redislabs.com/v1", "Re
         securityContext: {
             type: "object",
             properties: {
-                resourceLimits: { type: "object", properties: { allowAutoAdjustment: bool }, additionalProperties: false },
-                readOnlyRootFilesystemPolicy: { type: "object", required: ["enabled"], properties: { enabled: bool }, additionalProperties: false },
+                resourceLimits: {
+                    type: "object",
+                    properties: { allowAutoAdjustment: bool },
+                    additionalProperties: false,
+                },
+                readOnlyRootFilesystemPolicy: {
+                    type: "object",
+                    required: ["enabled"],
+                    properties: { enabled: bool },
+                    additionalProperties: false,
+                },
             },
             additionalProperties: false,
         },
@@ -111,20 +132,24 @@ export const redisEnterpriseClusterSchema = resource("app.redislabs.com/v1", "Re
 });
 
 /** RedisEnterpriseRemoteCluster (RERC), app.redislabs.com/v1alpha1. */
-export const redisEnterpriseRemoteClusterSchema = resource("app.redislabs.com/v1alpha1", "RedisEnterpriseRemoteCluster", {
-    type: "object",
-    required: ["recName", "recNamespace", "apiFqdnUrl"],
-    properties: {
-        recName: str,
-        recNamespace: str,
-        apiFqdnUrl: str,
-        dbFqdnSuffix: str,
-        apiPort: int,
-        /** Documented format: redis-enterprise-<RERC name> (checked against metadata.name below). */
-        secretName: { type: "string", pattern: "^redis-enterprise-" },
+export const redisEnterpriseRemoteClusterSchema = resource(
+    "app.redislabs.com/v1alpha1",
+    "RedisEnterpriseRemoteCluster",
+    {
+        type: "object",
+        required: ["recName", "recNamespace", "apiFqdnUrl"],
+        properties: {
+            recName: str,
+            recNamespace: str,
+            apiFqdnUrl: str,
+            dbFqdnSuffix: str,
+            apiPort: int,
+            /** Documented format: redis-enterprise-<RERC name> (checked against metadata.name below). */
+            secretName: { type: "string", pattern: "^redis-enterprise-" },
+        },
+        additionalProperties: false,
     },
-    additionalProperties: false,
-});
+);
 
 const databaseSettings = {
     memorySize,
@@ -139,30 +164,39 @@ const databaseSettings = {
 };
 
 /** RedisEnterpriseActiveActiveDatabase (REAADB), app.redislabs.com/v1alpha1. */
-export const redisEnterpriseActiveActiveDatabaseSchema = resource("app.redislabs.com/v1alpha1", "RedisEnterpriseActiveActiveDatabase", {
-    type: "object",
-    required: ["participatingClusters"],
-    properties: {
-        participatingClusters: {
-            type: "array",
-            minItems: 2,
-            items: {
-                type: "object",
-                required: ["name"],
-                properties: { name: str, namespace: str, externalReplicationPort: int },
-                additionalProperties: false,
+export const redisEnterpriseActiveActiveDatabaseSchema = resource(
+    "app.redislabs.com/v1alpha1",
+    "RedisEnterpriseActiveActiveDatabase",
+    {
+        type: "object",
+        required: ["participatingClusters"],
+        properties: {
+            participatingClusters: {
+                type: "array",
+                minItems: 2,
+                items: {
+                    type: "object",
+                    required: ["name"],
+                    properties: { name: str, namespace: str, externalReplicationPort: int },
+                    additionalProperties: false,
+                },
             },
+            globalConfigurations: { type: "object", properties: databaseSettings, additionalProperties: false },
         },
-        globalConfigurations: { type: "object", properties: databaseSettings, additionalProperties: false },
+        additionalProperties: false,
     },
-    additionalProperties: false,
-});
+);
 
 /** RedisEnterpriseDatabase (REDB), app.redislabs.com/v1alpha1. */
 export const redisEnterpriseDatabaseSchema = resource("app.redislabs.com/v1alpha1", "RedisEnterpriseDatabase", {
     type: "object",
     properties: {
-        redisEnterpriseCluster: { type: "object", required: ["name"], properties: { name: str }, additionalProperties: false },
+        redisEnterpriseCluster: {
+            type: "object",
+            required: ["name"],
+            properties: { name: str },
+            additionalProperties: false,
+        },
         ...databaseSettings,
     },
     additionalProperties: false,
@@ -182,7 +216,11 @@ const compiled = new Map<string, ValidateFunction>();
  * Problems of an app.redislabs.com object against its schema (empty when valid), or undefined when
  * the object is not of this API group. Extra `$`-prefixed keys (harness bookkeeping) are ignored.
  */
-export function redisEnterpriseSchemaProblems(o: { apiVersion: string; kind: string; [k: string]: any }): string[] | undefined {
+export function redisEnterpriseSchemaProblems(o: {
+    apiVersion: string;
+    kind: string;
+    [k: string]: any;
+}): string[] | undefined {
     if (!o.apiVersion?.startsWith("app.redislabs.com/")) return undefined;
     const key = `${o.apiVersion}/${o.kind}`;
     const schema = REDIS_ENTERPRISE_SCHEMAS[key];
@@ -190,9 +228,19 @@ export function redisEnterpriseSchemaProblems(o: { apiVersion: string; kind: str
     if (!compiled.has(key)) compiled.set(key, ajv.compile(schema));
     const validate = compiled.get(key)!;
     const plain = Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith("$")));
-    const problems = validate(plain) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message}${e.params ? " " + JSON.stringify(e.params) : ""}`);
+    const problems = validate(plain)
+        ? []
+        : (validate.errors ?? []).map(
+              (e) => `${e.instancePath || "/"} ${e.message}${e.params ? " " + JSON.stringify(e.params) : ""}`,
+          );
     // A rule the documentation states but JSON schema cannot: the credentials Secret is named after the RERC.
-    if (o.kind === "RedisEnterpriseRemoteCluster" && o.spec?.secretName !== undefined && o.spec.secretName !== `redis-enterprise-${o.metadata?.name}`)
-        problems.push(`/spec/secretName must be redis-enterprise-${o.metadata?.name} (the operator's naming rule), got ${o.spec.secretName}`);
+    if (
+        o.kind === "RedisEnterpriseRemoteCluster" &&
+        o.spec?.secretName !== undefined &&
+        o.spec.secretName !== `redis-enterprise-${o.metadata?.name}`
+    )
+        problems.push(
+            `/spec/secretName must be redis-enterprise-${o.metadata?.name} (the operator's naming rule), got ${o.spec.secretName}`,
+        );
     return problems;
 }

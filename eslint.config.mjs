@@ -1,0 +1,39 @@
+// Lint rules for the program, the policy pack, the scripts and the tests (`npm run lint`).
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+    { ignores: ["node_modules/", ".ci/", ".cache/", "bin/", "apps/", "eslint.config.mjs"] },
+    js.configs.recommended,
+    ...tseslint.configs.recommendedTypeChecked,
+    {
+        languageOptions: {
+            parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+        },
+        linterOptions: { reportUnusedDisableDirectives: "error" },
+        rules: {
+            // Imports: one statement per module, types imported as types (cycles and layering: .dependency-cruiser.cjs).
+            "no-duplicate-imports": ["error", { includeExports: true }],
+            "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
+            "@typescript-eslint/no-import-type-side-effects": "error",
+            // Promises are awaited or handled; nothing unused is left behind.
+            "@typescript-eslint/no-floating-promises": "error",
+            "@typescript-eslint/no-misused-promises": "error",
+            "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+            "@typescript-eslint/no-unused-expressions": "error",
+        },
+    },
+    {
+        // The policy pack and the tests read manifests as the cluster receives them: untyped JSON
+        // (recorded wire values, CrossGuard props), so `any` is the honest type there.
+        files: ["policy/**/*.ts", "tests/**/*.ts"],
+        rules: {
+            "@typescript-eslint/no-explicit-any": "off",
+            "@typescript-eslint/no-unsafe-assignment": "off",
+            "@typescript-eslint/no-unsafe-member-access": "off",
+            "@typescript-eslint/no-unsafe-argument": "off",
+            "@typescript-eslint/no-unsafe-call": "off",
+            "@typescript-eslint/no-unsafe-return": "off",
+        },
+    },
+);
