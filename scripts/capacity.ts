@@ -5,7 +5,7 @@
 import { deployedStack } from "../tests/harness/evaluate";
 import { fitsQuota, namespaceCapacity, type PodCost } from "../tests/harness/capacity";
 import { STACKS } from "../tests/harness/stack-config";
-import { formatCpu, formatMemory } from "../components/quantity";
+import { formatCpu, formatMemory } from "../config/quantity";
 
 const cpu = (v: number) => (Number.isNaN(v) ? "—" : formatCpu(v));
 const mem = (v: number) => (Number.isNaN(v) ? "—" : formatMemory(v));

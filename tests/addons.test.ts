@@ -2,35 +2,24 @@
 // certificates, external-dns — each on or off per stack, pinned official charts, the issuer and
 // solver each stack gets, certificates matching what the edge serves, and credentials only in Secrets.
 import * as assert from "node:assert/strict";
-import * as path from "node:path";
-import { parseConfig, type PlatformConfig, PROJECT } from "../config";
 import { publicHosts } from "../components/hosts";
 import { clusterIssuerSpec } from "../components/addons/issuer";
 import { evaluate, formatFindings, toPolicyResource } from "../policy/rules";
 import { deployedStack } from "./harness/evaluate";
-import { helmReleases, type K8sObject, kubernetesObjects, named, ofKind, schemaProblems, unsecret } from "./harness/k8s";
-import { STACKS, stackConfig } from "./harness/stack-config";
+import {
+    helmReleases,
+    type K8sObject,
+    kubernetesObjects,
+    named,
+    ofKind,
+    schemaProblems,
+    unsecret,
+} from "./harness/k8s";
+import { configOf, STACKS } from "./harness/stack-config";
+import { secretValue } from "../config/files";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 
-const ROOT = path.resolve(__dirname, "..");
 type Stack = (typeof STACKS)[number];
-
-/** The stack file's configuration as the program sees it, with optional key replacements. */
-function configOf(stack: Stack, overrides: Record<string, unknown> = {}): PlatformConfig {
-    const { config } = stackConfig(ROOT, stack, overrides);
-    const raw: Record<string, unknown> = {};
-    for (const [key, text] of Object.entries(config)) {
-        if (!key.startsWith(`${PROJECT}:`) || ["", "{}", "[]"].includes(text)) continue;
-        raw[key.slice(PROJECT.length + 1)] = /^[[{]/.test(text)
-            ? JSON.parse(text)
-            : text === "true"
-              ? true
-              : text === "false"
-                ? false
-                : text;
-    }
-    return parseConfig(stack, raw);
-}
 
 const OFFICIAL = {
     "metrics-server": {
@@ -69,7 +58,7 @@ function flippedLayers(stack: Stack): Record<string, unknown> {
         externalDns: !cfg.layers.externalDns,
     };
     return stack === "dev"
-        ? { layers, dns: { provider: "cloudflare", zone: "localtest.me" }, dnsCredentials: CLOUDFLARE }
+        ? { layers, dns: { provider: "cloudflare", zone: "localtest.me" }, dnsCredentials: secretValue(CLOUDFLARE) }
         : { layers };
 }
 
@@ -78,7 +67,7 @@ const VARIANTS = {
         stack: "us" as Stack,
         configOverrides: {
             tls: { issuer: "acme-dns01", acmeEmail: "platform-team@example.com" },
-            dnsCredentials: AWS_KEYS,
+            dnsCredentials: secretValue(AWS_KEYS),
         },
     },
     euDns01Identity: {
@@ -362,7 +351,7 @@ describe("cluster add-ons", () => {
             const cf = configOf("dev", {
                 tls: { issuer: "acme-dns01", acmeEmail: "a@example.com" },
                 dns: { provider: "cloudflare", zone: "localtest.me" },
-                dnsCredentials: CLOUDFLARE,
+                dnsCredentials: secretValue(CLOUDFLARE),
             });
             assert.deepEqual((clusterIssuerSpec(cf, true) as any).acme.solvers[0].dns01, {
                 cloudflare: { apiTokenSecretRef: { name: "dns-credentials", key: "apiToken" } },
@@ -371,7 +360,7 @@ describe("cluster add-ons", () => {
 
         it("rejects DNS credentials that do not fit the provider without echoing them, and Cloudflare without a token", () => {
             assert.throws(
-                () => configOf("us", { dnsCredentials: { apiToken: "leaky-value-123" } }),
+                () => configOf("us", { dnsCredentials: secretValue({ apiToken: "leaky-value-123" }) }),
                 (e: Error) => {
                     assert.match(
                         e.message,

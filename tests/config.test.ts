@@ -2,22 +2,15 @@
 // resource is registered, with a message naming the key, the value and what is expected.
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { CONFIG_KEYS, ConfigError, parseConfig, PROJECT } from "../config";
-import { readYaml, STACKS, stackConfig } from "./harness/stack-config";
+import { CONFIG_KEYS, ConfigError, parseConfig, PROJECT, rawFromFlat } from "../config";
+import { readProjectFile } from "../config/files";
+import { STACKS, stackConfig } from "./harness/stack-config";
 import { evaluateStack } from "./harness/evaluate";
 
 const ROOT = path.resolve(__dirname, "..");
 
-/** The raw config of a stack file, as the program's loadConfig sees it (project prefix removed, defaults dropped). */
-function rawStack(stack: string): Record<string, unknown> {
-    const { config } = stackConfig(ROOT, stack);
-    const raw: Record<string, unknown> = {};
-    for (const [key, text] of Object.entries(config)) {
-        if (!key.startsWith(`${PROJECT}:`) || ["", "{}", "[]"].includes(text)) continue;
-        raw[key.slice(PROJECT.length + 1)] = /^[[{]/.test(text) ? JSON.parse(text) : text;
-    }
-    return raw;
-}
+/** The raw config of a stack file, as the program's loadConfig sees it. */
+const rawStack = (stack: string) => rawFromFlat(stackConfig(ROOT, stack).config);
 
 function expectProblem(stack: string, change: Record<string, unknown>, key: string, expected: RegExp) {
     const raw = { ...rawStack(stack), ...change };
@@ -53,20 +46,25 @@ describe("configuration", () => {
         assert.equal(dev.layers.redisEnterprise, false);
     });
 
-    it("declares in Pulumi.yaml exactly the keys the program reads, each with a type, description and default", () => {
-        const declared = readYaml(path.join(ROOT, "Pulumi.yaml")).config;
+    it("declares in Pulumi.yaml exactly the keys the program reads, each with a type and description; only tier and region have no default", () => {
+        const declared: Record<string, any> = readProjectFile(ROOT).config ?? {};
         assert.deepEqual(Object.keys(declared).sort(), [...CONFIG_KEYS].sort());
         for (const [key, decl] of Object.entries<any>(declared)) {
             assert.ok(["string", "integer", "boolean", "array", "object"].includes(decl.type), `${key} has a type`);
             assert.ok(decl.description?.length > 10, `${key} has a description`);
-            assert.ok("default" in decl, `${key} has a default (a declared key without one is required by the CLI)`);
+            // A declared key without a default is required by the CLI: every stack file must name it.
+            assert.equal(
+                "default" in decl,
+                !["tier", "region"].includes(key),
+                `${key}: default declared only for optional keys`,
+            );
         }
     });
 
     it("stack files use only declared keys", () => {
         for (const stack of STACKS) {
             const { stackFile } = stackConfig(ROOT, stack);
-            for (const key of Object.keys(stackFile.config)) {
+            for (const key of Object.keys(stackFile.config ?? {})) {
                 if (!key.startsWith(`${PROJECT}:`)) continue;
                 assert.ok(
                     (CONFIG_KEYS as readonly string[]).includes(key.slice(PROJECT.length + 1)),
@@ -83,9 +81,9 @@ describe("configuration", () => {
             [
                 "zero replicas",
                 "dev",
-                { shop: { frontend: { replicas: 0 } } },
-                "shop.frontend.replicas",
-                /= 0: expected an integer >= 1/,
+                { shop: { worker: { replicas: 0 } } },
+                "shop.worker.replicas",
+                /= 0: expected at least 1 replicas/,
             ],
             [
                 "min above max",
@@ -94,7 +92,6 @@ describe("configuration", () => {
                     services: [
                         {
                             name: "payment",
-                            replicas: 3,
                             autoscaling: { minReplicas: 5, maxReplicas: 3, cpuUtilization: 70 },
                         },
                     ],
@@ -161,26 +158,26 @@ describe("configuration", () => {
                 "dev",
                 { shop: { postgres: { storage: "-5Gi" } } },
                 "shop.postgres.storage",
-                /"-5Gi": expected a positive memory quantity/,
+                /"-5Gi": expected a positive storage size/,
             ],
             [
                 "duplicate service names",
                 "us",
                 {
                     services: [
-                        { name: "auth", replicas: 2 },
-                        { name: "auth", replicas: 2 },
+                        { name: "auth", autoscaling: false, replicas: 2 },
+                        { name: "auth", autoscaling: false, replicas: 2 },
                     ],
                 },
                 "services[4].name",
-                /"auth": expected unique service names/,
+                /"auth" appears twice/,
             ],
             [
                 "missing context on a production stack",
                 "us",
                 { cluster: { identifier: "ecommerce-us", distribution: "eks", apiServer: "https://api.example.com" } },
                 "cluster.context",
-                /\(not set\): expected a kubeconfig context for a production stack/,
+                /\(not set\): expected the kubeconfig context of the production cluster/,
             ],
             [
                 "production stack on the local region",
@@ -189,7 +186,7 @@ describe("configuration", () => {
                 "region",
                 /"local": expected one of us, eu, asia for a production stack/,
             ],
-            ["unknown layer", "dev", { layers: { kafka: true } }, "layers", /unknown key\(s\) kafka/],
+            ["unknown layer", "dev", { layers: { kafka: true } }, "layers.kafka", /layers\.kafka: unknown key/],
             [
                 "non-boolean layer toggle",
                 "dev",
@@ -256,12 +253,16 @@ describe("configuration", () => {
         });
         assert.equal(cfg.services[1].autoscaling?.minReplicas, 3, "payment untouched");
         assert.throws(
-            () => parseConfig("us", { ...rawStack("us"), services: [{ name: "inventory", replicas: 2 }] }),
+            () =>
+                parseConfig("us", {
+                    ...rawStack("us"),
+                    services: [{ name: "inventory", replicas: 2, calls: ["auth"] }],
+                }),
             /resources\.inventory = \(not set\): expected \{requests/,
         );
         const added = parseConfig("us", {
             ...rawStack("us"),
-            services: [{ name: "inventory", replicas: 2 }],
+            services: [{ name: "inventory", replicas: 2, calls: ["auth"] }],
             resources: { inventory: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } } },
         });
         assert.deepEqual(
@@ -279,8 +280,8 @@ describe("configuration", () => {
 
     it("stops the program before any resource is registered", async function () {
         this.timeout(120000);
-        const result = await evaluateStack("us", { configOverrides: { shop: { frontend: { replicas: 0 } } } });
-        assert.match(result.error ?? "", /ecommerce-platform:shop\.frontend\.replicas = 0: expected an integer >= 1/);
+        const result = await evaluateStack("us", { configOverrides: { shop: { worker: { replicas: 0 } } } });
+        assert.match(result.error ?? "", /ecommerce-platform:shop\.worker\.replicas = 0: expected at least 1 replicas/);
         assert.deepEqual(
             result.resources.map((r) => r.type),
             [],

@@ -6,7 +6,7 @@ import { deployedStack } from "./harness/evaluate";
 import { helmReleases, type K8sObject, kubernetesObjects, named, ofKind } from "./harness/k8s";
 import { STACKS } from "./harness/stack-config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
-import { parseQuantity } from "../components/quantity";
+import { parseQuantity } from "../config/quantity";
 
 const NS = "ecommerce";
 const SERVICES = ["product-catalog", "payment", "recommendation", "auth"];
@@ -321,7 +321,7 @@ describe("core services", () => {
     describe("without the mesh", () => {
         it("keeps every service closed to other namespaces (no gateway to admit), except Prometheus on the metrics port", async () => {
             const { resources } = await deployedStack("dev", {
-                configOverrides: { layers: { mesh: false } },
+                configOverrides: { layers: { mesh: false, tracing: false } },
             });
             const objects = kubernetesObjects(resources);
             for (const s of SERVICES) {

@@ -1,42 +1,23 @@
 // Helm releases against their charts (audit of the pinned chart versions): values that would make a
 // first `pulumi up` fail or hang although every key exists in the chart.
 import * as assert from "node:assert/strict";
-import * as path from "node:path";
-import { parseConfig, PROJECT } from "../config";
+import { secretValue } from "../config/files";
+import { CHARTS, mergeValues } from "../components/helm";
+import { ALLOWED_HELM_REPOSITORIES } from "../policy/rules";
 import { deployedStack } from "./harness/evaluate";
 import { helmReleases, unsecret } from "./harness/k8s";
-import { STACKS, stackConfig } from "./harness/stack-config";
+import { configOf, STACKS } from "./harness/stack-config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
-
-const ROOT = path.resolve(__dirname, "..");
-type Stack = (typeof STACKS)[number];
 
 const releasesOf = (r: StackEvaluation, chart: string) =>
     helmReleases(r.resources).filter((x) => x.inputs.chart === chart);
 const valuesOf = (rel: RecordedResource) => unsecret(rel.inputs.values ?? {});
 
-/** The stack file's layers, as the program parses them. */
-function layersOf(stack: Stack): Record<string, boolean> {
-    const { config } = stackConfig(ROOT, stack);
-    const raw: Record<string, unknown> = {};
-    for (const [key, text] of Object.entries(config)) {
-        if (!key.startsWith(`${PROJECT}:`) || ["", "{}", "[]"].includes(text)) continue;
-        raw[key.slice(PROJECT.length + 1)] = /^[[{]/.test(text)
-            ? JSON.parse(text)
-            : text === "true"
-              ? true
-              : text === "false"
-                ? false
-                : text;
-    }
-    return { ...parseConfig(stack, raw).layers };
-}
-
 /** dev with external-dns (Cloudflare) but without the service mesh: no Istio CRDs in the cluster. */
 const DEV_DNS_WITHOUT_MESH = {
-    layers: { ...layersOf("dev"), mesh: false, externalDns: true },
+    layers: { ...configOf("dev").layers, mesh: false, tracing: false, externalDns: true },
     dns: { provider: "cloudflare", zone: "localtest.me" },
-    dnsCredentials: { apiToken: "helm-releases-test-token" },
+    dnsCredentials: secretValue({ apiToken: "helm-releases-test-token" }),
 };
 
 before(async function () {
@@ -71,8 +52,7 @@ describe("Helm releases against their charts", () => {
                 const [cni] = releasesOf(r, "cni");
                 assert.ok(cni, "istio-cni is installed");
                 const v = valuesOf(cni);
-                const { config } = stackConfig(ROOT, stack);
-                const distribution = JSON.parse(config[`${PROJECT}:cluster`]).distribution;
+                const distribution = configOf(stack).cluster.distribution;
                 if (distribution === "gke") {
                     // Not left to version-string detection (Helm 3.19.0 strips "-gke"): /opt/cni/bin is read-only there.
                     assert.equal(v.cni?.cniBinDir, "/home/kubernetes/bin");
@@ -114,8 +94,6 @@ describe("Helm releases against their charts", () => {
 
 describe("pinned charts", () => {
     it("installs only charts of the pin table, at their pinned version, with a fixed name and explicit timeouts", async () => {
-        const { CHARTS, mergeValues } = await import("../components/helm");
-        const { ALLOWED_HELM_REPOSITORIES } = await import("../policy/rules");
         const pins = Object.values(CHARTS);
         for (const pin of pins)
             assert.ok(

@@ -3,7 +3,15 @@
 // between regions with peers absent, partly present and all present.
 import * as assert from "node:assert/strict";
 import { deployedStack } from "./harness/evaluate";
-import { helmReleases, type K8sObject, kubernetesObjects, named, ofKind, schemaProblems, unsecret } from "./harness/k8s";
+import {
+    helmReleases,
+    type K8sObject,
+    kubernetesObjects,
+    named,
+    ofKind,
+    schemaProblems,
+    unsecret,
+} from "./harness/k8s";
 import { STACKS } from "./harness/stack-config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 

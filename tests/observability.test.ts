@@ -17,7 +17,7 @@ import {
 } from "./harness/k8s";
 import { STACKS } from "./harness/stack-config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
-import { parseQuantity } from "../components/quantity";
+import { parseQuantity } from "../config/quantity";
 import { isDefaultDeny, selectorMatches } from "../policy/rules";
 // Prometheus's own PromQL grammar (the one its UI uses), CommonJS build.
 import { parser as promqlParser } from "@prometheus-io/lezer-promql";

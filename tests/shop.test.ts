@@ -7,10 +7,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { deployedStack } from "./harness/evaluate";
 import { kubernetesObjects, named, ofKind, podTemplate, unsecret, type K8sObject } from "./harness/k8s";
-import { STACKS, stackConfig } from "./harness/stack-config";
+import { configOf, STACKS } from "./harness/stack-config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 import { podSecurityProblems, selectorMatches } from "../policy/rules";
-import { parseQuantity } from "../components/quantity";
+import { parseQuantity } from "../config/quantity";
 import { migrationJobName, migrationScripts } from "../components/shop/plan";
 import { parseConfig } from "../config";
 
@@ -1198,8 +1198,7 @@ for (const stack of STACKS) {
             });
 
             it("exposes frontend-public as an INTERNAL load balancer of the cloud, for the private network only, and uses the cloud's CSI provisioner", () => {
-                const distribution = stackConfig(ROOT, stack).stackFile.config["ecommerce-platform:cluster"]
-                    .distribution as string;
+                const distribution = configOf(stack).cluster.distribution;
                 const pub = named(s.all, "Service", "frontend-public", NS);
                 assert.equal(pub.spec.type, "LoadBalancer");
                 const internal: Record<string, Record<string, string>> = {
@@ -1375,7 +1374,7 @@ describe("Warung Kopi shop, variations", function () {
     it("leaves room in the quota for the sidecars the mesh injects", async () => {
         const [withMesh, without] = await Promise.all([
             stackShop("dev"),
-            stackShop("dev", { configOverrides: { layers: { mesh: false } } }),
+            stackShop("dev", { configOverrides: { layers: { mesh: false, tracing: false } } }),
         ]);
         const cpu = (s: Shop) => parseQuantity(named(s.all, "ResourceQuota", "compute", NS).spec.hard["requests.cpu"]);
         const podsOf = (s: Shop) => Number(named(s.all, "ResourceQuota", "compute", NS).spec.hard.pods);

@@ -16,7 +16,7 @@ for (const stack of STACKS) {
 
         it("disables the default Kubernetes provider in its stack file", () => {
             const { stackFile } = stackConfig(ROOT, stack);
-            assert.deepEqual(stackFile.config["pulumi:disable-default-providers"], ["kubernetes"]);
+            assert.deepEqual(stackFile.config?.["pulumi:disable-default-providers"], ["kubernetes"]);
         });
 
         it("creates exactly one Kubernetes provider, with a stable cluster identifier, and every Kubernetes resource uses it", async () => {

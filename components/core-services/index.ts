@@ -13,7 +13,7 @@ import type { Observability } from "../observability";
 import type { CacheEndpoint } from "../cache";
 import type { DatabaseLogin } from "../database";
 import { type PlatformConfig, type Resources, resourcesFor } from "../../config";
-import { parseQuantity } from "../quantity";
+import { parseQuantity } from "../../config/quantity";
 import { HardenedNamespace } from "../namespace";
 import { CORE_SERVICES_NAMESPACE } from "../names";
 import { CoreService, SERVICE_KINDS, SERVICE_PORT } from "./service";

@@ -9,7 +9,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { input } from "@pulumi/kubernetes/types";
-import type { PlatformConfig } from "../../config";
+import { type PlatformConfig, resourcesFor } from "../../config";
 import { CHARTS, chartValues, pinnedRelease } from "../helm";
 import type { LayerReport } from "../outputs";
 import type { StackContext } from "../defaults";
@@ -64,6 +64,7 @@ export function clusterSpec(cfg: PlatformConfig, username: string): Record<strin
     const r = cfg.redisEnterprise;
     const hosts = publicHosts(cfg);
     const s = cfg.scheduling;
+    const node = resourcesFor(cfg, "redis-enterprise-node");
     return {
         nodes: r.nodes,
         username,
@@ -71,8 +72,8 @@ export function clusterSpec(cfg: PlatformConfig, username: string): Record<strin
         clusterCredentialSecretName: recName(cfg.region),
         // requests == limits: Redis Enterprise nodes should run with Guaranteed QoS.
         redisEnterpriseNodeResources: {
-            requests: { cpu: r.nodeResources.cpu, memory: r.nodeResources.memory },
-            limits: { cpu: r.nodeResources.cpu, memory: r.nodeResources.memory },
+            requests: { cpu: node.requests.cpu, memory: node.requests.memory },
+            limits: { cpu: node.requests.cpu, memory: node.requests.memory },
         },
         persistentSpec: { enabled: true, volumeSize: r.storageSize },
         // Peers reach the cluster API and the database replication endpoints through the Istio

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { resourcesFor } from "../../config";
 import type { Distribution, PlatformConfig, Resources } from "../../config";
-import { formatCpu, formatMemory, parseQuantity } from "../quantity";
+import { formatCpu, formatMemory, parseQuantity } from "../../config/quantity";
 import { CORE_SERVICES_NAMESPACE } from "../names";
 import { serviceFqdn } from "../hosts";
 

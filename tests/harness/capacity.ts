@@ -1,6 +1,6 @@
 // Capacity of a stack: CPU and memory requests and limits of every pod template the program emits,
 // at minimum and at maximum replicas, per namespace, next to the namespace's ResourceQuota.
-import { parseQuantity } from "../../components/quantity";
+import { parseQuantity } from "../../config/quantity";
 import { type K8sObject, kubernetesObjects, podTemplate } from "./k8s";
 import type { RecordedResource } from "./types";
 

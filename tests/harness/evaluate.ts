@@ -1,5 +1,7 @@
-// Evaluates the program for a stack in a child process (see run-stack.ts) and returns what it
-// registered. Results are cached per request for the life of the test process.
+// Evaluates the program for a stack in a child process (./run-stack.ts) and returns what it
+// registered. Each distinct request runs once per test process and is shared by every test file;
+// evaluations run side by side, as many as the machine has cores. A test file that calls
+// evaluateStack() at load time starts its stacks before the first test runs.
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -8,7 +10,22 @@ import type { EvaluationRequest } from "./run-stack";
 import type { RecordedResource, StackEvaluation } from "./types";
 
 const ROOT = path.resolve(__dirname, "..", "..");
+const TRANSPILE = path.join(__dirname, "transpile.js");
 const cache = new Map<string, Promise<StackEvaluation>>();
+const slots = Math.max(1, os.availableParallelism());
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function slot<T>(work: () => Promise<T>): Promise<T> {
+    if (running >= slots) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+        return await work();
+    } finally {
+        running--;
+        waiting.shift()?.();
+    }
+}
 
 function run(request: EvaluationRequest): Promise<StackEvaluation> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-eval-"));
@@ -16,16 +33,14 @@ function run(request: EvaluationRequest): Promise<StackEvaluation> {
     const resultFile = path.join(dir, "result.json");
     fs.writeFileSync(requestFile, JSON.stringify(request));
     return new Promise((resolve, reject) => {
+        // No source maps in the child (see transpile.js): strip the parent's flag.
+        const nodeOptions = (process.env.NODE_OPTIONS ?? "").replace(/--enable-source-maps/g, "");
         execFile(
             process.execPath,
-            ["-r", "ts-node/register/transpile-only", path.join(__dirname, "run-stack.ts"), requestFile, resultFile],
+            ["--require", TRANSPILE, path.join(__dirname, "run-stack.ts"), requestFile, resultFile],
             {
                 cwd: ROOT,
-                env: {
-                    ...process.env,
-                    TS_NODE_TRANSPILE_ONLY: "true",
-                    TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json"),
-                },
+                env: { ...process.env, NODE_OPTIONS: nodeOptions },
                 maxBuffer: 64 * 1024 * 1024,
                 timeout: 120_000,
             },
@@ -34,7 +49,7 @@ function run(request: EvaluationRequest): Promise<StackEvaluation> {
                     reject(new Error(`evaluating stack ${request.stack} failed: ${err?.message}\n${stderr}`));
                     return;
                 }
-                const result: StackEvaluation = JSON.parse(fs.readFileSync(resultFile, "utf8"));
+                const result = JSON.parse(fs.readFileSync(resultFile, "utf8")) as StackEvaluation;
                 fs.rmSync(dir, { recursive: true, force: true });
                 resolve(result);
             },
@@ -42,11 +57,17 @@ function run(request: EvaluationRequest): Promise<StackEvaluation> {
     });
 }
 
-/** Evaluate a stack (optionally with config overrides and peer stack outputs); cached per request. */
+/** Evaluate a stack (optionally with config overrides and peer stack outputs); once per request. */
 export function evaluateStack(stack: string, options: Omit<EvaluationRequest, "stack"> = {}): Promise<StackEvaluation> {
     const key = JSON.stringify({ stack, ...options });
-    if (!cache.has(key)) cache.set(key, run({ stack, ...options }));
-    return cache.get(key)!;
+    let result = cache.get(key);
+    if (!result) {
+        result = slot(() => run({ stack, ...options }));
+        // Started ahead of the test that awaits it: a failure is reported there, not as unhandled.
+        result.catch(() => undefined);
+        cache.set(key, result);
+    }
+    return result;
 }
 
 /** Like evaluateStack, but fails when the program itself failed. */

@@ -50,7 +50,7 @@ async function main() {
     const [requestFile, resultFile] = process.argv.slice(2);
     const request: EvaluationRequest = JSON.parse(fs.readFileSync(requestFile, "utf8"));
     const root = path.resolve(__dirname, "..", "..");
-    const { project, config } = stackConfig(root, request.stack, request.configOverrides);
+    const { project, config, secretKeys } = stackConfig(root, request.stack, request.configOverrides);
 
     const recorded = new Map<string, RecordedResource>();
     const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
@@ -88,7 +88,7 @@ async function main() {
         });
     };
 
-    pulumi.runtime.setAllConfig(config, []);
+    pulumi.runtime.setAllConfig(config, secretKeys);
     await pulumi.runtime.setMocks(
         new PlatformMocks({ stackOutputs: request.stackOutputs }),
         project,

@@ -1,31 +1,18 @@
-// Reads Pulumi.yaml and Pulumi.<stack>.yaml as the Pulumi CLI does for a program: project config
-// defaults first, then the stack's values, as the flat "<namespace>:<key>" map the runtime receives.
-import * as fs from "node:fs";
+// The stacks this repository ships, and their configuration read through the program's own config
+// module (config/files.ts): the tests see exactly what `pulumi up` would.
 import * as path from "node:path";
-import { parse } from "yaml";
+import { readStackConfig, stackConfig as read, stackNames } from "../../config/files";
 
+export const ROOT = path.resolve(__dirname, "..", "..");
 export const STACKS = ["dev", "us", "eu", "asia"] as const;
+export type StackName = (typeof STACKS)[number];
 
-export function readYaml(file: string): any {
-    return parse(fs.readFileSync(file, "utf8"));
-}
+/** Pulumi.<stack>.yaml files present next to Pulumi.yaml (a test checks these are the STACKS). */
+export const stackFiles = () => stackNames(ROOT);
 
-const asConfigString = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+export const stackConfig = (root: string, stack: string, overrides?: Record<string, unknown>) =>
+    read(root, stack, overrides);
 
-export function stackConfig(root: string, stack: string, overrides: Record<string, unknown> = {}) {
-    const projectFile = readYaml(path.join(root, "Pulumi.yaml"));
-    const project: string = projectFile.name;
-    const stackFile = readYaml(path.join(root, `Pulumi.${stack}.yaml`)) ?? {};
-    const config: Record<string, string> = {};
-    for (const [key, decl] of Object.entries<any>(projectFile.config ?? {})) {
-        if (decl && typeof decl === "object" && "default" in decl)
-            config[`${project}:${key}`] = asConfigString(decl.default);
-    }
-    for (const [key, value] of Object.entries<unknown>(stackFile.config ?? {})) config[key] = asConfigString(value);
-    for (const [key, value] of Object.entries(overrides)) {
-        const full = key.includes(":") ? key : `${project}:${key}`;
-        if (value === undefined) delete config[full];
-        else config[full] = asConfigString(value);
-    }
-    return { project, config, stackFile };
-}
+/** The typed configuration of a shipped stack, as the program would read it (overrides applied last). */
+export const configOf = (stack: string, overrides: Record<string, unknown> = {}) =>
+    readStackConfig(ROOT, stack, overrides);

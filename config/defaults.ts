@@ -1,0 +1,127 @@
+// Defaults per tier. A stack file names only what differs: objects merge key by key, lists of named
+// entries (services) by name, other lists and values replace (./merge.ts).
+import type { Autoscaling, Distribution, Region, Tier } from "./fields";
+import type { z } from "zod";
+import type { PlatformConfig, schema } from "./schema";
+import { SIZING } from "./sizing";
+
+/** Distributions that come without a metrics API (k3d/k3s bundle metrics-server; GKE and AKS run their own). */
+export const DISTRIBUTIONS_WITHOUT_METRICS_SERVER: readonly Distribution[] = [
+    "kind",
+    "minikube",
+    "docker-desktop",
+    "eks",
+];
+/** Laptop distributions (kubelets serve self-signed serving certificates; nothing assigns LoadBalancer addresses reliably). */
+export const LOCAL_DISTRIBUTIONS: readonly Distribution[] = ["kind", "k3d", "minikube", "docker-desktop"];
+
+export const IMAGES: PlatformConfig["images"] = {
+    frontend: "nginxinc/nginx-unprivileged:1.27.3-alpine",
+    frontendBuilder: "node:22.12.0-alpine",
+    backend: "node:22.12.0-alpine",
+    worker: "node:22.12.0-alpine",
+    service: "node:22.12.0-alpine",
+    postgres: "postgres:16.6-alpine",
+    redis: "redis:7.4.1-alpine",
+    nodeMetrics: "quay.io/prometheus/node-exporter:v1.8.2",
+    postgresExporter: "quay.io/prometheuscommunity/postgres-exporter:v0.15.0",
+    redisExporter: "oliver006/redis_exporter:v1.62.0",
+    nginxExporter: "nginx/nginx-prometheus-exporter:1.3.0",
+};
+
+/**
+ * The core services and their flows: who calls whom, and which paths of the public API host the
+ * gateway routes to them. A service added in a stack file (name, flows, resources) runs the same way.
+ */
+export const CORE_SERVICE_FLOWS: Pick<PlatformConfig["services"][number], "name" | "publicPrefix" | "calls">[] = [
+    // Public; asks recommendation for "customers also bought" and checks tokens with auth.
+    { name: "product-catalog", publicPrefix: "/catalog", calls: ["recommendation", "auth"] },
+    // Public (checkout); checks tokens with auth; writes its transactions to PostgreSQL.
+    { name: "payment", publicPrefix: "/payments", calls: ["auth"] },
+    // Internal, called by product-catalog; checks tokens for personalised results.
+    { name: "recommendation", calls: ["auth"] },
+    // Public: the OIDC issuer (discovery, JWKS, token endpoint); called by every other service.
+    { name: "auth", publicPrefix: "/auth", calls: [] },
+];
+
+/** Defaults are stack-file input: the same shape a stack file writes, before parsing. */
+type Defaults = Omit<z.input<typeof schema>, "stack" | "tier" | "region">;
+
+export function tierDefaults(tier: Tier, region: Region, stack: string, distribution?: Distribution): Defaults {
+    const prod = tier !== "dev";
+    const dist: Distribution = distribution ?? (prod ? "eks" : "kind");
+    const hpa = (minReplicas: number, maxReplicas: number): Autoscaling => ({
+        minReplicas,
+        maxReplicas,
+        cpuUtilization: 70,
+        requestsPerSecond: 20,
+    });
+    return {
+        cluster: { identifier: prod ? `${region}-${tier}` : "dev-local", distribution: dist, zones: [] },
+        domain: prod ? `${region}.shop.example.com` : "localtest.me",
+        layers: {
+            shop: true,
+            coreServices: true,
+            mesh: true,
+            multiCluster: prod,
+            redisEnterprise: prod,
+            monitoring: true,
+            tracing: true,
+            customMetricsAutoscaling: true,
+            // Only where the cluster has no metrics API (a second metrics-server would fight over the APIService).
+            metricsServer: DISTRIBUTIONS_WITHOUT_METRICS_SERVER.includes(dist),
+            certManager: true,
+            externalDns: false,
+        },
+        images: IMAGES,
+        resources: { ...SIZING[tier] },
+        scheduling: { nodeSelector: {}, tolerations: [], spreadAcrossZones: prod },
+        shop: {
+            namespace: "warung-kopi",
+            frontend: { autoscaling: prod ? hpa(3, 10) : hpa(1, 3) },
+            backend: { autoscaling: prod ? hpa(2, 8) : hpa(1, 3) },
+            worker: { replicas: prod ? 2 : 1 },
+            postgres: {
+                storage: prod ? "50Gi" : "2Gi",
+                backupStorage: prod ? "100Gi" : "2Gi",
+                backupSchedule: "0 2 * * *",
+            },
+            redis: {},
+            // Laptop: the machine's own networks (loopback, Docker/kind bridges, home LAN); regions:
+            // the private network (VPC/VNet, VPN) only.
+            directAccessCidrs: prod ? ["10.0.0.0/8"] : ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8"],
+            // A directory that exists on laptop node images and holds nothing else: kubelet gives a local
+            // volume's files to the pod's fsGroup, so it must not be shared with other volumes' data.
+            backupVolume: { type: "local", path: "/mnt" },
+            ingressHost: prod ? `kopi.${region}.shop.example.com` : "kopi.localtest.me",
+        },
+        services: CORE_SERVICE_FLOWS.map((s) => ({
+            ...s,
+            autoscaling: prod ? hpa(3, 10) : hpa(1, 2),
+            cache: true,
+        })),
+        mesh: {
+            meshId: "ecommerce-mesh",
+            network: `network-${prod ? region : stack}`,
+            gatewayServiceType: prod ? "LoadBalancer" : "NodePort",
+            rootCaFrom: prod ? "us" : undefined,
+        },
+        peers: {},
+        redisEnterprise: {
+            nodes: 3,
+            databaseMemory: "1GB",
+            storageSize: "20Gi",
+            activeActiveOwner: prod ? "us" : undefined,
+        },
+        monitoring: {
+            namespace: "monitoring",
+            retention: prod ? "15d" : "2d",
+            prometheusStorage: prod ? "50Gi" : undefined,
+        },
+        tls: {
+            issuer: prod ? "acme-http01" : "self-signed",
+            acmeServer: "https://acme-v02.api.letsencrypt.org/directory",
+        },
+        dns: {},
+    };
+}

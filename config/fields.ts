@@ -1,0 +1,181 @@
+// Field types of the configuration schema, each with the message a platform engineer needs to fix a
+// bad value: what is expected and an example.
+import { isIPv6 } from "node:net";
+import { z } from "zod";
+import { isQuantity, parseQuantity } from "./quantity";
+
+export const TIERS = ["dev", "staging", "production"] as const;
+export const REGIONS = ["local", "us", "eu", "asia"] as const;
+export const DISTRIBUTIONS = ["kind", "k3d", "minikube", "docker-desktop", "eks", "gke", "aks"] as const;
+export const DNS_PROVIDERS = ["aws", "google", "azure", "cloudflare"] as const;
+export type Tier = (typeof TIERS)[number];
+export type Region = (typeof REGIONS)[number];
+export type Distribution = (typeof DISTRIBUTIONS)[number];
+export type DnsProvider = (typeof DNS_PROVIDERS)[number];
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+    z.enum(values, { message: `expected one of ${values.join(", ")}` });
+
+export const dnsLabel = z.string().refine((s) => s.length <= 63 && DNS1123_LABEL.test(s), {
+    message: "expected a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters (e.g. payment)",
+});
+export const hostName = z.string().refine((s) => s.length <= 253 && DNS1123_SUBDOMAIN.test(s), {
+    message: "expected a DNS name such as shop.example.com (lower-case, dot-separated DNS-1123 labels)",
+});
+export const cpu = z.string().refine((s) => isQuantity(s) && /^(\d+m|\d+(\.\d+)?)$/.test(s) && parseQuantity(s) > 0, {
+    message: "expected a positive CPU quantity such as 250m or 1.5",
+});
+export const memory = z.string().refine((s) => isQuantity(s) && !/m$/.test(s) && parseQuantity(s) > 0, {
+    message: "expected a positive memory quantity such as 256Mi or 2Gi",
+});
+export const storage = z.string().refine((s) => isQuantity(s) && !/m$/.test(s) && parseQuantity(s) > 0, {
+    message: "expected a positive storage size such as 20Gi",
+});
+export const bool = z.boolean({ message: "expected true or false" });
+export const count = (what: string, min = 1) =>
+    z
+        .number({ message: `expected a whole number of ${what} (e.g. 3)` })
+        .int(`expected a whole number of ${what} (e.g. 3)`)
+        .min(min, `expected at least ${min} ${what}`);
+
+/** An IPv4 network in canonical form (no host bits set), e.g. 10.0.0.0/8; or an IPv6 prefix. */
+export function cidrProblem(s: string): string | undefined {
+    const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(s);
+    if (v4) {
+        const octets = v4.slice(1, 5).map(Number);
+        const bits = Number(v4[5]);
+        if (octets.some((o) => o > 255) || bits > 32) return "expected an IPv4 network such as 10.0.0.0/8";
+        const n = octets.reduce((a, o) => a * 256 + o, 0);
+        if (n % 2 ** (32 - bits) !== 0)
+            return "expected the network address of the range (no host bits set), e.g. 10.0.0.0/8";
+        return undefined;
+    }
+    const v6 = /^([0-9a-fA-F:]+)\/(\d{1,3})$/.exec(s);
+    if (v6 && isIPv6(v6[1]) && Number(v6[2]) <= 128) return undefined;
+    return "expected a CIDR range such as 10.0.0.0/8";
+}
+export const cidr = z.string().superRefine((s, ctx) => {
+    const problem = cidrProblem(s);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/** An image reference pinned by a tag other than `latest`, or by digest. */
+export function imageProblem(ref: string): string | undefined {
+    if (/\s/.test(ref) || ref.length === 0) return "expected an image reference such as postgres:16.4-alpine";
+    if (/@sha256:[a-f0-9]{64}$/.test(ref)) return undefined;
+    const lastSegment = ref.split("/").pop()!;
+    const colon = lastSegment.lastIndexOf(":");
+    if (colon < 0)
+        return "expected an image pinned by tag or digest (e.g. redis:7.4.1-alpine); an untagged image means `latest`";
+    const tag = lastSegment.slice(colon + 1);
+    if (tag === "latest") return "expected a pinned tag; `latest` changes under a running cluster";
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) return "expected a valid image tag";
+    return undefined;
+}
+export const image = z.string().superRefine((s, ctx) => {
+    const problem = imageProblem(s);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+export const resources = z
+    .strictObject({
+        requests: z.strictObject({ cpu, memory }),
+        limits: z.strictObject({ cpu: cpu.optional(), memory }),
+    })
+    .superRefine((r, ctx) => {
+        // Runs even when a quantity above is malformed (zod reports both): compare only well-formed ones.
+        const q = (v: string) => (isQuantity(v) ? parseQuantity(v) : NaN);
+        if (r.limits.cpu && q(r.limits.cpu) < q(r.requests.cpu))
+            ctx.addIssue({
+                code: "custom",
+                path: ["limits", "cpu"],
+                message: `expected limits.cpu >= requests.cpu (${r.requests.cpu})`,
+            });
+        if (q(r.limits.memory) < q(r.requests.memory))
+            ctx.addIssue({
+                code: "custom",
+                path: ["limits", "memory"],
+                message: `expected limits.memory >= requests.memory (${r.requests.memory})`,
+            });
+    });
+export type Resources = z.infer<typeof resources>;
+
+export const autoscaling = z
+    .strictObject({
+        minReplicas: count("replicas"),
+        maxReplicas: count("replicas"),
+        cpuUtilization: z
+            .number({ message: "expected a CPU utilisation percentage between 1 and 100 (e.g. 70)" })
+            .int("expected a whole percentage between 1 and 100 (e.g. 70)")
+            .min(1, "expected a CPU utilisation between 1 and 100 (e.g. 70)")
+            .max(100, "expected a CPU utilisation between 1 and 100 (e.g. 70)"),
+        /** Target average requests per second per pod (Prometheus metric), when custom-metric autoscaling is on. */
+        requestsPerSecond: z
+            .number({ message: "expected a number of requests per second (e.g. 20)" })
+            .positive("expected a positive number of requests per second (e.g. 20)")
+            .optional(),
+    })
+    .superRefine((a, ctx) => {
+        if (a.minReplicas > a.maxReplicas)
+            ctx.addIssue({
+                code: "custom",
+                path: ["minReplicas"],
+                message: `expected minReplicas <= maxReplicas (${a.maxReplicas})`,
+            });
+    });
+export type Autoscaling = z.infer<typeof autoscaling>;
+
+/**
+ * How many pods a workload runs: a fixed `replicas`, or an `autoscaling` range, never both (a fixed
+ * count next to an autoscaler would be ignored by it); `autoscaling: false` switches a tier's
+ * autoscaler off. Parsed into `{replicas, autoscaling?}` where `replicas` is the starting count.
+ */
+export const scalableFields = {
+    replicas: count("replicas").optional(),
+    autoscaling: z
+        .union([autoscaling, z.literal(false)], {
+            message: "expected {minReplicas, maxReplicas, cpuUtilization} or false",
+        })
+        .optional(),
+};
+export function checkScaling(
+    s: { replicas?: number; autoscaling?: Autoscaling | false },
+    ctx: z.core.$RefinementCtx,
+): void {
+    if (s.replicas !== undefined && s.autoscaling)
+        ctx.addIssue({
+            code: "custom",
+            path: ["replicas"],
+            input: s.replicas,
+            message:
+                `is ignored while autoscaling governs the count (minReplicas ${s.autoscaling.minReplicas}, ` +
+                `maxReplicas ${s.autoscaling.maxReplicas}): change autoscaling.minReplicas/maxReplicas, or set autoscaling: false for a fixed count`,
+        });
+    if (s.replicas === undefined && !s.autoscaling)
+        ctx.addIssue({
+            code: "custom",
+            path: ["replicas"],
+            input: s.replicas,
+            message: "expected a replica count (e.g. 2) or an autoscaling range",
+        });
+}
+export const normalizeScaling = <T extends { replicas?: number; autoscaling?: Autoscaling | false }>(s: T) => ({
+    ...s,
+    replicas: s.autoscaling ? s.autoscaling.minReplicas : (s.replicas ?? 1),
+    autoscaling: s.autoscaling || undefined,
+});
+export const scalable = z.strictObject(scalableFields).superRefine(checkScaling).transform(normalizeScaling);
+export type Scalable = z.infer<typeof scalable>;
+
+export const toleration = z.strictObject({
+    key: z.string().min(1, "expected a taint key"),
+    operator: oneOf(["Equal", "Exists"]).default("Equal"),
+    value: z.string().optional(),
+    effect: oneOf(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+});
+export type Toleration = z.infer<typeof toleration>;
+
+export const labelMap = z.record(z.string().min(1), z.string());

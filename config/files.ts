@@ -1,0 +1,94 @@
+// Pulumi.yaml and Pulumi.<stack>.yaml read as the Pulumi CLI reads them for a program: the project's
+// declared defaults first, then the stack's values, as the flat "<namespace>:<key>" map the runtime
+// receives. Used by `npm run check` and the tests, so they see exactly what `pulumi up` would.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { parseConfig, rawFromFlat } from "./load";
+import { PROJECT } from "./messages";
+import type { PlatformConfig } from "./schema";
+
+export interface ProjectFile {
+    name: string;
+    config?: Record<
+        string,
+        { type?: string; default?: unknown; description?: string; secret?: boolean; items?: unknown }
+    >;
+}
+
+export interface StackFile {
+    config?: Record<string, unknown>;
+    /** Keys set with --secret: the CLI stores them encrypted ({secure: ...}). */
+}
+
+/** An override set as `pulumi config set --secret` would set it. */
+export const secretValue = (value: unknown) => ({ $secret: value });
+const isSecretOverride = (v: unknown): v is { $secret: unknown } =>
+    typeof v === "object" && v !== null && "$secret" in v;
+
+const asConfigString = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+
+export function readProjectFile(root: string): ProjectFile {
+    return parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as ProjectFile;
+}
+
+export function readStackFile(root: string, stack: string): StackFile {
+    const file = path.join(root, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) throw new Error(`no stack file ${file}`);
+    return (parse(fs.readFileSync(file, "utf8")) as StackFile | null) ?? {};
+}
+
+/** The stacks that have a Pulumi.<stack>.yaml in `root`. */
+export function stackNames(root: string): string[] {
+    return fs
+        .readdirSync(root)
+        .map((f) => /^Pulumi\.([^.]+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => !!s)
+        .sort();
+}
+
+/**
+ * The flat config map a program sees for `stack`, with `overrides` (keys with or without the
+ * project prefix; undefined removes a key) applied last, and the keys whose value is a secret.
+ */
+export function stackConfig(root: string, stack: string, overrides: Record<string, unknown> = {}) {
+    const projectFile = readProjectFile(root);
+    const project = projectFile.name;
+    const stackFile = readStackFile(root, stack);
+    const config: Record<string, string> = {};
+    const secretKeys: string[] = [];
+    for (const [key, decl] of Object.entries(projectFile.config ?? {})) {
+        if (decl && typeof decl === "object" && "default" in decl)
+            config[`${project}:${key}`] = asConfigString(decl.default);
+    }
+    for (const [key, value] of Object.entries(stackFile.config ?? {})) {
+        const isSecure = typeof value === "object" && value !== null && "secure" in value;
+        if (isSecure) secretKeys.push(key);
+        config[key] = asConfigString(value);
+    }
+    for (const [key, value] of Object.entries(overrides)) {
+        const full = key.includes(":") ? key : `${project}:${key}`;
+        if (value === undefined) delete config[full];
+        else if (isSecretOverride(value)) {
+            config[full] = asConfigString(value.$secret);
+            secretKeys.push(full);
+        } else config[full] = asConfigString(value);
+    }
+    return { project, config, secretKeys, stackFile };
+}
+
+/**
+ * The typed configuration of `stack` as `pulumi up` would see it (files, then `overrides`), or the
+ * ConfigError it would stop with.
+ */
+export function readStackConfig(root: string, stack: string, overrides: Record<string, unknown> = {}): PlatformConfig {
+    const { config, secretKeys } = stackConfig(root, stack, overrides);
+    const raw = rawFromFlat(config);
+    const key = `${PROJECT}:dnsCredentials`;
+    return parseConfig(stack, raw, {
+        dnsCredentials:
+            raw.dnsCredentials === undefined
+                ? undefined
+                : { value: raw.dnsCredentials, secret: secretKeys.includes(key) },
+    });
+}

@@ -1,0 +1,28 @@
+// The one place stack configuration is read and validated. Everything else imports `loadConfig()`'s
+// result (the typed PlatformConfig) or the pure helpers below.
+export * from "./fields";
+export * from "./schema";
+export {
+    CONFIG_KEYS,
+    SECRET_CONFIG_KEYS,
+    DNS_CREDENTIAL_KEYS,
+    ConfigError,
+    parseConfig,
+    loadConfig,
+    dnsCredentials,
+    resourcesFor,
+    rawFromFlat,
+    parseValue,
+} from "./load";
+export { PROJECT } from "./messages";
+export { deepMerge } from "./merge";
+export {
+    DISTRIBUTIONS_WITHOUT_METRICS_SERVER,
+    LOCAL_DISTRIBUTIONS,
+    IMAGES,
+    CORE_SERVICE_FLOWS,
+    tierDefaults,
+} from "./defaults";
+export { SIZING, WORKLOADS, type Workload } from "./sizing";
+export { crossFieldProblems, type Problem } from "./rules";
+export * from "./quantity";

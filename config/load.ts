@@ -1,0 +1,212 @@
+// Reading a stack's configuration: every key in the project's namespace, merged over the tier
+// defaults, validated as a whole. Any problem stops the program before a single resource is
+// registered, listing every problem at once.
+import * as pulumi from "@pulumi/pulumi";
+import { tierDefaults } from "./defaults";
+import { DISTRIBUTIONS, type Distribution, REGIONS, type Region, type Resources, TIERS, type Tier } from "./fields";
+import { deepMerge, isPlain } from "./merge";
+import { issueMessage, keyName, keysAt, PROJECT, shown, unknownKeyMessage, valueAt } from "./messages";
+import { crossFieldProblems } from "./rules";
+import { type PlatformConfig, schema } from "./schema";
+
+/** The keys this program reads (each declared, with type and description, in Pulumi.yaml). */
+export const CONFIG_KEYS = [
+    "tier",
+    "region",
+    "cluster",
+    "domain",
+    "layers",
+    "images",
+    "resources",
+    "scheduling",
+    "shop",
+    "services",
+    "mesh",
+    "peers",
+    "redisEnterprise",
+    "monitoring",
+    "tls",
+    "dns",
+    "dnsCredentials",
+] as const;
+
+/** Keys holding credentials: never part of the plain `cfg` object, read as Pulumi secrets only. */
+export const SECRET_CONFIG_KEYS = ["dnsCredentials"] as const;
+
+export const DNS_CREDENTIAL_KEYS = {
+    aws: ["accessKeyId", "secretAccessKey"],
+    google: ["serviceAccountKey"],
+    azure: ["clientSecret"],
+    cloudflare: ["apiToken"],
+} as const;
+
+export class ConfigError extends pulumi.RunError {
+    constructor(
+        readonly stack: string,
+        readonly problems: string[],
+    ) {
+        super(
+            `Stack "${stack}" has invalid configuration; nothing was deployed:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+        );
+    }
+}
+
+/** What a stack gives for its secret keys: whether each is set, and whether it was set as a secret. */
+export interface SecretKeys {
+    dnsCredentials?: { value: unknown; secret: boolean };
+}
+
+/**
+ * Validates raw stack configuration (key -> value, structured values parsed) and returns the typed
+ * configuration, or throws one ConfigError listing every problem.
+ */
+export function parseConfig(stack: string, raw: Record<string, unknown>, secrets: SecretKeys = {}): PlatformConfig {
+    const problems: string[] = [];
+    for (const key of Object.keys(raw).filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k)))
+        problems.push(`${keyName([key])}: ${unknownKeyMessage(key, CONFIG_KEYS)}`);
+    const tier = raw.tier as Tier;
+    const region = raw.region as Region;
+    if (!TIERS.includes(tier))
+        problems.push(
+            `${keyName(["tier"])} = ${shown(tier)}: expected one of ${TIERS.join(", ")}; every stack file names its tier`,
+        );
+    if (!REGIONS.includes(region))
+        problems.push(
+            `${keyName(["region"])} = ${shown(region)}: expected one of ${REGIONS.join(", ")}; every stack file names its region`,
+        );
+    // Without a tier there are no defaults to merge over: report what is known and stop.
+    if (!TIERS.includes(tier) || !REGIONS.includes(region)) throw new ConfigError(stack, problems);
+
+    const distribution = valueAt(raw, ["cluster", "distribution"]) as Distribution;
+    const base = tierDefaults(tier, region, stack, DISTRIBUTIONS.includes(distribution) ? distribution : undefined);
+    const plainRaw = Object.fromEntries(
+        Object.entries(raw).filter(([k]) => !(SECRET_CONFIG_KEYS as readonly string[]).includes(k)),
+    );
+    const merged = deepMerge({ stack, ...base }, plainRaw);
+    const result = schema.safeParse(merged);
+    if (!result.success) {
+        for (const issue of result.error.issues) {
+            if (issue.code === "unrecognized_keys") {
+                const known = keysAt(schema, issue.path);
+                for (const k of issue.keys)
+                    problems.push(`${keyName([...issue.path, k])}: ${unknownKeyMessage(k, known)}`);
+                continue;
+            }
+            const value = valueAt(merged, issue.path);
+            problems.push(`${keyName(issue.path)} = ${shown(value)}: ${issueMessage(issue, value)}`);
+        }
+        throw new ConfigError(stack, problems);
+    }
+    const cfg = result.data;
+    problems.push(
+        ...crossFieldProblems(cfg).map((p) => `${keyName(p.path)} = ${shown(valueAt(cfg, p.path))}: ${p.message}`),
+    );
+    problems.push(...dnsCredentialProblems(cfg, secrets.dnsCredentials));
+    if (problems.length > 0) throw new ConfigError(stack, problems);
+    return cfg;
+}
+
+/** Parses a config value as the Pulumi runtime hands it over (structured values arrive as JSON text). */
+export function parseValue(text: string): unknown {
+    if (/^[[{]/.test(text.trim())) {
+        try {
+            return JSON.parse(text);
+        } catch {
+            return text;
+        }
+    }
+    if (text === "true" || text === "false") return text === "true";
+    if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+    return text;
+}
+
+/**
+ * The project's config values from a flat "<namespace>:<key>" map, as the runtime (or a stack file)
+ * gives them. Pulumi.yaml declares "{}" and "[]" as defaults of object keys: they mean "tier defaults".
+ */
+export function rawFromFlat(flat: Record<string, string>): Record<string, unknown> {
+    const raw: Record<string, unknown> = {};
+    for (const [full, text] of Object.entries(flat)) {
+        if (!full.startsWith(`${PROJECT}:`)) continue;
+        const key = full.slice(PROJECT.length + 1);
+        if (text === "" || text === "{}" || text === "[]") continue;
+        raw[key] = parseValue(text);
+    }
+    return raw;
+}
+
+/** Reads the current stack's configuration through the Pulumi runtime: every key of the project's namespace. */
+export function loadConfig(): PlatformConfig {
+    const flat = pulumi.runtime.allConfig();
+    const raw = rawFromFlat(flat);
+    const credentials = raw.dnsCredentials;
+    return parseConfig(pulumi.getStack(), raw, {
+        dnsCredentials:
+            credentials === undefined
+                ? undefined
+                : { value: credentials, secret: isConfigSecret(`${PROJECT}:dnsCredentials`) },
+    });
+}
+
+/**
+ * Whether a config key was set as a secret. The runtime knows (PULUMI_CONFIG_SECRET_KEYS); its
+ * accessor is marked internal, so an SDK without it is trusted rather than failing the check.
+ */
+function isConfigSecret(key: string): boolean {
+    const runtime = pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean };
+    return runtime.isConfigSecret?.(key) ?? true;
+}
+
+/** Problems with the secret `dnsCredentials` object, naming keys only (never values). */
+function dnsCredentialProblems(cfg: PlatformConfig, given: SecretKeys["dnsCredentials"]): string[] {
+    const key = keyName(["dnsCredentials"]);
+    const provider = cfg.dns.provider;
+    const writesDns = cfg.layers.externalDns || (cfg.layers.certManager && cfg.tls.issuer === "acme-dns01");
+    if (given === undefined) {
+        return writesDns && provider === "cloudflare"
+            ? [
+                  `${key} (not set): expected a secret {apiToken} (Cloudflare has no workload identity): pulumi config set --secret --path dnsCredentials.apiToken <token>`,
+              ]
+            : [];
+    }
+    if (!given.secret)
+        return [
+            `${key} (value hidden): expected a secret value; set it with pulumi config set --secret --path dnsCredentials.<key> <value>`,
+        ];
+    const value = given.value;
+    if (!isPlain(value) || Object.values(value).some((v) => typeof v !== "string" || v === ""))
+        return [`${key} (value hidden): expected an object of non-empty strings`];
+    if (!provider)
+        return [`${key} (value hidden): expected dns.provider to say which provider the credentials are for`];
+    const expected: readonly string[] = DNS_CREDENTIAL_KEYS[provider];
+    const keys = Object.keys(value).sort();
+    if (keys.join() !== [...expected].sort().join())
+        return [
+            `${key} has keys [${keys.join(", ")}]: expected exactly {${expected.join(", ")}} for dns.provider ${provider}`,
+        ];
+    if (provider === "azure" && (!cfg.dns.azure?.clientId || !cfg.dns.azure?.tenantId))
+        return [
+            `${keyName(["dns", "azure"])}: expected clientId and tenantId of the service principal whose clientSecret is in dnsCredentials`,
+        ];
+    return [];
+}
+
+/**
+ * The DNS provider credentials from the secret config key `dnsCredentials` (validated by loadConfig),
+ * as a Pulumi secret; undefined when the stack uses workload identity (or no DNS writer) instead.
+ */
+export function dnsCredentials(): pulumi.Output<Record<string, string>> | undefined {
+    const text = pulumi.runtime.getConfig(`${PROJECT}:dnsCredentials`);
+    if (text === undefined || text === "" || text === "{}") return undefined;
+    return pulumi.secret(JSON.parse(text) as Record<string, string>);
+}
+
+/** Resources of a named workload: the tier's sizing table with the stack's overrides. */
+export function resourcesFor(cfg: PlatformConfig, workload: string): Resources {
+    const r = cfg.resources[workload];
+    if (!r)
+        throw new ConfigError(cfg.stack, [
+            `${keyName(["resources", workload])} is not set: expected requests and limits for workload "${workload}"`,
+        ]);
+    return r;
+}

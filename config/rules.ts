@@ -1,0 +1,154 @@
+// Rules across keys: settings that would be ignored, contradict each other or need another layer.
+// Each rule names the key to change, the value found and what is expected.
+import type { PlatformConfig } from "./schema";
+
+export interface Problem {
+    /** Key path below the project namespace, e.g. ["shop", "frontend", "replicas"]. */
+    path: (string | number)[];
+    message: string;
+}
+
+type Rule = (c: PlatformConfig) => Problem[];
+const when = (cond: unknown, path: Problem["path"], message: string): Problem[] => (cond ? [{ path, message }] : []);
+
+/** Where a layer needs another one, and why. */
+const LAYER_NEEDS: [keyof PlatformConfig["layers"], keyof PlatformConfig["layers"], string][] = [
+    ["multiCluster", "mesh", "the regions' clusters meet through Istio's east-west gateways"],
+    ["redisEnterprise", "mesh", "peer regions reach the cluster through the Istio ingress gateway"],
+    ["customMetricsAutoscaling", "monitoring", "the request-rate metric comes from Prometheus"],
+    ["tracing", "mesh", "the Istio sidecars send the spans"],
+];
+
+export const RULES: Rule[] = [
+    (c) =>
+        when(
+            c.tier !== "dev" && !c.cluster.context,
+            ["cluster", "context"],
+            `expected the kubeconfig context of the ${c.tier} cluster (only dev may use the current context)`,
+        ),
+    (c) =>
+        when(
+            c.tier !== "dev" && c.region === "local",
+            ["region"],
+            `expected one of us, eu, asia for a ${c.tier} stack`,
+        ),
+    (c) =>
+        when(
+            c.peers[c.region],
+            ["peers", c.region],
+            "expected only other regions as peers, not the stack's own region",
+        ),
+    (c) =>
+        LAYER_NEEDS.flatMap(([layer, needs, why]) =>
+            when(
+                c.layers[layer] && !c.layers[needs],
+                ["layers", layer],
+                `true needs layers.${needs} to be true too (${why}); set layers.${needs}: true or layers.${layer}: false`,
+            ),
+        ),
+    (c) =>
+        c.services.flatMap((s, i) =>
+            when(
+                c.services.findIndex((o) => o.name === s.name) !== i,
+                ["services", i, "name"],
+                `"${s.name}" appears twice; expected each service once`,
+            ),
+        ),
+    (c) =>
+        c.services.flatMap((s, i) =>
+            s.calls.flatMap((callee, j) =>
+                when(
+                    !c.services.some((o) => o.name === callee) || callee === s.name,
+                    ["services", i, "calls", j],
+                    `"${callee}" is not another core service of this stack; expected one of ${c.services
+                        .filter((o) => o.name !== s.name)
+                        .map((o) => o.name)
+                        .join(", ")}`,
+                ),
+            ),
+        ),
+    (c) =>
+        c.services.flatMap((s) =>
+            when(
+                !c.resources[s.name],
+                ["resources", s.name],
+                `expected {requests: {cpu, memory}, limits: {memory}} for service "${s.name}", e.g. {requests: {cpu: 50m, memory: 64Mi}, limits: {memory: 192Mi}}`,
+            ),
+        ),
+    (c) =>
+        when(
+            c.layers.multiCluster && !c.cluster.apiServer,
+            ["cluster", "apiServer"],
+            "expected the API server URL peers use when layers.multiCluster is true, e.g. https://api.us.example.com",
+        ),
+    (c) =>
+        when(
+            c.layers.multiCluster && !c.mesh.rootCaFrom,
+            ["mesh", "rootCaFrom"],
+            "expected the region (us, eu or asia) whose stack holds the shared mesh root CA",
+        ),
+    (c) => {
+        const owner = c.redisEnterprise.activeActiveOwner;
+        const peers = Object.keys(c.peers);
+        return when(
+            c.layers.redisEnterprise && peers.length > 0 && (!owner || (owner !== c.region && !c.peers[owner])),
+            ["redisEnterprise", "activeActiveOwner"],
+            `expected this region (${c.region}) or one of its peers (${peers.join(", ")}): the region whose stack creates the Active-Active database`,
+        );
+    },
+    (c) =>
+        c.shop.directAccessCidrs.flatMap((range, i) =>
+            when(
+                c.tier !== "dev" && /\/0$/.test(range),
+                ["shop", "directAccessCidrs", i],
+                `expected a private network range in a ${c.tier} stack: the internet reaches the shop through the Istio ingress gateway (HTTPS), not the plain-HTTP frontend-public`,
+            ),
+        ),
+    (c) =>
+        when(
+            c.layers.externalDns && (!c.dns.provider || !c.dns.zone),
+            ["dns"],
+            "expected dns.provider and dns.zone when layers.externalDns is true",
+        ),
+    (c) =>
+        when(
+            c.tls.issuer !== "self-signed" && !c.tls.acmeEmail,
+            ["tls", "acmeEmail"],
+            `expected an e-mail address when tls.issuer is ${c.tls.issuer}, e.g. platform-team@example.com`,
+        ),
+    (c) =>
+        when(
+            c.tls.issuer === "acme-dns01" && !c.dns.provider,
+            ["tls", "issuer"],
+            "acme-dns01 needs dns.provider (aws, google, azure or cloudflare) for the DNS-01 solver",
+        ),
+    (c) => {
+        const writesDns = c.layers.externalDns || (c.layers.certManager && c.tls.issuer === "acme-dns01");
+        return [
+            ...when(
+                writesDns && c.dns.provider === "azure" && !c.dns.azure,
+                ["dns", "azure"],
+                "expected {subscriptionId, resourceGroup} of the Azure DNS zone when dns.provider is azure",
+            ),
+            ...when(
+                c.layers.certManager && c.tls.issuer === "acme-dns01" && c.dns.provider === "google" && !c.dns.google,
+                ["dns", "google"],
+                "expected {project} of the Cloud DNS zone for the DNS-01 solver",
+            ),
+        ];
+    },
+    (c) => {
+        const zone = c.dns.zone;
+        if (!c.layers.externalDns || !zone) return [];
+        const inZone = (h: string) => h === zone || h.endsWith(`.${zone}`);
+        const outside = `expected a name inside dns.zone ${zone} (external-dns only writes names in the zone)`;
+        return [
+            ...when(!inZone(c.domain), ["domain"], outside),
+            ...when(!inZone(c.shop.ingressHost), ["shop", "ingressHost"], outside),
+        ];
+    },
+];
+
+export function crossFieldProblems(c: PlatformConfig): Problem[] {
+    return RULES.flatMap((rule) => rule(c));
+}

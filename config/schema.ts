@@ -1,0 +1,210 @@
+// The shape of a stack's configuration after the tier defaults are merged in: every key the program
+// reads, strict at every depth (an unknown or misspelt key is an error, never ignored). Cross-field
+// rules live in ./rules.ts, tier defaults in ./defaults.ts.
+import { z } from "zod";
+import {
+    bool,
+    checkScaling,
+    cidr,
+    count,
+    DISTRIBUTIONS,
+    DNS_PROVIDERS,
+    dnsLabel,
+    hostName,
+    image,
+    labelMap,
+    normalizeScaling,
+    oneOf,
+    REGIONS,
+    resources,
+    scalable,
+    scalableFields,
+    storage,
+    TIERS,
+    toleration,
+} from "./fields";
+
+export const LAYER_NAMES = [
+    "shop",
+    "coreServices",
+    "mesh",
+    "multiCluster",
+    "redisEnterprise",
+    "monitoring",
+    "tracing",
+    "customMetricsAutoscaling",
+    "metricsServer",
+    "certManager",
+    "externalDns",
+] as const;
+export type LayerName = (typeof LAYER_NAMES)[number];
+
+export const IMAGE_NAMES = [
+    "frontend",
+    "frontendBuilder",
+    "backend",
+    "worker",
+    "postgres",
+    "redis",
+    "nodeMetrics",
+    "service",
+    "postgresExporter",
+    "redisExporter",
+    "nginxExporter",
+] as const;
+
+const pathPrefix = z
+    .string()
+    .regex(/^\/[a-z0-9][a-z0-9/-]*[a-z0-9]$/, "expected a path prefix such as /catalog (no trailing slash)");
+
+/** One core service: how many pods, and its flows (who it calls, whether the API gateway routes to it). */
+const coreService = z
+    .strictObject({
+        name: dnsLabel,
+        ...scalableFields,
+        /** Path prefix on the public API host (https://api.<domain><prefix>); absent = internal only. */
+        publicPrefix: pathPrefix.optional(),
+        /** Core services this one calls (NetworkPolicy, authorization and journey tests derive from it). */
+        calls: z.array(dnsLabel).default([]),
+        /** Whether it uses the distributed cache. */
+        cache: bool.default(true),
+    })
+    .superRefine(checkScaling)
+    .transform(normalizeScaling);
+export type ServiceConfig = z.infer<typeof coreService>;
+
+export const schema = z.strictObject({
+    stack: z.string(),
+    tier: oneOf(TIERS),
+    region: oneOf(REGIONS),
+    cluster: z.strictObject({
+        /** kubeconfig context; empty means the kubeconfig's current context (local clusters only). */
+        context: z.string().min(1).optional(),
+        /** Stable identity of the cluster, so a kubeconfig rotation never replaces the provider. */
+        identifier: dnsLabel,
+        distribution: oneOf(DISTRIBUTIONS),
+        /** Availability zones the cluster's nodes run in (topology.kubernetes.io/zone values). */
+        zones: z.array(z.string().min(1)),
+        /** API server URL as peer clusters reach it (multi-cluster mesh remote secrets). */
+        apiServer: z.url("expected the API server URL, e.g. https://api.us.example.com").optional(),
+    }),
+    /** Public base domain; hosts are <app>.<domain>. */
+    domain: hostName,
+    layers: z.strictObject(Object.fromEntries(LAYER_NAMES.map((l) => [l, bool])) as Record<LayerName, typeof bool>),
+    images: z.strictObject(
+        Object.fromEntries(IMAGE_NAMES.map((i) => [i, image])) as Record<(typeof IMAGE_NAMES)[number], typeof image>,
+    ),
+    /** Requests and limits per workload (our pods and each chart component), over the tier's sizing table. */
+    resources: z.record(dnsLabel, resources),
+    scheduling: z.strictObject({
+        nodeSelector: labelMap,
+        tolerations: z.array(toleration),
+        /** Spread replicas across zones as well as nodes (needs cluster.zones or zone-labelled nodes). */
+        spreadAcrossZones: bool,
+        /** Label of the nodes PostgreSQL prefers (node affinity), e.g. {key: "workload-class", value: "database"}. */
+        databaseNodeAffinity: z.strictObject({ key: z.string().min(1), value: z.string() }).optional(),
+    }),
+    shop: z.strictObject({
+        namespace: dnsLabel,
+        frontend: scalable,
+        backend: scalable,
+        worker: scalable,
+        postgres: z.strictObject({
+            storage,
+            backupStorage: storage,
+            backupSchedule: z
+                .string()
+                .regex(/^(\S+\s+){4}\S+$/, "expected a five-field cron schedule such as '0 2 * * *'"),
+        }),
+        redis: z.strictObject({ storage: storage.optional() }),
+        /**
+         * Networks allowed to reach the frontend directly (plain HTTP through frontend-nodeport and
+         * frontend-public, bypassing the Istio ingress gateway). The internet enters through the gateway.
+         */
+        directAccessCidrs: z.array(cidr).min(1, "expected at least one CIDR range, e.g. [10.20.0.0/16]"),
+        /** Static PersistentVolume for backups. */
+        backupVolume: z.discriminatedUnion(
+            "type",
+            [
+                z.strictObject({
+                    type: z.literal("local"),
+                    path: z.string().startsWith("/", "expected an absolute path such as /mnt"),
+                }),
+                z.strictObject({
+                    type: z.literal("nfs"),
+                    server: hostName,
+                    path: z.string().startsWith("/", "expected an absolute path such as /exports/warung-kopi"),
+                }),
+            ],
+            { message: "expected {type: local, path} or {type: nfs, server, path}" },
+        ),
+        ingressHost: hostName,
+    }),
+    services: z.array(coreService),
+    mesh: z.strictObject({
+        meshId: dnsLabel,
+        network: dnsLabel,
+        /** Service type of the ingress and east-west gateways: NodePort on laptops (nothing assigns a LoadBalancer address). */
+        gatewayServiceType: oneOf(["NodePort", "LoadBalancer"]),
+        /** Region whose stack generates the mesh's shared root CA (multi-cluster); each region signs its own intermediate. */
+        rootCaFrom: oneOf(REGIONS).optional(),
+    }),
+    /** Peer region stacks, region -> fully qualified stack name (org/project/stack). */
+    peers: z.partialRecord(
+        oneOf(REGIONS),
+        z.string().regex(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "expected a fully qualified stack name org/project/stack"),
+    ),
+    redisEnterprise: z.strictObject({
+        nodes: count("nodes", 3),
+        databaseMemory: z
+            .string()
+            .regex(/^\d+(MB|GB)$/, "expected a Redis Enterprise memory size such as 512MB or 2GB"),
+        storageSize: storage,
+        /**
+         * Region whose stack creates the Active-Active database (RedisEnterpriseActiveActiveDatabase); the
+         * operator creates its replica in every other participating region. It must be this region or a peer.
+         */
+        activeActiveOwner: oneOf(REGIONS).optional(),
+    }),
+    monitoring: z.strictObject({
+        namespace: dnsLabel,
+        retention: z.string().regex(/^\d+[hdwy]$/, "expected a Prometheus retention such as 15d"),
+        prometheusStorage: storage.optional(),
+    }),
+    tls: z.strictObject({
+        issuer: oneOf(["self-signed", "acme-http01", "acme-dns01"]),
+        acmeEmail: z.email("expected an e-mail address for the ACME account").optional(),
+        acmeServer: z.url("expected the ACME directory URL").optional(),
+    }),
+    dns: z.strictObject({
+        provider: oneOf(DNS_PROVIDERS).optional(),
+        /** Zone external-dns may write to; it never touches names outside it. */
+        zone: hostName.optional(),
+        /** Route 53: region of the API calls and, optionally, the hosted zone's ID. */
+        aws: z
+            .strictObject({ region: z.string().min(1).optional(), hostedZoneId: z.string().min(1).optional() })
+            .optional(),
+        /** Cloud DNS: the project holding the zone (detected on GKE; required for DNS-01). */
+        google: z.strictObject({ project: z.string().min(1, "expected a GCP project ID") }).optional(),
+        /** Azure DNS: where the zone lives (identifiers, not credentials). */
+        azure: z
+            .strictObject({
+                subscriptionId: z.string().min(1, "expected the Azure subscription ID"),
+                resourceGroup: z.string().min(1, "expected the resource group of the DNS zone"),
+                tenantId: z.string().min(1).optional(),
+                /** Client ID of the service principal or managed identity (an identifier; its secret goes in dnsCredentials). */
+                clientId: z.string().min(1).optional(),
+            })
+            .optional(),
+        /**
+         * Workload identity of the DNS writers (external-dns and cert-manager's DNS-01 solver): annotations
+         * for their ServiceAccounts and labels for their pods.
+         */
+        workloadIdentity: z
+            .strictObject({ annotations: labelMap.default({}), podLabels: labelMap.default({}) })
+            .optional(),
+    }),
+});
+
+export type PlatformConfig = z.infer<typeof schema>;
+export type ShopConfig = PlatformConfig["shop"];
