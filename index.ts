@@ -1,47 +1,86 @@
-// The platform, one region per stack: configuration in, one provider, layers composed.
+// The platform, one region per stack: configuration in, one provider, layers composed. This is the
+// only place that knows which layer feeds which; layers meet through components/contracts.ts.
 import { loadConfig } from "./config";
-import { clusterProvider } from "./components/provider";
-import type { StackContext } from "./components/defaults";
-import { ClusterAddons } from "./components/addons";
-import { PeerRegions } from "./components/peers";
+import { ClusterAddons, PublicDns } from "./components/addons";
+import type { StackContext } from "./components/contracts";
+import { CoreServices } from "./components/core-services";
+import { selectorLabels } from "./components/labels";
 import { ServiceMesh } from "./components/mesh";
+import { NAMESPACES } from "./components/names";
+import { namespacePeer } from "./components/network";
 import { Observability } from "./components/observability";
+import { stackOutputs } from "./components/outputs";
+import { PeerRegions } from "./components/peers";
+import { clusterProvider } from "./components/provider";
 import { RedisEnterprise } from "./components/redis-enterprise";
 import { WarungKopi } from "./components/shop";
-import { CoreServices } from "./components/core-services";
-import { stackOutputs } from "./components/outputs";
 
 export = async () => {
     const cfg = loadConfig();
     const ctx: StackContext = { cfg, provider: clusterProvider(cfg) };
     const { layers } = cfg;
 
-    // Cluster add-ons a fresh cluster lacks (metrics-server, cert-manager, external-dns).
-    const addons = new ClusterAddons("addons", { ctx });
-
     // What the peer regions published; a peer not deployed yet leaves its links pending.
     const peers = await PeerRegions.read("peers", ctx);
 
-    // Infrastructure layers: each depends only on the layers it consumes.
-    const mesh = layers.mesh ? new ServiceMesh("mesh", { ctx, peers, addons }) : undefined;
-    const observability = layers.monitoring ? new Observability("observability", { ctx, mesh }) : undefined;
-    const redis = layers.redisEnterprise
-        ? new RedisEnterprise("redis-enterprise", { ctx, peers, mesh, observability })
+    // Monitoring first: the others hand it their scrape targets and alerts (it waits for none of them).
+    const monitoring = layers.monitoring
+        ? new Observability("observability", { ctx, monitorMesh: layers.mesh })
         : undefined;
 
-    // Applications.
+    // Cluster add-ons a fresh cluster lacks (metrics-server, cert-manager and its ClusterIssuer).
+    const addons = new ClusterAddons("addons", { ctx, scrapedFrom: monitoring?.namespace });
+
+    const mesh = layers.mesh
+        ? new ServiceMesh("mesh", { ctx, peers, issuer: addons.issuer, tracing: monitoring?.tracing })
+        : undefined;
+    // external-dns watches the mesh's Gateways and VirtualServices: it starts after their CRDs.
+    const dns = layers.externalDns
+        ? new PublicDns("external-dns", { ctx, istioCrds: mesh?.crds, scrapedFrom: monitoring?.namespace })
+        : undefined;
+
+    // Who uses a cache: the shop, and the core services.
+    const coreServicesPods = namespacePeer(NAMESPACES.coreServices);
+    const redis =
+        layers.redisEnterprise && mesh
+            ? new RedisEnterprise("redis-enterprise", {
+                  ctx,
+                  peers,
+                  mesh,
+                  monitoring,
+                  clients: [
+                      ...(layers.shop ? [namespacePeer(cfg.shop.namespace)] : []),
+                      ...(layers.coreServices ? [coreServicesPods] : []),
+                  ],
+              })
+            : undefined;
+
+    // Applications. The shop's PostgreSQL also keeps payment's transaction history.
     const shop = layers.shop
-        ? new WarungKopi("warung-kopi", { ctx, mesh, observability, addons, cache: redis?.cache })
+        ? new WarungKopi("warung-kopi", {
+              ctx,
+              mesh,
+              monitoring,
+              tls: !!addons.issuer,
+              cache: redis?.cache,
+              cacheClients: layers.coreServices ? [coreServicesPods] : [],
+              transactionHistoryClients: layers.coreServices
+                  ? [namespacePeer(NAMESPACES.coreServices, selectorLabels("payment"))]
+                  : undefined,
+          })
         : undefined;
     const core = layers.coreServices
         ? new CoreServices("core-services", {
               ctx,
               mesh,
-              observability,
+              monitoring,
               cache: redis?.cache ?? shop?.cache,
               transactionDatabase: shop?.transactionDatabase,
           })
         : undefined;
 
-    return stackOutputs({ ctx, addons, peers, mesh, observability, redis, shop, core });
+    return stackOutputs(
+        ctx,
+        [addons, monitoring, mesh, dns, redis, shop, core].flatMap((layer) => (layer ? [layer.report] : [])),
+    );
 };

@@ -2,8 +2,6 @@
 //
 // Pure builders: they return plain Kubernetes specs, so components stay short and tests can check
 // the defaults without a Pulumi runtime. A caller opts out of a default explicitly, never in.
-import type * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import type { PlatformConfig, Resources } from "../config";
 
@@ -15,29 +13,6 @@ type Probe = input.core.v1.Probe;
 export const TIER_LABEL = "ecommerce-platform.io/tier";
 /** Label on a namespace that holds node-level agents: the documented exception to "restricted". */
 export const NODE_AGENT_EXCEPTION_LABEL = "ecommerce-platform.io/pss-exception";
-
-/** Everything a component needs from its stack: configuration and the explicit provider. */
-export interface StackContext {
-    cfg: PlatformConfig;
-    provider: k8s.Provider;
-}
-
-/** Recommended labels (app.kubernetes.io/*) plus `app`/`version`, which Istio telemetry reads. */
-export function appLabels(name: string, partOf: string, component = name, version = "v1"): Record<string, string> {
-    return {
-        app: name,
-        version,
-        "app.kubernetes.io/name": name,
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/part-of": partOf,
-        "app.kubernetes.io/managed-by": "pulumi",
-    };
-}
-
-/** The subset of labels that selects a workload's pods (stable across versions). */
-export function selectorLabels(name: string): Record<string, string> {
-    return { "app.kubernetes.io/name": name };
-}
 
 /** Pod-level security context that satisfies Pod Security Standard "restricted". */
 export function restrictedPodSecurityContext(uid: number, gid = uid): input.core.v1.PodSecurityContext {
@@ -221,20 +196,4 @@ export function isReplicated(minReplicas: number): boolean {
 /** Annotations that make Prometheus-style scrapers and Istio merge metrics predictably. */
 export function metricsAnnotations(port: number, path = "/metrics"): Record<string, string> {
     return { "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": path };
-}
-
-/** NetworkPolicy peer: the pods of a namespace (all of them, or those with the `pods` labels). */
-export function namespacePeer(
-    namespace: pulumi.Input<string>,
-    pods?: Record<string, string>,
-): input.networking.v1.NetworkPolicyPeer {
-    return {
-        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
-        ...(pods ? { podSelector: { matchLabels: pods } } : {}),
-    };
-}
-
-/** NetworkPolicy ingress rule: Prometheus, in the monitoring namespace, may scrape `port`. */
-export function scrapeRule(monitoringNamespace: string, port: number): input.networking.v1.NetworkPolicyIngressRule {
-    return { from: [namespacePeer(monitoringNamespace)], ports: [{ protocol: "TCP", port }] };
 }

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import type { StackContext } from "./defaults";
+import type { StackContext } from "./contracts";
 
 export interface ChartPin {
     chart: string;

@@ -2,20 +2,10 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import type { Autoscaling, Resources } from "../config";
-import {
-    appLabels,
-    container,
-    type HealthCheck,
-    isReplicated,
-    metricsAnnotations,
-    podSpec,
-    selectorLabels,
-    type StackContext,
-    scrapeRule,
-} from "./defaults";
-
-/** Who may open a connection to a workload, or whom it may reach. */
-export type Peer = input.networking.v1.NetworkPolicyPeer;
+import type { EgressRule, IngressRule, Peer, StackContext } from "./contracts";
+import { container, type HealthCheck, isReplicated, metricsAnnotations, podSpec } from "./defaults";
+import { appLabels, selectorLabels } from "./labels";
+import { allowFrom, networkPolicy, scrapeRule, tcp } from "./network";
 
 export interface MicroserviceArgs {
     ctx: StackContext;
@@ -58,7 +48,7 @@ export interface MicroserviceArgs {
     /** Sources allowed to reach the serving port. */
     allowFrom: Peer[];
     /** Destinations (with ports) the workload may reach, besides DNS. */
-    allowTo?: input.networking.v1.NetworkPolicyEgressRule[];
+    allowTo?: EgressRule[];
     /** Mount a Kubernetes API token (only for workloads that call the API). */
     automountServiceAccountToken?: boolean;
     podAnnotations?: Record<string, string>;
@@ -191,24 +181,21 @@ export class Microservice extends pulumi.ComponentResource {
         );
         this.address = pulumi.interpolate`${this.service.metadata.name}.${this.service.metadata.namespace}.svc.cluster.local:${this.servicePort}`;
 
-        // An empty `from` would allow every source: no sources means no rule (ingress denied).
-        const ingress: input.networking.v1.NetworkPolicyIngressRule[] =
-            args.allowFrom.length > 0
-                ? [{ from: args.allowFrom, ports: [{ protocol: "TCP", port: args.port.containerPort }] }]
-                : [];
-        if (args.metricsPort && args.monitoringNamespace) {
-            ingress.push(scrapeRule(args.monitoringNamespace, args.metricsPort));
-        }
-        new k8s.networking.v1.NetworkPolicy(
+        const ingress: IngressRule[] = [
+            ...allowFrom(args.allowFrom, tcp(args.port.containerPort)),
+            ...(args.metricsPort && args.monitoringNamespace
+                ? [scrapeRule(args.monitoringNamespace, args.metricsPort)]
+                : []),
+        ];
+        networkPolicy(
             `${name}-netpol`,
             {
-                metadata: { name: args.name, namespace: args.namespace, labels },
-                spec: {
-                    podSelector: { matchLabels: this.selector },
-                    policyTypes: args.allowTo ? ["Ingress", "Egress"] : ["Ingress"],
-                    ingress,
-                    egress: args.allowTo,
-                },
+                namespace: args.namespace,
+                name: args.name,
+                labels,
+                podSelector: this.selector,
+                ingress,
+                egress: args.allowTo,
             },
             o,
         );

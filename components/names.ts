@@ -1,4 +1,41 @@
-// Names one layer's objects use for another layer's (NetworkPolicy peers, client namespaces).
+// Names more than one layer uses: namespaces the program creates, the gateways, the ingress class,
+// the edge TLS Secrets and well-known ports. Each exists once, here.
 
-/** Namespace of the e-commerce core services (product-catalog, payment, recommendation, auth). */
-export const CORE_SERVICES_NAMESPACE = "ecommerce";
+/** Namespaces with fixed names (the shop's and monitoring's come from config). */
+export const NAMESPACES = {
+    /** istiod, istio-cni, the east-west gateway, the mesh CA. */
+    istio: "istio-system",
+    /** The ingress gateway and the edge certificates it serves. */
+    ingress: "istio-ingress",
+    /** product-catalog, payment, recommendation, auth (runbooks: `kubectl ... -n ecommerce`). */
+    coreServices: "ecommerce",
+    redisEnterprise: "redis-enterprise",
+    keda: "keda",
+    certManager: "cert-manager",
+    externalDns: "external-dns",
+    /** Not ours: cluster DNS and metrics-server live here. */
+    kubeSystem: "kube-system",
+} as const;
+
+/** The Istio ingress gateway: Helm release, Deployment and Service name, and its pods' label. */
+export const INGRESS_GATEWAY = { name: "istio-ingressgateway", podLabels: { istio: "ingressgateway" } } as const;
+/** The east-west gateway of a multi-primary mesh (cross-network port 15443). */
+export const EAST_WEST_GATEWAY = { name: "istio-eastwestgateway", podLabels: { istio: "eastwestgateway" } } as const;
+/** Port of the cross-network (AUTO_PASSTHROUGH) listener on the east-west gateway. */
+export const CROSS_NETWORK_PORT = 15443;
+
+/** Ingress class served by the Istio ingress gateway (the shop's Ingress, cert-manager's HTTP-01 solver). */
+export const INGRESS_CLASS = "istio";
+
+/** TLS Secrets (in the ingress gateway's namespace) the edge serves: the shop's Ingress and the API Gateway name them. */
+export const TLS_SECRETS = { shop: "warung-kopi-tls", api: "api-tls" } as const;
+
+/** Envoy's Prometheus endpoint on every sidecar and gateway (container port http-envoy-prom). */
+export const ENVOY_STATS_PORT = { name: "http-envoy-prom", number: 15090, path: "/stats/prometheus" } as const;
+
+/** Cluster DNS pods every namespace's default-deny lets pods reach. */
+export const CLUSTER_DNS = {
+    namespace: NAMESPACES.kubeSystem,
+    podLabels: { "k8s-app": "kube-dns" },
+    port: 53,
+} as const;

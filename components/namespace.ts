@@ -1,8 +1,11 @@
+// A namespace with its guardrails: Pod Security admission labels, an optional quota and limit range,
+// and a default-deny NetworkPolicy with cluster DNS allowed. Workloads add explicit allows.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { input } from "@pulumi/kubernetes/types";
-import { NODE_AGENT_EXCEPTION_LABEL, type StackContext, TIER_LABEL, scrapeRule } from "./defaults";
-import { ENVOY_STATS_PORT } from "./observability/istio";
+import type { EgressRule, StackContext } from "./contracts";
+import { NODE_AGENT_EXCEPTION_LABEL, TIER_LABEL } from "./defaults";
+import { CLUSTER_DNS, ENVOY_STATS_PORT } from "./names";
+import { namespacePeer, networkPolicy, scrapeRule, tcp, udp } from "./network";
 
 export interface HardenedNamespaceArgs {
     ctx: StackContext;
@@ -12,6 +15,8 @@ export interface HardenedNamespaceArgs {
     podSecurity?: "restricted" | "baseline" | { privilegedBecause: string };
     /** Label the namespace for Istio sidecar injection. */
     istioInjection?: boolean;
+    /** With injection: the namespace Prometheus scrapes every sidecar's Envoy stats from. */
+    sidecarStatsScrapedFrom?: string;
     /** ResourceQuota hard limits; omitted = no quota. */
     quota?: Record<string, pulumi.Input<string>>;
     /** LimitRange defaults for containers that do not set their own. */
@@ -20,13 +25,9 @@ export interface HardenedNamespaceArgs {
     defaultDeny?: boolean;
     labels?: Record<string, string>;
     /** Egress every pod in the namespace needs besides DNS (e.g. sidecars to istiod, spans to the collector). */
-    platformEgress?: input.networking.v1.NetworkPolicyEgressRule[];
+    platformEgress?: EgressRule[];
 }
 
-/**
- * A namespace with its guardrails: Pod Security admission labels, an optional quota and limit range,
- * and a default-deny NetworkPolicy with DNS egress allowed. Workloads add explicit allows.
- */
 export class HardenedNamespace extends pulumi.ComponentResource {
     public readonly namespace: k8s.core.v1.Namespace;
     public readonly name: pulumi.Output<string>;
@@ -67,10 +68,7 @@ export class HardenedNamespace extends pulumi.ComponentResource {
         if (args.quota) {
             new k8s.core.v1.ResourceQuota(
                 `${name}-quota`,
-                {
-                    metadata: { name: "compute", namespace: ns },
-                    spec: { hard: args.quota },
-                },
+                { metadata: { name: "compute", namespace: ns }, spec: { hard: args.quota } },
                 child,
             );
         }
@@ -80,77 +78,49 @@ export class HardenedNamespace extends pulumi.ComponentResource {
                 `${name}-limits`,
                 {
                     metadata: { name: "container-defaults", namespace: ns },
-                    spec: {
-                        limits: [
-                            {
-                                type: "Container",
-                                defaultRequest: d.request,
-                                default: d.limit,
-                            },
-                        ],
-                    },
+                    spec: { limits: [{ type: "Container", defaultRequest: d.request, default: d.limit }] },
                 },
                 child,
             );
         }
         if (args.defaultDeny ?? true) {
-            new k8s.networking.v1.NetworkPolicy(
+            networkPolicy(
                 `${name}-default-deny`,
-                {
-                    metadata: { name: "default-deny", namespace: ns },
-                    spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
-                },
+                { namespace: ns, name: "default-deny", podSelector: {}, ingress: [], egress: [] },
                 child,
             );
-            new k8s.networking.v1.NetworkPolicy(
+            networkPolicy(
                 `${name}-allow-dns`,
                 {
-                    metadata: { name: "allow-dns", namespace: ns },
-                    spec: {
-                        podSelector: {},
-                        policyTypes: ["Egress"],
-                        egress: [
-                            {
-                                to: [
-                                    {
-                                        namespaceSelector: {
-                                            matchLabels: { "kubernetes.io/metadata.name": "kube-system" },
-                                        },
-                                        podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
-                                    },
-                                ],
-                                ports: [
-                                    { protocol: "UDP", port: 53 },
-                                    { protocol: "TCP", port: 53 },
-                                ],
-                            },
-                        ],
-                    },
+                    namespace: ns,
+                    name: "allow-dns",
+                    podSelector: {},
+                    egress: [
+                        {
+                            to: [namespacePeer(CLUSTER_DNS.namespace, CLUSTER_DNS.podLabels)],
+                            ports: [...udp(CLUSTER_DNS.port), ...tcp(CLUSTER_DNS.port)],
+                        },
+                    ],
                 },
                 child,
             );
-            if (args.istioInjection && args.ctx.cfg.layers.monitoring) {
+            if (args.istioInjection && args.sidecarStatsScrapedFrom) {
                 // Prometheus scrapes every sidecar's Envoy stats (the envoy-sidecars PodMonitor).
-                new k8s.networking.v1.NetworkPolicy(
+                networkPolicy(
                     `${name}-allow-envoy-stats`,
                     {
-                        metadata: { name: "allow-envoy-stats-scrape", namespace: ns },
-                        spec: {
-                            podSelector: {},
-                            policyTypes: ["Ingress"],
-                            ingress: [scrapeRule(args.ctx.cfg.monitoring.namespace, ENVOY_STATS_PORT.number)],
-                        },
+                        namespace: ns,
+                        name: "allow-envoy-stats-scrape",
+                        podSelector: {},
+                        ingress: [scrapeRule(args.sidecarStatsScrapedFrom, ENVOY_STATS_PORT.number)],
                     },
                     child,
                 );
             }
             if (args.platformEgress?.length) {
-                new k8s.networking.v1.NetworkPolicy(
+                networkPolicy(
                     `${name}-allow-platform`,
-                    {
-                        metadata: { name: "allow-platform-egress", namespace: ns },
-                        spec: { podSelector: {}, policyTypes: ["Egress"], egress: args.platformEgress },
-                    },
+                    { namespace: ns, name: "allow-platform-egress", podSelector: {}, egress: args.platformEgress },
                     child,
                 );
             }

@@ -1,36 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Region } from "../config";
-import type { StackContext } from "./defaults";
+import type { PublishedForPeers, StackContext } from "./contracts";
 
-/**
- * What a region stack publishes for its peers, as the stack output `publishedForPeers`.
- * Secret fields are Pulumi secrets in the publishing stack and stay secrets in the reader.
- */
-export interface PublishedForPeers {
-    region: Region;
-    /** Multi-primary mesh: how peers' istiod reach this cluster, and (from the CA-holding region) the shared root. */
-    mesh?: {
-        clusterName: string;
-        network: string;
-        /** kubeconfig for this cluster's istio-reader service account (secret). */
-        readerKubeconfig?: string;
-        /** Shared root CA, published only by the region named in mesh.rootCaFrom (secret). */
-        rootCa?: { certPem: string; keyPem: string };
-    };
-    /** Redis Enterprise cluster: what a RedisEnterpriseRemoteCluster in a peer needs (password secret). */
-    redis?: {
-        recName: string;
-        recNamespace: string;
-        apiFqdnUrl: string;
-        dbFqdnSuffix: string;
-        username: string;
-        password: string;
-        /** Active-Active database password, published by the region that owns the database (secret). */
-        databasePassword?: string;
-        /** Name of the Active-Active database, published by its owner once the database is created. */
-        activeActiveDatabase?: string;
-    };
-}
+export type { PublishedForPeers };
 
 export interface PeerRegion {
     region: Region;

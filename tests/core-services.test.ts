@@ -260,7 +260,11 @@ describe("core services", () => {
                 const oidc = named(objects, "ConfigMap", c.envFrom[0].configMapRef.name, NS);
                 assert.match(oidc.data.OIDC_ISSUER, /^https:\/\/api\.[a-z0-9.-]+\/auth$/);
                 assert.equal(oidc.data.OIDC_DISCOVERY_URL, `${oidc.data.OIDC_ISSUER}/.well-known/openid-configuration`);
-                assert.equal(oidc.data.SESSION_STORE, "cache");
+                assert.equal(
+                    c.env.find((e: any) => e.name === "SESSION_STORE")?.value,
+                    "cache",
+                    "sessions in the cache",
+                );
                 const keyMount = c.volumeMounts.find((m: any) => m.mountPath === "/var/run/secrets/auth");
                 assert.equal(keyMount.readOnly, true);
                 const secretName = d.spec.template.spec.volumes.find((v: any) => v.name === keyMount.name).secret

@@ -778,6 +778,7 @@ describe("policy rules", () => {
             name,
             custom: true,
             inputs,
+            aliases: [],
             dependencies: [],
             protect: false,
             retainOnDelete: false,

@@ -22,6 +22,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { DATABASE, NAMES, PAYMENT_DATABASE, PORTS } from "../components/shop/plan";
+import { NAMESPACES } from "../components/names";
 import { deployedStack } from "./harness/evaluate";
 import { type K8sObject, kubernetesObjects, named, ofKind, podTemplate } from "./harness/k8s";
 
@@ -993,8 +994,8 @@ describe("runtime: the code the program ships into pods, executed", function () 
 
         it("the payment service's credentials (Secret payment-db) log in to its own database, which the role owns", () => {
             assert.ok(job, "the migration ran");
-            const { c } = containerOf(dev, "Deployment", PAYMENT_DATABASE.client, PAYMENT_DATABASE.clientNamespace);
-            const payment = resolveEnv(dev, PAYMENT_DATABASE.clientNamespace, c);
+            const { c } = containerOf(dev, "Deployment", PAYMENT_DATABASE.client, NAMESPACES.coreServices);
+            const payment = resolveEnv(dev, NAMESPACES.coreServices, c);
             assert.equal(payment.TRANSACTION_DB_HOST, job.env.PGHOST);
             const login = {
                 PGUSER: payment.TRANSACTION_DB_USER,

@@ -4,6 +4,9 @@ import * as path from "node:path";
 import { deployedStack } from "./harness/evaluate";
 import { isRemovedApi, kubernetesObjects, schemaProblems } from "./harness/k8s";
 import { STACKS, stackConfig } from "./harness/stack-config";
+import type { RecordedResource } from "./harness/types";
+import { unclaimed } from "./harness/urns";
+import * as fs from "node:fs";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -56,3 +59,59 @@ for (const stack of STACKS) {
         });
     });
 }
+
+describe("resource identity across versions", () => {
+    for (const stack of STACKS) {
+        it(`${stack}: claims every resource the deployed version holds (same URN or an alias), so an update never replaces one by a rename`, async () => {
+            const snapshot = fs
+                .readFileSync(path.join(ROOT, "tests", "fixtures", "urns", `${stack}.txt`), "utf8")
+                .split("\n")
+                .filter(Boolean);
+            const { resources } = await deployedStack(stack);
+            assert.deepEqual(
+                unclaimed(snapshot, resources),
+                [],
+                `these would be deleted by \`pulumi up\`; add an alias, or (for an intended removal) refresh the snapshot: npm run urns`,
+            );
+        });
+    }
+
+    it("sees a rename without an alias, and the alias a child inherits from its renamed parent", () => {
+        const urn = (qualifiedType: string, name: string) => `urn:pulumi:dev::p::${qualifiedType}::${name}`;
+        const component: RecordedResource = {
+            urn: urn("x:C", "shop"),
+            type: "x:C",
+            name: "shop",
+            custom: false,
+            inputs: {},
+            dependencies: [],
+            aliases: [],
+            protect: false,
+            retainOnDelete: false,
+            ignoreChanges: [],
+        };
+        const child: RecordedResource = {
+            ...component,
+            urn: urn("x:C$k:Secret", "shop-secret"),
+            type: "k:Secret",
+            name: "shop-secret",
+            custom: true,
+            parent: component.urn,
+        };
+        const before = [urn("x:Old", "shop"), urn("x:Old$k:Secret", "shop-secret")];
+        assert.deepEqual(unclaimed(before, [component, child]), before, "a changed component type loses both");
+        const aliased = { ...component, aliases: [{ type: "x:Old" }] };
+        assert.deepEqual(
+            unclaimed(before, [aliased, { ...child, parent: aliased.urn }]),
+            [],
+            "the child inherits the parent's alias",
+        );
+        const renamed = [urn("x:C", "store"), urn("x:C$k:Secret", "store-secret")];
+        const byName = { ...component, aliases: [{ name: "store" }] };
+        assert.deepEqual(
+            unclaimed(renamed, [byName, { ...child, parent: byName.urn }]),
+            [],
+            "a child's name follows its parent's former name",
+        );
+    });
+});

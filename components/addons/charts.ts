@@ -1,7 +1,8 @@
 // The add-on charts, pinned, and their Helm values: static defaults from helm/<chart>.yaml merged with
 // what each stack needs. Pure functions of the configuration (no Pulumi resources), so tests and the
 // component share them.
-import { LOCAL_DISTRIBUTIONS, type PlatformConfig } from "../../config";
+import { LOCAL_DISTRIBUTIONS, type PlatformConfig, resourcesFor } from "../../config";
+import { resourceRequirements } from "../defaults";
 import { CHARTS as PINS, type ChartPin, chartValues } from "../helm";
 
 export interface ChartRef extends ChartPin {
@@ -62,6 +63,7 @@ export function metricsServerValues(cfg: PlatformConfig): Record<string, any> {
     return chartValues(CHARTS.metricsServer.values, {
         // Laptop kubelets serve self-signed certificates that no cluster CA signed.
         args: local ? ["--kubelet-insecure-tls"] : [],
+        resources: resourceRequirements(resourcesFor(cfg, "metrics-server")),
         replicas: prod(cfg) ? 2 : 1,
         podDisruptionBudget: prod(cfg) ? { enabled: true, minAvailable: 1 } : { enabled: false },
         tolerations: tolerations(cfg),
@@ -84,17 +86,33 @@ export function certManagerValues(cfg: PlatformConfig): Record<string, any> {
             "app.kubernetes.io/instance": CHARTS.certManager.release,
         });
     const identity = usesDns01(cfg) ? cfg.dns.workloadIdentity : undefined;
+    const size = (
+        w: "cert-manager" | "cert-manager-webhook" | "cert-manager-cainjector" | "cert-manager-startupapicheck",
+    ) => resourceRequirements(resourcesFor(cfg, w));
     return chartValues(CHARTS.certManager.values, {
         replicaCount: replicas,
+        resources: size("cert-manager"),
         ...pdb,
         ...spread("controller"),
         tolerations: tolerations(cfg),
         // The DNS-01 solver runs in the controller: it alone gets the cloud identity.
         serviceAccount: { annotations: identity?.annotations ?? {} },
         podLabels: identity?.podLabels ?? {},
-        webhook: { replicaCount: replicas, ...pdb, ...spread("webhook"), tolerations: tolerations(cfg) },
-        cainjector: { replicaCount: replicas, ...pdb, ...spread("cainjector"), tolerations: tolerations(cfg) },
-        startupapicheck: { tolerations: tolerations(cfg) },
+        webhook: {
+            replicaCount: replicas,
+            resources: size("cert-manager-webhook"),
+            ...pdb,
+            ...spread("webhook"),
+            tolerations: tolerations(cfg),
+        },
+        cainjector: {
+            replicaCount: replicas,
+            resources: size("cert-manager-cainjector"),
+            ...pdb,
+            ...spread("cainjector"),
+            tolerations: tolerations(cfg),
+        },
+        startupapicheck: { resources: size("cert-manager-startupapicheck"), tolerations: tolerations(cfg) },
     });
 }
 
@@ -110,7 +128,11 @@ const GOOGLE_KEY_DIR = "/etc/external-dns/google";
  * external-dns values: provider, zone, owner, and how it authenticates — workload identity
  * (ServiceAccount annotations, pod labels) or Secret references; never a credential itself.
  */
-export function externalDnsValues(cfg: PlatformConfig, hasCredentials: boolean): Record<string, any> {
+export function externalDnsValues(
+    cfg: PlatformConfig,
+    hasCredentials: boolean,
+    istioSources: boolean,
+): Record<string, any> {
     const provider = cfg.dns.provider!;
     const identity = cfg.dns.workloadIdentity;
     const secretEnv = (name: string, key: string) => ({
@@ -158,9 +180,10 @@ export function externalDnsValues(cfg: PlatformConfig, hasCredentials: boolean):
     }
     const base = chartValues(CHARTS.externalDns.values, {});
     return chartValues(CHARTS.externalDns.values, {
-        // The Istio sources watch Gateway/VirtualService custom resources: without the mesh layer their
-        // CRDs never exist and external-dns exits at start-up (the release would time out).
-        sources: cfg.layers.mesh ? base.sources : (base.sources as string[]).filter((s) => !s.startsWith("istio-")),
+        // The Istio sources watch Gateway/VirtualService custom resources: without the mesh their CRDs
+        // never exist and external-dns exits at start-up (the release would time out).
+        sources: istioSources ? base.sources : (base.sources as string[]).filter((s) => !s.startsWith("istio-")),
+        resources: resourceRequirements(resourcesFor(cfg, "external-dns")),
         provider: { name: provider },
         domainFilters: [cfg.dns.zone!],
         // Owner of the records this cluster writes: regions never delete each other's records.

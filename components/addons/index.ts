@@ -1,16 +1,17 @@
 // Cluster add-ons a fresh managed or laptop cluster lacks, each switchable per stack (layers.*):
-//  - metrics-server, so CPU-based HorizontalPodAutoscalers have data (off where the provider runs one);
-//  - cert-manager with the ClusterIssuer `platform-issuer` (dev CA, or ACME HTTP-01/DNS-01), and
-//    edgeCertificates() for the Istio ingress gateway's hosts;
-//  - external-dns, writing the public, API and Redis Enterprise names into the stack's zone only.
+//  - ClusterAddons: metrics-server, so CPU-based HorizontalPodAutoscalers have data (off where the
+//    provider runs one); cert-manager with the ClusterIssuer `platform-issuer` (dev CA, or ACME
+//    HTTP-01/DNS-01), offered to other layers as the issuer contract;
+//  - PublicDns: external-dns, writing the public, API and Redis Enterprise names into the stack's
+//    zone only; it starts after the Istio CRDs it watches exist.
 // A layer that is off creates nothing; custom resources wait for the release that installs their CRDs.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { dnsCredentials, type PlatformConfig } from "../../config";
-import type { LayerReport } from "../outputs";
-import type { StackContext } from "../defaults";
-import { HardenedNamespace } from "../namespace";
+import type { IssuerContract, LayerReport, StackContext } from "../contracts";
 import { pinnedRelease } from "../helm";
+import { HardenedNamespace } from "../namespace";
+import { networkPolicy, scrapeRule, tcp, udp } from "../network";
 import {
     azureConfigFile,
     certManagerValues,
@@ -22,28 +23,19 @@ import {
     usesDns01,
 } from "./charts";
 import { CERT_MANAGER_DNS_SECRET, CLUSTER_ISSUER, clusterIssuerSpec, DEV_CA } from "./issuer";
-import { scrapeRule } from "../defaults";
-
-export { edgeCertificate, edgeCertificates, EDGE_TLS_SECRETS, certificateSpec } from "./certificates";
-export { CHARTS } from "./charts";
-export { CLUSTER_ISSUER, DEV_CA } from "./issuer";
 
 export interface ClusterAddonsArgs {
     ctx: StackContext;
+    /** Namespace Prometheus scrapes from, when the stack is monitored: the add-ons' metrics ports admit it. */
+    scrapedFrom?: string;
 }
-
-/** Ports a DNS writer or ACME client needs to reach outside the cluster (no stable selector exists for them). */
-const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: "TCP", port }));
 
 export class ClusterAddons extends pulumi.ComponentResource {
     /** Endpoints, commands, pending links and published data for the stack outputs. */
     public readonly report: LayerReport = {};
-    /** cert-manager release: Certificates and ClusterIssuers depend on it (undefined when off). */
-    public readonly certManager?: pulumi.Resource;
-    /** The ClusterIssuer certificates use, and the resource to depend on (undefined when off). */
-    public readonly clusterIssuer?: { name: string; resource: pulumi.Resource };
+    /** The ClusterIssuer certificates use (undefined when cert-manager is off). */
+    public readonly issuer?: IssuerContract;
     public readonly metricsServer?: pulumi.Resource;
-    public readonly externalDns?: pulumi.Resource;
 
     constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecommerce:platform:ClusterAddons", name, {}, opts);
@@ -52,7 +44,6 @@ export class ClusterAddons extends pulumi.ComponentResource {
         const o = { parent: this, provider: ctx.provider };
         const endpoints: Record<string, string> = {};
         const commands: Record<string, string> = {};
-        const credentials = cfg.layers.certManager || cfg.layers.externalDns ? dnsCredentials() : undefined;
 
         if (cfg.layers.metricsServer) {
             // kube-system exists on every cluster and is not ours to label or fence.
@@ -69,6 +60,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
         }
 
         if (cfg.layers.certManager) {
+            const credentials = usesDns01(cfg) ? dnsCredentials() : undefined;
             const ns = new HardenedNamespace(
                 `${name}-cert-manager-ns`,
                 {
@@ -78,45 +70,38 @@ export class ClusterAddons extends pulumi.ComponentResource {
                         // API server (443 managed, 6443 laptops), ACME directories and cloud DNS APIs (443), HTTP-01
                         // self-checks through the public address (80), DNS-01 propagation checks against the zone's
                         // authoritative name servers (53). None has a selector, so these are port-scoped allows.
-                        { ports: [...tcp(443, 6443, 80, 53), { protocol: "UDP", port: 53 }] },
+                        { ports: [...tcp(443, 6443, 80, 53), ...udp(53)] },
                         ...workloadIdentityEgress(cfg, usesDns01(cfg)),
                     ],
                 },
                 o,
             );
             const nsName = ns.name;
-            new k8s.networking.v1.NetworkPolicy(
+            const controller = {
+                "app.kubernetes.io/instance": CHARTS.certManager.release,
+                "app.kubernetes.io/component": "controller",
+            };
+            // The API server calls the admission webhook; its source address has no selector.
+            networkPolicy(
                 `${name}-cert-manager-webhook`,
                 {
-                    metadata: { name: "allow-webhook-from-api-server", namespace: nsName },
-                    spec: {
-                        podSelector: {
-                            matchLabels: {
-                                "app.kubernetes.io/instance": CHARTS.certManager.release,
-                                "app.kubernetes.io/component": "webhook",
-                            },
-                        },
-                        policyTypes: ["Ingress"],
-                        // The API server calls the admission webhook; its source address has no selector.
-                        ingress: [{ ports: tcp(10250) }],
+                    namespace: nsName,
+                    name: "allow-webhook-from-api-server",
+                    podSelector: {
+                        "app.kubernetes.io/instance": CHARTS.certManager.release,
+                        "app.kubernetes.io/component": "webhook",
                     },
+                    ingress: [{ ports: tcp(10250) }],
                 },
                 { ...o, dependsOn: [ns] },
             );
-            metricsIngress(
-                `${name}-cert-manager`,
-                cfg,
-                nsName,
-                {
-                    "app.kubernetes.io/instance": CHARTS.certManager.release,
-                    "app.kubernetes.io/component": "controller",
-                },
-                9402,
-                { ...o, dependsOn: [ns] },
-            );
+            metricsIngress(`${name}-cert-manager`, nsName, controller, 9402, args.scrapedFrom, {
+                ...o,
+                dependsOn: [ns],
+            });
 
             const dependsOn: pulumi.Resource[] = [ns];
-            if (usesDns01(cfg) && credentials) {
+            if (credentials) {
                 dependsOn.push(
                     new k8s.core.v1.Secret(
                         `${name}-cert-manager-dns-credentials`,
@@ -138,82 +123,123 @@ export class ClusterAddons extends pulumi.ComponentResource {
                 600,
                 { ...o, dependsOn },
             );
-            this.certManager = certManager;
-            this.clusterIssuer = {
+            const issuer = clusterIssuer(name, cfg, !!credentials, nsName, certManager, o);
+            this.issuer = {
                 name: CLUSTER_ISSUER,
-                resource: clusterIssuer(name, cfg, !!credentials, nsName, certManager, o),
+                ready: [certManager, issuer],
+                acme: cfg.tls.issuer !== "self-signed",
             };
             endpoints.clusterIssuer = `ClusterIssuer ${CLUSTER_ISSUER} (${cfg.tls.issuer})`;
             if (cfg.tls.issuer === "self-signed")
                 commands.devRootCa = `kubectl -n ${CHARTS.certManager.namespace} get secret ${DEV_CA.secret} -o jsonpath='{.data.ca\\.crt}' | base64 -d > dev-root-ca.crt`;
         }
 
-        if (cfg.layers.externalDns) {
-            const ns = new HardenedNamespace(
-                `${name}-external-dns-ns`,
-                {
-                    ctx,
-                    name: CHARTS.externalDns.namespace,
-                    // API server (443/6443) and the DNS provider's API (443); instance metadata (80).
-                    platformEgress: [{ ports: tcp(443, 6443, 80) }, ...workloadIdentityEgress(cfg, true)],
-                },
-                o,
-            );
-            metricsIngress(
-                `${name}-external-dns`,
-                cfg,
-                ns.name,
-                { "app.kubernetes.io/instance": CHARTS.externalDns.release },
-                7979,
-                { ...o, dependsOn: [ns] },
-            );
-            const dependsOn: pulumi.Resource[] = [ns];
-            if (credentials && cfg.dns.provider !== "azure") {
-                dependsOn.push(
-                    new k8s.core.v1.Secret(
-                        `${name}-external-dns-credentials`,
-                        {
-                            metadata: { name: EXTERNAL_DNS_SECRETS.credentials, namespace: ns.name },
-                            type: "Opaque",
-                            stringData: credentials,
-                        },
-                        { ...o, dependsOn: [ns] },
-                    ),
-                );
-            }
-            if (cfg.dns.provider === "azure") {
-                const file = credentials
-                    ? pulumi.secret(credentials.apply((c) => azureConfigFile(cfg, c.clientSecret)))
-                    : azureConfigFile(cfg);
-                dependsOn.push(
-                    new k8s.core.v1.Secret(
-                        `${name}-external-dns-azure`,
-                        {
-                            metadata: { name: EXTERNAL_DNS_SECRETS.azureConfig, namespace: ns.name },
-                            type: "Opaque",
-                            stringData: { "azure.json": file },
-                        },
-                        { ...o, dependsOn: [ns] },
-                    ),
-                );
-            }
-            this.externalDns = release(
-                ctx,
-                `${name}-external-dns`,
-                CHARTS.externalDns,
-                externalDnsValues(cfg, !!credentials),
-                ns.name,
-                300,
-                { ...o, dependsOn },
-            );
-            endpoints.dnsZone = `${cfg.dns.zone} (external-dns ${cfg.dns.provider}, owner ${cfg.cluster.identifier})`;
-        }
-
-        this.report = {
-            endpoints,
-            ...(Object.keys(commands).length > 0 ? { portForward: commands } : {}),
-        };
+        this.report = { endpoints, ...(Object.keys(commands).length > 0 ? { portForward: commands } : {}) };
         this.registerOutputs({ endpoints });
+    }
+}
+
+export interface PublicDnsArgs {
+    ctx: StackContext;
+    /** The release that installs the Istio CRDs, when the mesh runs: external-dns watches Gateways and VirtualServices. */
+    istioCrds?: pulumi.Resource;
+    /** Namespace Prometheus scrapes from, when the stack is monitored. */
+    scrapedFrom?: string;
+}
+
+/**
+ * Before external-dns became a layer of its own its resources were children of ClusterAddons `addons`,
+ * named `addons-external-dns*`: aliases keep their URNs (and the release) on stacks deployed then.
+ */
+const formerly = (name: string) => ({
+    aliases: [
+        { name: `addons-external-dns${name}`, parent: pulumi.createUrn("addons", "ecommerce:platform:ClusterAddons") },
+    ],
+});
+
+/** external-dns, writing the stack's public names into its zone, owned by this cluster. */
+export class PublicDns extends pulumi.ComponentResource {
+    public readonly report: LayerReport = {};
+    public readonly release: k8s.helm.v3.Release;
+
+    constructor(name: string, args: PublicDnsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ecommerce:platform:PublicDns", name, {}, opts);
+        const { ctx } = args;
+        const { cfg } = ctx;
+        const o = { parent: this, provider: ctx.provider };
+        const credentials = dnsCredentials();
+        const ns = new HardenedNamespace(
+            `${name}-ns`,
+            {
+                ctx,
+                name: CHARTS.externalDns.namespace,
+                // API server (443/6443) and the DNS provider's API (443); instance metadata (80).
+                platformEgress: [{ ports: tcp(443, 6443, 80) }, ...workloadIdentityEgress(cfg, true)],
+            },
+            { ...o, ...formerly("-ns") },
+        );
+        metricsIngress(
+            name,
+            ns.name,
+            { "app.kubernetes.io/instance": CHARTS.externalDns.release },
+            7979,
+            args.scrapedFrom,
+            {
+                ...o,
+                dependsOn: [ns],
+                ...formerly("-metrics"),
+            },
+        );
+        // The Istio sources fail at start-up until their CRDs exist: wait for the release that installs them.
+        const dependsOn: pulumi.Resource[] = [ns, ...(args.istioCrds ? [args.istioCrds] : [])];
+        if (credentials && cfg.dns.provider !== "azure") {
+            dependsOn.push(
+                new k8s.core.v1.Secret(
+                    `${name}-credentials`,
+                    {
+                        metadata: { name: EXTERNAL_DNS_SECRETS.credentials, namespace: ns.name },
+                        type: "Opaque",
+                        stringData: credentials,
+                    },
+                    { ...o, dependsOn: [ns], ...formerly("-credentials") },
+                ),
+            );
+        }
+        if (cfg.dns.provider === "azure") {
+            const file = credentials
+                ? pulumi.secret(credentials.apply((c) => azureConfigFile(cfg, c.clientSecret)))
+                : azureConfigFile(cfg);
+            dependsOn.push(
+                new k8s.core.v1.Secret(
+                    `${name}-azure`,
+                    {
+                        metadata: { name: EXTERNAL_DNS_SECRETS.azureConfig, namespace: ns.name },
+                        type: "Opaque",
+                        stringData: { "azure.json": file },
+                    },
+                    { ...o, dependsOn: [ns], ...formerly("-azure") },
+                ),
+            );
+        }
+        this.release = release(
+            ctx,
+            `${name}-release`,
+            CHARTS.externalDns,
+            externalDnsValues(cfg, !!credentials, !!args.istioCrds),
+            ns.name,
+            300,
+            {
+                ...o,
+                dependsOn,
+                ...formerly(""),
+            },
+        );
+        this.report = {
+            endpoints: {
+                dnsZone: `${cfg.dns.zone} (external-dns ${cfg.dns.provider}, owner ${cfg.cluster.identifier})`,
+            },
+        };
+        this.registerOutputs({});
     }
 }
 
@@ -221,7 +247,7 @@ function release(
     ctx: StackContext,
     name: string,
     chart: ChartRef,
-    values: Record<string, any>,
+    values: Record<string, unknown>,
     namespace: pulumi.Input<string>,
     timeoutSeconds: number,
     opts: pulumi.CustomResourceOptions,
@@ -289,26 +315,19 @@ function workloadIdentityEgress(cfg: PlatformConfig, writesDns: boolean) {
     return writesDns && cfg.dns.provider === "google" ? [{ ports: tcp(988) }] : [];
 }
 
-/** Prometheus (in the monitoring namespace) may scrape the add-on's metrics port; only when monitoring is on. */
+/** Prometheus may scrape the add-on's metrics port, when the stack is monitored. */
 function metricsIngress(
     name: string,
-    cfg: PlatformConfig,
     namespace: pulumi.Input<string>,
     podLabels: Record<string, string>,
     port: number,
+    scrapedFrom: string | undefined,
     opts: pulumi.CustomResourceOptions,
 ) {
-    if (!cfg.layers.monitoring) return;
-    new k8s.networking.v1.NetworkPolicy(
+    if (!scrapedFrom) return;
+    networkPolicy(
         `${name}-metrics`,
-        {
-            metadata: { name: "allow-metrics-scrape", namespace },
-            spec: {
-                podSelector: { matchLabels: podLabels },
-                policyTypes: ["Ingress"],
-                ingress: [scrapeRule(cfg.monitoring.namespace, port)],
-            },
-        },
+        { namespace, name: "allow-metrics-scrape", podSelector: podLabels, ingress: [scrapeRule(scrapedFrom, port)] },
         opts,
     );
 }

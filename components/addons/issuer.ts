@@ -1,6 +1,7 @@
 // The ClusterIssuer certificates use, chosen by tls.issuer: a dev CA (self-signed root) for laptops,
 // ACME (Let's Encrypt by default) with an HTTP-01 or DNS-01 solver for the regions. Pure builders.
 import type { PlatformConfig } from "../../config";
+import { INGRESS_CLASS } from "../names";
 
 /** The one ClusterIssuer every edge Certificate names. */
 export const CLUSTER_ISSUER = "platform-issuer";
@@ -12,8 +13,6 @@ export const DEV_CA = {
 } as const;
 /** Secret (in cert-manager's namespace) holding DNS provider credentials for the DNS-01 solver. */
 export const CERT_MANAGER_DNS_SECRET = "dns-credentials";
-/** Ingress class of the Istio ingress gateway; the HTTP-01 solver's temporary Ingress uses it. */
-export const ISTIO_INGRESS_CLASS = "istio";
 
 /** The DNS-01 solver for the configured provider: workload identity (ambient) unless a credential Secret is given. */
 export function dns01Solver(cfg: PlatformConfig, hasCredentials: boolean): Record<string, unknown> {
@@ -68,7 +67,7 @@ export function clusterIssuerSpec(cfg: PlatformConfig, hasDnsCredentials: boolea
         case "acme-dns01": {
             const solver =
                 cfg.tls.issuer === "acme-http01"
-                    ? { http01: { ingress: { ingressClassName: ISTIO_INGRESS_CLASS } } }
+                    ? { http01: { ingress: { ingressClassName: INGRESS_CLASS } } }
                     : {
                           selector: { dnsZones: [cfg.dns.zone ?? cfg.domain] },
                           dns01: dns01Solver(cfg, hasDnsCredentials),

@@ -1,34 +1,35 @@
 // The e-commerce core services in namespace `ecommerce`: product-catalog, payment, recommendation and
-// auth (cfg.services), each a small component on the shared hardened workload defaults, all running
-// the reference service (apps/service.js) on the public node image.
+// auth by default (cfg.services), each one CoreService built from its flows (config) and its
+// description (./catalog.ts), all running the reference service (apps/service.js) on the node image.
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { LayerReport } from "../outputs";
-import type { StackContext } from "../defaults";
-import type { ServiceMesh } from "../mesh";
-import type { Observability } from "../observability";
-import type { CacheEndpoint } from "../cache";
-import type { DatabaseLogin } from "../database";
-import { type PlatformConfig, type Resources, resourcesFor } from "../../config";
-import { parseQuantity } from "../../config/quantity";
+import { type PlatformConfig, parseQuantity, type Resources, resourcesFor } from "../../config";
+import type {
+    CacheEndpoint,
+    DatabaseLogin,
+    LayerReport,
+    MeshContract,
+    MonitoringContract,
+    StackContext,
+} from "../contracts";
+import { serviceFqdn } from "../hosts";
+import { partLabels } from "../labels";
+import { NAMESPACES } from "../names";
 import { HardenedNamespace } from "../namespace";
-import { CORE_SERVICES_NAMESPACE } from "../names";
-import { CoreService, SERVICE_KINDS, SERVICE_PORT } from "./service";
-
-export { CoreService, ProductCatalog, Payment, Recommendation, Auth } from "./service";
-export { FLOWS } from "./flows";
+import { descriptionOf } from "./catalog";
+import { CoreService, PART_OF, SERVICE_PORT } from "./service";
 
 /** Namespace of the core services (runbooks: `kubectl ... -n ecommerce`). */
-export const NAMESPACE = CORE_SERVICES_NAMESPACE;
+export const NAMESPACE = NAMESPACES.coreServices;
 const RUNTIME = path.resolve(__dirname, "..", "..", "apps", "service.js");
 
 export interface CoreServicesArgs {
     ctx: StackContext;
-    mesh?: ServiceMesh;
-    observability?: Observability;
+    mesh?: MeshContract;
+    monitoring?: MonitoringContract;
     cache?: CacheEndpoint;
     /** Payment's login on the transactional PostgreSQL (the shop's), when that runs. */
     transactionDatabase?: DatabaseLogin;
@@ -57,6 +58,21 @@ export function namespaceQuota(cfg: PlatformConfig, sidecar?: Resources): Record
     };
 }
 
+/**
+ * Component types the four services had before they became data (one CoreService each): aliases keep
+ * their resources' URNs, so `pulumi up` on a stack deployed before updates them in place.
+ */
+const FORMER_TYPES: Record<string, string> = {
+    "product-catalog": "ecommerce:platform:ProductCatalog",
+    payment: "ecommerce:platform:Payment",
+    recommendation: "ecommerce:platform:Recommendation",
+    auth: "ecommerce:platform:Auth",
+};
+
+/** The services that call `service`, from every service's configured calls. */
+export const callersOf = (cfg: PlatformConfig, service: string) =>
+    cfg.services.filter((s) => s.calls.includes(service)).map((s) => s.name);
+
 export class CoreServices extends pulumi.ComponentResource {
     /** Endpoints, commands, pending links and published data for the stack outputs. */
     public readonly report: LayerReport = {};
@@ -65,7 +81,7 @@ export class CoreServices extends pulumi.ComponentResource {
 
     constructor(name: string, args: CoreServicesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecommerce:platform:CoreServices", name, {}, opts);
-        const { ctx, mesh, observability } = args;
+        const { ctx, mesh, monitoring } = args;
         const { cfg, provider } = ctx;
         const o = { parent: this, provider };
 
@@ -76,6 +92,7 @@ export class CoreServices extends pulumi.ComponentResource {
                 name: NAMESPACE,
                 podSecurity: "restricted",
                 istioInjection: !!mesh,
+                sidecarStatsScrapedFrom: monitoring?.namespace,
                 platformEgress: mesh?.workloadEgress,
                 quota: namespaceQuota(cfg, mesh?.proxyResources),
                 containerDefaults: { request: { cpu: "50m", memory: "64Mi" }, limit: { cpu: "500m", memory: "256Mi" } },
@@ -87,11 +104,7 @@ export class CoreServices extends pulumi.ComponentResource {
         const runtime = new k8s.core.v1.ConfigMap(
             `${name}-app-runtime`,
             {
-                metadata: {
-                    name: "app-runtime",
-                    namespace: NAMESPACE,
-                    labels: { "app.kubernetes.io/part-of": "ecommerce", "app.kubernetes.io/managed-by": "pulumi" },
-                },
+                metadata: { name: "app-runtime", namespace: NAMESPACE, labels: partLabels(PART_OF) },
                 data: { "service.js": code },
             },
             { ...o, dependsOn: [ns] },
@@ -104,11 +117,7 @@ export class CoreServices extends pulumi.ComponentResource {
             const secret = new k8s.core.v1.Secret(
                 `${name}-cache-credentials`,
                 {
-                    metadata: {
-                        name: "cache-credentials",
-                        namespace: NAMESPACE,
-                        labels: { "app.kubernetes.io/part-of": "ecommerce", "app.kubernetes.io/managed-by": "pulumi" },
-                    },
+                    metadata: { name: "cache-credentials", namespace: NAMESPACE, labels: partLabels(PART_OF) },
                     type: "Opaque",
                     stringData: { password: args.cache.password },
                 },
@@ -118,28 +127,25 @@ export class CoreServices extends pulumi.ComponentResource {
             cache = { endpoint: args.cache, secretName: "cache-credentials" };
         }
 
-        const present = cfg.services.map((s) => s.name);
+        const checksum = crypto.createHash("sha256").update(code).digest("hex");
         for (const config of cfg.services) {
-            const Kind = SERVICE_KINDS[config.name] ?? CoreService;
             this.services.push(
-                new Kind(
+                new CoreService(
                     `${name}-${config.name}`,
                     {
                         ctx,
                         namespace: NAMESPACE,
                         config,
-                        present,
-                        runtime: {
-                            configMap: "app-runtime",
-                            checksum: crypto.createHash("sha256").update(code).digest("hex"),
-                        },
-                        cache,
+                        description: descriptionOf(config.name),
+                        callers: callersOf(cfg, config.name),
+                        runtime: { configMap: "app-runtime", checksum },
+                        cache: config.cache ? cache : undefined,
                         mesh,
-                        observability,
-                        dependsOn,
+                        monitoring,
                         transactionDatabase: args.transactionDatabase,
+                        dependsOn,
                     },
-                    { parent: this },
+                    { parent: this, aliases: FORMER_TYPES[config.name] ? [{ type: FORMER_TYPES[config.name] }] : [] },
                 ),
             );
         }
@@ -147,11 +153,11 @@ export class CoreServices extends pulumi.ComponentResource {
         const endpoints: Record<string, pulumi.Input<string>> = {};
         const camel = (n: string) => n.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
         for (const s of this.services) {
-            endpoints[camel(s.serviceName)] = `http://${s.serviceName}.${NAMESPACE}.svc.cluster.local:${SERVICE_PORT}`;
+            endpoints[camel(s.serviceName)] = `http://${serviceFqdn(s.serviceName, NAMESPACE)}:${SERVICE_PORT}`;
             if (s.publicUrl) endpoints[`${camel(s.serviceName)}Public`] = s.publicUrl;
         }
         const portForward: Record<string, string> = {};
-        if (present.includes("product-catalog")) {
+        if (cfg.services.some((s) => s.name === "product-catalog")) {
             portForward.productCatalog = `kubectl port-forward svc/product-catalog 8081:${SERVICE_PORT} -n ${NAMESPACE}`;
             portForward.productCatalogLogs = `kubectl logs -f deployment/product-catalog -n ${NAMESPACE}`;
         }

@@ -1,87 +1,84 @@
 // The service mesh layer: Istio (base, cni, istiod, ingress gateway), mesh-wide STRICT mTLS, the
 // public entry point (Istio Gateway for the API host; Kubernetes Ingress of class "istio"), tracing,
-// and in the regions the multi-primary wiring to the peer clusters.
+// and in the regions the multi-primary wiring to the peer clusters. Other layers see it through the
+// mesh contract (components/contracts.ts).
 //
 // Order: namespaces -> base (CRDs) and cni in parallel -> istiod (after base, cni and cacerts) ->
 // gateways; every Istio custom resource waits for base (its CRD) and istiod (its validating webhook).
 import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
-import type { LayerReport } from "../outputs";
-import { scheduling, type StackContext, namespacePeer } from "../defaults";
-import type { PeerRegions } from "../peers";
-import { edgeCertificates } from "../addons";
-import type { ClusterAddons } from "../addons";
-import { HardenedNamespace } from "../namespace";
-import { publicHosts, serviceFqdn } from "../hosts";
-import { istioCniPaths, istioPlatform } from "./values";
+import * as pulumi from "@pulumi/pulumi";
+import { type PlatformConfig, type Resources, resourcesFor } from "../../config";
+import { edgeCertificates } from "../certificates";
+import type {
+    EgressRule,
+    IssuerContract,
+    LayerReport,
+    MeshContract,
+    Peer,
+    PublicRouteArgs,
+    StackContext,
+    TrafficPolicyArgs,
+} from "../contracts";
+import { resourceRequirements, scheduling } from "../defaults";
 import { CHARTS, type ChartPin, chartValues, pinnedRelease } from "../helm";
-import type { Resources } from "../../config";
+import { publicHosts, serviceFqdn } from "../hosts";
 import {
     CROSS_NETWORK_PORT,
     EAST_WEST_GATEWAY,
-    ISTIO_NAMESPACE,
-    meshCaCerts,
-    meshPublication,
-    readerKubeconfig,
-    remoteSecrets,
-} from "./multicluster";
+    INGRESS_CLASS,
+    INGRESS_GATEWAY,
+    NAMESPACES,
+    TLS_SECRETS,
+} from "../names";
+import { HardenedNamespace } from "../namespace";
+import { anyAddress, namespacePeer, networkPolicy, tcp } from "../network";
+import type { PeerRegions } from "../peers";
+import { meshCaCerts, meshPublication, readerKubeconfig, remoteSecrets } from "./multicluster";
+import { meshTrafficPolicy, publicRoute } from "./traffic";
+import { istioCniPaths, istioPlatform } from "./values";
 
-export { ISTIO_NAMESPACE } from "./multicluster";
-export { meshTrafficPolicy, publicRoute } from "./traffic";
-
-/** Namespace of the ingress gateway (and of the `api-tls` certificate Secret it serves). */
-export const INGRESS_NAMESPACE = "istio-ingress";
-/** Helm release (and Deployment/Service) name of the ingress gateway; gives pods the label istio=ingressgateway. */
-export const INGRESS_GATEWAY = "istio-ingressgateway";
 /** Istio Gateway for the public API host, as VirtualServices reference it. */
-export const PUBLIC_GATEWAY = `${INGRESS_NAMESPACE}/public-gateway`;
-/** Ingress class served by the Istio ingress gateway. */
-export const INGRESS_CLASS = "istio";
-/** TLS Secret (in istio-ingress) the public gateway serves for the API host; created by the addons layer's Certificate. */
-export const API_TLS_SECRET = "api-tls";
+export const PUBLIC_GATEWAY = `${NAMESPACES.ingress}/public-gateway`;
 /** Name of the tracing extension provider in meshConfig. */
 export const TRACING_PROVIDER = "otel-tracing";
+const ISTIOD_LABELS = { app: "istiod" };
 
 export interface ServiceMeshArgs {
     ctx: StackContext;
     peers: PeerRegions;
-    addons: ClusterAddons;
+    /** The ClusterIssuer for the edge certificates (HTTPS on the public hosts), when cert-manager runs. */
+    issuer?: IssuerContract;
+    /** Where sidecars send spans (OTLP/gRPC), when the stack traces requests. */
+    tracing?: { host: string; port: number; namespace: string };
 }
 
-export class ServiceMesh extends pulumi.ComponentResource {
+export class ServiceMesh extends pulumi.ComponentResource implements MeshContract {
     /** Endpoints, commands, pending links and published data for the stack outputs. */
     public readonly report: LayerReport = {};
-    /** Resources that injected workloads and Istio custom resources must wait for (CRDs + istiod). */
     public readonly ready: pulumi.Resource[] = [];
-    /** Egress every pod in an injected namespace needs (sidecar to istiod, spans to the collector). */
-    public readonly workloadEgress: input.networking.v1.NetworkPolicyEgressRule[] = [];
-    /** Peers allowed to reach application ports: the ingress gateway (and east-west gateway). */
-    public readonly gatewayPeers: input.networking.v1.NetworkPolicyPeer[] = [];
-    /** What each injected sidecar requests and may use (istiod global.proxy.resources): namespace quotas count it. */
+    public readonly workloadEgress: EgressRule[] = [];
+    public readonly gatewayPeers: Peer[] = [];
     public readonly proxyResources: Resources;
-    /** The Istio Gateway (namespace/name) public VirtualServices bind to. */
-    public readonly publicGateway = PUBLIC_GATEWAY;
     /** The release that installs the Istio CRDs. */
     public readonly crds: k8s.helm.v3.Release;
     public readonly istiod: k8s.helm.v3.Release;
     public readonly ingressGateway: k8s.helm.v3.Release;
     /** IngressClass `istio`: Kubernetes Ingress objects of this class are served by the ingress gateway. */
     public readonly ingressClass: k8s.networking.v1.IngressClass;
+    private readonly ctx: StackContext;
 
     constructor(name: string, args: ServiceMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecommerce:platform:ServiceMesh", name, {}, opts);
-        const { ctx, peers, addons } = args;
+        const { ctx, peers, issuer, tracing } = args;
         const { cfg, provider } = ctx;
+        this.ctx = ctx;
         const o = { parent: this, provider };
         const prod = cfg.tier !== "dev";
         const multi = cfg.layers.multiCluster;
         const platform = istioPlatform(cfg.cluster.distribution);
         const hosts = publicHosts(cfg);
-
-        this.proxyResources = prod
-            ? { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "2000m", memory: "1Gi" } }
-            : { requests: { cpu: "10m", memory: "40Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
+        this.proxyResources = resourcesFor(cfg, "istio-proxy");
 
         const release = (
             rname: string,
@@ -115,7 +112,7 @@ export class ServiceMesh extends pulumi.ComponentResource {
             `${name}-istio-system`,
             {
                 ctx,
-                name: ISTIO_NAMESPACE,
+                name: NAMESPACES.istio,
                 podSecurity: { privilegedBecause: "istio-cni node agent configures pod networking" },
                 labels: multi ? { "topology.istio.io/network": cfg.mesh.network } : undefined,
             },
@@ -123,11 +120,7 @@ export class ServiceMesh extends pulumi.ComponentResource {
         );
         const ingressNs = new HardenedNamespace(
             `${name}-istio-ingress`,
-            {
-                ctx,
-                name: INGRESS_NAMESPACE,
-                podSecurity: "restricted",
-            },
+            { ctx, name: NAMESPACES.ingress, podSecurity: "restricted" },
             { parent: this },
         );
 
@@ -137,7 +130,7 @@ export class ServiceMesh extends pulumi.ComponentResource {
             {
                 chart: CHARTS.istioBase,
                 releaseName: "istio-base",
-                namespace: ISTIO_NAMESPACE,
+                namespace: NAMESPACES.istio,
                 timeout: 300,
                 values: chartValues("istio-base.yaml", {}),
             },
@@ -149,14 +142,12 @@ export class ServiceMesh extends pulumi.ComponentResource {
             {
                 chart: CHARTS.istioCni,
                 releaseName: "istio-cni",
-                namespace: ISTIO_NAMESPACE,
+                namespace: NAMESPACES.istio,
                 timeout: 600,
                 values: chartValues("istio-cni.yaml", {
                     ...(platform ? { global: { platform } } : {}),
                     ...istioCniPaths(cfg.cluster.distribution),
-                    resources: prod
-                        ? { requests: { cpu: "100m", memory: "100Mi" }, limits: { memory: "256Mi" } }
-                        : { requests: { cpu: "20m", memory: "48Mi" }, limits: { memory: "192Mi" } },
+                    resources: resourceRequirements(resourcesFor(cfg, "istio-cni")),
                 }),
             },
             [systemNs],
@@ -165,30 +156,19 @@ export class ServiceMesh extends pulumi.ComponentResource {
         // Multi-primary: the shared-root CA must be in place before istiod starts.
         const ca = multi ? meshCaCerts(name, ctx, peers, systemNs, this) : undefined;
 
-        const tracing = cfg.layers.tracing;
-        const istiodSelector = { app: "istiod" };
-        const place = scheduling(cfg, prod ? istiodSelector : undefined);
+        const place = scheduling(cfg, prod ? ISTIOD_LABELS : undefined);
         this.istiod = release(
             "istiod",
             {
                 chart: CHARTS.istiod,
                 releaseName: "istiod",
-                namespace: ISTIO_NAMESPACE,
+                namespace: NAMESPACES.istio,
                 timeout: 600,
                 values: chartValues("istiod.yaml", {
                     ...(prod
-                        ? {
-                              autoscaleEnabled: true,
-                              autoscaleMin: 2,
-                              autoscaleMax: 5,
-                              replicaCount: 2,
-                              resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "2Gi" } },
-                          }
-                        : {
-                              autoscaleEnabled: false,
-                              replicaCount: 1,
-                              resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
-                          }),
+                        ? { autoscaleEnabled: true, autoscaleMin: 2, autoscaleMax: 5, replicaCount: 2 }
+                        : { autoscaleEnabled: false, replicaCount: 1 }),
+                    resources: resourceRequirements(resourcesFor(cfg, "istiod")),
                     nodeSelector: place.nodeSelector ?? {},
                     tolerations: place.tolerations ?? [],
                     topologySpreadConstraints: place.topologySpreadConstraints ?? [],
@@ -198,7 +178,7 @@ export class ServiceMesh extends pulumi.ComponentResource {
                         ...(platform ? { platform } : {}),
                         // One replica in dev: a PodDisruptionBudget there would block every node drain.
                         defaultPodDisruptionBudget: { enabled: prod },
-                        proxy: { resources: this.proxyResources },
+                        proxy: { resources: resourceRequirements(this.proxyResources) },
                         ...(multi
                             ? {
                                   meshID: cfg.mesh.meshId,
@@ -213,10 +193,7 @@ export class ServiceMesh extends pulumi.ComponentResource {
                               extensionProviders: [
                                   {
                                       name: TRACING_PROVIDER,
-                                      opentelemetry: {
-                                          service: serviceFqdn("jaeger", cfg.monitoring.namespace),
-                                          port: 4317,
-                                      },
+                                      opentelemetry: { service: tracing.host, port: tracing.port },
                                   },
                               ],
                           }
@@ -227,7 +204,6 @@ export class ServiceMesh extends pulumi.ComponentResource {
         );
 
         this.ready.push(this.crds, this.istiod);
-        const crDeps = [this.crds, this.istiod];
         const istioResource = (
             rname: string,
             apiVersion: string,
@@ -239,7 +215,7 @@ export class ServiceMesh extends pulumi.ComponentResource {
             new k8s.apiextensions.CustomResource(
                 `${name}-${rname}`,
                 { apiVersion, kind, metadata, spec },
-                { ...o, dependsOn: [...crDeps, ...extra] },
+                { ...o, dependsOn: [...this.ready, ...extra] },
             );
 
         // Mesh-wide mutual TLS: plain-text traffic to any sidecar is refused.
@@ -247,7 +223,7 @@ export class ServiceMesh extends pulumi.ComponentResource {
             "peer-authentication",
             "security.istio.io/v1",
             "PeerAuthentication",
-            { name: "default", namespace: ISTIO_NAMESPACE },
+            { name: "default", namespace: NAMESPACES.istio },
             { mtls: { mode: "STRICT" } },
         );
 
@@ -256,23 +232,22 @@ export class ServiceMesh extends pulumi.ComponentResource {
                 "telemetry",
                 "telemetry.istio.io/v1",
                 "Telemetry",
-                { name: "mesh-default", namespace: ISTIO_NAMESPACE },
+                { name: "mesh-default", namespace: NAMESPACES.istio },
                 { tracing: [{ providers: [{ name: TRACING_PROVIDER }], randomSamplingPercentage: prod ? 5 : 100 }] },
             );
         }
 
         // ---- Ingress gateway ----------------------------------------------------------------------
-        const ingressSelector = { istio: "ingressgateway" };
         this.ingressGateway = release(
             "ingress-gateway",
             {
                 chart: CHARTS.istioGateway,
-                releaseName: INGRESS_GATEWAY,
-                namespace: INGRESS_NAMESPACE,
+                releaseName: INGRESS_GATEWAY.name,
+                namespace: NAMESPACES.ingress,
                 timeout: 600,
                 values: chartValues(
                     "istio-gateway.yaml",
-                    gatewayValues(cfg, cfg.mesh.gatewayServiceType, { app: INGRESS_GATEWAY }),
+                    gatewayValues(cfg, cfg.mesh.gatewayServiceType, { app: INGRESS_GATEWAY.name }),
                 ),
             },
             [this.istiod, ingressNs],
@@ -283,36 +258,37 @@ export class ServiceMesh extends pulumi.ComponentResource {
         // names its controller, so the class must exist.
         this.ingressClass = new k8s.networking.v1.IngressClass(
             `${name}-ingress-class`,
-            {
-                metadata: { name: INGRESS_CLASS },
-                spec: { controller: "istio.io/ingress-controller" },
-            },
+            { metadata: { name: INGRESS_CLASS }, spec: { controller: "istio.io/ingress-controller" } },
             o,
         );
 
-        // Edge certificates (addons layer): Secrets api-tls and warung-kopi-tls next to the gateway.
-        edgeCertificates(`${name}-edge`, { ctx, addons, namespace: INGRESS_NAMESPACE, dependsOn: [ingressNs] }, this);
+        // Edge certificates: Secrets api-tls and warung-kopi-tls next to the gateway.
+        if (issuer)
+            edgeCertificates(
+                `${name}-edge`,
+                { ctx, issuer, namespace: NAMESPACES.ingress, dependsOn: [ingressNs] },
+                this,
+            );
 
-        // The public API host. With a cluster issuer, the addons layer issues Secret `api-tls` in
-        // istio-ingress and HTTPS is served from it. Plain HTTP is redirected to HTTPS, except with
-        // ACME HTTP-01: there port 80 of the API host is left to cert-manager's solver (an Ingress of
-        // class istio), because a Gateway server for the same host and port hides the challenge path
-        // (istio/istio#27643) and a redirect would send the CA to an HTTPS route without it.
-        const https = !!addons.clusterIssuer;
+        // The public API host. With a cluster issuer, HTTPS is served from Secret `api-tls`. Plain HTTP is
+        // redirected to HTTPS, except with ACME HTTP-01: there port 80 of the API host is left to
+        // cert-manager's solver (an Ingress of class istio), because a Gateway server for the same host and
+        // port hides the challenge path (istio/istio#27643) and a redirect would send the CA to an HTTPS
+        // route without it.
         const httpServer = { port: { number: 80, name: "http", protocol: "HTTP" }, hosts: [hosts.api] };
         istioResource(
             "public-gateway",
             "networking.istio.io/v1",
             "Gateway",
-            { name: "public-gateway", namespace: INGRESS_NAMESPACE },
+            { name: "public-gateway", namespace: NAMESPACES.ingress },
             {
-                selector: ingressSelector,
-                servers: https
+                selector: INGRESS_GATEWAY.podLabels,
+                servers: issuer
                     ? [
                           {
                               port: { number: 443, name: "https", protocol: "HTTPS" },
                               hosts: [hosts.api],
-                              tls: { mode: "SIMPLE", credentialName: API_TLS_SECRET, minProtocolVersion: "TLSV1_2" },
+                              tls: { mode: "SIMPLE", credentialName: TLS_SECRETS.api, minProtocolVersion: "TLSV1_2" },
                           },
                           ...(cfg.tls.issuer === "acme-http01"
                               ? []
@@ -323,80 +299,64 @@ export class ServiceMesh extends pulumi.ComponentResource {
             [ingressNs],
         );
 
-        if (cfg.layers.certManager) {
+        if (issuer) {
             // HTTP-01 solver pods cert-manager starts next to the Certificate (istio-ingress, default-deny)
             // must accept the challenge request from the gateway.
-            new k8s.networking.v1.NetworkPolicy(
+            networkPolicy(
                 `${name}-allow-acme-solver`,
                 {
-                    metadata: { name: "allow-acme-http01-solver", namespace: INGRESS_NAMESPACE },
-                    spec: {
-                        podSelector: { matchLabels: { "acme.cert-manager.io/http01-solver": "true" } },
-                        policyTypes: ["Ingress"],
-                        ingress: [
-                            {
-                                from: [{ podSelector: { matchLabels: ingressSelector } }],
-                                ports: [{ protocol: "TCP", port: 8089 }],
-                            },
-                        ],
-                    },
+                    namespace: NAMESPACES.ingress,
+                    name: "allow-acme-http01-solver",
+                    podSelector: { "acme.cert-manager.io/http01-solver": "true" },
+                    ingress: [
+                        {
+                            from: [{ podSelector: { matchLabels: { ...INGRESS_GATEWAY.podLabels } } }],
+                            ports: tcp(8089),
+                        },
+                    ],
                 },
                 { ...o, dependsOn: [ingressNs] },
             );
         }
 
         // ---- What injected workloads need -------------------------------------------------------
-        this.workloadEgress.push({
-            to: [namespacePeer(ISTIO_NAMESPACE, istiodSelector)],
-            ports: [{ protocol: "TCP", port: 15012 }], // xDS and certificate signing
-        });
-        if (tracing) {
-            this.workloadEgress.push({
-                to: [namespacePeer(cfg.monitoring.namespace)],
-                ports: [{ protocol: "TCP", port: 4317 }], // OTLP spans to Jaeger
-            });
-        }
-        this.gatewayPeers.push({
-            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": INGRESS_NAMESPACE } },
-            podSelector: { matchLabels: ingressSelector },
-        });
+        this.workloadEgress.push({ to: [namespacePeer(NAMESPACES.istio, ISTIOD_LABELS)], ports: tcp(15012) }); // xDS and certificate signing
+        if (tracing) this.workloadEgress.push({ to: [namespacePeer(tracing.namespace)], ports: tcp(tracing.port) }); // OTLP spans
+        this.gatewayPeers.push(namespacePeer(NAMESPACES.ingress, INGRESS_GATEWAY.podLabels));
 
         const endpoints: Record<string, pulumi.Input<string>> = {
-            istioIngressGateway: serviceFqdn(INGRESS_GATEWAY, INGRESS_NAMESPACE),
-            publicApi: `${https ? "https" : "http"}://${hosts.api}`,
+            istioIngressGateway: serviceFqdn(INGRESS_GATEWAY.name, NAMESPACES.ingress),
+            publicApi: `${issuer ? "https" : "http"}://${hosts.api}`,
         };
         const portForward: Record<string, string> = {
-            istioIngressGateway: `kubectl -n ${INGRESS_NAMESPACE} port-forward svc/${INGRESS_GATEWAY} 8080:80 8443:443`,
+            istioIngressGateway: `kubectl -n ${NAMESPACES.ingress} port-forward svc/${INGRESS_GATEWAY.name} 8080:80 8443:443`,
         };
         const pending: string[] = [...(ca?.pending ?? [])];
 
         // ---- Multi-primary across regions -------------------------------------------------------
         if (multi) {
-            const eastWestSelector = { istio: "eastwestgateway" };
             release(
                 "east-west-gateway",
                 {
                     chart: CHARTS.istioGateway,
-                    releaseName: EAST_WEST_GATEWAY,
-                    namespace: ISTIO_NAMESPACE,
+                    releaseName: EAST_WEST_GATEWAY.name,
+                    namespace: NAMESPACES.istio,
                     timeout: 900,
                     values: chartValues("istio-gateway.yaml", {
-                        ...gatewayValues(cfg, "LoadBalancer", { app: EAST_WEST_GATEWAY }),
+                        ...gatewayValues(cfg, "LoadBalancer", { app: EAST_WEST_GATEWAY.name }),
                         networkGateway: cfg.mesh.network,
                     }),
                 },
                 [this.istiod],
             );
             // The chart's policy opens only its default ports; peers' sidecars arrive on the mTLS passthrough port.
-            new k8s.networking.v1.NetworkPolicy(
+            networkPolicy(
                 `${name}-allow-cross-network`,
                 {
-                    metadata: { name: "allow-cross-network", namespace: ISTIO_NAMESPACE },
-                    spec: {
-                        podSelector: { matchLabels: eastWestSelector },
-                        policyTypes: ["Ingress"],
-                        ingress: [{ ports: [{ protocol: "TCP", port: CROSS_NETWORK_PORT }] }],
-                    },
+                    namespace: NAMESPACES.istio,
+                    name: "allow-cross-network",
+                    podSelector: EAST_WEST_GATEWAY.podLabels,
+                    ingress: [{ ports: tcp(CROSS_NETWORK_PORT) }],
                 },
                 { ...o, dependsOn: [systemNs] },
             );
@@ -404,9 +364,9 @@ export class ServiceMesh extends pulumi.ComponentResource {
                 "cross-network-gateway",
                 "networking.istio.io/v1",
                 "Gateway",
-                { name: "cross-network-gateway", namespace: ISTIO_NAMESPACE },
+                { name: "cross-network-gateway", namespace: NAMESPACES.istio },
                 {
-                    selector: eastWestSelector,
+                    selector: EAST_WEST_GATEWAY.podLabels,
                     servers: [
                         {
                             port: { number: CROSS_NETWORK_PORT, name: "tls", protocol: "TLS" },
@@ -418,19 +378,13 @@ export class ServiceMesh extends pulumi.ComponentResource {
             );
 
             // Sidecars reach endpoints in other networks through the peers' east-west gateways (public addresses).
-            this.workloadEgress.push({
-                to: [{ ipBlock: { cidr: "0.0.0.0/0" } }],
-                ports: [{ protocol: "TCP", port: CROSS_NETWORK_PORT }],
-            });
-            this.gatewayPeers.push({
-                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ISTIO_NAMESPACE } },
-                podSelector: { matchLabels: eastWestSelector },
-            });
+            this.workloadEgress.push({ to: [anyAddress()], ports: tcp(CROSS_NETWORK_PORT) });
+            this.gatewayPeers.push(namespacePeer(NAMESPACES.istio, EAST_WEST_GATEWAY.podLabels));
 
             const kubeconfig = readerKubeconfig(name, ctx, this.crds, this);
             pending.push(...remoteSecrets(name, ctx, peers, systemNs, this));
             this.report.publish = { mesh: meshPublication(ctx, kubeconfig, ca!) };
-            endpoints.istioEastWestGateway = `${EAST_WEST_GATEWAY}.${ISTIO_NAMESPACE}.svc.cluster.local:${CROSS_NETWORK_PORT}`;
+            endpoints.istioEastWestGateway = `${serviceFqdn(EAST_WEST_GATEWAY.name, NAMESPACES.istio)}:${CROSS_NETWORK_PORT}`;
         }
 
         this.report.endpoints = endpoints;
@@ -438,11 +392,19 @@ export class ServiceMesh extends pulumi.ComponentResource {
         this.report.pending = pending;
         this.registerOutputs({ endpoints, pending });
     }
+
+    trafficPolicy(name: string, args: TrafficPolicyArgs, parent: pulumi.Resource): void {
+        meshTrafficPolicy(name, { ...args, ctx: this.ctx, ready: this.ready }, parent);
+    }
+
+    publicRoute(name: string, args: PublicRouteArgs, parent: pulumi.Resource): pulumi.Resource {
+        return publicRoute(name, { ...args, ctx: this.ctx, ready: this.ready, gateway: PUBLIC_GATEWAY }, parent);
+    }
 }
 
 /** Values for a gateway release: service type, sizes and replicas per tier, placement. */
 function gatewayValues(
-    cfg: StackContext["cfg"],
+    cfg: PlatformConfig,
     serviceType: string,
     selector: Record<string, string>,
 ): Record<string, unknown> {
@@ -450,9 +412,7 @@ function gatewayValues(
     const place = scheduling(cfg, prod ? selector : undefined);
     return {
         service: { type: serviceType },
-        resources: prod
-            ? { requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "2000m", memory: "1Gi" } }
-            : { requests: { cpu: "25m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+        resources: resourceRequirements(resourcesFor(cfg, "istio-gateway")),
         autoscaling: prod
             ? { enabled: true, minReplicas: 3, maxReplicas: 10, targetCPUUtilizationPercentage: 70 }
             : { enabled: false },

@@ -6,15 +6,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { createHash } from "node:crypto";
 import { stringify } from "yaml";
-import type { StackContext } from "../defaults";
-import type { PeerRegions, PublishedForPeers } from "../peers";
+import type { PublishedForPeers, StackContext } from "../contracts";
+import { partLabels } from "../labels";
+import { NAMESPACES } from "../names";
+import type { PeerRegions } from "../peers";
 
-export const ISTIO_NAMESPACE = "istio-system";
+const ISTIO_NAMESPACE = NAMESPACES.istio;
 /** Service account the base chart creates for peers' istiod to read this cluster (remote secrets). */
 export const READER_SERVICE_ACCOUNT = "istio-reader-service-account";
-export const EAST_WEST_GATEWAY = "istio-eastwestgateway";
-/** Port of the cross-network (AUTO_PASSTHROUGH) listener on the east-west gateway. */
-export const CROSS_NETWORK_PORT = 15443;
 
 const CA_USES = ["cert_signing", "crl_signing", "digital_signature", "key_encipherment"];
 
@@ -110,7 +109,7 @@ export function meshCaCerts(
             metadata: {
                 name: "cacerts",
                 namespace: ISTIO_NAMESPACE,
-                labels: { "app.kubernetes.io/part-of": "istio", "app.kubernetes.io/managed-by": "pulumi" },
+                labels: partLabels("istio"),
             },
             type: "Opaque",
             stringData: {

@@ -2,30 +2,14 @@
 // public API gateway. Services call these; every object waits for the Istio CRDs and istiod.
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import type { StackContext } from "../defaults";
+import type { PublicRouteArgs, StackContext, TrafficPolicyArgs } from "../contracts";
 import { publicHosts, serviceFqdn } from "../hosts";
-import type { ServiceMesh } from "./index";
+import { nameLabels } from "../labels";
 
-export interface MeshTrafficArgs {
+export interface MeshTrafficArgs extends TrafficPolicyArgs {
     ctx: StackContext;
-    mesh: ServiceMesh;
-    namespace: string;
-    /** Service name (host is <service>.<namespace>.svc.cluster.local). */
-    service: string;
-    port: number;
-    /** Labels selecting the workload's pods (for the workload PeerAuthentication). */
-    selector: Record<string, string>;
-    /** Retry policy: only for idempotent requests; "none" for e.g. payment writes. */
-    retries: { attempts: number; perTryTimeout: string; retryOn: string } | "none";
-    timeout: string;
-    /** Plain-text metrics port scraped by Prometheus from outside the mesh (PERMISSIVE on that port only). */
-    metricsPort?: number;
-    /**
-     * Container ports that also accept plain text from outside the mesh (PERMISSIVE on those ports
-     * only), e.g. a serving port published through a NodePort or LoadBalancer Service. Each use
-     * should say why in a comment at the call site.
-     */
-    plaintextPorts?: number[];
+    /** What Istio custom resources wait for (CRDs and istiod's webhook). */
+    ready: pulumi.Resource[];
 }
 
 /** Connection pool limits per tier: enough for a laptop, room for production traffic. */
@@ -50,9 +34,9 @@ function connectionPool(tier: string) {
 /** DestinationRule (ISTIO_MUTUAL, pools, outlier detection), VirtualService (timeout, retries), workload PeerAuthentication. */
 export function meshTrafficPolicy(name: string, args: MeshTrafficArgs, parent: pulumi.Resource): void {
     const { cfg, provider } = args.ctx;
-    const o = { parent, provider, dependsOn: args.mesh.ready };
+    const o = { parent, provider, dependsOn: args.ready };
     const host = serviceFqdn(args.service, args.namespace);
-    const labels = { "app.kubernetes.io/name": args.service, "app.kubernetes.io/managed-by": "pulumi" };
+    const labels = nameLabels(args.service);
     const plaintext = [...new Set([...(args.metricsPort ? [args.metricsPort] : []), ...(args.plaintextPorts ?? [])])];
 
     new k8s.apiextensions.CustomResource(
@@ -136,18 +120,11 @@ export function meshTrafficPolicy(name: string, args: MeshTrafficArgs, parent: p
     );
 }
 
-export interface PublicRouteArgs {
+export interface MeshRouteArgs extends PublicRouteArgs {
     ctx: StackContext;
-    mesh: ServiceMesh;
-    namespace: string;
-    /** Service the path routes to (in `namespace`). */
-    service: string;
-    port: number;
-    /** Path prefix on the public API host, e.g. "/catalog". */
-    prefix: string;
-    /** Replace the matched prefix before forwarding (e.g. "/"); the path is kept when omitted. */
-    rewrite?: string;
-    timeout?: string;
+    ready: pulumi.Resource[];
+    /** The Istio Gateway (namespace/name) the route binds to. */
+    gateway: string;
 }
 
 /**
@@ -157,7 +134,7 @@ export interface PublicRouteArgs {
  */
 export function publicRoute(
     name: string,
-    args: PublicRouteArgs,
+    args: MeshRouteArgs,
     parent: pulumi.Resource,
 ): k8s.apiextensions.CustomResource {
     const host = serviceFqdn(args.service, args.namespace);
@@ -169,11 +146,11 @@ export function publicRoute(
             metadata: {
                 name: `${args.service}-public`,
                 namespace: args.namespace,
-                labels: { "app.kubernetes.io/name": args.service, "app.kubernetes.io/managed-by": "pulumi" },
+                labels: nameLabels(args.service),
             },
             spec: {
                 hosts: [publicHosts(args.ctx.cfg).api],
-                gateways: [args.mesh.publicGateway],
+                gateways: [args.gateway],
                 http: [
                     {
                         name: args.service,
@@ -185,6 +162,6 @@ export function publicRoute(
                 ],
             },
         },
-        { parent, provider: args.ctx.provider, dependsOn: args.mesh.ready },
+        { parent, provider: args.ctx.provider, dependsOn: args.ready },
     );
 }

@@ -6,37 +6,35 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { LayerReport } from "../outputs";
-import type { PlatformConfig } from "../../config";
-import type { StackContext } from "../defaults";
-import type { ServiceMesh } from "../mesh";
-import { HardenedNamespace } from "../namespace";
-import { size } from "./charts";
+import { type PlatformConfig, resourcesFor, type Workload } from "../../config";
+import type { LayerReport, MonitoringContract, RuleGroup, ServiceMonitorArgs, StackContext } from "../contracts";
+import { resourceRequirements } from "../defaults";
 import { CHARTS, chartValues, pinnedRelease } from "../helm";
-import { redisReplicationGroup, type RuleGroup } from "./alerts";
-import { serviceMonitor } from "./monitors";
-import { kedaPolicies, monitoringPolicies } from "./network";
-import { meshMonitoring } from "./istio";
-import { INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../mesh";
 import { serviceFqdn } from "../hosts";
+import { nameLabels, partLabels } from "../labels";
+import { NAMESPACES } from "../names";
+import { HardenedNamespace } from "../namespace";
+import { meshMonitoring } from "./istio";
+import { alertRules, type MonitorContext, serviceMonitor } from "./monitors";
+import { kedaPolicies, monitoringPolicies } from "./network";
 
 export interface ObservabilityArgs {
     ctx: StackContext;
     /**
-     * Not a dependency: nothing here waits for the mesh; sidecars export spans to Jaeger by address.
-     * When present, istiod, the gateways and the sidecars are monitored (./istio.ts).
+     * Monitor istiod, the gateways and every sidecar (./istio.ts). Not a dependency: nothing here waits
+     * for the mesh; the monitors select its pods by label.
      */
-    mesh?: ServiceMesh;
+    monitorMesh: boolean;
 }
 
 /** Where Istio sidecars send spans (OTLP/gRPC); the mesh's extension provider points here. */
-export function jaegerOtlpAddress(cfg: PlatformConfig): { host: string; port: number } {
-    return { host: serviceFqdn("jaeger", cfg.monitoring.namespace), port: 4317 };
+export function jaegerOtlpAddress(cfg: PlatformConfig): { host: string; port: number; namespace: string } {
+    return { host: serviceFqdn("jaeger", cfg.monitoring.namespace), port: 4317, namespace: cfg.monitoring.namespace };
 }
 
 /** In-cluster Prometheus query URL (the `prometheus` Service this layer creates). */
 export function prometheusUrl(cfg: PlatformConfig): string {
-    return `http://prometheus.${cfg.monitoring.namespace}.svc.cluster.local:9090`;
+    return `http://${serviceFqdn("prometheus", cfg.monitoring.namespace)}:9090`;
 }
 
 const DASHBOARD_DIR = path.resolve(__dirname, "..", "..", "dashboards");
@@ -45,20 +43,16 @@ export const GRAFANA_ADMIN_SECRET = "grafana-admin";
 /** kube-prometheus-stack fullnameOverride (helm/kube-prometheus-stack.yaml). */
 const KPS = "kps";
 
-export class Observability extends pulumi.ComponentResource {
+export class Observability extends pulumi.ComponentResource implements MonitoringContract {
     /** Endpoints, commands, pending links and published data for the stack outputs. */
     public readonly report: LayerReport = {};
     public readonly namespace: string;
-    /** Release that installs the monitoring.coreos.com CRDs: ServiceMonitors/PrometheusRules depend on it. */
-    public readonly prometheusStack?: pulumi.Resource;
-    /** KEDA release (keda.sh CRDs and webhook): ScaledObjects depend on it; undefined when custom-metric autoscaling is off. */
-    public readonly keda?: pulumi.Resource;
-    /** Prometheus query URL for in-cluster consumers (KEDA triggers, Grafana). */
+    public readonly crds: pulumi.Resource;
+    public readonly autoscaler?: pulumi.Resource;
     public readonly prometheusUrl: string;
-    /** Jaeger release (all-in-one: OTLP receiver, span store, query UI); undefined when tracing is off. */
-    public readonly jaeger?: pulumi.Resource;
     /** Jaeger's OTLP/gRPC receiver; undefined when tracing is off. */
-    public readonly jaegerOtlp?: { host: string; port: number };
+    public readonly tracing?: { host: string; port: number; namespace: string };
+    private readonly monitors: MonitorContext;
 
     constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecommerce:platform:Observability", name, {}, opts);
@@ -74,7 +68,7 @@ export class Observability extends pulumi.ComponentResource {
         // Default-deny (with DNS) like every namespace we create, plus the charts' real flows
         // (./network.ts): within the namespace, API server and kubelets, scrapes of every namespace,
         // spans from every namespace, the operator's webhook, KEDA's queries.
-        const kedaNamespace = cfg.layers.customMetricsAutoscaling ? "keda" : undefined;
+        const kedaNamespace = cfg.layers.customMetricsAutoscaling ? NAMESPACES.keda : undefined;
         const monitoringNs = new HardenedNamespace(
             `${name}-namespace`,
             {
@@ -119,7 +113,7 @@ export class Observability extends pulumi.ComponentResource {
                 metadata: {
                     name: GRAFANA_ADMIN_SECRET,
                     namespace: ns,
-                    labels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/managed-by": "pulumi" },
+                    labels: nameLabels("grafana"),
                 },
                 type: "Opaque",
                 stringData: { "admin-user": "admin", "admin-password": adminPassword.result },
@@ -127,19 +121,19 @@ export class Observability extends pulumi.ComponentResource {
             { ...o, dependsOn: [monitoringNs] },
         );
 
-        const tier = cfg.tier;
-        const prod = tier !== "dev";
+        const size = sizeOf(cfg);
+        const prod = cfg.tier !== "dev";
         const kpsValues = chartValues("kube-prometheus-stack.yaml", {
             fullnameOverride: KPS,
             prometheusOperator: {
-                resources: size(tier, "operator"),
-                prometheusConfigReloader: { resources: size(tier, "configReloader") },
-                admissionWebhooks: { patch: { resources: size(tier, "admissionPatch") } },
+                resources: size("prometheus-operator"),
+                prometheusConfigReloader: { resources: size("prometheus-config-reloader") },
+                admissionWebhooks: { patch: { resources: size("prometheus-admission-patch") } },
             },
             prometheus: {
                 prometheusSpec: {
                     retention: cfg.monitoring.retention,
-                    resources: size(tier, "prometheus"),
+                    resources: size("prometheus"),
                     ...(cfg.monitoring.prometheusStorage
                         ? {
                               storageSpec: {
@@ -156,12 +150,12 @@ export class Observability extends pulumi.ComponentResource {
                 },
             },
             alertmanager: {
-                alertmanagerSpec: { replicas: prod ? 2 : 1, resources: size(tier, "alertmanager") },
+                alertmanagerSpec: { replicas: prod ? 2 : 1, resources: size("alertmanager") },
             },
             grafana: {
                 admin: { existingSecret: GRAFANA_ADMIN_SECRET },
-                resources: size(tier, "grafana"),
-                sidecar: { resources: size(tier, "grafanaSidecar") },
+                resources: size("grafana"),
+                sidecar: { resources: size("grafana-sidecar") },
                 additionalDataSources: cfg.layers.tracing
                     ? [
                           {
@@ -175,8 +169,8 @@ export class Observability extends pulumi.ComponentResource {
                       ]
                     : [],
             },
-            "kube-state-metrics": { resources: size(tier, "kubeStateMetrics") },
-            "prometheus-node-exporter": { namespaceOverride: nodeAgentsNs, resources: size(tier, "nodeExporter") },
+            "kube-state-metrics": { resources: size("kube-state-metrics") },
+            "prometheus-node-exporter": { namespaceOverride: nodeAgentsNs, resources: size("node-exporter") },
         });
         // CRDs, the webhook certificate hook Jobs, operator, Grafana and exporters.
         const stack = pinnedRelease(
@@ -195,7 +189,8 @@ export class Observability extends pulumi.ComponentResource {
                 customTimeouts: { create: "20m", update: "20m" },
             },
         );
-        this.prometheusStack = stack;
+        this.crds = stack;
+        this.monitors = { ctx, crds: stack };
 
         // The runbook's `kubectl port-forward svc/prometheus 9090:9090 -n monitoring`: the chart's
         // Service is `kps-prometheus`, so we add `prometheus` selecting the same pods.
@@ -205,11 +200,7 @@ export class Observability extends pulumi.ComponentResource {
                 metadata: {
                     name: "prometheus",
                     namespace: ns,
-                    labels: {
-                        "app.kubernetes.io/name": "prometheus-query",
-                        "app.kubernetes.io/part-of": "monitoring",
-                        "app.kubernetes.io/managed-by": "pulumi",
-                    },
+                    labels: partLabels("monitoring", { "app.kubernetes.io/name": "prometheus-query" }),
                 },
                 spec: {
                     type: "ClusterIP",
@@ -235,11 +226,7 @@ export class Observability extends pulumi.ComponentResource {
                     metadata: {
                         name: `dashboard-${id}`,
                         namespace: ns,
-                        labels: {
-                            grafana_dashboard: "1",
-                            "app.kubernetes.io/part-of": "monitoring",
-                            "app.kubernetes.io/managed-by": "pulumi",
-                        },
+                        labels: partLabels("monitoring", { grafana_dashboard: "1" }),
                     },
                     data: { [file]: fs.readFileSync(path.join(DASHBOARD_DIR, file), "utf8") },
                 },
@@ -266,29 +253,19 @@ export class Observability extends pulumi.ComponentResource {
                 ],
             },
         ];
-        if (cfg.layers.redisEnterprise) platformGroups.push(redisReplicationGroup());
-        new k8s.apiextensions.CustomResource(
+        this.alertRules(
             `${name}-platform-rules`,
-            {
-                apiVersion: "monitoring.coreos.com/v1",
-                kind: "PrometheusRule",
-                metadata: {
-                    name: "platform-alerts",
-                    namespace: ns,
-                    labels: { "app.kubernetes.io/part-of": "monitoring", "app.kubernetes.io/managed-by": "pulumi" },
-                },
-                spec: { groups: platformGroups },
-            },
-            { ...o, dependsOn: [stack] },
+            { namespace: ns, ruleName: "platform-alerts", groups: platformGroups },
+            this,
         );
 
-        if (args.mesh) {
+        if (args.monitorMesh) {
             meshMonitoring(
                 `${name}-mesh`,
                 {
                     namespace: ns,
-                    istioNamespace: ISTIO_NAMESPACE,
-                    gatewayNamespace: INGRESS_NAMESPACE,
+                    istioNamespace: NAMESPACES.istio,
+                    gatewayNamespace: NAMESPACES.ingress,
                     prometheusStack: stack,
                 },
                 o,
@@ -312,7 +289,7 @@ export class Observability extends pulumi.ComponentResource {
         };
 
         if (cfg.layers.tracing) {
-            const jaeger = pinnedRelease(
+            pinnedRelease(
                 `${name}-jaeger`,
                 {
                     ctx,
@@ -322,7 +299,7 @@ export class Observability extends pulumi.ComponentResource {
                     timeoutSeconds: 300,
                     values: chartValues("jaeger.yaml", {
                         fullnameOverride: "jaeger",
-                        jaeger: { resources: size(tier, "jaeger") },
+                        jaeger: { resources: size("jaeger") },
                     }),
                 },
                 {
@@ -331,13 +308,10 @@ export class Observability extends pulumi.ComponentResource {
                     customTimeouts: { create: "10m", update: "10m" },
                 },
             );
-            this.jaeger = jaeger;
-            this.jaegerOtlp = jaegerOtlpAddress(cfg);
-            serviceMonitor(
+            this.tracing = jaegerOtlpAddress(cfg);
+            this.serviceMonitor(
                 `${name}-jaeger`,
                 {
-                    ctx,
-                    observability: this,
                     namespace: ns,
                     service: "jaeger",
                     selector: { "app.kubernetes.io/name": "jaeger", "app.kubernetes.io/component": "all-in-one" },
@@ -347,7 +321,7 @@ export class Observability extends pulumi.ComponentResource {
                 this,
             );
             endpoints.jaeger = `http://jaeger.${ns}.svc.cluster.local:16686`;
-            endpoints.jaegerOtlp = `${this.jaegerOtlp.host}:${this.jaegerOtlp.port}`;
+            endpoints.jaegerOtlp = `${this.tracing.host}:${this.tracing.port}`;
             portForward.jaeger = `kubectl port-forward svc/jaeger 16686:16686 -n ${ns}`;
         }
 
@@ -383,20 +357,18 @@ export class Observability extends pulumi.ComponentResource {
                     timeoutSeconds: 600,
                     values: chartValues("keda.yaml", {
                         resources: {
-                            operator: size(tier, "kedaOperator"),
-                            metricServer: size(tier, "kedaMetricServer"),
-                            webhooks: size(tier, "kedaWebhooks"),
+                            operator: size("keda-operator"),
+                            metricServer: size("keda-metrics-server"),
+                            webhooks: size("keda-webhooks"),
                         },
                     }),
                 },
                 { parent: this, dependsOn: [kedaNs, ...kedaAllows], customTimeouts: { create: "15m", update: "15m" } },
             );
-            this.keda = keda;
-            serviceMonitor(
+            this.autoscaler = keda;
+            this.serviceMonitor(
                 `${name}-keda-operator`,
                 {
-                    ctx,
-                    observability: this,
                     namespace: kedaNamespace!,
                     service: "keda-operator",
                     selector: { "app.kubernetes.io/name": "keda-operator" },
@@ -410,4 +382,19 @@ export class Observability extends pulumi.ComponentResource {
         this.report = { endpoints, portForward };
         this.registerOutputs({ namespace: ns, prometheusUrl: this.prometheusUrl });
     }
+
+    serviceMonitor(name: string, args: ServiceMonitorArgs, parent: pulumi.Resource): void {
+        serviceMonitor(name, this.monitors, args, parent);
+    }
+
+    alertRules(
+        name: string,
+        args: { namespace: string; ruleName: string; groups: RuleGroup[] },
+        parent: pulumi.Resource,
+    ): void {
+        alertRules(name, this.monitors, { ...args, labels: partLabels("monitoring") }, parent);
+    }
 }
+
+/** Kubernetes `resources` of a chart component, from the stack's sizing table. */
+const sizeOf = (cfg: PlatformConfig) => (workload: Workload) => resourceRequirements(resourcesFor(cfg, workload));

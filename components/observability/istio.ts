@@ -5,12 +5,11 @@
 // kube-prometheus-stack release (the monitoring.coreos.com CRDs and the operator's webhook).
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import type { RuleGroup } from "./alerts";
+import type { RuleGroup } from "../contracts";
+import { ENVOY_STATS_PORT } from "../names";
 
 /** istiod's Service port with its Prometheus metrics. */
 export const ISTIOD_MONITORING_PORT = { name: "http-monitoring", number: 15014 } as const;
-/** Envoy's Prometheus endpoint (the istio-proxy container port of sidecars and gateways). */
-export const ENVOY_STATS_PORT = { name: "http-envoy-prom", number: 15090, path: "/stats/prometheus" } as const;
 
 /** Pod label values `istio=<x>` of the gateways the mesh runs (chart release name minus "istio-"). */
 const GATEWAY_LABELS = ["ingressgateway", "eastwestgateway"];

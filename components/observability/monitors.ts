@@ -1,49 +1,22 @@
 // Monitoring for a service we run: its ServiceMonitor and its alert rule group, created together so
-// that every monitored service has alerts. Called by each layer next to its Services.
+// that every monitored service has alerts. Other layers call these through the monitoring contract.
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import type { StackContext } from "../defaults";
-import type { Observability } from "./index";
-import { serviceAlertGroup, type ServiceAlertOptions } from "./alerts";
+import { serviceAlertGroup } from "../alerts";
+import type { RuleGroup, ServiceMonitorArgs, StackContext } from "../contracts";
+import { nameLabels } from "../labels";
 
-export interface ServiceMonitorArgs {
+/** What a monitor and its rules wait for: the release with the monitoring.coreos.com CRDs and webhook. */
+export interface MonitorContext {
     ctx: StackContext;
-    observability: Observability;
-    namespace: string;
-    /** Labels on the Service to scrape. */
-    selector: Record<string, string>;
-    /** Name of the Service port with /metrics. */
-    port: string;
-    path?: string;
-    /**
-     * Kubernetes Service name, which Prometheus records as the `service` label (default: the
-     * selector's app.kubernetes.io/name or app label). Names the ServiceMonitor and the rules.
-     */
-    service?: string;
-    interval?: string;
-    scheme?: "http" | "https";
-    /** TLS settings for an https endpoint (e.g. {insecureSkipVerify: true} for self-signed exporters). */
-    tlsConfig?: Record<string, unknown>;
-    /** Alerts for the service; by default the HTTP SLO, saturation and restart alerts. */
-    alerts?: ServiceAlertOptions;
+    crds: pulumi.Resource;
 }
 
-export interface ServiceMonitoring {
-    monitor: k8s.apiextensions.CustomResource;
-    rules: k8s.apiextensions.CustomResource;
-}
-
-/** A monitoring.coreos.com/v1 ServiceMonitor, ordered after the release that installs its CRD. */
-export function serviceMonitor(name: string, args: ServiceMonitorArgs, parent: pulumi.Resource): ServiceMonitoring {
+/** A monitoring.coreos.com/v1 ServiceMonitor and the service's PrometheusRule, ordered after the CRDs. */
+export function serviceMonitor(name: string, m: MonitorContext, args: ServiceMonitorArgs, parent: pulumi.Resource) {
     const service = args.service ?? args.selector["app.kubernetes.io/name"] ?? args.selector["app"] ?? name;
-    // The CRDs and the operator's validating webhook come with the kube-prometheus-stack release.
-    const opts: pulumi.CustomResourceOptions = {
-        parent,
-        provider: args.ctx.provider,
-        dependsOn: args.observability.prometheusStack ? [args.observability.prometheusStack] : [],
-    };
-    const labels = { "app.kubernetes.io/name": service, "app.kubernetes.io/managed-by": "pulumi" };
-
+    const opts: pulumi.CustomResourceOptions = { parent, provider: m.ctx.provider, dependsOn: [m.crds] };
+    const labels = nameLabels(service);
     const monitor = new k8s.apiextensions.CustomResource(
         `${name}-servicemonitor`,
         {
@@ -67,17 +40,35 @@ export function serviceMonitor(name: string, args: ServiceMonitorArgs, parent: p
         },
         opts,
     );
-
-    const rules = new k8s.apiextensions.CustomResource(
+    const rules = alertRules(
         `${name}-rules`,
+        m,
+        {
+            namespace: args.namespace,
+            ruleName: `${service}-slo`,
+            labels,
+            groups: [serviceAlertGroup(service, args.namespace, args.alerts)],
+        },
+        parent,
+    );
+    return { monitor, rules };
+}
+
+/** A PrometheusRule with alert groups, ordered after the CRDs. */
+export function alertRules(
+    name: string,
+    m: MonitorContext,
+    a: { namespace: string; ruleName: string; groups: RuleGroup[]; labels?: Record<string, string> },
+    parent: pulumi.Resource,
+): k8s.apiextensions.CustomResource {
+    return new k8s.apiextensions.CustomResource(
+        name,
         {
             apiVersion: "monitoring.coreos.com/v1",
             kind: "PrometheusRule",
-            metadata: { name: `${service}-slo`, namespace: args.namespace, labels },
-            spec: { groups: [serviceAlertGroup(service, args.namespace, args.alerts)] },
+            metadata: { name: a.ruleName, namespace: a.namespace, labels: a.labels ?? nameLabels(a.ruleName) },
+            spec: { groups: a.groups },
         },
-        opts,
+        { parent, provider: m.ctx.provider, dependsOn: [m.crds] },
     );
-
-    return { monitor, rules };
 }

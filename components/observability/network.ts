@@ -4,7 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
-import { namespacePeer } from "../defaults";
+import { namespacePeer } from "../network";
 
 const tcp = (...ports: number[]): input.networking.v1.NetworkPolicyPort[] =>
     ports.map((port) => ({ protocol: "TCP", port }));

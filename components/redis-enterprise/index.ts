@@ -8,22 +8,27 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { input } from "@pulumi/kubernetes/types";
 import { type PlatformConfig, resourcesFor } from "../../config";
+import { redisReplicationGroup } from "../alerts";
+import type {
+    CacheEndpoint,
+    EgressRule,
+    IngressRule,
+    LayerReport,
+    MeshContract,
+    MonitoringContract,
+    Peer,
+    PublishedForPeers,
+    StackContext,
+} from "../contracts";
 import { CHARTS, chartValues, pinnedRelease } from "../helm";
-import type { LayerReport } from "../outputs";
-import type { StackContext } from "../defaults";
-import type { PeerRegions, PublishedForPeers } from "../peers";
-import type { ServiceMesh } from "../mesh";
-import type { Observability } from "../observability";
-import type { CacheEndpoint } from "../cache";
-import { HardenedNamespace } from "../namespace";
-import { serviceMonitor } from "../observability/monitors";
 import { publicHosts, serviceFqdn } from "../hosts";
-import { namespacePeer } from "../defaults";
+import { partLabels } from "../labels";
+import { HardenedNamespace } from "../namespace";
+import { anyAddress, namespacePeer, networkPolicy, tcp } from "../network";
+import type { PeerRegions } from "../peers";
 import {
     API_PORT,
-    CORE_SERVICES_NAMESPACE,
     DATABASE,
     DATABASE_PORT,
     DATABASE_SECRET,
@@ -45,8 +50,11 @@ const ADMISSION_NAMESPACE_LABEL = "redis.io/redisenterprise.admission.enable";
 export interface RedisEnterpriseArgs {
     ctx: StackContext;
     peers: PeerRegions;
-    mesh?: ServiceMesh;
-    observability?: Observability;
+    /** The mesh: peers reach the cluster through its ingress gateway. */
+    mesh: MeshContract;
+    monitoring?: MonitoringContract;
+    /** Application pods that use the database (NetworkPolicy ingress on the database port). */
+    clients: Peer[];
 }
 
 /** Static chart values (helm/redis-enterprise-operator.yaml) with the stack's scheduling merged in. */
@@ -103,7 +111,7 @@ export class RedisEnterprise extends pulumi.ComponentResource {
         const o = { parent: this, provider: ctx.provider };
         const production = cfg.tier === "production";
         const rec = recName(cfg.region);
-        const labels = { "app.kubernetes.io/part-of": "redis-enterprise", "app.kubernetes.io/managed-by": "pulumi" };
+        const labels = partLabels("redis-enterprise");
 
         // Pod Security "baseline", not "restricted": the operator builds the Redis Enterprise node and
         // services-rigger pods from its own templates (UID 1001, capabilities dropped with
@@ -172,7 +180,7 @@ export class RedisEnterprise extends pulumi.ComponentResource {
             },
             {
                 ...o,
-                dependsOn: [this.operator, adminSecret, ...(mesh?.ready ?? [])],
+                dependsOn: [this.operator, adminSecret, ...mesh.ready],
                 customTimeouts: { create: "40m", update: "40m", delete: "20m" },
                 protect: production,
             },
@@ -306,12 +314,15 @@ export class RedisEnterprise extends pulumi.ComponentResource {
 
         // The cluster's Prometheus endpoint: the operator's <rec>-prom Service, port "prometheus"
         // (8070, HTTPS with the cluster's self-signed certificate).
-        if (args.observability) {
-            serviceMonitor(
+        if (args.monitoring) {
+            args.monitoring.alertRules(
+                `${name}-replication-rules`,
+                { namespace: NAMESPACE, ruleName: "redis-enterprise-replication", groups: [redisReplicationGroup()] },
+                this,
+            );
+            args.monitoring.serviceMonitor(
                 `${name}-metrics`,
                 {
-                    ctx,
-                    observability: args.observability,
                     namespace: NAMESPACE,
                     selector: { "redis.io/service": "prom-metrics" },
                     service: `${rec}-prom`,
@@ -362,71 +373,45 @@ export class RedisEnterprise extends pulumi.ComponentResource {
         opts: pulumi.CustomResourceOptions,
     ): k8s.networking.v1.NetworkPolicy[] {
         const { cfg } = args.ctx;
-        const nodes = { matchLabels: nodePodLabels(cfg.region) };
-        const tcp = (port: number): input.networking.v1.NetworkPolicyPort => ({ protocol: "TCP", port });
-        const policy = (suffix: string, spec: input.networking.v1.NetworkPolicySpec) =>
-            new k8s.networking.v1.NetworkPolicy(
-                `${name}-${suffix}`,
-                { metadata: { name: suffix, namespace: NAMESPACE }, spec },
-                opts,
-            );
-
-        const out: k8s.networking.v1.NetworkPolicy[] = [];
-        out.push(
+        const nodes = nodePodLabels(cfg.region);
+        const policy = (
+            policyName: string,
+            a: { podSelector: Record<string, string>; ingress?: IngressRule[]; egress?: EgressRule[] },
+        ) => networkPolicy(`${name}-${policyName}`, { namespace: NAMESPACE, name: policyName, ...a }, opts);
+        return [
+            // Operator, node pods and the services rigger talk to each other.
             policy("allow-within-namespace", {
                 podSelector: {},
-                policyTypes: ["Ingress", "Egress"],
                 ingress: [{ from: [{ podSelector: {} }] }],
                 egress: [{ to: [{ podSelector: {} }] }],
             }),
-        );
-        // The Kubernetes API server and the peers' (and, for the RERC health check, our own) gateway
-        // addresses are not selectable by labels: HTTPS only, by port.
-        out.push(
-            policy("allow-https-egress", {
-                podSelector: {},
-                policyTypes: ["Egress"],
-                egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [tcp(443), tcp(6443)] }],
-            }),
-        );
-        out.push(
+            // The Kubernetes API server and the peers' (and, for the RERC health check, our own) gateway
+            // addresses are not selectable by labels: HTTPS only, by port.
+            policy("allow-https-egress", { podSelector: {}, egress: [{ to: [anyAddress()], ports: tcp(443, 6443) }] }),
             policy("allow-admission-webhook", {
-                podSelector: { matchLabels: { name: "redis-enterprise-operator" } },
-                policyTypes: ["Ingress"],
-                ingress: [{ from: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [tcp(WEBHOOK_PORT)] }],
+                podSelector: { name: "redis-enterprise-operator" },
+                ingress: [{ from: [anyAddress()], ports: tcp(WEBHOOK_PORT) }],
             }),
-        );
-        out.push(
-            policy("allow-database-clients", {
+            ...(args.clients.length > 0
+                ? [
+                      policy("allow-database-clients", {
+                          podSelector: nodes,
+                          ingress: [{ from: args.clients, ports: tcp(DATABASE_PORT) }],
+                      }),
+                  ]
+                : []),
+            policy("allow-ingress-gateway", {
                 podSelector: nodes,
-                policyTypes: ["Ingress"],
-                ingress: [
-                    {
-                        from: [namespacePeer(cfg.shop.namespace), namespacePeer(CORE_SERVICES_NAMESPACE)],
-                        ports: [tcp(DATABASE_PORT)],
-                    },
-                ],
+                ingress: [{ from: args.mesh.gatewayPeers, ports: tcp(API_PORT, DATABASE_PORT) }],
             }),
-        );
-        const gatewayPeers = args.mesh?.gatewayPeers ?? [];
-        if (gatewayPeers.length > 0) {
-            out.push(
-                policy("allow-ingress-gateway", {
-                    podSelector: nodes,
-                    policyTypes: ["Ingress"],
-                    ingress: [{ from: gatewayPeers, ports: [tcp(API_PORT), tcp(DATABASE_PORT)] }],
-                }),
-            );
-        }
-        if (args.observability) {
-            out.push(
-                policy("allow-metrics-scrape", {
-                    podSelector: nodes,
-                    policyTypes: ["Ingress"],
-                    ingress: [{ from: [namespacePeer(args.observability.namespace)], ports: [tcp(METRICS_PORT)] }],
-                }),
-            );
-        }
-        return out;
+            ...(args.monitoring
+                ? [
+                      policy("allow-metrics-scrape", {
+                          podSelector: nodes,
+                          ingress: [{ from: [namespacePeer(args.monitoring.namespace)], ports: tcp(METRICS_PORT) }],
+                      }),
+                  ]
+                : []),
+        ];
     }
 }

@@ -14,9 +14,11 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig, Region } from "../../config";
 import { publicHosts } from "../hosts";
-import type { PeerRegion, PublishedForPeers } from "../peers";
+import { NAMESPACES } from "../names";
+import type { PublishedForPeers } from "../contracts";
+import type { PeerRegion } from "../peers";
 
-export const NAMESPACE = "redis-enterprise";
+export const NAMESPACE = NAMESPACES.redisEnterprise;
 /** The Active-Active database the shop and the core services use for cache and sessions. */
 export const DATABASE = "ecommerce-cache";
 /** Secret (key `password`) the database's password comes from, in every participating cluster. */
@@ -29,8 +31,6 @@ export const API_PORT = 9443;
 export const METRICS_PORT = 8070;
 /** Admission webhook port of the operator pod. */
 export const WEBHOOK_PORT = 8443;
-/** Namespace of the core services (product-catalog, payment, recommendation, auth). */
-export { CORE_SERVICES_NAMESPACE } from "../names";
 
 export const recName = (region: Region) => `rec-${region}`;
 export const rercName = (region: Region) => `rerc-${region}`;

@@ -6,8 +6,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import { LOCAL_DISTRIBUTIONS, resourcesFor } from "../../config";
-import { appLabels, container, selectorLabels, type StackContext } from "../defaults";
-import { Microservice, type Peer } from "../microservice";
+import { container } from "../defaults";
+import { Microservice } from "../microservice";
 import { nginxExporter } from "./exporters";
 import {
     frontendBuildResources,
@@ -18,6 +18,8 @@ import {
     serviceHost,
     UIDS,
 } from "./plan";
+import { type Peer, type StackContext } from "../contracts";
+import { appLabels, selectorLabels } from "../labels";
 
 const SERVICE_JS = path.resolve(__dirname, "..", "..", "apps", "service.js");
 

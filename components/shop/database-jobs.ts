@@ -4,8 +4,10 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import { resourcesFor } from "../../config";
-import { appLabels, container, podSpec, selectorLabels, type StackContext } from "../defaults";
+import { container, podSpec } from "../defaults";
 import { migrationJobName, migrationScripts, NAMES, PART_OF, PAYMENT_DATABASE, PORTS, serviceHost, UIDS } from "./plan";
+import { type StackContext } from "../contracts";
+import { appLabels, selectorLabels } from "../labels";
 
 /** Lets an injected Istio sidecar run as a native sidecar, so it never keeps a Job's pod alive. */
 export const JOB_POD_ANNOTATIONS = { "sidecar.istio.io/nativeSidecar": "true" };

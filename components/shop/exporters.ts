@@ -6,7 +6,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import type { PlatformConfig } from "../../config";
 import { container } from "../defaults";
-import type { AlertRule } from "../observability/alerts";
+import type { AlertRule } from "../alerts";
 import { DATABASE, exporterResources, PORTS } from "./plan";
 
 export const EXPORTER_CONTAINER = "metrics";

@@ -3,11 +3,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { input } from "@pulumi/kubernetes/types";
-import { appLabels, type StackContext } from "../defaults";
+
 import { HardenedNamespace } from "../namespace";
-import type { CacheEndpoint } from "../cache";
+
 import { DATABASE, NAMES, PART_OF, PAYMENT_DATABASE, PORTS, serviceHost } from "./plan";
+import type { CacheEndpoint, EgressRule, StackContext } from "../contracts";
+import { appLabels } from "../labels";
 
 export interface ShopFoundationArgs {
     ctx: StackContext;
@@ -16,9 +17,13 @@ export interface ShopFoundationArgs {
     /** Label the namespace for Istio sidecar injection. */
     istioInjection: boolean;
     /** Egress every pod needs besides DNS (the mesh's sidecar to istiod, spans to the collector). */
-    platformEgress?: input.networking.v1.NetworkPolicyEgressRule[];
+    platformEgress?: EgressRule[];
+    /** With injection: the namespace Prometheus scrapes every sidecar's Envoy stats from. */
+    sidecarStatsScrapedFrom?: string;
     /** External cache; when absent the shop runs its own Redis and generates its password. */
     cache?: CacheEndpoint;
+    /** Generate the payment service's database login (it keeps its transaction history here). */
+    paymentLogin: boolean;
 }
 
 /**
@@ -54,6 +59,7 @@ export class ShopFoundation extends pulumi.ComponentResource {
                 name: ns,
                 podSecurity: "restricted",
                 istioInjection: args.istioInjection,
+                sidecarStatsScrapedFrom: args.sidecarStatsScrapedFrom,
                 quota: args.quota,
                 // Defaults for containers that set nothing (e.g. `kubectl debug`); ours all set their own.
                 containerDefaults: { request: { cpu: "50m", memory: "64Mi" }, limit: { cpu: "500m", memory: "256Mi" } },
@@ -130,7 +136,7 @@ export class ShopFoundation extends pulumi.ComponentResource {
             o,
         );
 
-        if (cfg.layers.coreServices) {
+        if (args.paymentLogin) {
             this.paymentPassword = new random.RandomPassword(
                 `${name}-payment-db-password`,
                 { length: 32, special: false },

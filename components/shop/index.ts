@@ -1,55 +1,62 @@
-// The Warung Kopi shop (issue 3): every object of the seed scenario, as components, in namespace
-// cfg.shop.namespace, with the node metrics agent in a namespace of its own.
+// The Warung Kopi shop: every object of the seed scenario, as components, in namespace
+// cfg.shop.namespace, with the node metrics agent in a namespace of its own. It meets the other
+// layers through their contracts: the mesh (sidecars, gateway, traffic policy), monitoring (scrapes,
+// alerts), an external cache when the stack has one.
 import * as pulumi from "@pulumi/pulumi";
-import type { LayerReport } from "../outputs";
-import { selectorLabels, namespacePeer } from "../defaults";
-import type { StackContext } from "../defaults";
-import type { ServiceMesh } from "../mesh";
-import type { Observability } from "../observability";
-import type { ClusterAddons } from "../addons";
-import type { CacheEndpoint } from "../cache";
-import type { DatabaseLogin } from "../database";
-import type { Peer } from "../microservice";
-import { meshTrafficPolicy } from "../mesh/traffic";
-import { serviceMonitor } from "../observability/monitors";
+import type {
+    CacheEndpoint,
+    DatabaseLogin,
+    LayerReport,
+    MeshContract,
+    MonitoringContract,
+    Peer,
+    StackContext,
+    TrafficPolicyArgs,
+} from "../contracts";
+import { selectorLabels } from "../labels";
+import { namespacePeer, podPeer } from "../network";
 import { ShopApps } from "./apps";
 import { DatabaseJobs } from "./database-jobs";
+import { exporterReachAlert } from "./exporters";
 import { ShopFoundation } from "./foundation";
 import { NodeMetrics } from "./node-metrics";
-import { exporterReachAlert } from "./exporters";
 import { NAMES, PAYMENT_DATABASE, PORTS, quotaFor, serviceHost, shopClaims, shopPodShapes } from "./plan";
 import { Postgres } from "./postgres";
 import { ShopRedis } from "./redis";
 import { ShopStorage } from "./storage";
-import { CORE_SERVICES_NAMESPACE } from "../names";
 
 export interface WarungKopiArgs {
     ctx: StackContext;
-    mesh?: ServiceMesh;
-    observability?: Observability;
-    addons: ClusterAddons;
-    /** External cache (Redis Enterprise Active-Active); when absent the shop runs its own Redis. */
+    mesh?: MeshContract;
+    monitoring?: MonitoringContract;
+    /** The edge serves the shop host over HTTPS (its certificate is issued): plain HTTP is redirected. */
+    tls: boolean;
+    /** External cache (Redis Enterprise); when absent the shop runs its own Redis. */
     cache?: CacheEndpoint;
+    /** Pods of other layers that share the shop's own Redis (the core services, when there is no external cache). */
+    cacheClients: Peer[];
+    /** The pods that keep payment's transaction history in a database of its own here, when they run. */
+    transactionHistoryClients?: Peer[];
 }
 
 export class WarungKopi extends pulumi.ComponentResource {
     /** Endpoints, commands, pending links and published data for the stack outputs. */
     public readonly report: LayerReport = {};
     /** The cache the shop uses (its own Redis, or the external one). */
-    public readonly cache?: CacheEndpoint;
-    /** The payment service's login on the shop's PostgreSQL (when the core services run). */
+    public readonly cache: CacheEndpoint;
+    /** The payment service's login on the shop's PostgreSQL (when transactionHistoryClients are given). */
     public readonly transactionDatabase?: DatabaseLogin;
 
     constructor(name: string, args: WarungKopiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecommerce:platform:WarungKopi", name, {}, opts);
-        const { ctx, mesh, observability } = args;
+        const { ctx, mesh, monitoring } = args;
         const { cfg } = ctx;
         const ns = cfg.shop.namespace;
         const ownRedis = !args.cache;
         const meshReady = mesh?.ready ?? [];
-        const monitoringNamespace = cfg.layers.monitoring ? cfg.monitoring.namespace : undefined;
+        const monitoringNamespace = monitoring?.namespace;
         const child = { parent: this };
-        const peer = (workload: string): Peer => ({ podSelector: { matchLabels: selectorLabels(workload) } });
+        const peer = (workload: string): Peer => podPeer(selectorLabels(workload));
 
         // ---- Namespace, quota (every workload at its maximum plus the Jobs), config and credentials.
         const quota = quotaFor(
@@ -69,8 +76,10 @@ export class WarungKopi extends pulumi.ComponentResource {
                 ctx,
                 quota,
                 istioInjection: !!mesh,
+                sidecarStatsScrapedFrom: monitoringNamespace,
                 platformEgress: mesh?.workloadEgress,
                 cache: args.cache,
+                paymentLogin: !!args.transactionHistoryClients,
             },
             child,
         );
@@ -90,11 +99,9 @@ export class WarungKopi extends pulumi.ComponentResource {
                 clients: [
                     peer(NAMES.backend),
                     peer(NAMES.worker),
-                    ...DatabaseJobs.clientSelectors.map((s) => ({ podSelector: { matchLabels: s } })),
+                    ...DatabaseJobs.clientSelectors.map(podPeer),
                     // The payment service keeps its transaction history here, in a database of its own.
-                    ...(foundation.paymentSecret
-                        ? [namespacePeer(PAYMENT_DATABASE.clientNamespace, selectorLabels(PAYMENT_DATABASE.client))]
-                        : []),
+                    ...(args.transactionHistoryClients ?? []),
                 ],
                 monitoringNamespace,
                 dependsOn: meshReady,
@@ -103,7 +110,10 @@ export class WarungKopi extends pulumi.ComponentResource {
         );
 
         let cachePeer: Peer;
-        if (ownRedis) {
+        if (args.cache) {
+            cachePeer = namespacePeer(args.cache.namespace, args.cache.podSelector);
+            this.cache = args.cache;
+        } else {
             const redis = new ShopRedis(
                 `${name}-redis`,
                 {
@@ -111,18 +121,13 @@ export class WarungKopi extends pulumi.ComponentResource {
                     namespace,
                     credentials: foundation.redisSecret,
                     storageClassName: storage.storageClass.metadata.name,
-                    clients: [
-                        peer(NAMES.backend),
-                        peer(NAMES.worker),
-                        // The core services share this Redis when the stack has no Redis Enterprise.
-                        ...(cfg.layers.coreServices ? [namespacePeer(CORE_SERVICES_NAMESPACE)] : []),
-                    ],
+                    clients: [peer(NAMES.backend), peer(NAMES.worker), ...args.cacheClients],
                     monitoringNamespace,
                     dependsOn: meshReady,
                 },
                 child,
             );
-            cachePeer = { podSelector: { matchLabels: redis.selector } };
+            cachePeer = podPeer(redis.selector);
             this.cache = {
                 host: serviceHost(cfg, NAMES.redis),
                 port: PORTS.redis,
@@ -131,13 +136,6 @@ export class WarungKopi extends pulumi.ComponentResource {
                 namespace: ns,
                 podSelector: redis.selector,
             };
-        } else {
-            const external = args.cache!;
-            cachePeer = {
-                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": external.namespace } },
-                ...(external.podSelector ? { podSelector: { matchLabels: external.podSelector } } : {}),
-            };
-            this.cache = external;
         }
 
         new DatabaseJobs(
@@ -168,10 +166,10 @@ export class WarungKopi extends pulumi.ComponentResource {
                 apiKeySecret: foundation.apiKeySecret,
                 redisSecret: foundation.redisSecret,
                 cache: { host: foundation.cacheHost, port: foundation.cachePort, peer: cachePeer },
-                databasePeer: { podSelector: { matchLabels: postgres.selector } },
+                databasePeer: podPeer(postgres.selector),
                 gatewayPeers: mesh?.gatewayPeers ?? [],
                 monitoringNamespace,
-                tls: !!args.addons.clusterIssuer,
+                tls: args.tls,
                 dependsOn: meshReady,
             },
             child,
@@ -189,117 +187,65 @@ export class WarungKopi extends pulumi.ComponentResource {
             };
         }
 
-        const nodeMetrics = new NodeMetrics(
-            `${name}-node-metrics`,
-            { ctx, monitoringNamespace: cfg.monitoring.namespace },
-            child,
-        );
+        const nodeMetrics = new NodeMetrics(`${name}-node-metrics`, { ctx, monitoringNamespace }, child);
 
         // ---- Mesh traffic policy: retries only where a request never reached the application
         // (safe for every method, writes included), bounded timeouts.
         if (mesh) {
             const safeRetries = { attempts: 2, perTryTimeout: "3s", retryOn: "connect-failure,refused-stream" };
-            meshTrafficPolicy(
-                `${name}-backend`,
-                {
-                    ctx,
-                    mesh,
-                    namespace: ns,
-                    service: NAMES.backend,
-                    port: PORTS.backend,
-                    selector: apps.backend.selector,
-                    retries: safeRetries,
-                    timeout: "10s",
-                    metricsPort: PORTS.metrics,
-                },
-                this,
-            );
+            const policy = (id: string, a: Omit<TrafficPolicyArgs, "namespace" | "metricsPort">) =>
+                mesh.trafficPolicy(`${name}-${id}`, { namespace: ns, metricsPort: PORTS.metrics, ...a }, this);
+            policy("backend", {
+                service: NAMES.backend,
+                port: PORTS.backend,
+                selector: apps.backend.selector,
+                retries: safeRetries,
+                timeout: "10s",
+            });
             // The worker serves no requests; its policy exists for the plain-text metrics port Prometheus scrapes.
-            meshTrafficPolicy(
-                `${name}-worker`,
-                {
-                    ctx,
-                    mesh,
-                    namespace: ns,
-                    service: NAMES.worker,
-                    port: PORTS.worker,
-                    selector: apps.worker.selector,
-                    retries: "none",
-                    timeout: "10s",
-                    metricsPort: PORTS.metrics,
-                },
-                this,
-            );
-            meshTrafficPolicy(
-                `${name}-frontend`,
-                {
-                    ctx,
-                    mesh,
-                    namespace: ns,
-                    service: NAMES.frontend,
-                    port: PORTS.frontendService,
-                    selector: apps.frontend.selector,
-                    retries: safeRetries,
-                    timeout: "15s",
-                    metricsPort: PORTS.metrics,
-                    // Direct access (frontend-nodeport, frontend-public, from shop.directAccessCidrs) is plain
-                    // HTTP from outside the mesh to the serving port: PERMISSIVE there (the ingress gateway
-                    // still speaks mTLS to it), STRICT on every other port.
-                    plaintextPorts: [PORTS.frontendContainer],
-                },
-                this,
-            );
+            policy("worker", {
+                service: NAMES.worker,
+                port: PORTS.worker,
+                selector: apps.worker.selector,
+                retries: "none",
+                timeout: "10s",
+            });
+            policy("frontend", {
+                service: NAMES.frontend,
+                port: PORTS.frontendService,
+                selector: apps.frontend.selector,
+                retries: safeRetries,
+                timeout: "15s",
+                // Direct access (frontend-nodeport, frontend-public, from shop.directAccessCidrs) is plain
+                // HTTP from outside the mesh to the serving port: PERMISSIVE there (the ingress gateway
+                // still speaks mTLS to it), STRICT on every other port.
+                plaintextPorts: [PORTS.frontendContainer],
+            });
             // PostgreSQL and Redis speak TCP (only the DestinationRule and PeerAuthentication apply):
             // mTLS for their clients, plain text for Prometheus on the exporter sidecars' port.
-            meshTrafficPolicy(
-                `${name}-postgres`,
-                {
-                    ctx,
-                    mesh,
-                    namespace: ns,
-                    service: NAMES.postgres,
-                    port: PORTS.postgres,
-                    selector: postgres.selector,
+            policy("postgres", {
+                service: NAMES.postgres,
+                port: PORTS.postgres,
+                selector: postgres.selector,
+                retries: "none",
+                timeout: "30s",
+            });
+            if (ownRedis)
+                policy("redis", {
+                    service: NAMES.redis,
+                    port: PORTS.redis,
+                    selector: selectorLabels(NAMES.redis),
                     retries: "none",
-                    timeout: "30s",
-                    metricsPort: PORTS.metrics,
-                },
-                this,
-            );
-            if (ownRedis) {
-                meshTrafficPolicy(
-                    `${name}-redis`,
-                    {
-                        ctx,
-                        mesh,
-                        namespace: ns,
-                        service: NAMES.redis,
-                        port: PORTS.redis,
-                        selector: selectorLabels(NAMES.redis),
-                        retries: "none",
-                        timeout: "10s",
-                        metricsPort: PORTS.metrics,
-                    },
-                    this,
-                );
-            }
+                    timeout: "10s",
+                });
         }
 
         // ---- Scrape targets: the services with a metrics port, and the node agent.
-        if (observability) {
-            for (const [id, workload] of [
-                ["backend", NAMES.backend],
-                ["worker", NAMES.worker],
-            ] as const) {
-                serviceMonitor(
-                    `${name}-${id}`,
-                    {
-                        ctx,
-                        observability,
-                        namespace: ns,
-                        selector: selectorLabels(workload),
-                        port: "http-metrics",
-                    },
+        if (monitoring) {
+            for (const workload of [NAMES.backend, NAMES.worker]) {
+                monitoring.serviceMonitor(
+                    `${name}-${workload}`,
+                    { namespace: ns, selector: selectorLabels(workload), port: "http-metrics" },
                     this,
                 );
             }
@@ -313,11 +259,9 @@ export class WarungKopi extends pulumi.ComponentResource {
                     : []),
             ];
             for (const [service, containerName, metric, what] of exporters) {
-                serviceMonitor(
+                monitoring.serviceMonitor(
                     `${name}-${service}`,
                     {
-                        ctx,
-                        observability,
                         namespace: ns,
                         selector: selectorLabels(service),
                         port: "http-metrics",
@@ -331,11 +275,9 @@ export class WarungKopi extends pulumi.ComponentResource {
                     this,
                 );
             }
-            serviceMonitor(
+            monitoring.serviceMonitor(
                 `${name}-node-metrics`,
                 {
-                    ctx,
-                    observability,
                     namespace: nodeMetrics.namespace,
                     selector: nodeMetrics.selector,
                     port: "http-metrics",

@@ -3,16 +3,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { resourcesFor } from "../../config";
-import {
-    appLabels,
-    container,
-    restrictedPodSecurityContext,
-    selectorLabels,
-    type StackContext,
-    scrapeRule,
-} from "../defaults";
+import { container, restrictedPodSecurityContext } from "../defaults";
 import { HardenedNamespace } from "../namespace";
 import { NAMES, nodeAgentsNamespace, PART_OF, PORTS, UIDS } from "./plan";
+import { networkPolicy, scrapeRule } from "../network";
+import { type StackContext } from "../contracts";
+import { appLabels, selectorLabels } from "../labels";
 
 /** Why the node-agents namespace is exempt from "restricted", recorded on the namespace itself. */
 export const NODE_AGENT_EXCEPTION =
@@ -22,8 +18,8 @@ export const NODE_AGENT_EXCEPTION =
 
 export interface NodeMetricsArgs {
     ctx: StackContext;
-    /** Namespace Prometheus scrapes from. */
-    monitoringNamespace: string;
+    /** Namespace Prometheus scrapes from, when the stack is monitored. */
+    monitoringNamespace?: string;
 }
 
 /**
@@ -131,18 +127,19 @@ export class NodeMetrics extends pulumi.ComponentResource {
             o,
         );
 
-        new k8s.networking.v1.NetworkPolicy(
-            `${name}-netpol`,
-            {
-                metadata: { name: "allow-scrape", namespace: ns, labels },
-                spec: {
-                    podSelector: { matchLabels: this.selector },
-                    policyTypes: ["Ingress"],
+        if (args.monitoringNamespace) {
+            networkPolicy(
+                `${name}-netpol`,
+                {
+                    namespace: ns,
+                    name: "allow-scrape",
+                    labels,
+                    podSelector: this.selector,
                     ingress: [scrapeRule(args.monitoringNamespace, PORTS.nodeMetrics)],
                 },
-            },
-            o,
-        );
+                o,
+            );
+        }
 
         this.registerOutputs({});
     }

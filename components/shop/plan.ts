@@ -6,7 +6,6 @@ import * as path from "node:path";
 import { resourcesFor } from "../../config";
 import type { Distribution, PlatformConfig, Resources } from "../../config";
 import { formatCpu, formatMemory, parseQuantity } from "../../config/quantity";
-import { CORE_SERVICES_NAMESPACE } from "../names";
 import { serviceFqdn } from "../hosts";
 
 /** `app.kubernetes.io/part-of` of everything the shop runs. */
@@ -74,7 +73,6 @@ export const PAYMENT_DATABASE = {
     name: "payments",
     user: "payment",
     secret: "payment-db-credentials",
-    clientNamespace: CORE_SERVICES_NAMESPACE,
     client: "payment",
 } as const;
 

@@ -5,10 +5,13 @@ import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import { resourcesFor } from "../../config";
 import type { PlatformConfig } from "../../config";
-import { appLabels, container, podSpec, selectorLabels, type StackContext, scrapeRule } from "../defaults";
-import type { Peer } from "../microservice";
+import { container, podSpec } from "../defaults";
+
 import { postgresExporter } from "./exporters";
 import { NAMES, PART_OF, PORTS, UIDS } from "./plan";
+import { scrapeRule } from "../network";
+import { type Peer, type StackContext } from "../contracts";
+import { appLabels, selectorLabels } from "../labels";
 
 export interface PostgresArgs {
     ctx: StackContext;

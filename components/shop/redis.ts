@@ -2,10 +2,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { resourcesFor } from "../../config";
-import { appLabels, container, podSpec, selectorLabels, type StackContext, scrapeRule } from "../defaults";
-import type { Peer } from "../microservice";
+import { container, podSpec } from "../defaults";
+
 import { redisExporter } from "./exporters";
 import { NAMES, PART_OF, PORTS, redisMaxMemoryMb, UIDS } from "./plan";
+import { scrapeRule } from "../network";
+import { type Peer, type StackContext } from "../contracts";
+import { appLabels, selectorLabels } from "../labels";
 
 export interface ShopRedisArgs {
     ctx: StackContext;

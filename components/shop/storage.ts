@@ -3,8 +3,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
-import { appLabels, type StackContext } from "../defaults";
+
 import { NAMES, PART_OF, storageClassFor } from "./plan";
+import { type StackContext } from "../contracts";
+import { appLabels } from "../labels";
 
 export interface ShopStorageArgs {
     ctx: StackContext;

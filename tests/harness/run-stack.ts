@@ -71,6 +71,16 @@ async function main() {
                     ...[...req.getPropertydependenciesMap().entries()].flatMap(([, d]: any) => d.getUrnsList()),
                 ]),
             ],
+            aliases: (req.getAliasesList?.() ?? []).map((a: any) =>
+                a.hasSpec()
+                    ? {
+                          name: a.getSpec().getName() || undefined,
+                          type: a.getSpec().getType() || undefined,
+                          parentUrn: a.getSpec().getParenturn() || undefined,
+                          noParent: a.getSpec().getNoparent() || undefined,
+                      }
+                    : { urn: a.getUrn() },
+            ),
             protect: !!req.getProtect?.(),
             retainOnDelete: !!req.getRetainondelete?.(),
             ignoreChanges: req.getIgnorechangesList?.() ?? [],

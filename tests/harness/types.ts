@@ -5,6 +5,14 @@ export interface SecretValue {
     $secret: unknown;
 }
 
+export interface AliasSpec {
+    urn?: string;
+    name?: string;
+    type?: string;
+    parentUrn?: string;
+    noParent?: boolean;
+}
+
 export interface RecordedResource {
     urn: string;
     /** Pulumi type token, e.g. "kubernetes:apps/v1:Deployment" or "kubernetes:helm.sh/v3:Release". */
@@ -20,6 +28,8 @@ export interface RecordedResource {
     provider?: string;
     /** URNs this resource depends on (dependsOn plus input dependencies). */
     dependencies: string[];
+    /** Alias specs as the program gave them (the engine derives children's aliases from their parents'). */
+    aliases: AliasSpec[];
     protect: boolean;
     retainOnDelete: boolean;
     ignoreChanges: string[];

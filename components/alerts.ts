@@ -1,41 +1,11 @@
 // Alert rules as pure builders: one Prometheus rule group per service, from the metric names our
 // services emit (apps/service.js) and the container metrics cAdvisor and kube-state-metrics give
 // every pod. Kept free of Pulumi so tests and other layers can use them directly.
+import type { AlertRule, RuleGroup, ServiceAlertOptions, ServiceSlo } from "./contracts";
 
-/** One alerting rule (monitoring.coreos.com/v1 PrometheusRule `spec.groups[].rules[]`). */
-export interface AlertRule {
-    alert: string;
-    expr: string;
-    for?: string;
-    labels: { severity: "critical" | "warning" | "info"; [k: string]: string };
-    annotations: { summary: string; description: string; [k: string]: string };
-}
-
-export interface RuleGroup {
-    name: string;
-    interval?: string;
-    rules: AlertRule[];
-}
-
-/** Service level objectives of a request-serving service. */
-export interface ServiceSlo {
-    /** Fraction of requests that must not fail with 5xx, e.g. 0.995. */
-    availability: number;
-    /** 95th percentile latency bound, in seconds. */
-    latencyP95Seconds: number;
-}
+export type { AlertRule, RuleGroup, ServiceAlertOptions, ServiceSlo };
 
 export const DEFAULT_SLO: ServiceSlo = { availability: 0.995, latencyP95Seconds: 0.5 };
-
-export interface ServiceAlertOptions {
-    /** The service answers HTTP and exports http_requests_total / http_request_duration_seconds (default true). */
-    http?: boolean;
-    slo?: Partial<ServiceSlo>;
-    /** Container whose CPU/memory saturation and restarts are watched (default: the service name); false to skip. */
-    container?: string | false;
-    /** Service-specific alerts (e.g. payment failures). */
-    extra?: AlertRule[];
-}
 
 const sel = (labels: Record<string, string>, extra = "") =>
     `{${Object.entries(labels)

@@ -1,0 +1,217 @@
+// What the layers offer each other: small interfaces, in this one leaf module. A layer imports these
+// and the shared building blocks, never another layer's class; index.ts alone decides which layer
+// feeds which.
+import type * as k8s from "@pulumi/kubernetes";
+import type { input } from "@pulumi/kubernetes/types";
+import type * as pulumi from "@pulumi/pulumi";
+import type { PlatformConfig, Region, Resources } from "../config";
+
+/** Everything a component needs from its stack: configuration and the explicit provider. */
+export interface StackContext {
+    cfg: PlatformConfig;
+    provider: k8s.Provider;
+}
+
+export type Peer = input.networking.v1.NetworkPolicyPeer;
+export type EgressRule = input.networking.v1.NetworkPolicyEgressRule;
+export type IngressRule = input.networking.v1.NetworkPolicyIngressRule;
+
+/** What a layer reports for the stack outputs. */
+export interface LayerReport {
+    /** In-cluster or public endpoints, by name. */
+    endpoints?: Record<string, pulumi.Input<string>>;
+    /** Runbook commands, e.g. {grafana: "kubectl port-forward svc/grafana 3000:3000 -n monitoring"}. */
+    portForward?: Record<string, string>;
+    /** Cross-region links still waiting for a peer (e.g. "redis:eu"). */
+    pending?: string[];
+    /** This layer's section of what the stack publishes for its peers. */
+    publish?: { [K in keyof Omit<PublishedForPeers, "region">]?: pulumi.Input<PublishedForPeers[K]> };
+}
+
+/**
+ * What a region stack publishes for its peers, as the stack output `publishedForPeers`.
+ * Secret fields are Pulumi secrets in the publishing stack and stay secrets in the reader.
+ */
+export interface PublishedForPeers {
+    region: Region;
+    /** Multi-primary mesh: how peers' istiod reach this cluster, and (from the CA-holding region) the shared root. */
+    mesh?: {
+        clusterName: string;
+        network: string;
+        /** kubeconfig for this cluster's istio-reader service account (secret). */
+        readerKubeconfig?: string;
+        /** Shared root CA, published only by the region named in mesh.rootCaFrom (secret). */
+        rootCa?: { certPem: string; keyPem: string };
+    };
+    /** Redis Enterprise cluster: what a RedisEnterpriseRemoteCluster in a peer needs (password secret). */
+    redis?: {
+        recName: string;
+        recNamespace: string;
+        apiFqdnUrl: string;
+        dbFqdnSuffix: string;
+        username: string;
+        password: string;
+        /** Active-Active database password, published by the region that owns the database (secret). */
+        databasePassword?: string;
+        /** Name of the Active-Active database, published by its owner once the database is created. */
+        activeActiveDatabase?: string;
+    };
+}
+
+/** A Redis-protocol cache/session store that applications connect to. */
+export interface CacheEndpoint {
+    /** In-cluster host name. */
+    host: pulumi.Input<string>;
+    port: number;
+    /** Password (a Pulumi secret); consumers copy it into a Secret in their own namespace. */
+    password: pulumi.Output<string>;
+    tls: boolean;
+    /** Namespace the cache runs in, for NetworkPolicy egress rules. */
+    namespace: string;
+    /** Labels selecting the cache's pods, for NetworkPolicy egress rules. */
+    podSelector?: Record<string, string>;
+}
+
+/** A login on a PostgreSQL database run by one layer and used by another (e.g. payment's transaction history). */
+export interface DatabaseLogin {
+    host: string;
+    port: number;
+    database: string;
+    username: string;
+    /** A Pulumi secret; the consumer copies it into a Secret in its own namespace. */
+    password: pulumi.Output<string>;
+    /** Namespace and pod labels of the database, for the consumer's egress rule. */
+    namespace: string;
+    podSelector: Record<string, string>;
+}
+
+export type Retries = { attempts: number; perTryTimeout: string; retryOn: string } | "none";
+
+/** Istio traffic policy of one service: DestinationRule, VirtualService, workload PeerAuthentication. */
+export interface TrafficPolicyArgs {
+    namespace: string;
+    /** Service name (host is <service>.<namespace>.svc.cluster.local). */
+    service: string;
+    port: number;
+    /** Labels selecting the workload's pods (for the workload PeerAuthentication). */
+    selector: Record<string, string>;
+    /** Retry policy: only for idempotent requests; "none" for e.g. payment writes. */
+    retries: Retries;
+    timeout: string;
+    /** Plain-text metrics port scraped by Prometheus from outside the mesh (PERMISSIVE on that port only). */
+    metricsPort?: number;
+    /**
+     * Container ports that also accept plain text from outside the mesh (PERMISSIVE on those ports
+     * only), e.g. a serving port published through a NodePort or LoadBalancer Service. Each use
+     * should say why in a comment at the call site.
+     */
+    plaintextPorts?: number[];
+}
+
+/** A path of the public API host routed to a service through the ingress gateway. */
+export interface PublicRouteArgs {
+    namespace: string;
+    /** Service the path routes to (in `namespace`). */
+    service: string;
+    port: number;
+    /** Path prefix on the public API host, e.g. "/catalog/". */
+    prefix: string;
+    /** Replace the matched prefix before forwarding (e.g. "/"); the path is kept when omitted. */
+    rewrite?: string;
+    timeout?: string;
+}
+
+/** The service mesh, as the layers whose workloads join it see it. */
+export interface MeshContract {
+    /** Resources that injected workloads and Istio custom resources wait for (CRDs + istiod's webhook). */
+    ready: pulumi.Resource[];
+    /** The release that installs the Istio CRDs (readers of Gateways/VirtualServices wait for it). */
+    crds: pulumi.Resource;
+    /** Egress every pod in an injected namespace needs (sidecar to istiod, spans to the collector). */
+    workloadEgress: EgressRule[];
+    /** Peers that deliver traffic from outside to application ports: the ingress gateway (and east-west gateway). */
+    gatewayPeers: Peer[];
+    /** What each injected sidecar requests and may use: namespace quotas count it. */
+    proxyResources: Resources;
+    trafficPolicy(name: string, args: TrafficPolicyArgs, parent: pulumi.Resource): void;
+    publicRoute(name: string, args: PublicRouteArgs, parent: pulumi.Resource): pulumi.Resource;
+}
+
+/** One alerting rule (monitoring.coreos.com/v1 PrometheusRule `spec.groups[].rules[]`). */
+export interface AlertRule {
+    alert: string;
+    expr: string;
+    for?: string;
+    labels: { severity: "critical" | "warning" | "info"; [k: string]: string };
+    annotations: { summary: string; description: string; [k: string]: string };
+}
+
+export interface RuleGroup {
+    name: string;
+    interval?: string;
+    rules: AlertRule[];
+}
+
+/** Service level objectives of a request-serving service. */
+export interface ServiceSlo {
+    /** Fraction of requests that must not fail with 5xx, e.g. 0.995. */
+    availability: number;
+    /** 95th percentile latency bound, in seconds. */
+    latencyP95Seconds: number;
+}
+
+export interface ServiceAlertOptions {
+    /** The service answers HTTP and exports http_requests_total / http_request_duration_seconds (default true). */
+    http?: boolean;
+    slo?: Partial<ServiceSlo>;
+    /** Container whose CPU/memory saturation and restarts are watched (default: the service name); false to skip. */
+    container?: string | false;
+    /** Service-specific alerts (e.g. payment failures). */
+    extra?: AlertRule[];
+}
+
+export interface ServiceMonitorArgs {
+    namespace: string;
+    /** Labels on the Service to scrape. */
+    selector: Record<string, string>;
+    /** Name of the Service port with /metrics. */
+    port: string;
+    path?: string;
+    /** Kubernetes Service name (Prometheus's `service` label); names the ServiceMonitor and the rules. */
+    service?: string;
+    interval?: string;
+    scheme?: "http" | "https";
+    /** TLS settings for an https endpoint. */
+    tlsConfig?: Record<string, unknown>;
+    /** Alerts for the service; by default the HTTP SLO, saturation and restart alerts. */
+    alerts?: ServiceAlertOptions;
+}
+
+/** Monitoring, as the layers it watches see it. */
+export interface MonitoringContract {
+    /** Namespace Prometheus scrapes from: metrics ports admit it. */
+    namespace: string;
+    /** In-cluster Prometheus query URL (KEDA triggers). */
+    prometheusUrl: string;
+    /** Release that installs the monitoring.coreos.com CRDs and the rule webhook. */
+    crds: pulumi.Resource;
+    /** KEDA (keda.sh CRDs and webhook), when custom-metric autoscaling is on. */
+    autoscaler?: pulumi.Resource;
+    /** A ServiceMonitor and its alert rules, ordered after the CRDs. */
+    serviceMonitor(name: string, args: ServiceMonitorArgs, parent: pulumi.Resource): void;
+    /** A PrometheusRule with extra alert groups of a layer, ordered after the CRDs. */
+    alertRules(
+        name: string,
+        args: { namespace: string; ruleName: string; groups: RuleGroup[] },
+        parent: pulumi.Resource,
+    ): void;
+}
+
+/** The ClusterIssuer certificates are issued by, and the resources a Certificate waits for. */
+export interface IssuerContract {
+    name: string;
+    /** cert-manager's release and the issuer itself. */
+    ready: pulumi.Resource[];
+    /** ACME: serve a temporary certificate while an order runs. */
+    acme: boolean;
+}

@@ -1,0 +1,76 @@
+// NetworkPolicy, built one way everywhere: peers, port lists and the policy itself. Every namespace
+// the program creates is default-deny (./namespace.ts); these are the explicit allows on top.
+import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import type { EgressRule, IngressRule, Peer } from "./contracts";
+
+export type Ports = { protocol: "TCP" | "UDP"; port: number | string }[];
+
+export const tcp = (...ports: (number | string)[]): Ports => ports.map((port) => ({ protocol: "TCP", port }));
+export const udp = (...ports: number[]): Ports => ports.map((port) => ({ protocol: "UDP", port }));
+
+/** The pods with these labels, in the policy's own namespace. */
+export const podPeer = (labels: Record<string, string>): Peer => ({ podSelector: { matchLabels: { ...labels } } });
+
+/** The pods of a namespace (all of them, or those with the `pods` labels). */
+export function namespacePeer(namespace: pulumi.Input<string>, pods?: Record<string, string>): Peer {
+    return {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
+        ...(pods ? { podSelector: { matchLabels: { ...pods } } } : {}),
+    };
+}
+
+/** Any address (for destinations no selector names: the API server, node addresses, the internet). */
+export const anyAddress = (except?: string[]): Peer => ({
+    ipBlock: { cidr: "0.0.0.0/0", ...(except?.length ? { except } : {}) },
+});
+
+/** Ingress: `peers` may open connections to `ports` (no peers = no rule: an empty `from` would admit everyone). */
+export function allowFrom(peers: Peer[], ports: Ports): IngressRule[] {
+    return peers.length > 0 ? [{ from: peers, ports }] : [];
+}
+
+/** Ingress rule: Prometheus, in the monitoring namespace, may scrape `port`. */
+export function scrapeRule(monitoringNamespace: string, port: number): IngressRule {
+    return { from: [namespacePeer(monitoringNamespace)], ports: tcp(port) };
+}
+
+export interface NetworkPolicyArgs {
+    namespace: pulumi.Input<string>;
+    /** metadata.name (fixed: `kubectl describe networkpolicy <name>`). */
+    name: string;
+    /** Pods the policy applies to; {} = every pod of the namespace. */
+    podSelector: Record<string, string>;
+    labels?: Record<string, string>;
+    /** Who may connect in; undefined leaves ingress to other policies, [] denies it. */
+    ingress?: IngressRule[];
+    /** Where the pods may connect; undefined leaves egress to other policies, [] denies it. */
+    egress?: EgressRule[];
+}
+
+/** The NetworkPolicy spec: policy types follow from which directions the policy speaks about. */
+export function networkPolicySpec(a: Omit<NetworkPolicyArgs, "namespace" | "name" | "labels">) {
+    const policyTypes = [...(a.ingress ? ["Ingress"] : []), ...(a.egress ? ["Egress"] : [])];
+    return {
+        podSelector: Object.keys(a.podSelector).length > 0 ? { matchLabels: { ...a.podSelector } } : {},
+        policyTypes,
+        // No rules at all is written as no list: the policy type alone denies that direction.
+        ...(a.ingress?.length ? { ingress: a.ingress } : {}),
+        ...(a.egress?.length ? { egress: a.egress } : {}),
+    };
+}
+
+export function networkPolicy(
+    resourceName: string,
+    a: NetworkPolicyArgs,
+    opts: pulumi.CustomResourceOptions,
+): k8s.networking.v1.NetworkPolicy {
+    return new k8s.networking.v1.NetworkPolicy(
+        resourceName,
+        {
+            metadata: { name: a.name, namespace: a.namespace, ...(a.labels ? { labels: a.labels } : {}) },
+            spec: networkPolicySpec(a),
+        },
+        opts,
+    );
+}
