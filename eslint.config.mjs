@@ -1,9 +1,10 @@
 // Lint rules for the program, the policy pack, the scripts and the tests (`npm run lint`).
 import js from "@eslint/js";
+import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/", ".ci/", ".cache/", "bin/", "apps/", "eslint.config.mjs"] },
+    { ignores: ["node_modules/", ".ci/", ".cache/", "bin/"] },
     js.configs.recommended,
     ...tseslint.configs.recommendedTypeChecked,
     {
@@ -35,5 +36,16 @@ export default tseslint.config(
             "@typescript-eslint/no-unsafe-call": "off",
             "@typescript-eslint/no-unsafe-return": "off",
         },
+    },
+    {
+        // Plain CommonJS run by Node: the reference service, the TypeScript loader, tool configs.
+        files: ["**/*.js", "**/*.cjs", "**/*.mjs"],
+        ...tseslint.configs.disableTypeChecked,
+        languageOptions: {
+            ...tseslint.configs.disableTypeChecked.languageOptions,
+            globals: globals.node,
+            sourceType: "commonjs",
+        },
+        rules: { ...tseslint.configs.disableTypeChecked.rules, "@typescript-eslint/no-require-imports": "off" },
     },
 );

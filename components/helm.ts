@@ -44,20 +44,24 @@ export const CHARTS = {
 
 const HELM_DIR = path.resolve(__dirname, "..", "helm");
 
-type Values = Record<string, any>;
+/** Helm values: a YAML map. */
+export type Values = Record<string, unknown>;
 const isMap = (v: unknown): v is Values => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Merge as Helm merges values files: maps key by key, lists and scalars replace. */
 export function mergeValues(base: Values, override: Values): Values {
     const out: Values = { ...base };
-    for (const [k, v] of Object.entries(override)) out[k] = isMap(out[k]) && isMap(v) ? mergeValues(out[k], v) : v;
+    for (const [k, v] of Object.entries(override)) {
+        const current = out[k];
+        out[k] = isMap(current) && isMap(v) ? mergeValues(current, v) : v;
+    }
     return out;
 }
 
 /** A chart's static values (helm/<file>) with the stack's computed values merged over them. */
 export function chartValues(file: string, computed: Values): Values {
-    const base = parse(fs.readFileSync(path.join(HELM_DIR, file), "utf8")) ?? {};
-    return mergeValues(base, computed);
+    const base: unknown = parse(fs.readFileSync(path.join(HELM_DIR, file), "utf8"));
+    return mergeValues(isMap(base) ? base : {}, computed);
 }
 
 export interface PinnedReleaseArgs {

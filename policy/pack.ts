@@ -17,7 +17,15 @@ import type {
     ResourceValidationPolicy,
     StackValidationPolicy,
 } from "@pulumi/policy";
-import { contextFromResources, type PolicyResource, RESOURCE_RULES, type RuleContext, STACK_RULES, type Tier, TIERS } from "./rules";
+import {
+    contextFromResources,
+    type PolicyResource,
+    RESOURCE_RULES,
+    type RuleContext,
+    STACK_RULES,
+    type Tier,
+    TIERS,
+} from "./rules";
 
 export const PACK_NAME = "ecommerce-platform-guardrails";
 

@@ -59,7 +59,7 @@ export interface PolicyResource {
      * Whether the value at `path` inside props was marked as a Pulumi secret. Absent when the caller
      * cannot tell (CrossGuard unwraps secrets before policies see them).
      */
-    isSecret?(path: readonly (string | number)[]): boolean;
+    isSecret?: (path: readonly (string | number)[]) => boolean;
 }
 
 export interface RuleContext {

@@ -17,7 +17,7 @@ function expectProblem(stack: string, change: Record<string, unknown>, key: stri
     assert.throws(
         () => parseConfig(stack, raw),
         (e: unknown) => {
-            assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
+            assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
             const line = e.message.split("\n").find((l) => l.includes(`${PROJECT}:${key}`));
             assert.ok(line, `message should name ${PROJECT}:${key}:\n${e.message}`);
             assert.match(line, expected);

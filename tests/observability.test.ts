@@ -84,8 +84,8 @@ function secretValues(resources: RecordedResource[]): string[] {
     return out;
 }
 
-const cpu = (q: unknown) => (q === undefined ? 0 : parseQuantity(String(q)));
-const mem = (q: unknown) => (q === undefined ? 0 : parseQuantity(String(q)));
+const cpu = (q: string | number | undefined) => (q === undefined ? 0 : parseQuantity(String(q)));
+const mem = (q: string | number | undefined) => (q === undefined ? 0 : parseQuantity(String(q)));
 
 // ---------------------------------------------------------------------------------------------
 // NetworkPolicy semantics, enough to ask "may this pod reach that pod on this port?"

@@ -236,7 +236,7 @@ describe("Redis Enterprise", function () {
                 }
             }
             const passwords = secrets
-                .flatMap((s) => Object.values(s.stringData ?? {}) as string[])
+                .flatMap((s) => Object.values<string>(s.stringData ?? {}))
                 .filter((v) => !v.includes("@"));
             const release = operatorRelease(us)!;
             const values = JSON.stringify(release.inputs.values);
@@ -261,7 +261,7 @@ describe("Redis Enterprise", function () {
         it("passes credentials to custom resources by Secret name only", () => {
             const text = JSON.stringify(redisObjects(us).map((o) => o.spec));
             for (const s of inNamespace(us).filter((o) => o.kind === "Secret")) {
-                for (const v of Object.values(s.stringData ?? {}) as string[])
+                for (const v of Object.values<string>(s.stringData ?? {}))
                     if (!v.includes("@"))
                         assert.ok(
                             !text.includes(v),

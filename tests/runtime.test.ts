@@ -160,7 +160,7 @@ async function waitFor(what: string, check: () => Promise<boolean>, ms = 8000): 
         }
         await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`${what} did not happen within ${ms} ms${last ? `: ${last}` : ""}`);
+    throw new Error(`${what} did not happen within ${ms} ms${last ? `: ${JSON.stringify(last)}` : ""}`);
 }
 
 function exited(child: ChildProcess, ms: number): Promise<number | string> {
@@ -1043,19 +1043,19 @@ describe("runtime: the code the program ships into pods, executed", function () 
             const files = fs.readdirSync(backups).sort();
             assert.ok(
                 !files.includes(`${env.PGDATABASE}-20000101T000000Z.dump`),
-                `archives older than ${retention} days are deleted: ${files}`,
+                `archives older than ${retention} days are deleted: ${files.join(", ")}`,
             );
             assert.ok(
                 files.includes(`${env.PGDATABASE}-20000102T000000Z.dump`) && files.includes("someone-elses-file.dump"),
-                `${files}`,
+                files.join(", "),
             );
-            assert.ok(!files.some((f) => f.endsWith(".partial")), `${files}`);
+            assert.ok(!files.some((f) => f.endsWith(".partial")), files.join(", "));
             const fresh = files.filter(
                 (f) =>
                     new RegExp(`^${env.PGDATABASE}-\\d{8}T\\d{6}Z\\.dump$`).test(f) &&
                     !f.startsWith(`${env.PGDATABASE}-2000`),
             );
-            assert.equal(fresh.length, 1, `one new archive: ${files}\n${r.stdout}`);
+            assert.equal(fresh.length, 1, `one new archive: ${files.join(", ")}\n${r.stdout}`);
             const archive = path.join(backups, fresh[0]);
             assert.ok(fs.statSync(archive).size > 0);
 

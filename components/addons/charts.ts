@@ -3,7 +3,8 @@
 // component share them.
 import { LOCAL_DISTRIBUTIONS, type PlatformConfig, resourcesFor } from "../../config";
 import { resourceRequirements } from "../defaults";
-import { CHARTS as PINS, type ChartPin, chartValues } from "../helm";
+import type { input } from "@pulumi/kubernetes/types";
+import { CHARTS as PINS, type ChartPin, chartValues, type Values } from "../helm";
 
 export interface ChartRef extends ChartPin {
     /** Fixed release name (runbooks and label selectors use it). */
@@ -58,7 +59,7 @@ function highAvailability(cfg: PlatformConfig, podLabels: Record<string, string>
     };
 }
 
-export function metricsServerValues(cfg: PlatformConfig): Record<string, any> {
+export function metricsServerValues(cfg: PlatformConfig): Values {
     const local = LOCAL_DISTRIBUTIONS.includes(cfg.cluster.distribution);
     return chartValues(CHARTS.metricsServer.values, {
         // Laptop kubelets serve self-signed certificates that no cluster CA signed.
@@ -77,7 +78,7 @@ export function metricsServerValues(cfg: PlatformConfig): Record<string, any> {
 /** Whether cert-manager itself writes DNS records (ACME DNS-01), and so needs the DNS identity. */
 export const usesDns01 = (cfg: PlatformConfig) => cfg.tls.issuer === "acme-dns01";
 
-export function certManagerValues(cfg: PlatformConfig): Record<string, any> {
+export function certManagerValues(cfg: PlatformConfig): Values {
     const replicas = prod(cfg) ? 2 : 1;
     const pdb = { podDisruptionBudget: prod(cfg) ? { enabled: true, minAvailable: 1 } : { enabled: false } };
     const spread = (component: string) =>
@@ -128,21 +129,17 @@ const GOOGLE_KEY_DIR = "/etc/external-dns/google";
  * external-dns values: provider, zone, owner, and how it authenticates — workload identity
  * (ServiceAccount annotations, pod labels) or Secret references; never a credential itself.
  */
-export function externalDnsValues(
-    cfg: PlatformConfig,
-    hasCredentials: boolean,
-    istioSources: boolean,
-): Record<string, any> {
+export function externalDnsValues(cfg: PlatformConfig, hasCredentials: boolean, istioSources: boolean): Values {
     const provider = cfg.dns.provider!;
     const identity = cfg.dns.workloadIdentity;
     const secretEnv = (name: string, key: string) => ({
         name,
         valueFrom: { secretKeyRef: { name: EXTERNAL_DNS_SECRETS.credentials, key } },
     });
-    const env: any[] = [];
+    const env: input.core.v1.EnvVar[] = [];
     const extraArgs: string[] = [];
-    const extraVolumes: any[] = [];
-    const extraVolumeMounts: any[] = [];
+    const extraVolumes: input.core.v1.Volume[] = [];
+    const extraVolumeMounts: input.core.v1.VolumeMount[] = [];
     switch (provider) {
         case "aws":
             extraArgs.push("--aws-zone-type=public");
@@ -182,7 +179,7 @@ export function externalDnsValues(
     return chartValues(CHARTS.externalDns.values, {
         // The Istio sources watch Gateway/VirtualService custom resources: without the mesh their CRDs
         // never exist and external-dns exits at start-up (the release would time out).
-        sources: istioSources ? base.sources : (base.sources as string[]).filter((s) => !s.startsWith("istio-")),
+        sources: (base.sources as string[]).filter((s) => istioSources || !s.startsWith("istio-")),
         resources: resourceRequirements(resourcesFor(cfg, "external-dns")),
         provider: { name: provider },
         domainFilters: [cfg.dns.zone!],

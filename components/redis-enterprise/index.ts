@@ -42,8 +42,6 @@ import {
     rercSecretName,
 } from "./plan";
 
-export { DATABASE, DATABASE_PORT, DATABASE_SECRET, NAMESPACE } from "./plan";
-
 /** Namespace label the chart's ValidatingWebhookConfiguration selects (admission.limitToNamespace). */
 const ADMISSION_NAMESPACE_LABEL = "redis.io/redisenterprise.admission.enable";
 

@@ -18,7 +18,7 @@ import {
     serviceHost,
     UIDS,
 } from "./plan";
-import { type Peer, type StackContext } from "../contracts";
+import type { Peer, StackContext } from "../contracts";
 import { appLabels, selectorLabels } from "../labels";
 
 const SERVICE_JS = path.resolve(__dirname, "..", "..", "apps", "service.js");

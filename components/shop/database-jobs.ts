@@ -6,7 +6,7 @@ import type { input } from "@pulumi/kubernetes/types";
 import { resourcesFor } from "../../config";
 import { container, podSpec } from "../defaults";
 import { migrationJobName, migrationScripts, NAMES, PART_OF, PAYMENT_DATABASE, PORTS, serviceHost, UIDS } from "./plan";
-import { type StackContext } from "../contracts";
+import type { StackContext } from "../contracts";
 import { appLabels, selectorLabels } from "../labels";
 
 /** Lets an injected Istio sidecar run as a native sidecar, so it never keeps a Job's pod alive. */

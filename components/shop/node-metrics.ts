@@ -7,7 +7,7 @@ import { container, restrictedPodSecurityContext } from "../defaults";
 import { HardenedNamespace } from "../namespace";
 import { NAMES, nodeAgentsNamespace, PART_OF, PORTS, UIDS } from "./plan";
 import { networkPolicy, scrapeRule } from "../network";
-import { type StackContext } from "../contracts";
+import type { StackContext } from "../contracts";
 import { appLabels, selectorLabels } from "../labels";
 
 /** Why the node-agents namespace is exempt from "restricted", recorded on the namespace itself. */

@@ -3,8 +3,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { resourcesFor } from "../../config";
-import type { Distribution, PlatformConfig, Resources } from "../../config";
+import { type Distribution, type PlatformConfig, type Resources, resourcesFor } from "../../config";
 import { formatCpu, formatMemory, parseQuantity } from "../../config/quantity";
 import { serviceFqdn } from "../hosts";
 

@@ -3,14 +3,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
-import { resourcesFor } from "../../config";
-import type { PlatformConfig } from "../../config";
+import { type PlatformConfig, resourcesFor } from "../../config";
 import { container, podSpec } from "../defaults";
 
 import { postgresExporter } from "./exporters";
 import { NAMES, PART_OF, PORTS, UIDS } from "./plan";
 import { scrapeRule } from "../network";
-import { type Peer, type StackContext } from "../contracts";
+import type { Peer, StackContext } from "../contracts";
 import { appLabels, selectorLabels } from "../labels";
 
 export interface PostgresArgs {

@@ -7,7 +7,7 @@ import { container, podSpec } from "../defaults";
 import { redisExporter } from "./exporters";
 import { NAMES, PART_OF, PORTS, redisMaxMemoryMb, UIDS } from "./plan";
 import { scrapeRule } from "../network";
-import { type Peer, type StackContext } from "../contracts";
+import type { Peer, StackContext } from "../contracts";
 import { appLabels, selectorLabels } from "../labels";
 
 export interface ShopRedisArgs {

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 
 import { NAMES, PART_OF, storageClassFor } from "./plan";
-import { type StackContext } from "../contracts";
+import type { StackContext } from "../contracts";
 import { appLabels } from "../labels";
 
 export interface ShopStorageArgs {

@@ -117,6 +117,7 @@ export function modelFor(apiVersion: string, kind: string): (new (o: any) => { v
     // The packages are ESM with import-only exports: load the group's module by path (require(esm), Node >= 22.12).
     const modulePath = path.join(NODE_MODULES, pkg, group, version, "index.js");
     try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a path known only at run time
         return require(modulePath)[kind];
     } catch {
         return undefined;
@@ -130,7 +131,7 @@ export function schemaProblems(o: K8sObject): string[] {
     const fromJsonSchema = Model ? undefined : redisEnterpriseSchemaProblems(o);
     if (fromJsonSchema) return fromJsonSchema;
     if (!Model) return [`no schema known for ${o.apiVersion} ${o.kind}`];
-    const { $resource, ...plain } = o as any;
+    const { $resource: _resource, ...plain } = o as any;
     try {
         new Model(plain).validate();
         return [];

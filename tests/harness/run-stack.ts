@@ -6,6 +6,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { deserializeProperties } from "@pulumi/pulumi/runtime/rpc";
+import * as settings from "@pulumi/pulumi/runtime/settings";
 import { PlatformMocks } from "./mocks";
 import { stackConfig } from "./stack-config";
 import type { RecordedResource, StackEvaluation } from "./types";
@@ -53,10 +56,14 @@ async function main() {
     const { project, config, secretKeys } = stackConfig(root, request.stack, request.configOverrides);
 
     const recorded = new Map<string, RecordedResource>();
-    const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks");
-    const original = MockMonitor.prototype.registerResource;
-    MockMonitor.prototype.registerResource = function (req: any, callback: any) {
-        const { deserializeProperties } = require("@pulumi/pulumi/runtime/rpc");
+    // Record every registration the mock monitor receives, with the options the tests check.
+    type Register = (this: MockMonitor, req: any, callback: (err: any, resp: any) => void) => Promise<void>;
+    const original = Object.getOwnPropertyDescriptor(MockMonitor.prototype, "registerResource")!.value as Register;
+    MockMonitor.prototype.registerResource = function (
+        this: MockMonitor,
+        req: any,
+        callback: (err: any, resp: any) => void,
+    ) {
         const timeouts = req.getCustomtimeouts?.();
         const base = {
             type: req.getType(),
@@ -92,7 +99,7 @@ async function main() {
                   }
                 : undefined,
         };
-        original.call(this, req, (err: any, resp: any) => {
+        return original.call(this, req, (err: any, resp: any) => {
             if (resp) recorded.set(resp.getUrn(), { urn: resp.getUrn(), ...base });
             callback(err, resp);
         });
@@ -110,10 +117,13 @@ async function main() {
     const outputs: Record<string, unknown> = {};
     let error: string | undefined;
     try {
+        // The program is loaded by path, like the Pulumi language host does.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
         const program = require(path.join(root, request.program ?? "index.ts"));
         const exported = typeof program === "function" ? await program() : program;
         for (const [k, v] of Object.entries(exported ?? {})) outputs[k] = normalise(await resolve(v));
-        await (require("@pulumi/pulumi/runtime/settings").waitForRPCs as () => Promise<void>)();
+        // Internal to the SDK (no type declaration): waits until every registration reached the mock monitor.
+        await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
     } catch (e: any) {
         error = e?.message ?? String(e);
     }
