@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import { publicHosts } from "../components/hosts";
 import { clusterIssuerSpec } from "../components/addons/issuer";
 import { evaluate, formatFindings, toPolicyResource } from "../policy/rules";
-import { deployedStack } from "./harness/evaluate";
+import { deployedStack, prefetch } from "./harness/evaluate";
 import {
     helmReleases,
     type K8sObject,
@@ -88,17 +88,11 @@ const VARIANTS = {
     },
 };
 
-before(async function () {
-    this.timeout(600_000);
-    // Start every evaluation this file needs at once (cached per request for the whole test run).
-    await Promise.all(
-        [
-            ...STACKS.map((s) => deployedStack(s)),
-            ...STACKS.map((s) => deployedStack(s, { configOverrides: flippedLayers(s) })),
-            ...Object.values(VARIANTS).map((v) => deployedStack(v.stack, { configOverrides: v.configOverrides })),
-        ].map((p) => p.catch(() => undefined)),
-    );
-});
+prefetch(
+    ...STACKS.map((stack) => ({ stack })),
+    ...STACKS.map((stack) => ({ stack, configOverrides: flippedLayers(stack) })),
+    ...Object.values(VARIANTS).map((v) => ({ stack: v.stack, configOverrides: v.configOverrides })),
+);
 
 describe("cluster add-ons", () => {
     describe("metrics-server defaults follow the cluster's distribution", () => {

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { CONFIG_KEYS, ConfigError, parseConfig, PROJECT, rawFromFlat } from "../config";
 import { readProjectFile } from "../config/files";
 import { STACKS, stackConfig } from "./harness/stack-config";
-import { evaluateStack } from "./harness/evaluate";
+import { evaluateStack, prefetch } from "./harness/evaluate";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -25,6 +25,8 @@ function expectProblem(stack: string, change: Record<string, unknown>, key: stri
         },
     );
 }
+
+prefetch({ stack: "us", configOverrides: { shop: { worker: { replicas: 0 } } } });
 
 describe("configuration", () => {
     for (const stack of STACKS) {

@@ -2,7 +2,7 @@
 // operations, autoscaling on CPU and request rate, the explicit network flows, each service's own
 // configuration, and credentials only by Secret reference.
 import * as assert from "node:assert/strict";
-import { deployedStack } from "./harness/evaluate";
+import { deployedStack, prefetch } from "./harness/evaluate";
 import { helmReleases, type K8sObject, kubernetesObjects, named, ofKind } from "./harness/k8s";
 import { STACKS } from "./harness/stack-config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
@@ -75,6 +75,12 @@ const prometheus: Pod = { namespace: "monitoring", labels: { "app.kubernetes.io/
 
 const envOf = (d: Obj) => d.spec.template.spec.containers[0].env as any[];
 const envValue = (d: Obj, name: string) => envOf(d).find((e) => e.name === name);
+
+prefetch(
+    ...STACKS.map((stack) => ({ stack })),
+    { stack: "us", configOverrides: { layers: { customMetricsAutoscaling: false } } },
+    { stack: "dev", configOverrides: { layers: { mesh: false, tracing: false } } },
+);
 
 describe("core services", () => {
     for (const stack of STACKS) {

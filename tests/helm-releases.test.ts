@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import { secretValue } from "../config/files";
 import { CHARTS, mergeValues } from "../components/helm";
 import { ALLOWED_HELM_REPOSITORIES } from "../policy/rules";
-import { deployedStack } from "./harness/evaluate";
+import { deployedStack, prefetch } from "./harness/evaluate";
 import { helmReleases, unsecret } from "./harness/k8s";
 import { configOf, STACKS } from "./harness/stack-config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
@@ -20,14 +20,7 @@ const DEV_DNS_WITHOUT_MESH = {
     dnsCredentials: secretValue({ apiToken: "helm-releases-test-token" }),
 };
 
-before(async function () {
-    this.timeout(600_000);
-    await Promise.all(
-        [...STACKS.map((s) => deployedStack(s)), deployedStack("dev", { configOverrides: DEV_DNS_WITHOUT_MESH })].map(
-            (p) => p.catch(() => undefined),
-        ),
-    );
-});
+prefetch(...STACKS.map((stack) => ({ stack })), { stack: "dev", configOverrides: DEV_DNS_WITHOUT_MESH });
 
 describe("Helm releases against their charts", () => {
     describe("kube-prometheus-stack admission webhook", () => {

@@ -2,7 +2,7 @@
 // and honest waits, STRICT mTLS and injection, the public entry point, and the multi-primary wiring
 // between regions with peers absent, partly present and all present.
 import * as assert from "node:assert/strict";
-import { deployedStack } from "./harness/evaluate";
+import { deployedStack, prefetch } from "./harness/evaluate";
 import {
     helmReleases,
     type K8sObject,
@@ -90,6 +90,29 @@ const cacerts = (result: StackEvaluation) =>
     kubernetesObjects(result.resources).find(
         (o) => o.kind === "Secret" && o.metadata.name === "cacerts" && o.metadata.namespace === "istio-system",
     );
+
+const HTTP01 = { tls: { issuer: "acme-http01", acmeEmail: "platform-team@example.com" } };
+const K3D = { cluster: { identifier: "dev-local", distribution: "k3d" } };
+const EU_WITH_US = { stackOutputs: { [stackName("us")]: published("us", true) } };
+const EU_WITH_ALL = {
+    stackOutputs: { [stackName("us")]: published("us", true), [stackName("asia")]: published("asia", false) },
+};
+const EU_WITH_PARTIAL = {
+    stackOutputs: {
+        [stackName("us")]: published("us", true),
+        [stackName("asia")]: {
+            publishedForPeers: { region: "asia", mesh: { clusterName: "ecommerce-asia", network: "network-asia" } },
+        },
+    },
+};
+prefetch(
+    ...STACKS.map((stack) => ({ stack })),
+    ...PRODUCTION.map((stack) => ({ stack, configOverrides: HTTP01 })),
+    { stack: "dev", configOverrides: K3D },
+    { stack: "eu", ...EU_WITH_US },
+    { stack: "eu", ...EU_WITH_ALL },
+    { stack: "eu", ...EU_WITH_PARTIAL },
+);
 
 describe("service mesh", () => {
     for (const stack of STACKS) {

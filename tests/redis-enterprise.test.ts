@@ -1,7 +1,7 @@
 // Redis Enterprise (issue 4 §3, with §6, §7, §9): what `pulumi up` creates for the operator, the
 // cluster, the remote-cluster links and the Active-Active database, and how a region wires its peers.
 import * as assert from "node:assert/strict";
-import { deployedStack } from "./harness/evaluate";
+import { deployedStack, prefetch } from "./harness/evaluate";
 import { helmReleases, kubernetesObjects, named, ofKind, type K8sObject } from "./harness/k8s";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 import { redisEnterpriseSchemaProblems } from "./schemas/redis-enterprise";
@@ -39,6 +39,18 @@ const stackOf = (region: string) => `acme/ecommerce-platform/${region}`;
 const NO_PEERS = {};
 const EU_ONLY = { [stackOf("eu")]: published("eu") };
 const ALL_PEERS = { [stackOf("eu")]: published("eu"), [stackOf("asia")]: published("asia") };
+
+const US_CREATED = published("us", { databasePassword: "owner-db-password", activeActiveDatabase: "ecommerce-cache" });
+const ASIA_OWNS = { redisEnterprise: { activeActiveOwner: "asia" } };
+prefetch(
+    { stack: "us", stackOutputs: ALL_PEERS },
+    { stack: "us", stackOutputs: NO_PEERS },
+    { stack: "us", stackOutputs: EU_ONLY },
+    { stack: "eu", stackOutputs: { [stackOf("us")]: US_CREATED, [stackOf("asia")]: published("asia") } },
+    { stack: "eu", stackOutputs: { [stackOf("us")]: published("us") } },
+    { stack: "us", stackOutputs: ALL_PEERS, configOverrides: ASIA_OWNS },
+    { stack: "dev" },
+);
 
 const redisObjects = (r: StackEvaluation) =>
     kubernetesObjects(r.resources).filter((o) => o.apiVersion.startsWith(GROUP));
@@ -379,12 +391,8 @@ describe("Redis Enterprise", function () {
         });
 
         it("a peer region never creates the database itself; it takes the owner's password once the owner published it", async () => {
-            const usCreated = published("us", {
-                databasePassword: "owner-db-password",
-                activeActiveDatabase: "ecommerce-cache",
-            });
             const r = await deployedStack("eu", {
-                stackOutputs: { [stackOf("us")]: usCreated, [stackOf("asia")]: published("asia") },
+                stackOutputs: { [stackOf("us")]: US_CREATED, [stackOf("asia")]: published("asia") },
             });
             const objects = kubernetesObjects(r.resources);
             assert.equal(ofKind(redisObjects(r), KINDS.reaadb).length, 0, "the operator brings the replica");
@@ -424,7 +432,7 @@ describe("Redis Enterprise", function () {
         it("the owner is a config choice: with asia as owner, us (all peers present) creates no database", async () => {
             const r = await deployedStack("us", {
                 stackOutputs: ALL_PEERS,
-                configOverrides: { redisEnterprise: { activeActiveOwner: "asia" } },
+                configOverrides: ASIA_OWNS,
             });
             assert.equal(ofKind(redisObjects(r), KINDS.reaadb).length, 0);
             assert.deepEqual(redisPending(r), ["redis-database:asia"]);

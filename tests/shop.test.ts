@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { deployedStack } from "./harness/evaluate";
+import { deployedStack, prefetch } from "./harness/evaluate";
 import { kubernetesObjects, named, ofKind, podTemplate, unsecret, type K8sObject } from "./harness/k8s";
 import { configOf, STACKS } from "./harness/stack-config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
@@ -454,6 +454,13 @@ const ALL_PEERS_OF_US = {
     "acme/ecommerce-platform/eu": peerRedis("eu"),
     "acme/ecommerce-platform/asia": peerRedis("asia"),
 };
+
+prefetch(
+    ...STACKS.map((stack) => ({ stack })),
+    { stack: "us", stackOutputs: ALL_PEERS_OF_US },
+    { stack: "dev", configOverrides: { layers: { mesh: false, tracing: false } } },
+    { stack: "us", configOverrides: { shop: { directAccessCidrs: ["10.42.0.0/16", "192.168.7.0/24"] } } },
+);
 
 // ---------------------------------------------------------------------------------------------
 

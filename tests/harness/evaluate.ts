@@ -82,3 +82,11 @@ export async function deployedStack(
 
 export const isKubernetes = (r: RecordedResource) =>
     r.type.startsWith("kubernetes:") && r.custom && !r.type.startsWith("pulumi:providers:");
+
+/**
+ * Start evaluations a test file will need, at load time: mocha loads every file before it runs the
+ * first test, so the machine's cores evaluate stacks while earlier tests run.
+ */
+export function prefetch(...requests: ({ stack: string } & Omit<EvaluationRequest, "stack">)[]): void {
+    for (const { stack, ...options } of requests) void evaluateStack(stack, options);
+}
