@@ -12,6 +12,7 @@ import { Observability } from "./components/observability";
 import { stackOutputs } from "./components/outputs";
 import { PeerRegions } from "./components/peers";
 import { clusterProvider } from "./components/provider";
+import { ClusterStorage } from "./components/storage";
 import { RedisEnterprise } from "./components/redis-enterprise";
 import { WarungKopi } from "./components/shop";
 
@@ -23,9 +24,12 @@ export = async () => {
     // What the peer regions published; a peer not deployed yet leaves its links pending.
     const peers = await PeerRegions.read("peers", ctx);
 
+    // The StorageClass every persistent volume names (the cluster profile's provisioner).
+    const storage = new ClusterStorage("storage", { ctx });
+
     // Monitoring first: the others hand it their scrape targets and alerts (it waits for none of them).
     const monitoring = layers.monitoring
-        ? new Observability("observability", { ctx, monitorMesh: layers.mesh })
+        ? new Observability("observability", { ctx, monitorMesh: layers.mesh, storage })
         : undefined;
 
     // Cluster add-ons a fresh cluster lacks (metrics-server, cert-manager and its ClusterIssuer).
@@ -48,6 +52,7 @@ export = async () => {
                   peers,
                   mesh,
                   monitoring,
+                  storage,
                   clients: [
                       ...(layers.shop ? [namespacePeer(cfg.shop.namespace)] : []),
                       ...(layers.coreServices ? [coreServicesPods] : []),

@@ -207,6 +207,11 @@ export interface MonitoringContract {
     ): void;
 }
 
+/** The StorageClass persistent volumes name (created by the program, provisioner from the cluster profile). */
+export interface StorageContract {
+    className: string;
+}
+
 /** The ClusterIssuer certificates are issued by, and the resources a Certificate waits for. */
 export interface IssuerContract {
     name: string;

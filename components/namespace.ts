@@ -89,6 +89,8 @@ export class HardenedNamespace extends pulumi.ComponentResource {
                 { namespace: ns, name: "default-deny", podSelector: {}, ingress: [], egress: [] },
                 child,
             );
+            // Cluster DNS pods, and the node-local cache where the cluster runs one (pods resolve through it).
+            const dns = args.ctx.cfg.cluster.profile.dns;
             networkPolicy(
                 `${name}-allow-dns`,
                 {
@@ -97,7 +99,10 @@ export class HardenedNamespace extends pulumi.ComponentResource {
                     podSelector: {},
                     egress: [
                         {
-                            to: [namespacePeer(CLUSTER_DNS.namespace, CLUSTER_DNS.podLabels)],
+                            to: [
+                                namespacePeer(CLUSTER_DNS.namespace, dns.podLabels),
+                                ...(dns.nodeLocalCache ? [{ ipBlock: { cidr: `${dns.nodeLocalCache}/32` } }] : []),
+                            ],
                             ports: [...udp(CLUSTER_DNS.port), ...tcp(CLUSTER_DNS.port)],
                         },
                     ],

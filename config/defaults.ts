@@ -3,17 +3,8 @@
 import type { Autoscaling, Distribution, Region, Tier } from "./fields";
 import type { z } from "zod";
 import type { PlatformConfig, schema } from "./schema";
+import { type ClusterProfile, PROFILES } from "./profiles";
 import { SIZING } from "./sizing";
-
-/** Distributions that come without a metrics API (k3d/k3s bundle metrics-server; GKE and AKS run their own). */
-export const DISTRIBUTIONS_WITHOUT_METRICS_SERVER: readonly Distribution[] = [
-    "kind",
-    "minikube",
-    "docker-desktop",
-    "eks",
-];
-/** Laptop distributions (kubelets serve self-signed serving certificates; nothing assigns LoadBalancer addresses reliably). */
-export const LOCAL_DISTRIBUTIONS: readonly Distribution[] = ["kind", "k3d", "minikube", "docker-desktop"];
 
 export const IMAGES: PlatformConfig["images"] = {
     frontend: "nginxinc/nginx-unprivileged:1.27.3-alpine",
@@ -47,7 +38,13 @@ export const CORE_SERVICE_FLOWS: Pick<PlatformConfig["services"][number], "name"
 /** Defaults are stack-file input: the same shape a stack file writes, before parsing. */
 type Defaults = Omit<z.input<typeof schema>, "stack" | "tier" | "region">;
 
-export function tierDefaults(tier: Tier, region: Region, stack: string, distribution?: Distribution): Defaults {
+export function tierDefaults(
+    tier: Tier,
+    region: Region,
+    stack: string,
+    distribution?: Distribution,
+    profile?: ClusterProfile,
+): Defaults {
     const prod = tier !== "dev";
     const dist: Distribution = distribution ?? (prod ? "eks" : "kind");
     const hpa = (minReplicas: number, maxReplicas: number): Autoscaling => ({
@@ -69,7 +66,7 @@ export function tierDefaults(tier: Tier, region: Region, stack: string, distribu
             tracing: true,
             customMetricsAutoscaling: true,
             // Only where the cluster has no metrics API (a second metrics-server would fight over the APIService).
-            metricsServer: DISTRIBUTIONS_WITHOUT_METRICS_SERVER.includes(dist),
+            metricsServer: !(profile ?? PROFILES[dist]).metricsServerProvided,
             certManager: true,
             externalDns: false,
         },

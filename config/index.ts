@@ -16,13 +16,8 @@ export {
 } from "./load";
 export { PROJECT } from "./messages";
 export { deepMerge } from "./merge";
-export {
-    DISTRIBUTIONS_WITHOUT_METRICS_SERVER,
-    LOCAL_DISTRIBUTIONS,
-    IMAGES,
-    CORE_SERVICE_FLOWS,
-    tierDefaults,
-} from "./defaults";
+export { IMAGES, CORE_SERVICE_FLOWS, tierDefaults } from "./defaults";
+export { type ClusterProfile, PROFILES, resolveProfile } from "./profiles";
 export { SIZING, WORKLOADS, type Workload } from "./sizing";
 export { crossFieldProblems, type Problem } from "./rules";
 export * from "./quantity";

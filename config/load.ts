@@ -6,6 +6,7 @@ import { tierDefaults } from "./defaults";
 import { DISTRIBUTIONS, type Distribution, REGIONS, type Region, type Resources, TIERS, type Tier } from "./fields";
 import { deepMerge, isPlain } from "./merge";
 import { issueMessage, keyName, keysAt, PROJECT, shown, unknownKeyMessage, valueAt } from "./messages";
+import { profileOverrides, resolveProfile } from "./profiles";
 import { crossFieldProblems } from "./rules";
 import { type PlatformConfig, schema } from "./schema";
 
@@ -78,7 +79,10 @@ export function parseConfig(stack: string, raw: Record<string, unknown>, secrets
     if (!TIERS.includes(tier) || !REGIONS.includes(region)) throw new ConfigError(stack, problems);
 
     const distribution = valueAt(raw, ["cluster", "distribution"]) as Distribution;
-    const base = tierDefaults(tier, region, stack, DISTRIBUTIONS.includes(distribution) ? distribution : undefined);
+    const known = DISTRIBUTIONS.includes(distribution) ? distribution : undefined;
+    const overrides = profileOverrides.safeParse(valueAt(raw, ["cluster", "profile"]) ?? {});
+    const profile = known && overrides.success ? resolveProfile(known, overrides.data) : undefined;
+    const base = tierDefaults(tier, region, stack, known, profile);
     const plainRaw = Object.fromEntries(
         Object.entries(raw).filter(([k]) => !(SECRET_CONFIG_KEYS as readonly string[]).includes(k)),
     );

@@ -23,6 +23,7 @@ import {
     TIERS,
     toleration,
 } from "./fields";
+import { profileOverrides, resolveProfile } from "./profiles";
 
 export const LAYER_NAMES = [
     "shop",
@@ -77,17 +78,22 @@ export const schema = z.strictObject({
     stack: z.string(),
     tier: oneOf(TIERS),
     region: oneOf(REGIONS),
-    cluster: z.strictObject({
-        /** kubeconfig context; empty means the kubeconfig's current context (local clusters only). */
-        context: z.string().min(1).optional(),
-        /** Stable identity of the cluster, so a kubeconfig rotation never replaces the provider. */
-        identifier: dnsLabel,
-        distribution: oneOf(DISTRIBUTIONS),
-        /** Availability zones the cluster's nodes run in (topology.kubernetes.io/zone values). */
-        zones: z.array(z.string().min(1)),
-        /** API server URL as peer clusters reach it (multi-cluster mesh remote secrets). */
-        apiServer: z.url("expected the API server URL, e.g. https://api.us.example.com").optional(),
-    }),
+    cluster: z
+        .strictObject({
+            /** kubeconfig context; empty means the kubeconfig's current context (local clusters only). */
+            context: z.string().min(1).optional(),
+            /** Stable identity of the cluster, so a kubeconfig rotation never replaces the provider. */
+            identifier: dnsLabel,
+            distribution: oneOf(DISTRIBUTIONS),
+            /** Availability zones the cluster's nodes run in (topology.kubernetes.io/zone values). */
+            zones: z.array(z.string().min(1)),
+            /** API server URL as peer clusters reach it (multi-cluster mesh remote secrets). */
+            apiServer: z.url("expected the API server URL, e.g. https://api.us.example.com").optional(),
+            /** Facts about the cluster that differ from its distribution's stock profile (config/profiles.ts). */
+            profile: profileOverrides.default({}),
+        })
+        // The resolved profile: the distribution's facts with the stack's overrides.
+        .transform((c) => ({ ...c, profile: resolveProfile(c.distribution, c.profile) })),
     /** Public base domain; hosts are <app>.<domain>. */
     domain: hostName,
     layers: z.strictObject(Object.fromEntries(LAYER_NAMES.map((l) => [l, bool])) as Record<LayerName, typeof bool>),

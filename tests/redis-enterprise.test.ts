@@ -162,7 +162,11 @@ describe("Redis Enterprise", function () {
             const rec = named(redisObjects(us), KINDS.rec, "rec-us", NS);
             assert.equal(rec.spec.nodes, 3);
             assert.deepEqual(rec.spec.redisEnterpriseNodeResources.requests, { cpu: "2", memory: "4Gi" });
-            assert.deepEqual(rec.spec.persistentSpec, { enabled: true, volumeSize: "20Gi" });
+            assert.deepEqual(rec.spec.persistentSpec, {
+                enabled: true,
+                volumeSize: "20Gi",
+                storageClassName: "platform-standard",
+            });
             assert.deepEqual(rec.spec.ingressOrRouteSpec, {
                 method: "istio",
                 apiFqdnUrl: "redis-api.us.shop.example.com",

@@ -1,7 +1,7 @@
 // The add-on charts, pinned, and their Helm values: static defaults from helm/<chart>.yaml merged with
 // what each stack needs. Pure functions of the configuration (no Pulumi resources), so tests and the
 // component share them.
-import { LOCAL_DISTRIBUTIONS, type PlatformConfig, resourcesFor } from "../../config";
+import { type PlatformConfig, resourcesFor } from "../../config";
 import { resourceRequirements } from "../defaults";
 import type { input } from "@pulumi/kubernetes/types";
 import { CHARTS as PINS, type ChartPin, chartValues, type Values } from "../helm";
@@ -60,7 +60,7 @@ function highAvailability(cfg: PlatformConfig, podLabels: Record<string, string>
 }
 
 export function metricsServerValues(cfg: PlatformConfig): Values {
-    const local = LOCAL_DISTRIBUTIONS.includes(cfg.cluster.distribution);
+    const local = cfg.cluster.profile.selfSignedKubeletCerts;
     return chartValues(CHARTS.metricsServer.values, {
         // Laptop kubelets serve self-signed certificates that no cluster CA signed.
         args: local ? ["--kubelet-insecure-tls"] : [],

@@ -7,7 +7,14 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { type PlatformConfig, resourcesFor, type Workload } from "../../config";
-import type { LayerReport, MonitoringContract, RuleGroup, ServiceMonitorArgs, StackContext } from "../contracts";
+import type {
+    LayerReport,
+    MonitoringContract,
+    RuleGroup,
+    ServiceMonitorArgs,
+    StackContext,
+    StorageContract,
+} from "../contracts";
 import { resourceRequirements } from "../defaults";
 import { CHARTS, chartValues, pinnedRelease } from "../helm";
 import { serviceFqdn } from "../hosts";
@@ -25,6 +32,8 @@ export interface ObservabilityArgs {
      * for the mesh; the monitors select its pods by label.
      */
     monitorMesh: boolean;
+    /** The StorageClass Prometheus's volume names. */
+    storage: StorageContract;
 }
 
 /** Where Istio sidecars send spans (OTLP/gRPC); the mesh's extension provider points here. */
@@ -139,6 +148,7 @@ export class Observability extends pulumi.ComponentResource implements Monitorin
                               storageSpec: {
                                   volumeClaimTemplate: {
                                       spec: {
+                                          storageClassName: args.storage.className,
                                           accessModes: ["ReadWriteOnce"],
                                           resources: { requests: { storage: cfg.monitoring.prometheusStorage } },
                                       },

@@ -20,6 +20,7 @@ import type {
     Peer,
     PublishedForPeers,
     StackContext,
+    StorageContract,
 } from "../contracts";
 import { CHARTS, chartValues, pinnedRelease } from "../helm";
 import { publicHosts, serviceFqdn } from "../hosts";
@@ -51,6 +52,8 @@ export interface RedisEnterpriseArgs {
     /** The mesh: peers reach the cluster through its ingress gateway. */
     mesh: MeshContract;
     monitoring?: MonitoringContract;
+    /** The StorageClass the cluster nodes' persistent volumes name. */
+    storage: StorageContract;
     /** Application pods that use the database (NetworkPolicy ingress on the database port). */
     clients: Peer[];
 }
@@ -66,7 +69,7 @@ export function operatorValues(cfg: PlatformConfig): Record<string, unknown> {
 }
 
 /** The RedisEnterpriseCluster spec for this region. */
-export function clusterSpec(cfg: PlatformConfig, username: string): Record<string, unknown> {
+export function clusterSpec(cfg: PlatformConfig, username: string, storageClassName: string): Record<string, unknown> {
     const r = cfg.redisEnterprise;
     const hosts = publicHosts(cfg);
     const s = cfg.scheduling;
@@ -81,7 +84,7 @@ export function clusterSpec(cfg: PlatformConfig, username: string): Record<strin
             requests: { cpu: node.requests.cpu, memory: node.requests.memory },
             limits: { cpu: node.requests.cpu, memory: node.requests.memory },
         },
-        persistentSpec: { enabled: true, volumeSize: r.storageSize },
+        persistentSpec: { enabled: true, volumeSize: r.storageSize, storageClassName },
         // Peers reach the cluster API and the database replication endpoints through the Istio
         // ingress gateway (TLS passthrough, routed by SNI); the operator creates the Istio routing.
         ingressOrRouteSpec: { method: "istio", apiFqdnUrl: hosts.redisApi, dbFqdnSuffix: hosts.redisDbSuffix },
@@ -174,7 +177,7 @@ export class RedisEnterprise extends pulumi.ComponentResource {
                     // Later steps need a running cluster, not just an accepted object.
                     annotations: { "pulumi.com/waitFor": "jsonpath={.status.state}=Running" },
                 },
-                spec: clusterSpec(cfg, username),
+                spec: clusterSpec(cfg, username, args.storage.className),
             },
             {
                 ...o,

@@ -5,19 +5,11 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
-import { LOCAL_DISTRIBUTIONS, resourcesFor } from "../../config";
+import { resourcesFor } from "../../config";
 import { container } from "../defaults";
 import { Microservice } from "../microservice";
 import { nginxExporter } from "./exporters";
-import {
-    frontendBuildResources,
-    internalLoadBalancerAnnotations,
-    NAMES,
-    PART_OF,
-    PORTS,
-    serviceHost,
-    UIDS,
-} from "./plan";
+import { frontendBuildResources, NAMES, PART_OF, PORTS, serviceHost, UIDS } from "./plan";
 import type { Peer, StackContext } from "../contracts";
 import { appLabels, selectorLabels } from "../labels";
 
@@ -321,7 +313,7 @@ export class ShopApps extends pulumi.ComponentResource {
             o,
         );
         // Laptop clusters assign a LoadBalancer address late or never (Docker Desktop does, kind does not).
-        const laptop = cfg.tier === "dev" || LOCAL_DISTRIBUTIONS.includes(cfg.cluster.distribution);
+        const laptop = cfg.tier === "dev" || cfg.cluster.profile.loadBalancer !== "cloud";
         this.publicService = new k8s.core.v1.Service(
             `${name}-frontend-public`,
             {
@@ -330,7 +322,7 @@ export class ShopApps extends pulumi.ComponentResource {
                     namespace: ns,
                     labels: webLabels,
                     annotations: {
-                        ...internalLoadBalancerAnnotations(cfg.cluster.distribution),
+                        ...cfg.cluster.profile.internalLoadBalancerAnnotations,
                         ...(laptop ? { "pulumi.com/skipAwait": "true" } : {}),
                     },
                 },

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type Distribution, type PlatformConfig, type Resources, resourcesFor } from "../../config";
+import { type PlatformConfig, type Resources, resourcesFor } from "../../config";
 import { formatCpu, formatMemory, parseQuantity } from "../../config/quantity";
 import { serviceFqdn } from "../hosts";
 
@@ -80,47 +80,6 @@ export const serviceHost = (cfg: PlatformConfig, service: string, namespace = cf
     serviceFqdn(service, namespace);
 
 // ---------------------------------------------------------------------------------------------
-// Storage
-
-export interface StorageClassPlan {
-    provisioner: string;
-    parameters?: Record<string, string>;
-    /** Only CSI drivers resize volumes; the laptop hostpath provisioners do not. */
-    allowVolumeExpansion: boolean;
-}
-
-/** The dynamic provisioner each distribution ships, for the StorageClass `warung-kopi-standard`. */
-export function storageClassFor(distribution: Distribution): StorageClassPlan {
-    switch (distribution) {
-        case "kind":
-        case "k3d":
-            return { provisioner: "rancher.io/local-path", allowVolumeExpansion: false };
-        case "minikube":
-            return { provisioner: "k8s.io/minikube-hostpath", allowVolumeExpansion: false };
-        case "docker-desktop":
-            return { provisioner: "docker.io/hostpath", allowVolumeExpansion: false };
-        case "eks":
-            return {
-                provisioner: "ebs.csi.aws.com",
-                parameters: { type: "gp3", encrypted: "true" },
-                allowVolumeExpansion: true,
-            };
-        case "gke":
-            return {
-                provisioner: "pd.csi.storage.gke.io",
-                parameters: { type: "pd-balanced" },
-                allowVolumeExpansion: true,
-            };
-        case "aks":
-            return {
-                provisioner: "disk.csi.azure.com",
-                parameters: { skuName: "StandardSSD_LRS" },
-                allowVolumeExpansion: true,
-            };
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Migration SQL
 
 export const SQL_DIR = path.resolve(__dirname, "..", "..", "sql");
@@ -152,36 +111,6 @@ export function migrationJobName(sqlDigest: string, paymentPassword?: string): s
             ? ""
             : `-${createHash("sha256").update(paymentPassword).digest("hex").slice(0, 8)}`;
     return `${NAMES.migrate}-${sqlDigest}${login}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Direct access to the frontend (Services frontend-nodeport and frontend-public)
-
-/**
- * Annotations that make `frontend-public` an internal (private-network) load balancer on the
- * cloud distributions; none on laptops (nothing there is public).
- *  - eks: `aws-load-balancer-internal` is the one the in-tree AWS cloud provider reads (any value
- *    but "false" means internal); the AWS Load Balancer Controller still honours it (deprecated
- *    there) and reads `aws-load-balancer-scheme: internal`, as does EKS Auto Mode. Both are set,
- *    so whichever controller owns the Service builds an internal NLB/CLB.
- *    (kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/service/annotations)
- *  - gke: `networking.gke.io/load-balancer-type: Internal` (internal passthrough Network LB).
- *  - aks: `service.beta.kubernetes.io/azure-load-balancer-internal: "true"`.
- */
-export function internalLoadBalancerAnnotations(distribution: Distribution): Record<string, string> {
-    switch (distribution) {
-        case "eks":
-            return {
-                "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
-                "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
-            };
-        case "gke":
-            return { "networking.gke.io/load-balancer-type": "Internal" };
-        case "aks":
-            return { "service.beta.kubernetes.io/azure-load-balancer-internal": "true" };
-        default:
-            return {};
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 
-import { NAMES, PART_OF, storageClassFor } from "./plan";
+import { NAMES, PART_OF } from "./plan";
+import { storageClassArgs } from "../storage";
 import type { StackContext } from "../contracts";
 import { appLabels } from "../labels";
 
@@ -34,19 +35,9 @@ export class ShopStorage extends pulumi.ComponentResource {
         const keep = { protect: production, retainOnDelete: production };
         const labels = appLabels(PART_OF, PART_OF, "storage");
 
-        const plan = storageClassFor(cfg.cluster.distribution);
         this.storageClass = new k8s.storage.v1.StorageClass(
             `${name}-class`,
-            {
-                metadata: { name: NAMES.storageClass, labels },
-                provisioner: plan.provisioner,
-                parameters: plan.parameters,
-                // Production keeps a released volume (and its data) until an operator deletes it.
-                reclaimPolicy: production ? "Retain" : "Delete",
-                // Provision where the pod lands (zone-aware on clouds; the only option for node-local paths).
-                volumeBindingMode: "WaitForFirstConsumer",
-                allowVolumeExpansion: plan.allowVolumeExpansion,
-            },
+            storageClassArgs(cfg, NAMES.storageClass, labels),
             o,
         );
 
