@@ -37,7 +37,8 @@ async function main() {
         ]);
     }
     const started = Date.now();
-    if (!process.env.BENCH_SKIP_SUITE) execFileSync("npx", ["mocha"], { cwd: ROOT, stdio: "ignore" });
+    if (!process.env.BENCH_SKIP_SUITE)
+        execFileSync("npx", ["mocha", "tests/**/*.test.ts"], { cwd: ROOT, stdio: "ignore" });
     const suite = (Date.now() - started) / 1000;
     const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
     for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join("  "));
