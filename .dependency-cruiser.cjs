@@ -1,6 +1,6 @@
 // Architecture rules (`npm run lint`): layers meet through small contracts, never through each other.
 // Type-only imports count too (tsPreCompilationDeps), because a type import is still a coupling.
-const LAYERS = "(addons|mesh|observability|redis-enterprise|shop|core-services)";
+const LAYERS = "(addons|mesh|observability|redis-enterprise|cloudnative-pg|shop|core-services)";
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -2,6 +2,7 @@
 // only place that knows which layer feeds which; layers meet through components/contracts.ts.
 import { loadConfig } from "./config";
 import { ClusterAddons, PublicDns } from "./components/addons";
+import { CloudNativePg } from "./components/cloudnative-pg";
 import type { StackContext } from "./components/contracts";
 import { CoreServices } from "./components/core-services";
 import { selectorLabels } from "./components/labels";
@@ -60,7 +61,22 @@ export = async () => {
               })
             : undefined;
 
-    // Applications. The shop's PostgreSQL also keeps payment's transaction history.
+    // PostgreSQL for the shop and payment's ledger: CloudNativePG in the regions (the shop runs its
+    // own StatefulSet in dev). Clients get the endpoint contract, never the engine.
+    const paymentPods = [namespacePeer(NAMESPACES.coreServices, selectorLabels("payment"))];
+    const postgres =
+        layers.cloudNativePg && layers.shop
+            ? new CloudNativePg("cloudnative-pg", {
+                  ctx,
+                  storage,
+                  monitoring,
+                  certificates: addons.issuer?.ready ?? [],
+                  shopClients: WarungKopi.databaseClients(cfg),
+                  paymentClients: layers.coreServices ? paymentPods : undefined,
+              })
+            : undefined;
+
+    // Applications. The shop's database also keeps payment's transaction history.
     const shop = layers.shop
         ? new WarungKopi("warung-kopi", {
               ctx,
@@ -69,9 +85,8 @@ export = async () => {
               tls: !!addons.issuer,
               cache: redis?.cache,
               cacheClients: layers.coreServices ? [coreServicesPods] : [],
-              transactionHistoryClients: layers.coreServices
-                  ? [namespacePeer(NAMESPACES.coreServices, selectorLabels("payment"))]
-                  : undefined,
+              database: postgres?.shop,
+              transactionHistoryClients: layers.coreServices && !postgres ? paymentPods : undefined,
           })
         : undefined;
     const core = layers.coreServices
@@ -80,12 +95,12 @@ export = async () => {
               mesh,
               monitoring,
               cache: redis?.cache ?? shop?.cache,
-              transactionDatabase: shop?.transactionDatabase,
+              transactionDatabase: postgres?.payment ?? shop?.transactionDatabase,
           })
         : undefined;
 
     return stackOutputs(
         ctx,
-        [addons, monitoring, mesh, dns, redis, shop, core].flatMap((layer) => (layer ? [layer.report] : [])),
+        [addons, monitoring, mesh, dns, redis, postgres, shop, core].flatMap((layer) => (layer ? [layer.report] : [])),
     );
 };

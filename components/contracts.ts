@@ -72,17 +72,45 @@ export interface CacheEndpoint {
     podSelector?: Record<string, string>;
 }
 
-/** A login on a PostgreSQL database run by one layer and used by another (e.g. payment's transaction history). */
+/** One role's login on a database: the consumer copies it into a Secret in its own namespace. */
 export interface DatabaseLogin {
-    host: string;
+    username: string;
+    /** A Pulumi secret. */
+    password: pulumi.Output<string>;
+}
+
+/**
+ * One PostgreSQL database as its clients reach it, whichever engine serves it (the shop's own
+ * StatefulSet in dev, a CloudNativePG Cluster in the regions): clients know hosts, port, database,
+ * TLS mode and their own login, never the engine.
+ */
+export interface DatabaseEndpoint {
+    /** Read-write host (the primary). */
+    host: pulumi.Input<string>;
+    /** Read-only host (hot standbys; the primary where there is none), for readers that accept replication lag. */
+    readOnlyHost: pulumi.Input<string>;
     port: number;
     database: string;
-    username: string;
-    /** A Pulumi secret; the consumer copies it into a Secret in its own namespace. */
-    password: pulumi.Output<string>;
-    /** Namespace and pod labels of the database, for the consumer's egress rule. */
+    /** libpq sslmode clients use: "require" where the server serves TLS (and refuses plain text). */
+    sslMode: "disable" | "require";
+    /** Namespace and pod labels of the servers, for the clients' egress rules. */
     namespace: string;
     podSelector: Record<string, string>;
+    /** What a client waits for before its first connection (the server, its roles and the database). */
+    ready: pulumi.Resource[];
+}
+
+/** The shop's database: the app role (read and write rows) and the migration role (owner of the schema). */
+export interface ShopDatabase {
+    endpoint: DatabaseEndpoint;
+    app: DatabaseLogin;
+    migration: DatabaseLogin;
+}
+
+/** A database with one login, e.g. payment's transaction history. */
+export interface DatabaseAccess {
+    endpoint: DatabaseEndpoint;
+    login: DatabaseLogin;
 }
 
 export type Retries = { attempts: number; perTryTimeout: string; retryOn: string } | "none";

@@ -18,6 +18,8 @@ export interface ChartPin {
 
 const ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts";
 const PROMETHEUS_COMMUNITY_REPO = "https://prometheus-community.github.io/helm-charts";
+/** CloudNativePG's charts: the operator and its Barman Cloud backup plugin. */
+const CNPG_REPO = "https://cloudnative-pg.github.io/charts";
 
 /** Every chart the program installs. */
 export const CHARTS = {
@@ -40,6 +42,9 @@ export const CHARTS = {
     },
     certManager: { chart: "cert-manager", version: "v1.21.1", repo: "https://charts.jetstack.io" },
     externalDns: { chart: "external-dns", version: "1.21.1", repo: "https://kubernetes-sigs.github.io/external-dns/" },
+    cloudnativePg: { chart: "cloudnative-pg", version: "0.29.0", repo: CNPG_REPO },
+    barmanCloudPlugin: { chart: "plugin-barman-cloud", version: "0.7.0", repo: CNPG_REPO },
+    opensearch: { chart: "opensearch", version: "3.6.0", repo: "https://opensearch-project.github.io/helm-charts/" },
 } as const satisfies Record<string, ChartPin>;
 
 const HELM_DIR = path.resolve(__dirname, "..", "helm");

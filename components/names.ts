@@ -10,6 +10,10 @@ export const NAMESPACES = {
     /** product-catalog, payment, recommendation, auth (runbooks: `kubectl ... -n ecommerce`). */
     coreServices: "ecommerce",
     redisEnterprise: "redis-enterprise",
+    /** The CloudNativePG operator and its Barman Cloud backup plugin. */
+    cnpgSystem: "cnpg-system",
+    /** PostgreSQL clusters the operator runs (the shop's and payment's databases in the regions). */
+    databases: "databases",
     keda: "keda",
     certManager: "cert-manager",
     externalDns: "external-dns",
@@ -38,4 +42,15 @@ export const CLUSTER_DNS = {
     namespace: NAMESPACES.kubeSystem,
     podLabels: { "k8s-app": "kube-dns" },
     port: 53,
+} as const;
+
+/**
+ * The PostgreSQL databases and roles the platform declares, whichever engine serves them (the shop's
+ * own StatefulSet in dev, a CloudNativePG Cluster in the regions). No role is a superuser: the
+ * migration role owns the shop's schema, the app role reads and writes its rows, payment owns its
+ * own database and reaches no other.
+ */
+export const DATABASES = {
+    shop: { name: "warung_kopi", roles: { app: "kopi_app", migration: "kopi_migrate" } },
+    payment: { name: "payments", roles: { owner: "payment" } },
 } as const;

@@ -13,6 +13,8 @@ export const IMAGES: PlatformConfig["images"] = {
     worker: "node:22.12.0-alpine",
     service: "node:22.12.0-alpine",
     postgres: "postgres:16.6-alpine",
+    // CloudNativePG's operand image (its instance manager runs inside it): the same major as dev.
+    postgresCluster: "ghcr.io/cloudnative-pg/postgresql:16.14-standard-trixie",
     redis: "redis:7.4.1-alpine",
     nodeMetrics: "quay.io/prometheus/node-exporter:v1.8.2",
     postgresExporter: "quay.io/prometheuscommunity/postgres-exporter:v0.15.0",
@@ -62,6 +64,8 @@ export function tierDefaults(
             mesh: true,
             multiCluster: prod,
             redisEnterprise: prod,
+            // Production data on an operator made for it (replicas, failover, PITR); dev keeps the seed's StatefulSet.
+            cloudNativePg: prod,
             monitoring: true,
             tracing: true,
             customMetricsAutoscaling: true,
@@ -110,10 +114,19 @@ export function tierDefaults(
             storageSize: "20Gi",
             activeActiveOwner: prod ? "us" : undefined,
         },
+        cloudNativePg: {
+            instances: 3,
+            synchronousStandbys: 1,
+            storage: "50Gi",
+            walStorage: "20Gi",
+            backup: { schedule: "0 0 3 * * *", retention: "30d" },
+        },
         monitoring: {
             namespace: "monitoring",
             retention: prod ? "15d" : "2d",
             prometheusStorage: prod ? "50Gi" : undefined,
+            traceStorage: prod ? "50Gi" : "2Gi",
+            traceRetentionDays: prod ? 7 : 2,
         },
         tls: {
             issuer: prod ? "acme-http01" : "self-signed",

@@ -25,14 +25,16 @@ export const CONFIG_KEYS = [
     "mesh",
     "peers",
     "redisEnterprise",
+    "cloudNativePg",
     "monitoring",
     "tls",
     "dns",
     "dnsCredentials",
+    "backupCredentials",
 ] as const;
 
 /** Keys holding credentials: never part of the plain `cfg` object, read as Pulumi secrets only. */
-export const SECRET_CONFIG_KEYS = ["dnsCredentials"] as const;
+export const SECRET_CONFIG_KEYS = ["dnsCredentials", "backupCredentials"] as const;
 
 export const DNS_CREDENTIAL_KEYS = {
     aws: ["accessKeyId", "secretAccessKey"],
@@ -40,6 +42,21 @@ export const DNS_CREDENTIAL_KEYS = {
     azure: ["clientSecret"],
     cloudflare: ["apiToken"],
 } as const;
+
+/** Object stores the database backups go to, by the scheme of cloudNativePg.backup.destinationPath. */
+export type ObjectStoreProvider = "s3" | "google" | "azure";
+export const BACKUP_CREDENTIAL_KEYS: Record<ObjectStoreProvider, readonly string[]> = {
+    s3: ["accessKeyId", "secretAccessKey"],
+    google: ["applicationCredentials"],
+    azure: ["storageAccount", "storageKey"],
+};
+
+/** The object store a destination path names: s3://, gs:// or an Azure Blob Storage URL. */
+export function objectStoreProvider(destinationPath: string): ObjectStoreProvider {
+    if (destinationPath.startsWith("gs://")) return "google";
+    if (destinationPath.startsWith("https://")) return "azure";
+    return "s3";
+}
 
 export class ConfigError extends pulumi.RunError {
     constructor(
@@ -55,6 +72,7 @@ export class ConfigError extends pulumi.RunError {
 /** What a stack gives for its secret keys: whether each is set, and whether it was set as a secret. */
 export interface SecretKeys {
     dnsCredentials?: { value: unknown; secret: boolean };
+    backupCredentials?: { value: unknown; secret: boolean };
 }
 
 /**
@@ -106,6 +124,7 @@ export function parseConfig(stack: string, raw: Record<string, unknown>, secrets
         ...crossFieldProblems(cfg).map((p) => `${keyName(p.path)} = ${shown(valueAt(cfg, p.path))}: ${p.message}`),
     );
     problems.push(...dnsCredentialProblems(cfg, secrets.dnsCredentials));
+    problems.push(...backupCredentialProblems(cfg, secrets.backupCredentials));
     if (problems.length > 0) throw new ConfigError(stack, problems);
     return cfg;
 }
@@ -143,12 +162,11 @@ export function rawFromFlat(flat: Record<string, string>): Record<string, unknow
 export function loadConfig(): PlatformConfig {
     const flat = pulumi.runtime.allConfig();
     const raw = rawFromFlat(flat);
-    const credentials = raw.dnsCredentials;
+    const given = (key: (typeof SECRET_CONFIG_KEYS)[number]) =>
+        raw[key] === undefined ? undefined : { value: raw[key], secret: isConfigSecret(`${PROJECT}:${key}`) };
     return parseConfig(pulumi.getStack(), raw, {
-        dnsCredentials:
-            credentials === undefined
-                ? undefined
-                : { value: credentials, secret: isConfigSecret(`${PROJECT}:dnsCredentials`) },
+        dnsCredentials: given("dnsCredentials"),
+        backupCredentials: given("backupCredentials"),
     });
 }
 
@@ -193,6 +211,46 @@ function dnsCredentialProblems(cfg: PlatformConfig, given: SecretKeys["dnsCreden
             `${keyName(["dns", "azure"])}: expected clientId and tenantId of the service principal whose clientSecret is in dnsCredentials`,
         ];
     return [];
+}
+
+/**
+ * Problems with how the database backups reach their object store: workload identity
+ * (cloudNativePg.backup.workloadIdentity) or the secret `backupCredentials`, with the keys the
+ * store's provider needs. Names keys only, never values.
+ */
+function backupCredentialProblems(cfg: PlatformConfig, given: SecretKeys["backupCredentials"]): string[] {
+    const key = keyName(["backupCredentials"]);
+    const backup = cfg.cloudNativePg.backup;
+    if (!cfg.layers.cloudNativePg || !backup.destinationPath)
+        return given === undefined ? [] : [`${key} (value hidden): set, but layers.cloudNativePg is off; remove it`];
+    const provider = objectStoreProvider(backup.destinationPath);
+    const expected = BACKUP_CREDENTIAL_KEYS[provider];
+    if (given === undefined)
+        return backup.workloadIdentity
+            ? []
+            : [
+                  `${key} (not set): expected workload identity (cloudNativePg.backup.workloadIdentity.annotations) or a secret {${expected.join(", ")}} for ${backup.destinationPath}: pulumi config set --secret --path backupCredentials.${expected[0]} <value>`,
+              ];
+    if (!given.secret)
+        return [
+            `${key} (value hidden): expected a secret value; set it with pulumi config set --secret --path backupCredentials.<key> <value>`,
+        ];
+    const value = given.value;
+    if (!isPlain(value) || Object.values(value).some((v) => typeof v !== "string" || v === ""))
+        return [`${key} (value hidden): expected an object of non-empty strings`];
+    const keys = Object.keys(value).sort();
+    if (keys.join() !== [...expected].sort().join())
+        return [
+            `${key} has keys [${keys.join(", ")}]: expected exactly {${expected.join(", ")}} for ${backup.destinationPath}`,
+        ];
+    return [];
+}
+
+/** The object store credentials from the secret config key `backupCredentials`, as a Pulumi secret; undefined with workload identity. */
+export function backupCredentials(): pulumi.Output<Record<string, string>> | undefined {
+    const text = pulumi.runtime.getConfig(`${PROJECT}:backupCredentials`);
+    if (text === undefined || text === "" || text === "{}") return undefined;
+    return pulumi.secret(JSON.parse(text) as Record<string, string>);
 }
 
 /**

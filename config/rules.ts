@@ -17,6 +17,7 @@ const LAYER_NEEDS: [keyof PlatformConfig["layers"], keyof PlatformConfig["layers
     ["redisEnterprise", "mesh", "peer regions reach the cluster through the Istio ingress gateway"],
     ["customMetricsAutoscaling", "monitoring", "the request-rate metric comes from Prometheus"],
     ["tracing", "mesh", "the Istio sidecars send the spans"],
+    ["cloudNativePg", "certManager", "the Barman Cloud plugin's certificates come from cert-manager"],
 ];
 
 export const RULES: Rule[] = [
@@ -148,6 +149,42 @@ export const RULES: Rule[] = [
         ];
     },
 ];
+
+/** Production data on CloudNativePG: replicated, a synchronous standby, backups somewhere. */
+RULES.push(
+    (c) =>
+        when(
+            c.tier === "production" && c.layers.shop && !c.layers.cloudNativePg,
+            ["layers", "cloudNativePg"],
+            "expected true in a production stack: the shop's and payment's data need a replicated PostgreSQL with point-in-time recovery (the single-pod StatefulSet is for dev)",
+        ),
+    (c) => {
+        const p = c.cloudNativePg;
+        if (!c.layers.cloudNativePg) return [];
+        return [
+            ...when(
+                !p.backup.destinationPath,
+                ["cloudNativePg", "backup", "destinationPath"],
+                "expected the object store for WAL archiving and base backups, e.g. s3://<bucket>/<region>",
+            ),
+            ...when(
+                p.synchronousStandbys > p.instances - 1,
+                ["cloudNativePg", "synchronousStandbys"],
+                `expected at most ${p.instances - 1} (instances - 1): a standby cannot confirm its own commits`,
+            ),
+            ...when(
+                c.tier === "production" && p.instances < 3,
+                ["cloudNativePg", "instances"],
+                "expected at least 3 in production: a primary and two standbys in different zones survive a zone",
+            ),
+            ...when(
+                c.tier === "production" && p.synchronousStandbys < 1,
+                ["cloudNativePg", "synchronousStandbys"],
+                "expected at least 1 in production: a commit is on two servers before it is confirmed",
+            ),
+        ];
+    },
+);
 
 export function crossFieldProblems(c: PlatformConfig): Problem[] {
     return RULES.flatMap((rule) => rule(c));

@@ -31,6 +31,7 @@ export const LAYER_NAMES = [
     "mesh",
     "multiCluster",
     "redisEnterprise",
+    "cloudNativePg",
     "monitoring",
     "tracing",
     "customMetricsAutoscaling",
@@ -46,6 +47,7 @@ export const IMAGE_NAMES = [
     "backend",
     "worker",
     "postgres",
+    "postgresCluster",
     "redis",
     "nodeMetrics",
     "service",
@@ -172,10 +174,56 @@ export const schema = z.strictObject({
          */
         activeActiveOwner: oneOf(REGIONS).optional(),
     }),
+    /**
+     * PostgreSQL on CloudNativePG (layers.cloudNativePg): a Cluster of `instances` spread across zones,
+     * `synchronousStandbys` of them confirming every commit, WAL archiving and base backups to an
+     * object store through the Barman Cloud plugin.
+     */
+    cloudNativePg: z.strictObject({
+        instances: count("instances", 1),
+        synchronousStandbys: count("synchronous standbys", 0),
+        storage,
+        walStorage: storage,
+        backup: z.strictObject({
+            /** Object store URL: s3://bucket/path, gs://bucket/path or https://<account>.blob.core.windows.net/<container>/path. */
+            destinationPath: z
+                .string()
+                .regex(
+                    /^(s3:\/\/|gs:\/\/|https:\/\/)[^\s]+$/,
+                    "expected an object store URL such as s3://bucket/path, gs://bucket/path or https://<account>.blob.core.windows.net/<container>/path",
+                )
+                .optional(),
+            /** S3-compatible endpoint other than AWS (e.g. MinIO), as a URL. */
+            endpointURL: z.url("expected the object store endpoint URL, e.g. https://minio.example.com").optional(),
+            /** AWS region of the S3 bucket (the sidecar's AWS_DEFAULT_REGION). */
+            region: z.string().min(1).optional(),
+            /** Base backups: six-field cron (seconds first, as CloudNativePG reads it), e.g. "0 0 3 * * *". */
+            schedule: z
+                .string()
+                .regex(
+                    /^(\S+\s+){5}\S+$/,
+                    "expected a six-field cron schedule with seconds first, such as '0 0 3 * * *'",
+                ),
+            /** How long backups and WAL are kept: <n>d, <n>w or <n>m (days, weeks, months). */
+            retention: z.string().regex(/^[1-9][0-9]*[dwm]$/, "expected a retention such as 30d, 4w or 3m"),
+            /**
+             * Workload identity of the database pods (which run the backup sidecar): annotations for their
+             * ServiceAccount (eks.amazonaws.com/role-arn, iam.gke.io/gcp-service-account,
+             * azure.workload.identity/client-id) and labels for their pods. Without it, backupCredentials.
+             */
+            workloadIdentity: z
+                .strictObject({ annotations: labelMap.default({}), podLabels: labelMap.default({}) })
+                .optional(),
+        }),
+    }),
     monitoring: z.strictObject({
         namespace: dnsLabel,
         retention: z.string().regex(/^\d+[hdwy]$/, "expected a Prometheus retention such as 15d"),
         prometheusStorage: storage.optional(),
+        /** Volume of the trace store: Jaeger's Badger volume (dev), each OpenSearch node's volume (regions). */
+        traceStorage: storage,
+        /** Days traces are kept. */
+        traceRetentionDays: count("days", 1),
     }),
     tls: z.strictObject({
         issuer: oneOf(["self-signed", "acme-http01", "acme-dns01"]),

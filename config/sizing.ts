@@ -20,6 +20,7 @@ export const WORKLOADS = [
     "backend",
     "worker",
     "postgres",
+    "postgres-instance",
     "redis",
     "node-metrics",
     "postgres-exporter",
@@ -53,6 +54,12 @@ export const WORKLOADS = [
     "keda-webhooks",
     // Redis Enterprise (Guaranteed QoS: requests == limits)
     "redis-enterprise-node",
+    // CloudNativePG: the operator, the Barman Cloud plugin and its sidecar in every instance pod
+    "cnpg-operator",
+    "barman-cloud-plugin",
+    "barman-cloud-sidecar",
+    // Trace store of the regions (OpenSearch nodes; Jaeger itself is the "jaeger" row)
+    "opensearch",
     // Cluster add-ons
     "metrics-server",
     "cert-manager",
@@ -69,6 +76,7 @@ const DEV: Record<Workload, Resources> = {
     backend: r("50m", "64Mi", "500m", "192Mi"),
     worker: r("25m", "64Mi", "250m", "128Mi"),
     postgres: r("100m", "256Mi", "1", "512Mi"),
+    "postgres-instance": r("100m", "256Mi", "1", "512Mi"),
     redis: r("25m", "32Mi", "250m", "128Mi"),
     "node-metrics": r("10m", "24Mi", "100m", "48Mi"),
     "postgres-exporter": r("10m", "24Mi", "100m", "64Mi"),
@@ -98,6 +106,10 @@ const DEV: Record<Workload, Resources> = {
     "keda-metrics-server": r("50m", "96Mi", "500m", "256Mi"),
     "keda-webhooks": r("20m", "64Mi", "200m", "128Mi"),
     "redis-enterprise-node": r("2", "4Gi", "2", "4Gi"),
+    "cnpg-operator": r("50m", "128Mi", "500m", "256Mi"),
+    "barman-cloud-plugin": r("20m", "64Mi", "200m", "128Mi"),
+    "barman-cloud-sidecar": r("50m", "64Mi", "500m", "256Mi"),
+    opensearch: r("250m", "1Gi", "1", "1Gi"),
     "metrics-server": r("100m", "200Mi", undefined, "400Mi"),
     "cert-manager": r("20m", "64Mi", undefined, "256Mi"),
     "cert-manager-webhook": r("10m", "32Mi", undefined, "128Mi"),
@@ -112,6 +124,8 @@ const PRODUCTION: Record<Workload, Resources> = {
     backend: r("100m", "128Mi", "1", "384Mi"),
     worker: r("50m", "128Mi", "500m", "256Mi"),
     postgres: r("200m", "512Mi", "2", "1Gi"),
+    // Every CloudNativePG instance (primary and standbys alike: any may be promoted).
+    "postgres-instance": r("500m", "2Gi", "2", "2Gi"),
     redis: r("50m", "64Mi", "500m", "256Mi"),
     "node-metrics": r("20m", "48Mi", "200m", "96Mi"),
     "postgres-exporter": r("20m", "48Mi", "200m", "128Mi"),
@@ -141,6 +155,12 @@ const PRODUCTION: Record<Workload, Resources> = {
     "keda-metrics-server": r("100m", "192Mi", "1", "512Mi"),
     "keda-webhooks": r("50m", "96Mi", "500m", "256Mi"),
     "redis-enterprise-node": r("2", "4Gi", "2", "4Gi"),
+    "cnpg-operator": r("100m", "256Mi", "1", "512Mi"),
+    "barman-cloud-plugin": r("50m", "64Mi", "500m", "256Mi"),
+    // Compresses and uploads WAL and base backups.
+    "barman-cloud-sidecar": r("100m", "128Mi", "1", "512Mi"),
+    // Java heap is half of the memory (helm values opensearchJavaOpts follow the limit).
+    opensearch: r("500m", "4Gi", "2", "4Gi"),
     "metrics-server": r("100m", "200Mi", undefined, "400Mi"),
     "cert-manager": r("50m", "128Mi", undefined, "512Mi"),
     "cert-manager-webhook": r("20m", "64Mi", undefined, "256Mi"),

@@ -27,6 +27,8 @@ export const ALLOWED_HELM_REPOSITORIES = [
     "https://kubernetes-sigs.github.io/metrics-server/",
     "https://charts.jetstack.io",
     "https://kubernetes-sigs.github.io/external-dns/",
+    "https://cloudnative-pg.github.io/charts",
+    "https://opensearch-project.github.io/helm-charts/",
 ] as const;
 
 /** Volume types Pod Security Standard "restricted" allows. */

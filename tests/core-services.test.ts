@@ -212,13 +212,20 @@ describe("core services", () => {
                 assert.ok(!canConnect(objects, pod("recommendation"), pod("product-catalog"), 8080), "no reverse flow");
             });
 
-            it("lets payment reach the shop's PostgreSQL for transaction history, with its own login from a Secret", () => {
+            it("lets payment reach its database for transaction history (whichever engine serves it), with its own login from a Secret", () => {
                 const d = named(objects, "Deployment", "payment", NS);
+                // The shop's own PostgreSQL (dev) or the CloudNativePG Cluster's instances (regions).
                 const postgres = ofKind(objects, "StatefulSet", "warung-kopi").find(
                     (o) => o.metadata.name === "postgres",
                 );
-                assert.ok(postgres, "the shop runs PostgreSQL");
-                const pg: Pod = { namespace: "warung-kopi", labels: postgres.spec.template.metadata.labels };
+                const cluster = ofKind(objects, "Cluster", "databases").find((o) => o.metadata.name === "postgres");
+                assert.ok(postgres || cluster, "the stack runs PostgreSQL");
+                const pg: Pod = postgres
+                    ? { namespace: "warung-kopi", labels: postgres.spec.template.metadata.labels }
+                    : {
+                          namespace: "databases",
+                          labels: { "cnpg.io/cluster": "postgres", "cnpg.io/podRole": "instance" },
+                      };
                 assert.ok(
                     allowed(objects, "Egress", podOf(objects, "payment"), pg, 5432),
                     "payment egress to postgres:5432",

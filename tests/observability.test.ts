@@ -37,6 +37,9 @@ const OFFICIAL_REPOS: Record<string, string> = {
     "metrics-server": "https://kubernetes-sigs.github.io/metrics-server/",
     "cert-manager": "https://charts.jetstack.io",
     "external-dns": "https://kubernetes-sigs.github.io/external-dns/",
+    "cloudnative-pg": "https://cloudnative-pg.github.io/charts",
+    "plugin-barman-cloud": "https://cloudnative-pg.github.io/charts",
+    opensearch: "https://opensearch-project.github.io/helm-charts/",
 };
 const sameRepo = (a: string, b: string) => a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
 

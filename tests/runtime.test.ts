@@ -22,7 +22,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { DATABASE, NAMES, PAYMENT_DATABASE, PORTS } from "../components/shop/plan";
-import { NAMESPACES } from "../components/names";
+import { DATABASES, NAMESPACES } from "../components/names";
 import { deployedStack } from "./harness/evaluate";
 import { type K8sObject, kubernetesObjects, named, ofKind, podTemplate } from "./harness/k8s";
 
@@ -320,6 +320,13 @@ const NON_APPLICATION_METRICS: Record<string, string> = {
     pg_up: "postgres_exporter (sidecar of the shop's PostgreSQL)",
     redis_up: "redis_exporter (sidecar of the shop's Redis)",
     nginx_up: "nginx-prometheus-exporter (sidecar of the shop's frontend)",
+    cnpg_pg_replication_lag: "CloudNativePG instance manager (default monitoring queries)",
+    cnpg_pg_replication_in_recovery: "CloudNativePG instance manager (default monitoring queries)",
+    cnpg_pg_replication_streaming_replicas: "CloudNativePG instance manager (default monitoring queries)",
+    cnpg_pg_stat_archiver_seconds_since_last_archival: "CloudNativePG instance manager (default monitoring queries)",
+    cnpg_pg_stat_archiver_failed_count: "CloudNativePG instance manager (default monitoring queries)",
+    barman_cloud_cloudnative_pg_io_last_available_backup_timestamp:
+        "Barman Cloud plugin (through the instance manager)",
 };
 
 interface Query {
@@ -808,17 +815,24 @@ describe("runtime: the code the program ships into pods, executed", function () 
         });
     });
 
-    describe("PostgreSQL: migration Job db-migrate-* and CronJob postgres-backup", () => {
+    describe("PostgreSQL: roles, the migration Job db-migrate-* and CronJob postgres-backup, on both engines", () => {
         const PG_TOOLS = ["initdb", "pg_ctl", "postgres", "psql", "pg_dump", "pg_restore", "pg_isready"];
         let bin: string;
-        let dir: string;
-        let port: number;
         let asRoot: boolean;
-        let superuser: { user: string; password: string; db: string };
-        let started = false;
+        let pgUid: { uid: number; gid: number } | undefined;
+
+        /** A local PostgreSQL 15 server; the harness reaches it as superuser over its Unix socket. */
+        interface Server {
+            name: string;
+            dir: string;
+            port: number;
+            /** libpq env of a TCP client of this server (as a pod reaches it). */
+            tcp: (login: Record<string, string>) => Record<string, string>;
+        }
+        const servers: Server[] = [];
 
         /** Run a server-side command (initdb, pg_ctl): PostgreSQL refuses root, so as user postgres when root. */
-        const asServer = (tool: string, args: string[]): SpawnSyncReturns<string> => {
+        const asServer = (dir: string, tool: string, args: string[]): SpawnSyncReturns<string> => {
             const [cmd, argv] = asRoot
                 ? ["/usr/sbin/runuser", ["-u", "postgres", "--", path.join(bin, tool), ...args]]
                 : [path.join(bin, tool), args];
@@ -829,49 +843,205 @@ describe("runtime: the code the program ships into pods, executed", function () 
                 env: { PATH: "/usr/bin:/bin", LANG: "C" },
             });
         };
-        const clientEnv = (extra: Record<string, string> = {}) => ({
-            PATH: `${bin}:/usr/bin:/bin`,
-            PGHOST: "127.0.0.1",
-            PGPORT: String(port),
-            PGCONNECT_TIMEOUT: "5",
-            PGUSER: superuser.user,
-            PGPASSWORD: superuser.password,
-            PGDATABASE: superuser.db,
-            ...extra,
-        });
-        const psql = (sql: string, env: Record<string, string> = {}) => {
+        const own = (file: string) => {
+            if (pgUid) fs.chownSync(file, pgUid.uid, pgUid.gid);
+        };
+        const psqlAs = (env: Record<string, string>, sql: string) => {
             const r = spawnSync(path.join(bin, "psql"), ["-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql], {
                 encoding: "utf8",
                 timeout: 15_000,
-                env: clientEnv(env),
+                env: { PATH: `${bin}:/usr/bin:/bin`, PGCONNECT_TIMEOUT: "5", ...env },
             });
             return { ok: r.status === 0, out: r.stdout.trim(), err: r.stderr };
         };
-        const query = (sql: string, env: Record<string, string> = {}) => {
-            const r = psql(sql, env);
-            assert.ok(r.ok, `${sql}: ${r.err}`);
+        const must = (r: { ok: boolean; out: string; err: string }, what: string) => {
+            assert.ok(r.ok, `${what}: ${r.err}`);
             return r.out;
         };
-        /** Run a container's `sh -c` script with its env and mounts mapped onto this machine. */
-        const runScript = (c: any, env: Record<string, string>, mounts: Record<string, string>) => {
+        /** Superuser over the socket (the harness plays the operator / the image's entrypoint). */
+        const admin = (srv: Server, sql: string, database = "postgres") =>
+            must(
+                psqlAs({ PGHOST: srv.dir, PGPORT: String(srv.port), PGUSER: "postgres", PGDATABASE: database }, sql),
+                sql,
+            );
+
+        async function startServer(
+            name: string,
+            o: { superuserPassword: string; ssl: boolean; hba: string[] },
+        ): Promise<Server> {
+            const dir = path.join(root, `pg-${name}`);
+            fs.mkdirSync(dir, { mode: 0o755 });
+            own(dir);
+            const pwfile = path.join(dir, "pwfile");
+            fs.writeFileSync(pwfile, o.superuserPassword + "\n", { mode: 0o600 });
+            own(pwfile);
+            const data = path.join(dir, "data");
+            const init = asServer(dir, "initdb", [
+                "-D",
+                data,
+                "-U",
+                "postgres",
+                `--pwfile=${pwfile}`,
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]);
+            assert.equal(init.status, 0, `initdb: ${init.stdout}${init.stderr}`);
+            // Local socket for the harness; then the engine's client rules; then the engines' fallback.
+            fs.writeFileSync(
+                path.join(data, "pg_hba.conf"),
+                ["local all all trust", ...o.hba, "host all all all scram-sha-256", ""].join("\n"),
+            );
+            own(path.join(data, "pg_hba.conf"));
+            const opts = [`-c listen_addresses=127.0.0.1`, `-k ${dir}`, "-c fsync=off", "-c full_page_writes=off"];
+            if (o.ssl) {
+                // What CloudNativePG does with its operator-issued certificate: TLS on the server.
+                const key = path.join(dir, "server.key");
+                const crt = path.join(dir, "server.crt");
+                const req = spawnSync(
+                    "openssl",
+                    [
+                        "req",
+                        "-x509",
+                        "-newkey",
+                        "rsa:2048",
+                        "-nodes",
+                        "-days",
+                        "1",
+                        "-subj",
+                        "/CN=postgres-rw",
+                        "-keyout",
+                        key,
+                        "-out",
+                        crt,
+                    ],
+                    { encoding: "utf8", timeout: 30_000 },
+                );
+                assert.equal(req.status, 0, req.stderr);
+                fs.chmodSync(key, 0o600);
+                own(key);
+                own(crt);
+                opts.push("-c ssl=on", `-c ssl_cert_file=${crt}`, `-c ssl_key_file=${key}`);
+            }
+            const port = await freePort();
+            const start = asServer(dir, "pg_ctl", [
+                "-D",
+                data,
+                "-l",
+                path.join(dir, "server.log"),
+                "-w",
+                "-t",
+                "20",
+                "-o",
+                `-p ${port} ${opts.join(" ")}`,
+                "start",
+            ]);
+            assert.equal(
+                start.status,
+                0,
+                `pg_ctl start: ${start.stdout}${start.stderr}\n${fs.existsSync(path.join(dir, "server.log")) ? fs.readFileSync(path.join(dir, "server.log"), "utf8") : ""}`,
+            );
+            const srv: Server = {
+                name,
+                dir,
+                port,
+                tcp: (login) => ({
+                    PGHOST: "127.0.0.1",
+                    PGPORT: String(port),
+                    PGSSLMODE: o.ssl ? "require" : "disable",
+                    ...login,
+                }),
+            };
+            servers.push(srv);
+            return srv;
+        }
+
+        /** Run a container's `sh -c` script with its env and mounts mapped onto this machine, against `srv`. */
+        const runScript = (srv: Server, c: any, env: Record<string, string>, mounts: Record<string, string>) => {
             assert.deepEqual(c.command.slice(0, 2), ["sh", "-c"]);
             const localEnv = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, rewritePaths(v, mounts)]));
             const r = spawnSync("sh", ["-c", rewritePaths(c.command[2], mounts)], {
                 encoding: "utf8",
                 timeout: 20_000,
+                // Only the address changes: in-cluster host -> this machine's server (TLS mode, user, password, database as shipped).
                 env: {
                     ...localEnv,
                     PATH: `${bin}:/usr/bin:/bin`,
                     PGHOST: "127.0.0.1",
-                    PGPORT: String(port),
+                    PGPORT: String(srv.port),
                     PGCONNECT_TIMEOUT: "5",
                 },
             });
             assert.equal(r.status, 0, `${c.name} exited ${r.status} ${r.signal ?? ""}\n${r.stdout}\n${r.stderr}`);
             return r;
         };
+        const migrationJob = (objs: Obj[]) => {
+            const job = ofKind(objs, "Job", SHOP_NS).find((j) => j.metadata.name!.startsWith(`${NAMES.migrate}-`));
+            assert.ok(job, "no db-migrate Job");
+            const spec = podTemplate(job)!.spec;
+            return { spec, c: spec.containers[0], env: resolveEnv(objs, SHOP_NS, spec.containers[0]) };
+        };
+        /**
+         * Least privilege, as the pods log in: the app role reads and writes the shop's rows and nothing
+         * else; the migration role owns the schema; payment owns its ledger; none is a superuser, none
+         * creates roles, none reaches the other's database.
+         */
+        function assertLeastPrivilege(srv: Server, logins: { app: any; migration: any; payment: any }) {
+            const as = (login: any, sql: string) => psqlAs(srv.tcp(login), sql);
+            const app = logins.app;
+            must(as(app, "SELECT count(*) FROM menu_items"), "app reads");
+            const id = must(
+                as(app, "INSERT INTO customers (email, display_name) VALUES ('a@example.com', 'A') RETURNING id"),
+                "app inserts",
+            );
+            must(as(app, `UPDATE customers SET display_name = 'B' WHERE id = ${id}`), "app updates");
+            must(as(app, `INSERT INTO jobs (kind) VALUES ('report')`), "app uses sequences");
+            must(as(app, `DELETE FROM customers WHERE id = ${id}`), "app deletes");
+            const denied = (r: { ok: boolean; err: string }, re: RegExp, what: string) =>
+                assert.ok(!r.ok && re.test(r.err), `${what} must be refused: ${r.ok ? "it succeeded" : r.err}`);
+            denied(as(app, "CREATE TABLE app_made (id int)"), /permission denied/, "app creates a table");
+            denied(as(app, "DROP TABLE orders"), /must be owner/, "app drops a table");
+            for (const [who, login] of Object.entries(logins))
+                denied(as(login, "CREATE ROLE intruder LOGIN"), /permission denied/, `${who} creates a role`);
+            denied(
+                as({ ...app, PGDATABASE: DATABASES.payment.name }, "SELECT 1"),
+                /permission denied|rejects connection|no pg_hba/,
+                "app reaches payment's database",
+            );
+            denied(
+                as({ ...logins.migration, PGDATABASE: DATABASES.payment.name }, "SELECT 1"),
+                /permission denied|rejects connection|no pg_hba/,
+                "the migration reaches payment's database",
+            );
+            denied(
+                as({ ...logins.payment, PGDATABASE: DATABASES.shop.name }, "SELECT 1"),
+                /permission denied|rejects connection|no pg_hba/,
+                "payment reaches the shop's database",
+            );
+            must(
+                as(logins.payment, "CREATE TABLE IF NOT EXISTS ledger_check (id int); DROP TABLE ledger_check"),
+                "payment owns its ledger",
+            );
+            assert.equal(
+                must(as(logins.migration, "SELECT tableowner FROM pg_tables WHERE tablename = 'orders'"), "owner"),
+                DATABASES.shop.roles.migration,
+            );
+            const names = Object.values(logins)
+                .map((l) => `'${l.PGUSER}'`)
+                .join(",");
+            assert.equal(
+                admin(
+                    srv,
+                    `SELECT count(*) FROM pg_roles WHERE rolname IN (${names}) AND (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls)`,
+                ),
+                "0",
+            );
+            const wrong = as({ ...app, PGPASSWORD: "not-the-password" }, "SELECT 1");
+            assert.ok(!wrong.ok && /password authentication failed/.test(wrong.err), wrong.err);
+        }
 
-        before(async function () {
+        before(function () {
             const dirs = [
                 ...(fs.existsSync("/usr/lib/postgresql")
                     ? fs
@@ -894,189 +1064,275 @@ describe("runtime: the code the program ships into pods, executed", function () 
                 !asRoot || (pgUser!.status === 0 && fs.existsSync("/usr/sbin/runuser")),
                 "running as root, PostgreSQL needs the OS user postgres (created by Debian's postgresql package) and runuser",
             );
-
-            // The database server as the StatefulSet configures it (the official image's POSTGRES_* env).
-            const { c: server } = containerOf(dev, "StatefulSet", NAMES.postgres, SHOP_NS);
-            const serverEnv = resolveEnv(dev, SHOP_NS, server);
-            superuser = {
-                user: serverEnv.POSTGRES_USER,
-                password: serverEnv.POSTGRES_PASSWORD,
-                db: serverEnv.POSTGRES_DB,
-            };
-            assert.deepEqual({ user: superuser.user, db: superuser.db }, { user: DATABASE.user, db: DATABASE.name });
-
-            dir = path.join(root, "pg");
-            fs.mkdirSync(dir, { mode: 0o755 });
-            fs.writeFileSync(path.join(dir, "pwfile"), superuser.password + "\n", { mode: 0o600 });
-            if (asRoot) {
-                const uid = Number(pgUser!.stdout.trim());
-                const gid = Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim());
-                fs.chownSync(dir, uid, gid);
-                fs.chownSync(path.join(dir, "pwfile"), uid, gid);
-            }
-            const init = asServer("initdb", [
-                "-D",
-                path.join(dir, "data"),
-                "-U",
-                superuser.user,
-                `--pwfile=${path.join(dir, "pwfile")}`,
-                "--auth=scram-sha-256",
-                "--encoding=UTF8",
-                "--locale=C",
-                "--no-sync",
-            ]);
-            assert.equal(init.status, 0, `initdb: ${init.stdout}${init.stderr}`);
-            port = await freePort();
-            const start = asServer("pg_ctl", [
-                "-D",
-                path.join(dir, "data"),
-                "-l",
-                path.join(dir, "server.log"),
-                "-w",
-                "-t",
-                "20",
-                "-o",
-                `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off`,
-                "start",
-            ]);
-            assert.equal(
-                start.status,
-                0,
-                `pg_ctl start: ${start.stdout}${start.stderr}\n${fs.existsSync(path.join(dir, "server.log")) ? fs.readFileSync(path.join(dir, "server.log"), "utf8") : ""}`,
+            requireTool(
+                this,
+                spawnSync("openssl", ["version"]).status === 0,
+                "openssl (the TLS server of the CloudNativePG-shaped test)",
             );
-            started = true;
-            // What the image's entrypoint does with POSTGRES_DB.
-            query(`CREATE DATABASE "${superuser.db}"`, { PGDATABASE: "postgres" });
+            if (asRoot)
+                pgUid = {
+                    uid: Number(pgUser!.stdout.trim()),
+                    gid: Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim()),
+                };
         });
         after(() => {
-            if (started) asServer("pg_ctl", ["-D", path.join(dir, "data"), "-m", "immediate", "-w", "stop"]);
+            for (const srv of servers.splice(0))
+                asServer(srv.dir, "pg_ctl", ["-D", path.join(srv.dir, "data"), "-m", "immediate", "-w", "stop"]);
         });
 
-        let job: { spec: any; c: any; env: Record<string, string>; mounts: Record<string, string> };
+        describe("dev: the shop's own StatefulSet, provisioned by Job postgres-roles-*", () => {
+            let srv: Server;
+            let job: ReturnType<typeof migrationJob> & { mounts: Record<string, string> };
 
-        it("the migration Job's script creates the schema and the payment login, and is idempotent (run twice)", () => {
-            const migration = ofKind(dev, "Job", SHOP_NS).find((j) => j.metadata.name!.startsWith(`${NAMES.migrate}-`));
-            assert.ok(migration, "no db-migrate Job");
-            const spec = podTemplate(migration)!.spec;
-            const c = spec.containers[0];
-            const env = resolveEnv(dev, SHOP_NS, c);
-            // The Job reaches the server through its Service, as the StatefulSet's superuser.
-            const service = named(dev, "Service", NAMES.postgres, SHOP_NS);
-            assert.equal(env.PGHOST, `${service.metadata.name}.${SHOP_NS}.svc.cluster.local`);
-            assert.equal(Number(env.PGPORT), service.spec.ports[0].port);
-            assert.deepEqual(
-                [env.PGUSER, env.PGPASSWORD, env.PGDATABASE],
-                [superuser.user, superuser.password, superuser.db],
-            );
-            assert.ok(env.PAYMENT_DB_USER && env.PAYMENT_DB_PASSWORD, "the dev stack provisions the payment login");
-            const mounts = materializeMounts(dev, SHOP_NS, spec, c, path.join(root, "migrate"));
-            job = { spec, c, env, mounts };
-            const first = runScript(c, env, mounts);
-            assert.match(first.stdout, /applying .*001_schema\.sql/);
-            const menu = query("SELECT count(*) FROM menu_items");
-            const second = runScript(c, env, mounts);
-            assert.match(second.stdout, /applying .*001_schema\.sql/);
-            assert.equal(query("SELECT count(*) FROM menu_items"), menu, "a second run adds no rows");
-            assert.ok(Number(menu) > 0);
-        });
-
-        it("creates every table of the SQL in ConfigMap db-schema", () => {
-            assert.ok(job, "the migration ran");
-            const sql = Object.values<string>(named(dev, "ConfigMap", NAMES.dbSchema, SHOP_NS).data).join("\n");
-            const expected = [...sql.matchAll(/CREATE TABLE IF NOT EXISTS (\w+)/gi)].map((m) => m[1]).sort();
-            assert.ok(expected.length > 0);
-            const tables = query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1").split("\n");
-            assert.deepEqual(
-                tables.filter((t) => expected.includes(t)),
-                expected,
-            );
-        });
-
-        it("the payment service's credentials (Secret payment-db) log in to its own database, which the role owns", () => {
-            assert.ok(job, "the migration ran");
-            const { c } = containerOf(dev, "Deployment", PAYMENT_DATABASE.client, NAMESPACES.coreServices);
-            const payment = resolveEnv(dev, NAMESPACES.coreServices, c);
-            assert.equal(payment.TRANSACTION_DB_HOST, job.env.PGHOST);
-            const login = {
-                PGUSER: payment.TRANSACTION_DB_USER,
-                PGPASSWORD: payment.TRANSACTION_DB_PASSWORD,
-                PGDATABASE: payment.TRANSACTION_DB_NAME,
-            };
-            assert.equal(
-                query("SELECT current_user || ' ' || current_database()", login),
-                `${PAYMENT_DATABASE.user} ${PAYMENT_DATABASE.name}`,
-            );
-            assert.equal(
-                query(`SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '${PAYMENT_DATABASE.name}'`),
-                PAYMENT_DATABASE.user,
-            );
-            // The owner can create its tables; it is no superuser; a wrong password is refused.
-            query("CREATE TABLE ledger_check (id int); DROP TABLE ledger_check", login);
-            assert.equal(query(`SELECT rolsuper FROM pg_roles WHERE rolname = '${PAYMENT_DATABASE.user}'`), "f");
-            const wrong = psql("SELECT 1", { ...login, PGPASSWORD: "not-the-password" });
-            assert.ok(!wrong.ok && /password authentication failed/.test(wrong.err), wrong.err);
-        });
-
-        it("the backup CronJob's script writes a pg_dump archive to /backups, keeps the retention window and the archive restores", () => {
-            assert.ok(job, "the migration ran");
-            const cron = named(dev, "CronJob", NAMES.backup, SHOP_NS);
-            const spec = podTemplate(cron)!.spec;
-            const c = spec.containers[0];
-            const env = resolveEnv(dev, SHOP_NS, c);
-            assert.equal(env.PGHOST, job.env.PGHOST);
-            const mounts = materializeMounts(dev, SHOP_NS, spec, c, path.join(root, "backup"));
-            const backups = mounts["/backups"];
-            assert.ok(backups, "the CronJob mounts the backup volume at /backups");
-            const retention = Number(env.RETENTION_DAYS);
-            assert.ok(retention > 0);
-            const day = 86_400_000;
-            const seed = (file: string, ageDays: number) => {
-                fs.writeFileSync(path.join(backups, file), "old");
-                const t = new Date(Date.now() - ageDays * day);
-                fs.utimesSync(path.join(backups, file), t, t);
-            };
-            seed(`${env.PGDATABASE}-20000101T000000Z.dump`, retention + 5);
-            seed(`${env.PGDATABASE}-20000102T000000Z.dump`, 1);
-            seed("someone-elses-file.dump", retention + 5);
-
-            const r = runScript(c, env, mounts);
-            const files = fs.readdirSync(backups).sort();
-            assert.ok(
-                !files.includes(`${env.PGDATABASE}-20000101T000000Z.dump`),
-                `archives older than ${retention} days are deleted: ${files.join(", ")}`,
-            );
-            assert.ok(
-                files.includes(`${env.PGDATABASE}-20000102T000000Z.dump`) && files.includes("someone-elses-file.dump"),
-                files.join(", "),
-            );
-            assert.ok(!files.some((f) => f.endsWith(".partial")), files.join(", "));
-            const fresh = files.filter(
-                (f) =>
-                    new RegExp(`^${env.PGDATABASE}-\\d{8}T\\d{6}Z\\.dump$`).test(f) &&
-                    !f.startsWith(`${env.PGDATABASE}-2000`),
-            );
-            assert.equal(fresh.length, 1, `one new archive: ${files.join(", ")}\n${r.stdout}`);
-            const archive = path.join(backups, fresh[0]);
-            assert.ok(fs.statSync(archive).size > 0);
-
-            const list = spawnSync(path.join(bin, "pg_restore"), ["--list", archive], {
-                encoding: "utf8",
-                timeout: 15_000,
+            before(async () => {
+                // The server as the StatefulSet configures it (the official image's POSTGRES_* env).
+                const { c: server } = containerOf(dev, "StatefulSet", NAMES.postgres, SHOP_NS);
+                const env = resolveEnv(dev, SHOP_NS, server);
+                assert.equal(env.POSTGRES_USER, "postgres", "the image's superuser is not an application role");
+                srv = await startServer("dev", { superuserPassword: env.POSTGRES_PASSWORD, ssl: false, hba: [] });
+                // What the image's entrypoint does with POSTGRES_DB.
+                admin(srv, `CREATE DATABASE "${env.POSTGRES_DB}"`);
             });
-            assert.equal(list.status, 0, list.stderr);
-            assert.match(list.stdout, /TABLE public menu_items/);
-            assert.match(list.stdout, /TABLE DATA public orders/);
-            query('CREATE DATABASE "restore_check"', { PGDATABASE: "postgres" });
-            const restore = spawnSync(
-                path.join(bin, "pg_restore"),
-                ["--no-owner", "--exit-on-error", "-d", "restore_check", archive],
-                { encoding: "utf8", timeout: 15_000, env: clientEnv() },
-            );
-            assert.equal(restore.status, 0, restore.stderr);
-            assert.equal(
-                query("SELECT count(*) FROM menu_items", { PGDATABASE: "restore_check" }),
-                query("SELECT count(*) FROM menu_items"),
-            );
+
+            it("the roles Job creates the login roles and databases, and the migration Job (as the migration role) the schema; both idempotent", () => {
+                const rolesJob = ofKind(dev, "Job", SHOP_NS).find((j) =>
+                    j.metadata.name!.startsWith(`${NAMES.roles}-`),
+                );
+                assert.ok(rolesJob, "a postgres-roles Job");
+                const rc = podTemplate(rolesJob)!.spec.containers[0];
+                const renv = resolveEnv(dev, SHOP_NS, rc);
+                runScript(srv, rc, renv, {});
+                runScript(srv, rc, renv, {});
+                const m = migrationJob(dev);
+                assert.equal(m.env.PGHOST, `${NAMES.postgres}.${SHOP_NS}.svc.cluster.local`);
+                assert.equal(
+                    m.env.PGUSER,
+                    DATABASES.shop.roles.migration,
+                    "migrates as the schema owner, not a superuser",
+                );
+                const mounts = materializeMounts(dev, SHOP_NS, m.spec, m.c, path.join(root, "migrate-dev"));
+                job = { ...m, mounts };
+                const first = runScript(srv, m.c, m.env, mounts);
+                assert.match(first.stdout, /applying .*001_schema\.sql[\s\S]*applying .*002_app_grants\.sql/);
+                const count = () =>
+                    must(
+                        psqlAs(
+                            srv.tcp({
+                                PGUSER: m.env.PGUSER,
+                                PGPASSWORD: m.env.PGPASSWORD,
+                                PGDATABASE: m.env.PGDATABASE,
+                            }),
+                            "SELECT count(*) FROM menu_items",
+                        ),
+                        "count",
+                    );
+                const menu = count();
+                runScript(srv, m.c, m.env, mounts);
+                assert.equal(count(), menu, "a second run adds no rows");
+                assert.ok(Number(menu) > 0);
+            });
+
+            it("creates every table of the SQL in ConfigMap db-schema", () => {
+                assert.ok(job, "the migration ran");
+                const sql = Object.values<string>(named(dev, "ConfigMap", NAMES.dbSchema, SHOP_NS).data).join("\n");
+                const expected = [...sql.matchAll(/CREATE TABLE IF NOT EXISTS (\w+)/gi)].map((m) => m[1]).sort();
+                const tables = admin(
+                    srv,
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+                    DATABASE.name,
+                ).split("\n");
+                assert.deepEqual(
+                    tables.filter((t) => expected.includes(t)),
+                    expected,
+                );
+            });
+
+            it("gives each role only what it needs, as the pods log in (backend's Secret, payment's Secret)", () => {
+                assert.ok(job, "the migration ran");
+                const { c } = containerOf(dev, "Deployment", PAYMENT_DATABASE.client, NAMESPACES.coreServices);
+                const payment = resolveEnv(dev, NAMESPACES.coreServices, c);
+                assert.equal(payment.TRANSACTION_DB_HOST, job.env.PGHOST, "payment's ledger is on the same server");
+                const { c: backend } = containerOf(dev, "Deployment", NAMES.backend, SHOP_NS);
+                const b = resolveEnv(dev, SHOP_NS, backend);
+                assertLeastPrivilege(srv, {
+                    app: { PGUSER: b.DATABASE_USER, PGPASSWORD: b.DATABASE_PASSWORD, PGDATABASE: b.DATABASE_NAME },
+                    migration: {
+                        PGUSER: job.env.PGUSER,
+                        PGPASSWORD: job.env.PGPASSWORD,
+                        PGDATABASE: job.env.PGDATABASE,
+                    },
+                    payment: {
+                        PGUSER: payment.TRANSACTION_DB_USER,
+                        PGPASSWORD: payment.TRANSACTION_DB_PASSWORD,
+                        PGDATABASE: payment.TRANSACTION_DB_NAME,
+                    },
+                });
+            });
+
+            it("the backup CronJob's script writes a pg_dump archive to /backups, keeps the retention window and the archive restores", () => {
+                assert.ok(job, "the migration ran");
+                const cron = named(dev, "CronJob", NAMES.backup, SHOP_NS);
+                const spec = podTemplate(cron)!.spec;
+                const c = spec.containers[0];
+                const env = resolveEnv(dev, SHOP_NS, c);
+                assert.equal(env.PGHOST, job.env.PGHOST);
+                const mounts = materializeMounts(dev, SHOP_NS, spec, c, path.join(root, "backup"));
+                const backups = mounts["/backups"];
+                assert.ok(backups, "the CronJob mounts the backup volume at /backups");
+                const retention = Number(env.RETENTION_DAYS);
+                assert.ok(retention > 0);
+                const day = 86_400_000;
+                const seed = (file: string, ageDays: number) => {
+                    fs.writeFileSync(path.join(backups, file), "old");
+                    const t = new Date(Date.now() - ageDays * day);
+                    fs.utimesSync(path.join(backups, file), t, t);
+                };
+                seed(`${env.PGDATABASE}-20000101T000000Z.dump`, retention + 5);
+                seed(`${env.PGDATABASE}-20000102T000000Z.dump`, 1);
+                seed("someone-elses-file.dump", retention + 5);
+                const r = runScript(srv, c, env, mounts);
+                const files = fs.readdirSync(backups).sort();
+                assert.ok(
+                    !files.includes(`${env.PGDATABASE}-20000101T000000Z.dump`),
+                    `archives older than ${retention} days are deleted: ${files.join(", ")}`,
+                );
+                assert.ok(
+                    files.includes(`${env.PGDATABASE}-20000102T000000Z.dump`) &&
+                        files.includes("someone-elses-file.dump"),
+                    files.join(", "),
+                );
+                assert.ok(!files.some((f) => f.endsWith(".partial")), files.join(", "));
+                const fresh = files.filter(
+                    (f) =>
+                        new RegExp(`^${env.PGDATABASE}-\\d{8}T\\d{6}Z\\.dump$`).test(f) &&
+                        !f.startsWith(`${env.PGDATABASE}-2000`),
+                );
+                assert.equal(fresh.length, 1, `one new archive: ${files.join(", ")}\n${r.stdout}`);
+                const archive = path.join(backups, fresh[0]);
+                const list = spawnSync(path.join(bin, "pg_restore"), ["--list", archive], {
+                    encoding: "utf8",
+                    timeout: 15_000,
+                });
+                assert.equal(list.status, 0, list.stderr);
+                assert.match(list.stdout, /TABLE public menu_items/);
+                assert.match(list.stdout, /TABLE DATA public orders/);
+                admin(srv, 'CREATE DATABASE "restore_check"');
+                const restore = spawnSync(
+                    path.join(bin, "pg_restore"),
+                    [
+                        "--no-owner",
+                        "--exit-on-error",
+                        "-h",
+                        srv.dir,
+                        "-p",
+                        String(srv.port),
+                        "-U",
+                        "postgres",
+                        "-d",
+                        "restore_check",
+                        archive,
+                    ],
+                    { encoding: "utf8", timeout: 15_000 },
+                );
+                assert.equal(restore.status, 0, restore.stderr);
+                assert.equal(
+                    admin(srv, "SELECT count(*) FROM menu_items", "restore_check"),
+                    admin(srv, "SELECT count(*) FROM menu_items", DATABASE.name),
+                );
+            });
+        });
+
+        describe("us: the CloudNativePG Cluster's roles, databases and pg_hba, over TLS", () => {
+            let srv: Server;
+            let cluster: Obj;
+
+            before(async () => {
+                cluster = named(us, "Cluster", "postgres", "databases");
+                srv = await startServer("us", {
+                    superuserPassword: "operator-only",
+                    ssl: true,
+                    hba: cluster.spec.postgresql.pg_hba,
+                });
+                // What the operator does with the Cluster: bootstrap.initdb (owner and database), managed roles
+                // (attributes and password from their Secrets), Database resources (database and owner).
+                const secretOf = (name: string) => secretData(named(us, "Secret", name, "databases"));
+                const quote = (v: string) => `'${v.replace(/'/g, "''")}'`;
+                const initdb = cluster.spec.bootstrap.initdb;
+                const ownerPw = secretOf(initdb.secret.name);
+                assert.equal(ownerPw.username, initdb.owner, "the initdb Secret is the owner's login");
+                admin(srv, `CREATE ROLE "${initdb.owner}" LOGIN PASSWORD ${quote(ownerPw.password)}`);
+                admin(srv, `CREATE DATABASE "${initdb.database}" OWNER "${initdb.owner}"`);
+                const flag = (on: boolean | undefined, name: string) => (on ? name : `NO${name}`);
+                for (const r of cluster.spec.managed.roles) {
+                    const pw = secretOf(r.passwordSecret.name);
+                    assert.equal(pw.username, r.name, `${r.passwordSecret.name} holds ${r.name}'s login`);
+                    const attrs = [
+                        flag(r.login, "LOGIN"),
+                        flag(r.superuser, "SUPERUSER"),
+                        flag(r.createdb, "CREATEDB"),
+                        flag(r.createrole, "CREATEROLE"),
+                        flag(r.inherit ?? true, "INHERIT"),
+                        flag(r.replication, "REPLICATION"),
+                        flag(r.bypassrls, "BYPASSRLS"),
+                    ].join(" ");
+                    const exists = admin(srv, `SELECT count(*) FROM pg_roles WHERE rolname = ${quote(r.name)}`) === "1";
+                    admin(
+                        srv,
+                        `${exists ? "ALTER" : "CREATE"} ROLE "${r.name}" ${attrs} PASSWORD ${quote(pw.password)}`,
+                    );
+                }
+                for (const db of ofKind(us, "Database", "databases"))
+                    admin(srv, `CREATE DATABASE "${db.spec.name}" OWNER "${db.spec.owner}"`);
+            });
+
+            it("the migration Job (as shipped for us) migrates the Cluster's database over TLS as the migration role", () => {
+                const m = migrationJob(us);
+                assert.equal(m.env.PGHOST, "postgres-rw.databases.svc.cluster.local", "the read-write endpoint");
+                assert.equal(m.env.PGSSLMODE, "require");
+                assert.equal(m.env.PGUSER, cluster.spec.bootstrap.initdb.owner);
+                const mounts = materializeMounts(us, SHOP_NS, m.spec, m.c, path.join(root, "migrate-us"));
+                runScript(srv, m.c, m.env, mounts);
+                runScript(srv, m.c, m.env, mounts);
+                const plain = psqlAs(
+                    {
+                        ...srv.tcp({
+                            PGUSER: m.env.PGUSER,
+                            PGPASSWORD: m.env.PGPASSWORD,
+                            PGDATABASE: m.env.PGDATABASE,
+                        }),
+                        PGSSLMODE: "disable",
+                    },
+                    "SELECT 1",
+                );
+                assert.ok(
+                    !plain.ok && /rejects connection|no pg_hba/.test(plain.err),
+                    `plain text is refused: ${plain.err}`,
+                );
+            });
+
+            it("gives each role only what it needs, as the pods log in (backend's Secret, payment's Secret)", () => {
+                const { c: backend } = containerOf(us, "Deployment", NAMES.backend, SHOP_NS);
+                const b = resolveEnv(us, SHOP_NS, backend);
+                assert.equal(b.DATABASE_SSLMODE, "require");
+                const { c } = containerOf(us, "Deployment", PAYMENT_DATABASE.client, NAMESPACES.coreServices);
+                const payment = resolveEnv(us, NAMESPACES.coreServices, c);
+                assert.equal(payment.TRANSACTION_DB_SSLMODE, "require");
+                const m = migrationJob(us);
+                assertLeastPrivilege(srv, {
+                    app: { PGUSER: b.DATABASE_USER, PGPASSWORD: b.DATABASE_PASSWORD, PGDATABASE: b.DATABASE_NAME },
+                    migration: { PGUSER: m.env.PGUSER, PGPASSWORD: m.env.PGPASSWORD, PGDATABASE: m.env.PGDATABASE },
+                    payment: {
+                        PGUSER: payment.TRANSACTION_DB_USER,
+                        PGPASSWORD: payment.TRANSACTION_DB_PASSWORD,
+                        PGDATABASE: payment.TRANSACTION_DB_NAME,
+                    },
+                });
+                // The role Secrets in `databases` and the copies the pods read hold the same logins.
+                assert.equal(
+                    b.DATABASE_PASSWORD,
+                    secretData(named(us, "Secret", "postgres-role-kopi-app", "databases")).password,
+                );
+            });
         });
     });
 });

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { type PlatformConfig, parseQuantity, type Resources, resourcesFor } from "../../config";
 import type {
     CacheEndpoint,
-    DatabaseLogin,
+    DatabaseAccess,
     LayerReport,
     MeshContract,
     MonitoringContract,
@@ -32,7 +32,7 @@ export interface CoreServicesArgs {
     monitoring?: MonitoringContract;
     cache?: CacheEndpoint;
     /** Payment's login on the transactional PostgreSQL (the shop's), when that runs. */
-    transactionDatabase?: DatabaseLogin;
+    transactionDatabase?: DatabaseAccess;
 }
 
 /**

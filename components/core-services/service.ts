@@ -14,7 +14,7 @@ import { type PlatformConfig, resourcesFor, type ServiceConfig } from "../../con
 import { requestRateExpr } from "../alerts";
 import type {
     CacheEndpoint,
-    DatabaseLogin,
+    DatabaseAccess,
     EgressRule,
     MeshContract,
     MonitoringContract,
@@ -54,7 +54,7 @@ export interface CoreServiceArgs {
     mesh?: MeshContract;
     monitoring?: MonitoringContract;
     /** Payment's login on the transactional PostgreSQL, when the stack runs one. */
-    transactionDatabase?: DatabaseLogin;
+    transactionDatabase?: DatabaseAccess;
     /** Resources the workload waits for (namespace, runtime ConfigMap, cache Secret). */
     dependsOn: pulumi.Resource[];
 }
@@ -385,18 +385,20 @@ function oidcIssuer(
 }
 
 /**
- * The transaction history lives in a database of its own on the stack's PostgreSQL, whose layer
- * generates the login and creates role and database; the pod gets it by Secret reference only.
+ * The transaction history lives in a database of its own, served by whichever engine the stack runs
+ * (the contract hides which); its layer generates the login and declares role and database. The pod
+ * gets the login by Secret reference only, and writes through the read-write host.
  */
 function transactionHistory(
     name: string,
     args: CoreServiceArgs,
-    db: DatabaseLogin,
+    db: DatabaseAccess,
     labels: Record<string, string>,
     add: Additions,
     o: pulumi.CustomResourceOptions,
 ) {
     const svc = args.config.name;
+    const { endpoint, login } = db;
     const secret = new k8s.core.v1.Secret(
         `${name}-db`,
         {
@@ -407,19 +409,20 @@ function transactionHistory(
             },
             type: "Opaque",
             stringData: {
-                username: pulumi.secret(db.username),
-                password: db.password,
-                database: pulumi.secret(db.database),
+                username: pulumi.secret(login.username),
+                password: login.password,
+                database: pulumi.secret(endpoint.database),
             },
         },
         o,
     );
     add.env.push(
-        env("TRANSACTION_DB_HOST", db.host),
-        env("TRANSACTION_DB_PORT", String(db.port)),
+        env("TRANSACTION_DB_HOST", endpoint.host),
+        env("TRANSACTION_DB_PORT", String(endpoint.port)),
+        env("TRANSACTION_DB_SSLMODE", endpoint.sslMode),
         secretEnv("TRANSACTION_DB_NAME", secret.metadata.name, "database"),
         secretEnv("TRANSACTION_DB_USER", secret.metadata.name, "username"),
         secretEnv("TRANSACTION_DB_PASSWORD", secret.metadata.name, "password"),
     );
-    add.egress.push({ to: [namespacePeer(db.namespace, db.podSelector)], ports: tcp(db.port) });
+    add.egress.push({ to: [namespacePeer(endpoint.namespace, endpoint.podSelector)], ports: tcp(endpoint.port) });
 }

@@ -58,6 +58,7 @@ export const SCRAPE_PORTS = [
     9402, // cert-manager controller
     7979, // external-dns
     9100, // node exporters (the shop's node-metrics pods and node-exporter)
+    9187, // CloudNativePG instance managers (PostgreSQL metrics)
     9153, // CoreDNS (kube-prometheus-stack's coreDns ServiceMonitor)
     15014, // istiod http-monitoring
     15090, // Envoy /stats/prometheus (http-envoy-prom) of gateways and sidecars

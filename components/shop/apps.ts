@@ -19,13 +19,14 @@ export interface ShopAppsArgs {
     ctx: StackContext;
     namespace: pulumi.Input<string>;
     config: k8s.core.v1.ConfigMap;
-    postgresSecret: k8s.core.v1.Secret;
+    /** Login of the app role (reads and writes the shop's rows; no superuser). */
+    databaseLogin: k8s.core.v1.Secret;
     apiKeySecret: k8s.core.v1.Secret;
     redisSecret: k8s.core.v1.Secret;
     /** Where the cache is (host, port) and the egress peer that reaches it. */
     cache: { host: pulumi.Input<string>; port: number; peer: Peer };
-    /** Egress peer of the database pods. */
-    databasePeer: Peer;
+    /** The database (read-write host and port, for readiness) and the egress peer of its servers. */
+    database: { host: pulumi.Input<string>; port: number; peer: Peer };
     /** Peers that may reach the frontend and backend besides each other (the mesh's ingress gateway). */
     gatewayPeers: Peer[];
     /** Namespace Prometheus scrapes from (metrics ports open to it), when monitoring is on. */
@@ -116,20 +117,20 @@ export class ShopApps extends pulumi.ComponentResource {
             name: envName,
             valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
         });
-        const dependsOn = pulumi.interpolate`${serviceHost(cfg, NAMES.postgres)}:${PORTS.postgres},${args.cache.host}:${args.cache.port}`;
+        const dependsOn = pulumi.interpolate`${args.database.host}:${args.database.port},${args.cache.host}:${args.cache.port}`;
         const serviceEnv = (serviceName: string, role: string, port: number): input.core.v1.EnvVar[] => [
             { name: "SERVICE_NAME", value: serviceName },
             { name: "ROLE", value: role },
             { name: "PORT", value: String(port) },
             { name: "METRICS_PORT", value: String(PORTS.metrics) },
             { name: "DEPENDS_ON", value: dependsOn },
-            secretEnv("DATABASE_USER", args.postgresSecret, "username"),
-            secretEnv("DATABASE_PASSWORD", args.postgresSecret, "password"),
+            secretEnv("DATABASE_USER", args.databaseLogin, "username"),
+            secretEnv("DATABASE_PASSWORD", args.databaseLogin, "password"),
             secretEnv("REDIS_PASSWORD", args.redisSecret, "password"),
             secretEnv("API_KEY", args.apiKeySecret, "api-key"),
         ];
         const toData: input.networking.v1.NetworkPolicyEgressRule[] = [
-            { to: [args.databasePeer], ports: [{ protocol: "TCP", port: PORTS.postgres }] },
+            { to: [args.database.peer], ports: [{ protocol: "TCP", port: args.database.port }] },
             { to: [args.cache.peer], ports: [{ protocol: "TCP", port: args.cache.port }] },
         ];
         const common = {

@@ -7,7 +7,7 @@ import * as random from "@pulumi/random";
 import { HardenedNamespace } from "../namespace";
 
 import { DATABASE, NAMES, PART_OF, PAYMENT_DATABASE, PORTS, serviceHost } from "./plan";
-import type { CacheEndpoint, EgressRule, StackContext } from "../contracts";
+import type { CacheEndpoint, DatabaseEndpoint, DatabaseLogin, EgressRule, StackContext } from "../contracts";
 import { appLabels } from "../labels";
 
 export interface ShopFoundationArgs {
@@ -22,20 +22,33 @@ export interface ShopFoundationArgs {
     sidecarStatsScrapedFrom?: string;
     /** External cache; when absent the shop runs its own Redis and generates its password. */
     cache?: CacheEndpoint;
-    /** Generate the payment service's database login (it keeps its transaction history here). */
+    /** Where the database is (hosts, port, name, TLS), whichever engine serves it. */
+    database: Pick<DatabaseEndpoint, "host" | "readOnlyHost" | "port" | "database" | "sslMode">;
+    /** Logins of the app and migration roles from the database's layer; absent = the shop's own PostgreSQL (generated here). */
+    logins?: { app: DatabaseLogin; migration: DatabaseLogin };
+    /** Generate the payment service's database login (its ledger on the shop's own PostgreSQL). */
     paymentLogin: boolean;
 }
 
 /**
  * Namespace `warung-kopi` (restricted, quota, limit range, default-deny + DNS), ConfigMap
- * `warung-kopi-config`, and the Secrets `postgres-credentials`, `warung-kopi-api-key` and
- * `redis-credentials`, whose values are generated (RandomPassword) and stay Pulumi secrets.
+ * `warung-kopi-config`, and the Secrets `db-app-credentials`, `db-migrate-credentials`,
+ * `warung-kopi-api-key` and `redis-credentials` (plus, on the shop's own PostgreSQL,
+ * `postgres-credentials` of its superuser and `payment-db-credentials`), whose values are generated
+ * (RandomPassword) here or by the database's layer and stay Pulumi secrets.
  */
 export class ShopFoundation extends pulumi.ComponentResource {
     /** Namespace name, as an output that depends on the namespace existing. */
     public readonly namespace: pulumi.Output<string>;
     public readonly configMap: k8s.core.v1.ConfigMap;
-    public readonly postgresSecret: k8s.core.v1.Secret;
+    /** The own PostgreSQL's superuser (dev): the server and the role provisioning Job only. */
+    public readonly postgresSecret?: k8s.core.v1.Secret;
+    /** Login of the app role (backend, worker): reads and writes the shop's rows. */
+    public readonly appDbSecret: k8s.core.v1.Secret;
+    /** Login of the migration role (owner of the schema): the migration Job and the dump. */
+    public readonly migrationDbSecret: k8s.core.v1.Secret;
+    /** The app and migration logins (generated here on the shop's own PostgreSQL). */
+    public readonly logins: { app: DatabaseLogin; migration: DatabaseLogin };
     public readonly apiKeySecret: k8s.core.v1.Secret;
     public readonly redisSecret: k8s.core.v1.Secret;
     /** Login of the payment service's database (only when the core services run), for the migration Job. */
@@ -84,9 +97,12 @@ export class ShopFoundation extends pulumi.ComponentResource {
                     SHOP_CURRENCY: "IDR",
                     LOG_LEVEL: cfg.tier === "dev" ? "debug" : "info",
                     API_BASE: "/api",
-                    DATABASE_HOST: serviceHost(cfg, NAMES.postgres),
-                    DATABASE_PORT: String(PORTS.postgres),
-                    DATABASE_NAME: DATABASE.name,
+                    // Writes go to the primary; reads that accept replication lag may use the standbys.
+                    DATABASE_HOST: args.database.host,
+                    DATABASE_READ_HOST: args.database.readOnlyHost,
+                    DATABASE_PORT: String(args.database.port),
+                    DATABASE_NAME: args.database.database,
+                    DATABASE_SSLMODE: args.database.sslMode,
                     REDIS_HOST: this.cacheHost,
                     REDIS_PORT: String(this.cachePort),
                     REDIS_TLS: String(args.cache?.tls ?? false),
@@ -96,19 +112,35 @@ export class ShopFoundation extends pulumi.ComponentResource {
         );
 
         // Credentials: generated once, kept encrypted in the state, reaching pods only through Secrets.
-        const dbPassword = new random.RandomPassword(
-            `${name}-postgres-password`,
-            { length: 32, special: false },
-            { parent: this },
-        );
-        this.postgresSecret = new k8s.core.v1.Secret(
-            `${name}-postgres-credentials`,
-            {
-                metadata: { name: NAMES.postgresSecret, namespace: this.namespace, labels: labels("database") },
-                type: "kubernetes.io/basic-auth",
-                stringData: { username: pulumi.secret(DATABASE.user), password: dbPassword.result },
-            },
-            o,
+        const generated = (id: string) =>
+            pulumi.secret(
+                new random.RandomPassword(`${name}-${id}`, { length: 32, special: false }, { parent: this }).result,
+            );
+        const loginSecret = (id: string, secretName: string, login: DatabaseLogin) =>
+            new k8s.core.v1.Secret(
+                `${name}-${id}`,
+                {
+                    metadata: { name: secretName, namespace: this.namespace, labels: labels("database") },
+                    type: "kubernetes.io/basic-auth",
+                    stringData: { username: pulumi.secret(login.username), password: login.password },
+                },
+                o,
+            );
+        if (!args.logins) {
+            this.postgresSecret = loginSecret("postgres-credentials", NAMES.postgresSecret, {
+                username: DATABASE.superuser,
+                password: generated("postgres-password"),
+            });
+        }
+        this.logins = args.logins ?? {
+            app: { username: DATABASE.user, password: generated("app-db-password") },
+            migration: { username: DATABASE.migrationUser, password: generated("migration-db-password") },
+        };
+        this.appDbSecret = loginSecret("app-db-credentials", NAMES.appDbSecret, this.logins.app);
+        this.migrationDbSecret = loginSecret(
+            "migration-db-credentials",
+            NAMES.migrationDbSecret,
+            this.logins.migration,
         );
 
         const apiKey = new random.RandomPassword(`${name}-api-key`, { length: 40, special: false }, { parent: this });
@@ -137,20 +169,11 @@ export class ShopFoundation extends pulumi.ComponentResource {
         );
 
         if (args.paymentLogin) {
-            this.paymentPassword = new random.RandomPassword(
-                `${name}-payment-db-password`,
-                { length: 32, special: false },
-                { parent: this },
-            ).result;
-            this.paymentSecret = new k8s.core.v1.Secret(
-                `${name}-payment-db-credentials`,
-                {
-                    metadata: { name: PAYMENT_DATABASE.secret, namespace: this.namespace, labels: labels("database") },
-                    type: "kubernetes.io/basic-auth",
-                    stringData: { username: pulumi.secret(PAYMENT_DATABASE.user), password: this.paymentPassword },
-                },
-                o,
-            );
+            this.paymentPassword = generated("payment-db-password");
+            this.paymentSecret = loginSecret("payment-db-credentials", PAYMENT_DATABASE.secret, {
+                username: PAYMENT_DATABASE.user,
+                password: this.paymentPassword,
+            });
         }
 
         this.registerOutputs({ namespace: this.namespace });

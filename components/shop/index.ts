@@ -5,11 +5,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import type {
     CacheEndpoint,
-    DatabaseLogin,
+    DatabaseAccess,
+    DatabaseEndpoint,
     LayerReport,
     MeshContract,
     MonitoringContract,
     Peer,
+    ShopDatabase,
     StackContext,
     TrafficPolicyArgs,
 } from "../contracts";
@@ -20,7 +22,7 @@ import { DatabaseJobs } from "./database-jobs";
 import { exporterReachAlert } from "./exporters";
 import { ShopFoundation } from "./foundation";
 import { NodeMetrics } from "./node-metrics";
-import { NAMES, PAYMENT_DATABASE, PORTS, quotaFor, serviceHost, shopClaims, shopPodShapes } from "./plan";
+import { DATABASE, NAMES, PAYMENT_DATABASE, PORTS, quotaFor, serviceHost, shopClaims, shopPodShapes } from "./plan";
 import { Postgres } from "./postgres";
 import { ShopRedis } from "./redis";
 import { ShopStorage } from "./storage";
@@ -35,7 +37,9 @@ export interface WarungKopiArgs {
     cache?: CacheEndpoint;
     /** Pods of other layers that share the shop's own Redis (the core services, when there is no external cache). */
     cacheClients: Peer[];
-    /** The pods that keep payment's transaction history in a database of its own here, when they run. */
+    /** The database from its own layer (CloudNativePG in the regions); when absent the shop runs its own PostgreSQL (dev). */
+    database?: ShopDatabase;
+    /** On the shop's own PostgreSQL: the pods that keep payment's transaction history in a database of its own there. */
     transactionHistoryClients?: Peer[];
 }
 
@@ -44,8 +48,16 @@ export class WarungKopi extends pulumi.ComponentResource {
     public readonly report: LayerReport = {};
     /** The cache the shop uses (its own Redis, or the external one). */
     public readonly cache: CacheEndpoint;
-    /** The payment service's login on the shop's PostgreSQL (when transactionHistoryClients are given). */
-    public readonly transactionDatabase?: DatabaseLogin;
+    /** Payment's ledger on the shop's own PostgreSQL (when it runs one and transactionHistoryClients are given). */
+    public readonly transactionDatabase?: DatabaseAccess;
+
+    /** Pods of the shop that use its database (backend, worker and the database jobs), for the database's ingress. */
+    static databaseClients(cfg: { shop: { namespace: string } }): Peer[] {
+        return [NAMES.backend, NAMES.worker]
+            .map((w) => selectorLabels(w))
+            .concat(DatabaseJobs.clientSelectors)
+            .map((labels) => namespacePeer(cfg.shop.namespace, labels));
+    }
 
     constructor(name: string, args: WarungKopiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecommerce:platform:WarungKopi", name, {}, opts);
@@ -53,6 +65,7 @@ export class WarungKopi extends pulumi.ComponentResource {
         const { cfg } = ctx;
         const ns = cfg.shop.namespace;
         const ownRedis = !args.cache;
+        const ownDatabase = !args.database;
         const meshReady = mesh?.ready ?? [];
         const monitoringNamespace = monitoring?.namespace;
         const child = { parent: this };
@@ -60,9 +73,9 @@ export class WarungKopi extends pulumi.ComponentResource {
 
         // ---- Namespace, quota (every workload at its maximum plus the Jobs), config and credentials.
         const quota = quotaFor(
-            shopPodShapes(cfg, { ownRedis }),
+            shopPodShapes(cfg, { ownRedis, ownDatabase }),
             {
-                ...shopClaims(cfg, ownRedis),
+                ...shopClaims(cfg, ownRedis, ownDatabase),
                 // frontend-public.
                 loadBalancers: 1,
                 // frontend-nodeport's and frontend-public's one port each (a LoadBalancer allocates a node port too).
@@ -79,35 +92,55 @@ export class WarungKopi extends pulumi.ComponentResource {
                 sidecarStatsScrapedFrom: monitoringNamespace,
                 platformEgress: mesh?.workloadEgress,
                 cache: args.cache,
-                paymentLogin: !!args.transactionHistoryClients,
+                database: args.database?.endpoint ?? {
+                    host: serviceHost(cfg, NAMES.postgres),
+                    readOnlyHost: serviceHost(cfg, NAMES.postgres),
+                    port: PORTS.postgres,
+                    database: DATABASE.name,
+                    sslMode: "disable",
+                },
+                logins: args.database && { app: args.database.app, migration: args.database.migration },
+                paymentLogin: ownDatabase && !!args.transactionHistoryClients,
             },
             child,
         );
         const namespace = foundation.namespace;
 
-        const storage = new ShopStorage(`${name}-storage`, { ctx, namespace }, child);
+        const storage = new ShopStorage(`${name}-storage`, { ctx, namespace, ownDatabase }, child);
 
-        // ---- Data: PostgreSQL and (without an external cache) Redis.
-        const postgres = new Postgres(
-            `${name}-postgres`,
-            {
-                ctx,
-                namespace,
-                storageClass: storage.storageClass,
-                credentials: foundation.postgresSecret,
-                config: foundation.configMap,
-                clients: [
-                    peer(NAMES.backend),
-                    peer(NAMES.worker),
-                    ...DatabaseJobs.clientSelectors.map(podPeer),
-                    // The payment service keeps its transaction history here, in a database of its own.
-                    ...(args.transactionHistoryClients ?? []),
-                ],
-                monitoringNamespace,
-                dependsOn: meshReady,
-            },
-            child,
-        );
+        // ---- Data: the shop's own PostgreSQL (dev; the seed's StatefulSet), and (without an external cache) Redis.
+        const postgres = ownDatabase
+            ? new Postgres(
+                  `${name}-postgres`,
+                  {
+                      ctx,
+                      namespace,
+                      storageClass: storage.storageClass,
+                      credentials: foundation.postgresSecret!,
+                      config: foundation.configMap,
+                      clients: [
+                          peer(NAMES.backend),
+                          peer(NAMES.worker),
+                          ...DatabaseJobs.clientSelectors.map(podPeer),
+                          // The payment service keeps its transaction history here, in a database of its own.
+                          ...(args.transactionHistoryClients ?? []),
+                      ],
+                      monitoringNamespace,
+                      dependsOn: meshReady,
+                  },
+                  child,
+              )
+            : undefined;
+        const endpoint: DatabaseEndpoint = args.database?.endpoint ?? {
+            host: serviceHost(cfg, NAMES.postgres),
+            readOnlyHost: serviceHost(cfg, NAMES.postgres),
+            port: PORTS.postgres,
+            database: DATABASE.name,
+            sslMode: "disable",
+            namespace: ns,
+            podSelector: postgres!.selector,
+            ready: [postgres!.statefulSet],
+        };
 
         let cachePeer: Peer;
         if (args.cache) {
@@ -138,18 +171,27 @@ export class WarungKopi extends pulumi.ComponentResource {
             };
         }
 
-        new DatabaseJobs(
+        const jobs = new DatabaseJobs(
             `${name}-db-jobs`,
             {
                 ctx,
                 namespace,
-                credentials: foundation.postgresSecret,
-                config: foundation.configMap,
-                database: postgres.statefulSet,
-                databaseSelector: postgres.selector,
-                backupClaim: storage.backupClaim,
-                paymentLogin: foundation.paymentSecret,
-                paymentPassword: foundation.paymentPassword,
+                endpoint,
+                migrationLogin: foundation.migrationDbSecret,
+                appLogin: foundation.appDbSecret,
+                ownServer: postgres && {
+                    roles: {
+                        superuser: foundation.postgresSecret!,
+                        payment: foundation.paymentSecret,
+                        passwords: [
+                            foundation.logins.app.password,
+                            foundation.logins.migration.password,
+                            ...(foundation.paymentPassword ? [foundation.paymentPassword] : []),
+                        ],
+                        server: postgres.statefulSet,
+                    },
+                    backupClaim: storage.backupClaim!,
+                },
                 dependsOn: meshReady,
             },
             child,
@@ -162,11 +204,15 @@ export class WarungKopi extends pulumi.ComponentResource {
                 ctx,
                 namespace,
                 config: foundation.configMap,
-                postgresSecret: foundation.postgresSecret,
+                databaseLogin: foundation.appDbSecret,
                 apiKeySecret: foundation.apiKeySecret,
                 redisSecret: foundation.redisSecret,
                 cache: { host: foundation.cacheHost, port: foundation.cachePort, peer: cachePeer },
-                databasePeer: podPeer(postgres.selector),
+                database: {
+                    host: endpoint.host,
+                    port: endpoint.port,
+                    peer: namespacePeer(endpoint.namespace, endpoint.podSelector),
+                },
                 gatewayPeers: mesh?.gatewayPeers ?? [],
                 monitoringNamespace,
                 tls: args.tls,
@@ -175,15 +221,16 @@ export class WarungKopi extends pulumi.ComponentResource {
             child,
         );
 
-        if (foundation.paymentPassword) {
+        if (postgres && foundation.paymentPassword) {
+            // Payment's ledger: a database of its own on this server, reached only by its role; ready once
+            // the provisioning Job created role and database.
             this.transactionDatabase = {
-                host: serviceHost(cfg, NAMES.postgres),
-                port: PORTS.postgres,
-                database: PAYMENT_DATABASE.name,
-                username: PAYMENT_DATABASE.user,
-                password: foundation.paymentPassword,
-                namespace: ns,
-                podSelector: postgres.selector,
+                endpoint: {
+                    ...endpoint,
+                    database: PAYMENT_DATABASE.name,
+                    ready: [...endpoint.ready, ...(jobs.roles ? [jobs.roles] : [])],
+                },
+                login: { username: PAYMENT_DATABASE.user, password: foundation.paymentPassword },
             };
         }
 
@@ -223,13 +270,14 @@ export class WarungKopi extends pulumi.ComponentResource {
             });
             // PostgreSQL and Redis speak TCP (only the DestinationRule and PeerAuthentication apply):
             // mTLS for their clients, plain text for Prometheus on the exporter sidecars' port.
-            policy("postgres", {
-                service: NAMES.postgres,
-                port: PORTS.postgres,
-                selector: postgres.selector,
-                retries: "none",
-                timeout: "30s",
-            });
+            if (postgres)
+                policy("postgres", {
+                    service: NAMES.postgres,
+                    port: PORTS.postgres,
+                    selector: postgres.selector,
+                    retries: "none",
+                    timeout: "30s",
+                });
             if (ownRedis)
                 policy("redis", {
                     service: NAMES.redis,
@@ -253,7 +301,9 @@ export class WarungKopi extends pulumi.ComponentResource {
             // saturation and restarts, and an alert when the exporter cannot reach it.
             const exporters: [string, string, "nginx_up" | "pg_up" | "redis_up", string][] = [
                 [NAMES.frontend, NAMES.frontend, "nginx_up", "nginx"],
-                [NAMES.postgres, "postgres", "pg_up", "PostgreSQL"],
+                ...(postgres
+                    ? [[NAMES.postgres, "postgres", "pg_up", "PostgreSQL"] as [string, string, "pg_up", string]]
+                    : []),
                 ...(ownRedis
                     ? [[NAMES.redis, "redis", "redis_up", "Redis"] as [string, string, "redis_up", string]]
                     : []),

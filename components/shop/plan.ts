@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { type PlatformConfig, type Resources, resourcesFor } from "../../config";
 import { formatCpu, formatMemory, parseQuantity } from "../../config/quantity";
 import { serviceFqdn } from "../hosts";
+import { DATABASES } from "../names";
 
 /** `app.kubernetes.io/part-of` of everything the shop runs. */
 export const PART_OF = "warung-kopi";
@@ -16,7 +17,11 @@ export const NAMES = {
     appRuntime: "app-runtime",
     frontendNginx: "frontend-nginx",
     dbSchema: "db-schema",
+    /** The shop's own PostgreSQL's superuser (dev): the server and the role provisioning Job only. */
     postgresSecret: "postgres-credentials",
+    /** Logins of the shop's roles, whichever engine serves the database. */
+    appDbSecret: "db-app-credentials",
+    migrationDbSecret: "db-migrate-credentials",
     apiKeySecret: "warung-kopi-api-key",
     redisSecret: "redis-credentials",
     storageClass: "warung-kopi-standard",
@@ -32,6 +37,8 @@ export const NAMES = {
     ingress: "warung-kopi",
     tlsSecret: "warung-kopi-tls",
     migrate: "db-migrate",
+    /** Dev: creates the roles and databases on the shop's own PostgreSQL (what the operator does in the regions). */
+    roles: "postgres-roles",
     backup: "postgres-backup",
     nodeMetrics: "node-metrics",
 } as const;
@@ -66,11 +73,17 @@ export const UIDS = {
     nobody: 65534,
 } as const;
 
-export const DATABASE = { name: "warung_kopi", user: "kopi_app" } as const;
-/** The core services' payment ledger: its own database and login on the shop's PostgreSQL. */
+/** The shop's database and roles (components/names.ts DATABASES); `superuser` is the dev StatefulSet's only. */
+export const DATABASE = {
+    name: DATABASES.shop.name,
+    user: DATABASES.shop.roles.app,
+    migrationUser: DATABASES.shop.roles.migration,
+    superuser: "postgres",
+} as const;
+/** The core services' payment ledger: its own database and login (on the shop's own PostgreSQL in dev). */
 export const PAYMENT_DATABASE = {
-    name: "payments",
-    user: "payment",
+    name: DATABASES.payment.name,
+    user: DATABASES.payment.roles.owner,
     secret: "payment-db-credentials",
     client: "payment",
 } as const;
@@ -100,17 +113,9 @@ export function migrationScripts(dir = SQL_DIR): { files: Record<string, string>
     return { files, digest: hash.digest("hex").slice(0, 8) };
 }
 
-/**
- * Name of the migration Job: the SQL's digest, and (when the migration also sets the payment
- * service's login) a digest of that password, so a rotated password gets a new Job that sets it.
- * A truncated SHA-256 of a 32-character random password reveals nothing about it.
- */
-export function migrationJobName(sqlDigest: string, paymentPassword?: string): string {
-    const login =
-        paymentPassword === undefined
-            ? ""
-            : `-${createHash("sha256").update(paymentPassword).digest("hex").slice(0, 8)}`;
-    return `${NAMES.migrate}-${sqlDigest}${login}`;
+/** Name of the migration Job: the SQL's digest, so a change to the SQL creates a new Job that applies it. */
+export function migrationJobName(sqlDigest: string): string {
+    return `${NAMES.migrate}-${sqlDigest}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -138,7 +143,7 @@ export const exporterResources = (
 ) => resourcesFor(cfg, exporter);
 
 /** Every pod shape in the shop namespace, at its maximum count. */
-export function shopPodShapes(cfg: PlatformConfig, opts: { ownRedis: boolean }): PodShape[] {
+export function shopPodShapes(cfg: PlatformConfig, opts: { ownRedis: boolean; ownDatabase: boolean }): PodShape[] {
     const app = (name: "frontend" | "backend" | "worker") => {
         const s = cfg.shop[name];
         return (s.autoscaling?.maxReplicas ?? s.replicas) + ROLLING_SURGE;
@@ -153,11 +158,15 @@ export function shopPodShapes(cfg: PlatformConfig, opts: { ownRedis: boolean }):
         { workload: "backend", pods: app("backend"), containers: [resourcesFor(cfg, "backend")] },
         { workload: "worker", pods: app("worker"), containers: [resourcesFor(cfg, "worker")] },
         // StatefulSet rolling updates replace one pod at a time: never more than `replicas`.
-        {
-            workload: "postgres",
-            pods: 1,
-            containers: [resourcesFor(cfg, "postgres"), exporterResources(cfg, "postgres-exporter")],
-        },
+        ...(opts.ownDatabase
+            ? [
+                  {
+                      workload: "postgres",
+                      pods: 1,
+                      containers: [resourcesFor(cfg, "postgres"), exporterResources(cfg, "postgres-exporter")],
+                  },
+              ]
+            : []),
         // Recreate strategy: one pod.
         ...(opts.ownRedis
             ? [
@@ -168,9 +177,15 @@ export function shopPodShapes(cfg: PlatformConfig, opts: { ownRedis: boolean }):
                   },
               ]
             : []),
-        // A migration and a backup may run at the same time (CronJob concurrencyPolicy Forbid: one backup).
+        // A migration, the role provisioning and a backup may run at the same time (CronJob
+        // concurrencyPolicy Forbid: one backup); the last two only on the shop's own PostgreSQL.
         { workload: "db-migrate", pods: 1, containers: [resourcesFor(cfg, "db-migrate")] },
-        { workload: "db-backup", pods: 1, containers: [resourcesFor(cfg, "db-backup")] },
+        ...(opts.ownDatabase
+            ? [
+                  { workload: "postgres-roles", pods: 1, containers: [resourcesFor(cfg, "db-migrate")] },
+                  { workload: "db-backup", pods: 1, containers: [resourcesFor(cfg, "db-backup")] },
+              ]
+            : []),
     ];
 }
 
@@ -231,14 +246,14 @@ export function quotaFor(shapes: PodShape[], extras: QuotaExtras, sidecar?: Reso
     };
 }
 
-/** PersistentVolumeClaims the shop namespace holds: PostgreSQL data, backups and (optionally) Redis data. */
+/** PersistentVolumeClaims the shop namespace holds: PostgreSQL data and backups (own database), Redis data (optional). */
 export function shopClaims(
     cfg: PlatformConfig,
     ownRedis: boolean,
+    ownDatabase = true,
 ): Pick<QuotaExtras, "persistentVolumeClaims" | "storage"> {
     const sizes = [
-        cfg.shop.postgres.storage,
-        cfg.shop.postgres.backupStorage,
+        ...(ownDatabase ? [cfg.shop.postgres.storage, cfg.shop.postgres.backupStorage] : []),
         ...(ownRedis && cfg.shop.redis.storage ? [cfg.shop.redis.storage] : []),
     ];
     return { persistentVolumeClaims: sizes.length, storage: sizes.reduce((a, s) => a + parseQuantity(s), 0) };

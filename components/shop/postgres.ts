@@ -2,8 +2,8 @@
 // for its stable DNS name, and a NetworkPolicy that lets only the shop's database clients in.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { input } from "@pulumi/kubernetes/types";
-import { type PlatformConfig, resourcesFor } from "../../config";
+import { resourcesFor } from "../../config";
+import { databaseScheduling } from "../database";
 import { container, podSpec } from "../defaults";
 
 import { postgresExporter } from "./exporters";
@@ -25,39 +25,6 @@ export interface PostgresArgs {
     /** Namespace Prometheus scrapes from: the exporter sidecar's port is open to it. */
     monitoringNamespace?: string;
     dependsOn?: pulumi.Input<pulumi.Resource>[];
-}
-
-/**
- * Node placement of the database: the stack's nodeSelector and tolerations; a required Linux
- * node; and, when config names database nodes, a preference for them. A nodeSelector on the same
- * label key would contradict that preference, so it becomes "either value" in the required term.
- */
-export function databaseScheduling(cfg: PlatformConfig): Pick<input.core.v1.PodSpec, "nodeSelector" | "affinity"> {
-    const db = cfg.scheduling.databaseNodeAffinity;
-    const nodeSelector = { ...cfg.scheduling.nodeSelector };
-    const required: input.core.v1.NodeSelectorRequirement[] = [
-        { key: "kubernetes.io/os", operator: "In", values: ["linux"] },
-    ];
-    if (db && db.key in nodeSelector) {
-        required.push({ key: db.key, operator: "In", values: [...new Set([nodeSelector[db.key], db.value])] });
-        delete nodeSelector[db.key];
-    }
-    return {
-        nodeSelector: Object.keys(nodeSelector).length > 0 ? nodeSelector : undefined,
-        affinity: {
-            nodeAffinity: {
-                requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: required }] },
-                preferredDuringSchedulingIgnoredDuringExecution: db
-                    ? [
-                          {
-                              weight: 100,
-                              preference: { matchExpressions: [{ key: db.key, operator: "In", values: [db.value] }] },
-                          },
-                      ]
-                    : undefined,
-            },
-        },
-    };
 }
 
 /**

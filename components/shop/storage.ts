@@ -13,6 +13,8 @@ export interface ShopStorageArgs {
     ctx: StackContext;
     /** The shop namespace (output of the namespace resource). */
     namespace: pulumi.Input<string>;
+    /** The shop runs its own PostgreSQL (dev): it needs the backup volume for its daily dump. */
+    ownDatabase: boolean;
 }
 
 /**
@@ -24,8 +26,8 @@ export interface ShopStorageArgs {
  */
 export class ShopStorage extends pulumi.ComponentResource {
     public readonly storageClass: k8s.storage.v1.StorageClass;
-    public readonly backupVolume: k8s.core.v1.PersistentVolume;
-    public readonly backupClaim: k8s.core.v1.PersistentVolumeClaim;
+    public readonly backupVolume?: k8s.core.v1.PersistentVolume;
+    public readonly backupClaim?: k8s.core.v1.PersistentVolumeClaim;
 
     constructor(name: string, args: ShopStorageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecommerce:platform:ShopStorage", name, {}, opts);
@@ -41,6 +43,11 @@ export class ShopStorage extends pulumi.ComponentResource {
             o,
         );
 
+        if (!args.ownDatabase) {
+            // The database's own layer backs it up (WAL archive and base backups in object storage).
+            this.registerOutputs({});
+            return;
+        }
         const bv = cfg.shop.backupVolume;
         const source: Pick<input.core.v1.PersistentVolumeSpec, "local" | "nfs" | "nodeAffinity" | "mountOptions"> =
             bv.type === "local"

@@ -1,6 +1,7 @@
 // Views of recorded resources as Kubernetes objects, and their validation against the API schema.
 import * as path from "node:path";
 import type { RecordedResource } from "./types";
+import { cloudNativePgSchemaProblems } from "../schemas/cloudnative-pg";
 import { redisEnterpriseSchemaProblems } from "../schemas/redis-enterprise";
 
 const NODE_MODULES = path.resolve(__dirname, "..", "..", "node_modules");
@@ -128,7 +129,7 @@ export function modelFor(apiVersion: string, kind: string): (new (o: any) => { v
 export function schemaProblems(o: K8sObject): string[] {
     const Model = modelFor(o.apiVersion, o.kind);
     // API groups without a model package: hand-written JSON schemas (tests/schemas/).
-    const fromJsonSchema = Model ? undefined : redisEnterpriseSchemaProblems(o);
+    const fromJsonSchema = Model ? undefined : (redisEnterpriseSchemaProblems(o) ?? cloudNativePgSchemaProblems(o));
     if (fromJsonSchema) return fromJsonSchema;
     if (!Model) return [`no schema known for ${o.apiVersion} ${o.kind}`];
     const { $resource: _resource, ...plain } = o as any;
