@@ -142,6 +142,9 @@ export class Observability extends pulumi.ComponentResource implements Monitorin
             prometheus: {
                 prometheusSpec: {
                     retention: cfg.monitoring.retention,
+                    // Two in the regions: each scrapes everything into its own volume, so a drained node or a lost
+                    // zone keeps metrics, alerts and the KEDA triggers served.
+                    replicas: prod ? 2 : 1,
                     resources: size("prometheus"),
                     ...(cfg.monitoring.prometheusStorage
                         ? {
