@@ -111,8 +111,13 @@ export function tierDefaults(
         redisEnterprise: {
             nodes: 3,
             databaseMemory: "1GB",
+            sessionsMemory: "256MB",
             storageSize: "20Gi",
             activeActiveOwner: prod ? "us" : undefined,
+            sessions: "active-active",
+            egressCidrs: [],
+            peerSourceRanges: [],
+            publicDns: false,
         },
         cloudNativePg: {
             instances: 3,

@@ -27,6 +27,11 @@ export const profileSchema = z.strictObject({
     zoneLabel: z.string().min(1),
     /** Annotations that make a LoadBalancer Service internal (private network only). */
     internalLoadBalancerAnnotations: labelMap,
+    /**
+     * Annotations for a public layer-4 LoadBalancer Service that hands the client's address to the nodes
+     * (with externalTrafficPolicy Local), so endpoints open to named peers only can check it.
+     */
+    addressPreservingLoadBalancerAnnotations: labelMap,
     /** What answers LoadBalancer Services: a cloud load balancer, a local implementation, or nothing. */
     loadBalancer: z.enum(["cloud", "local", "none"], { message: "expected cloud, local or none" }),
     /** The cluster runs a metrics API (metrics.k8s.io) of its own. */
@@ -50,6 +55,7 @@ export const profileOverrides = z.strictObject({
     network: profileSchema.shape.network.partial().optional(),
     zoneLabel: profileSchema.shape.zoneLabel.optional(),
     internalLoadBalancerAnnotations: labelMap.optional(),
+    addressPreservingLoadBalancerAnnotations: labelMap.optional(),
     loadBalancer: profileSchema.shape.loadBalancer.optional(),
     metricsServerProvided: bool.optional(),
     dns: profileSchema.shape.dns.partial().optional(),
@@ -71,6 +77,7 @@ const laptop = (
     network,
     zoneLabel: ZONE,
     internalLoadBalancerAnnotations: {},
+    addressPreservingLoadBalancerAnnotations: {},
     loadBalancer: "none",
     metricsServerProvided: false,
     dns: { podLabels: KUBE_DNS },
@@ -131,6 +138,9 @@ export const PROFILES: Record<Distribution, ClusterProfile> = {
             "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
             "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
         },
+        // The in-tree default is a Classic ELB, a TCP proxy that hides client addresses; a Network Load
+        // Balancer (instance targets) keeps them, and enforces loadBalancerSourceRanges on the nodes.
+        addressPreservingLoadBalancerAnnotations: { "service.beta.kubernetes.io/aws-load-balancer-type": "nlb" },
         loadBalancer: "cloud",
         metricsServerProvided: false,
         dns: { podLabels: KUBE_DNS },
@@ -150,6 +160,8 @@ export const PROFILES: Record<Distribution, ClusterProfile> = {
         network: { podCidrs: ["10.4.0.0/14"], serviceCidrs: ["34.118.224.0/20"] },
         zoneLabel: ZONE,
         internalLoadBalancerAnnotations: { "networking.gke.io/load-balancer-type": "Internal" },
+        // External passthrough Network Load Balancer: client addresses reach the nodes as they are.
+        addressPreservingLoadBalancerAnnotations: {},
         loadBalancer: "cloud",
         metricsServerProvided: true,
         dns: { podLabels: KUBE_DNS },
@@ -168,6 +180,8 @@ export const PROFILES: Record<Distribution, ClusterProfile> = {
         network: { podCidrs: ["10.244.0.0/16"], serviceCidrs: ["10.0.0.0/16"] },
         zoneLabel: ZONE,
         internalLoadBalancerAnnotations: { "service.beta.kubernetes.io/azure-load-balancer-internal": "true" },
+        // Azure Standard Load Balancer: client addresses reach the nodes as they are.
+        addressPreservingLoadBalancerAnnotations: {},
         loadBalancer: "cloud",
         metricsServerProvided: true,
         dns: { podLabels: KUBE_DNS },
@@ -185,6 +199,8 @@ export function resolveProfile(distribution: Distribution, o: ProfileOverrides =
         storage: { ...base.storage, ...o.storage },
         network: { ...base.network, ...o.network },
         internalLoadBalancerAnnotations: o.internalLoadBalancerAnnotations ?? base.internalLoadBalancerAnnotations,
+        addressPreservingLoadBalancerAnnotations:
+            o.addressPreservingLoadBalancerAnnotations ?? base.addressPreservingLoadBalancerAnnotations,
         dns: { ...base.dns, ...o.dns },
     };
 }

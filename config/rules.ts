@@ -98,6 +98,22 @@ export const RULES: Rule[] = [
         );
     },
     (c) =>
+        when(
+            c.tier !== "dev" && (c.layers.shop || c.layers.coreServices) && !c.layers.redisEnterprise,
+            ["layers", "redisEnterprise"],
+            `expected true in a ${c.tier} stack: the shop and the core services keep their cache and sessions in Redis Enterprise (replicated across nodes); a single Redis pod is a dev-only convenience`,
+        ),
+    (c) =>
+        (["egressCidrs", "peerSourceRanges"] as const).flatMap((key) =>
+            c.redisEnterprise[key].flatMap((range, i) =>
+                when(
+                    /\/0$/.test(range),
+                    ["redisEnterprise", key, i],
+                    "expected the peers' own addresses: the Redis Enterprise API and databases admit only the peer regions",
+                ),
+            ),
+        ),
+    (c) =>
         c.shop.directAccessCidrs.flatMap((range, i) =>
             when(
                 c.tier !== "dev" && /\/0$/.test(range),

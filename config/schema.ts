@@ -56,6 +56,9 @@ export const IMAGE_NAMES = [
     "nginxExporter",
 ] as const;
 
+/** Redis Enterprise memory size, as the database custom resources take it. */
+const memorySize = z.string().regex(/^\d+(MB|GB)$/, "expected a Redis Enterprise memory size such as 512MB or 2GB");
+
 const pathPrefix = z
     .string()
     .regex(/^\/[a-z0-9][a-z0-9/-]*[a-z0-9]$/, "expected a path prefix such as /catalog (no trailing slash)");
@@ -164,15 +167,33 @@ export const schema = z.strictObject({
     ),
     redisEnterprise: z.strictObject({
         nodes: count("nodes", 3),
-        databaseMemory: z
-            .string()
-            .regex(/^\d+(MB|GB)$/, "expected a Redis Enterprise memory size such as 512MB or 2GB"),
+        /** The regional cache database (the shop and the core services, one Redis ACL user each). */
+        databaseMemory: memorySize,
+        /** Each of auth's sessions databases (the regional one and the Active-Active one). */
+        sessionsMemory: memorySize,
         storageSize: storage,
         /**
          * Region whose stack creates the Active-Active database (RedisEnterpriseActiveActiveDatabase); the
          * operator creates its replica in every other participating region. It must be this region or a peer.
          */
         activeActiveOwner: oneOf(REGIONS).optional(),
+        /**
+         * Where auth keeps its sessions: "active-active" switches to the Active-Active database once it
+         * exists in this region; "regional" keeps (or puts back) the regional sessions database.
+         */
+        sessions: oneOf(["active-active", "regional"]),
+        /**
+         * Addresses this region's cluster reaches the internet from (its NAT gateways), as peers see them:
+         * published for the peers, whose Redis Enterprise endpoints admit them (and this region's own, for
+         * the operator's health check of its own cluster through its public address).
+         */
+        egressCidrs: z.array(cidr),
+        /** More source ranges the Redis Enterprise peer endpoints admit (e.g. a peer that publishes none). */
+        peerSourceRanges: z.array(cidr),
+        /** Write the cluster API and database names into public DNS (external-dns); off: peers resolve them privately. */
+        publicDns: bool,
+        /** Secret (key `license`, in the redis-enterprise namespace) holding the cluster's license; none = trial. */
+        licenseSecretName: dnsLabel.optional(),
     }),
     /**
      * PostgreSQL on CloudNativePG (layers.cloudNativePg): a Cluster of `instances` spread across zones,
