@@ -4,7 +4,7 @@ import { loadConfig } from "./config";
 import { ClusterAddons, PublicDns } from "./components/addons";
 import { CloudNativePg } from "./components/cloudnative-pg";
 import type { StackContext } from "./components/contracts";
-import { CoreServices } from "./components/core-services";
+import { cacheConsumers, CoreServices } from "./components/core-services";
 import { selectorLabels } from "./components/labels";
 import { ServiceMesh } from "./components/mesh";
 import { NAMESPACES } from "./components/names";
@@ -14,8 +14,8 @@ import { stackOutputs } from "./components/outputs";
 import { PeerRegions } from "./components/peers";
 import { clusterProvider } from "./components/provider";
 import { ClusterStorage } from "./components/storage";
-import { RedisEnterprise } from "./components/redis-enterprise";
-import { WarungKopi } from "./components/shop";
+import { privateDnsNames, RedisEnterprise } from "./components/redis-enterprise";
+import { SHOP_CACHE_USER, WarungKopi } from "./components/shop";
 
 export = async () => {
     const cfg = loadConfig();
@@ -39,26 +39,28 @@ export = async () => {
     const mesh = layers.mesh
         ? new ServiceMesh("mesh", { ctx, peers, issuer: addons.issuer, tracing: monitoring?.tracing })
         : undefined;
-    // external-dns watches the mesh's Gateways and VirtualServices: it starts after their CRDs.
+    // external-dns watches the mesh's Gateways and VirtualServices: it starts after their CRDs. The
+    // Redis Enterprise names stay out of public DNS unless config publishes them.
     const dns = layers.externalDns
-        ? new PublicDns("external-dns", { ctx, istioCrds: mesh?.crds, scrapedFrom: monitoring?.namespace })
+        ? new PublicDns("external-dns", {
+              ctx,
+              istioCrds: mesh?.crds,
+              scrapedFrom: monitoring?.namespace,
+              excludeDomains: layers.redisEnterprise ? privateDnsNames(cfg) : [],
+          })
         : undefined;
 
-    // Who uses a cache: the shop, and the core services.
-    const coreServicesPods = namespacePeer(NAMESPACES.coreServices);
+    // Who uses a cache: the shop and the core services, each with a login of its own (auth: its own
+    // sessions database). Without Redis Enterprise (dev) the shop runs a Redis the core services share.
+    const cacheUsers = [
+        ...(layers.shop
+            ? [{ name: SHOP_CACHE_USER, store: "cache" as const, pods: namespacePeer(cfg.shop.namespace) }]
+            : []),
+        ...(layers.coreServices ? cacheConsumers(cfg) : []),
+    ];
     const redis =
         layers.redisEnterprise && mesh
-            ? new RedisEnterprise("redis-enterprise", {
-                  ctx,
-                  peers,
-                  mesh,
-                  monitoring,
-                  storage,
-                  clients: [
-                      ...(layers.shop ? [namespacePeer(cfg.shop.namespace)] : []),
-                      ...(layers.coreServices ? [coreServicesPods] : []),
-                  ],
-              })
+            ? new RedisEnterprise("redis-enterprise", { ctx, peers, mesh, monitoring, storage, consumers: cacheUsers })
             : undefined;
 
     // PostgreSQL for the shop and payment's ledger: CloudNativePG in the regions (the shop runs its
@@ -83,18 +85,23 @@ export = async () => {
               mesh,
               monitoring,
               tls: !!addons.issuer,
-              cache: redis?.cache,
-              cacheClients: layers.coreServices ? [coreServicesPods] : [],
+              cache: redis?.caches[SHOP_CACHE_USER],
+              cacheClients: layers.coreServices && !redis ? [namespacePeer(NAMESPACES.coreServices)] : [],
               database: postgres?.shop,
               transactionHistoryClients: layers.coreServices && !postgres ? paymentPods : undefined,
           })
         : undefined;
+    const sharedShopCache = shop?.cache;
     const core = layers.coreServices
         ? new CoreServices("core-services", {
               ctx,
               mesh,
               monitoring,
-              cache: redis?.cache ?? shop?.cache,
+              caches:
+                  redis?.caches ??
+                  (sharedShopCache
+                      ? Object.fromEntries(cacheConsumers(cfg).map((c) => [c.name, sharedShopCache]))
+                      : {}),
               transactionDatabase: postgres?.payment ?? shop?.transactionDatabase,
           })
         : undefined;

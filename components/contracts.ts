@@ -49,8 +49,14 @@ export interface PublishedForPeers {
         recNamespace: string;
         apiFqdnUrl: string;
         dbFqdnSuffix: string;
+        /**
+         * The cluster's Active-Active peering user (management role Admin, which Active-Active management
+         * requires; no data access), never the cluster's own administrator, whose credentials stay here.
+         */
         username: string;
         password: string;
+        /** Addresses this region connects to its peers from: their Redis Enterprise endpoints admit these. */
+        sourceRanges?: string[];
         /** Active-Active database password, published by the region that owns the database (secret). */
         databasePassword?: string;
         /** Name of the Active-Active database, published by its owner once the database is created. */
@@ -58,18 +64,44 @@ export interface PublishedForPeers {
     };
 }
 
-/** A Redis-protocol cache/session store that applications connect to. */
+/**
+ * A Redis-protocol cache/session store, as ONE consumer (the shop, or one core service) connects to it:
+ * each consumer gets its own endpoint, with its own login.
+ *
+ * Consumers hand it to their pods as environment variables: CACHE_HOST, CACHE_PORT, CACHE_TLS
+ * ("true"/"false"), CACHE_USERNAME (only when `username` is set; otherwise the password authenticates
+ * the database's default user), CACHE_PASSWORD (from a Secret in the consumer's namespace) and, with
+ * TLS, CACHE_CA_FILE (the path where `caCertificate` is mounted from a ConfigMap); the shop keeps the
+ * seed's names REDIS_HOST, REDIS_PORT, REDIS_TLS, REDIS_USERNAME, REDIS_PASSWORD, REDIS_CA_FILE. A
+ * client with TLS verifies the server's certificate against that CA and the host name.
+ */
 export interface CacheEndpoint {
-    /** In-cluster host name. */
+    /** In-cluster host name (the server certificate names it). */
     host: pulumi.Input<string>;
     port: number;
+    /** Redis ACL user the consumer logs in as; undefined: the database's default user (password only). */
+    username?: string;
     /** Password (a Pulumi secret); consumers copy it into a Secret in their own namespace. */
     password: pulumi.Output<string>;
     tls: boolean;
+    /** PEM of the CA that signs the server's certificate (public), when `tls`. */
+    caCertificate?: pulumi.Input<string>;
+    /** Every key the consumer writes starts with this prefix (its ACL admits no other key), when set. */
+    keyPrefix?: string;
     /** Namespace the cache runs in, for NetworkPolicy egress rules. */
     namespace: string;
     /** Labels selecting the cache's pods, for NetworkPolicy egress rules. */
     podSelector?: Record<string, string>;
+}
+
+/** Who uses a cache: named once by index.ts, answered with one CacheEndpoint each. */
+export interface CacheConsumer {
+    /** The consumer's name: its login, and the prefix of its keys. */
+    name: string;
+    /** "cache": the regional cache database; "sessions": a sessions database of its own (auth). */
+    store: "cache" | "sessions";
+    /** The pods that connect (the cache admits them, on their database's port only). */
+    pods: Peer;
 }
 
 /** One role's login on a database: the consumer copies it into a Secret in its own namespace. */

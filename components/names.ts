@@ -14,6 +14,8 @@ export const NAMESPACES = {
     cnpgSystem: "cnpg-system",
     /** PostgreSQL clusters the operator runs (the shop's and payment's databases in the regions). */
     databases: "databases",
+    /** The gateway peer regions reach Redis Enterprise through (their addresses only). */
+    redisEnterprisePeers: "redis-enterprise-peers",
     keda: "keda",
     certManager: "cert-manager",
     externalDns: "external-dns",
@@ -54,3 +56,6 @@ export const DATABASES = {
     shop: { name: "warung_kopi", roles: { app: "kopi_app", migration: "kopi_migrate" } },
     payment: { name: "payments", roles: { owner: "payment" } },
 } as const;
+
+/** The prefix every cache key of a consumer (the shop, a core service) starts with: its Redis ACL admits only these. */
+export const cacheKeyPrefix = (consumer: string) => `${consumer}:`;

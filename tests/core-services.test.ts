@@ -138,11 +138,14 @@ describe("core services", () => {
                         /^[a-z0-9.-]+:\d+$/,
                         `${s}: readiness checks the cache`,
                     );
-                    assert.equal(envValue(d, "CACHE_PASSWORD").valueFrom.secretKeyRef.name, "cache-credentials");
+                    // Each service logs in to its cache with a Secret of its own.
+                    const login = envValue(d, "CACHE_PASSWORD").valueFrom.secretKeyRef.name;
+                    assert.equal(login, `${s}-cache`);
+                    const cacheSecret = named(objects, "Secret", login, NS);
+                    const raw = cacheSecret.$resource.inputs.stringData;
+                    assert.ok(raw.$secret || raw.password.$secret, `${s}: cache password is a Pulumi secret`);
                     assert.ok(spec.volumes.some((v: any) => v.configMap?.name === "app-runtime"));
                 }
-                const cacheSecret = named(objects, "Secret", "cache-credentials", NS);
-                assert.ok(cacheSecret.$resource.inputs.stringData.$secret, "cache password is a Pulumi secret");
             });
 
             it(`scales each service between ${prod ? "3 and 10" : "its dev bounds"} on CPU and on request rate from Prometheus, through a KEDA ScaledObject that names its HPA after the service`, () => {

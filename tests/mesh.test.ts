@@ -114,6 +114,9 @@ prefetch(
     { stack: "eu", ...EU_WITH_PARTIAL },
 );
 
+/** Resources of the mesh layer (other layers have certificate authorities of their own, e.g. Redis Enterprise's). */
+const inMesh = (r: RecordedResource) => r.urn.includes("ecommerce:platform:ServiceMesh");
+
 describe("service mesh", () => {
     for (const stack of STACKS) {
         describe(`stack ${stack}`, () => {
@@ -125,7 +128,8 @@ describe("service mesh", () => {
                     "istio-cni",
                     "istiod",
                     "istio-ingressgateway",
-                    ...(stack === "dev" ? [] : ["istio-eastwestgateway"]),
+                    // The regions also run the gateway Redis Enterprise peers reach (tests/redis-enterprise.test.ts).
+                    ...(stack === "dev" ? [] : ["istio-eastwestgateway", "redis-enterprise-peer-gateway"]),
                 ];
                 assert.deepEqual(istio.map((r) => r.inputs.name).sort(), expected.sort());
                 for (const r of istio) {
@@ -278,8 +282,11 @@ describe("service mesh", () => {
                     ),
                     "the Certificate waits for its namespace",
                 );
-                // Routes bound to the public gateway reference it by namespace/name.
-                for (const vs of ofKind(objects, "VirtualService").filter((v) => v.spec.gateways))
+                // Routes bound to the public gateway reference it by namespace/name (the Redis Enterprise
+                // peers' routes are bound to their own gateway).
+                for (const vs of ofKind(objects, "VirtualService").filter(
+                    (v) => v.spec.gateways && v.metadata.namespace !== "redis-enterprise-peers",
+                ))
                     assert.deepEqual(vs.spec.gateways, ["istio-ingress/public-gateway"], label(vs));
             });
 
@@ -322,8 +329,12 @@ describe("service mesh", () => {
                 assert.ok(
                     ofKind(objects, "NetworkPolicy", "istio-system").some((p) => p.metadata.name === "default-deny"),
                 );
-                for (const r of helmReleases((await deployedStack(stack)).resources).filter((x) =>
-                    ["cni", "istiod", "gateway"].includes(x.inputs.chart),
+                // The Redis Enterprise peer gateway replaces the chart's policy (open to all) with its own,
+                // which admits the peers' addresses only (tests/redis-enterprise.test.ts).
+                for (const r of helmReleases((await deployedStack(stack)).resources).filter(
+                    (x) =>
+                        ["cni", "istiod", "gateway"].includes(x.inputs.chart) &&
+                        x.inputs.name !== "redis-enterprise-peer-gateway",
                 ))
                     assert.equal(
                         r.inputs.values.global?.networkPolicy?.enabled,
@@ -441,14 +452,16 @@ describe("service mesh", () => {
             assert.equal(data["root-cert.pem"], ROOT.certPem);
             assert.ok(data["cert-chain.pem"].endsWith(ROOT.certPem), "chain ends with the shared root");
             assert.ok(secretEntry(secret, "ca-key.pem"), "the intermediate key is a Pulumi secret");
-            const signer = result.resources.find((r) => r.type === "tls:index/locallySignedCert:LocallySignedCert");
+            const signer = result.resources.find(
+                (r) => r.type === "tls:index/locallySignedCert:LocallySignedCert" && inMesh(r),
+            );
             assert.equal(unsecret(signer?.inputs.caCertPem), ROOT.certPem, "intermediate signed by the shared root");
             assert.ok(
                 waitsFor(result.resources, release(result.resources, "istiod"), secret.$resource.urn),
                 "istiod starts after cacerts",
             );
             assert.ok(
-                !result.resources.some((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert"),
+                !result.resources.some((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert" && inMesh(r)),
                 "eu does not create its own root",
             );
 
@@ -483,7 +496,9 @@ describe("service mesh", () => {
         it("us (the root holder) generates the root, signs its own intermediate and publishes the root only as a secret", async () => {
             const result = await deployedStack("us");
             assert.ok(cacerts(result), "cacerts exists without any peer");
-            const root = result.resources.find((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert");
+            const root = result.resources.find(
+                (r) => r.type === "tls:index/selfSignedCert:SelfSignedCert" && inMesh(r),
+            );
             assert.equal(root?.inputs.isCaCertificate, true);
             assert.deepEqual(meshPending(result), ["mesh:asia", "mesh:eu"]);
             const out = result.outputs.publishedForPeers as any;

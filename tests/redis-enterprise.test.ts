@@ -1,67 +1,84 @@
-// Redis Enterprise (issue 4 §3, with §6, §7, §9): what `pulumi up` creates for the operator, the
-// cluster, the remote-cluster links and the Active-Active database, and how a region wires its peers.
+// Redis Enterprise (issue 4 §3; issue 12 §4; issue 14 §2-4): what `pulumi up` creates for the
+// operator, the cluster, the regional and Active-Active databases, the per-consumer logins, the peers'
+// links and the gateway that admits only the peers; how a region moves through its bootstrap phases
+// (tested on planRedis, which decides them); and a check per security finding, each shown to fail on
+// a copy of the objects with the finding put back.
 import * as assert from "node:assert/strict";
 import { deployedStack, prefetch } from "./harness/evaluate";
-import { helmReleases, kubernetesObjects, named, ofKind, type K8sObject } from "./harness/k8s";
+import { helmReleases, kubernetesObjects, named, ofKind, type K8sObject, unsecret } from "./harness/k8s";
+import { ALL_PEERS_OF_US, EGRESS, publishedRedis, stackOf, US_CREATED_DATABASE } from "./harness/peer-outputs";
+import { configOf } from "./harness/stack-config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 import { redisEnterpriseSchemaProblems } from "./schemas/redis-enterprise";
 import { evaluate, toPolicyResource } from "../policy/rules";
+import { externalDnsValues } from "../components/addons/charts";
+import type { CacheConsumer } from "../components/contracts";
+import type { PeerRegion } from "../components/peers";
+import {
+    consumerAccess,
+    consumerAcl,
+    DATABASES,
+    localCluster,
+    planRedis,
+    privateDnsNames,
+} from "../components/redis-enterprise/plan";
+import {
+    PEER_GATEWAY,
+    peerAuthorizationSpec,
+    peerGatewayValues,
+    publicGatewayDenySpec,
+} from "../components/redis-enterprise/exposure";
 
 const NS = "redis-enterprise";
+const PEERS_NS = "redis-enterprise-peers";
 const GROUP = "app.redislabs.com/";
 const KINDS = {
     rec: "RedisEnterpriseCluster",
     rerc: "RedisEnterpriseRemoteCluster",
     reaadb: "RedisEnterpriseActiveActiveDatabase",
     redb: "RedisEnterpriseDatabase",
+    user: "RedisEnterpriseUser",
+    acl: "RedisEnterpriseACL",
+    role: "RedisEnterpriseRole",
+    binding: "RedisEnterpriseRoleBinding",
 };
+/** Who uses a cache in a region stack, and the namespace its login is copied to. */
+const CACHE_USERS: Record<string, string> = {
+    "warung-kopi": "warung-kopi",
+    "product-catalog": "ecommerce",
+    payment: "ecommerce",
+    recommendation: "ecommerce",
+};
+const SESSIONS_USER = "auth";
 
-// What a peer region's stack publishes (stack output publishedForPeers), as the harness's mocked
-// stack references return it.
-function published(region: "us" | "eu" | "asia", extra: Record<string, string> = {}) {
-    return {
-        publishedForPeers: {
-            region,
-            redis: {
-                recName: `rec-${region}`,
-                recNamespace: NS,
-                apiFqdnUrl: `redis-api.${region}.shop.example.com`,
-                dbFqdnSuffix: `.redis-db.${region}.shop.example.com`,
-                username: `platform-admin@${region}.shop.example.com`,
-                password: `peer-admin-password-${region}`,
-                ...extra,
-            },
-        },
-    };
-}
-const stackOf = (region: string) => `acme/ecommerce-platform/${region}`;
+// Full-stack evaluations: the region as its first deploys see it (no peer deployed yet, shared with
+// the other test files), us once both peers published (us owns the Active-Active database), eu once
+// us created it, and dev. Every other phase is tested on planRedis.
+const US_LINKED = { stack: "us", stackOutputs: ALL_PEERS_OF_US };
+const EU_REPLICA = {
+    stack: "eu",
+    stackOutputs: { [stackOf("us")]: US_CREATED_DATABASE, [stackOf("asia")]: publishedRedis("asia") },
+};
+prefetch({ stack: "us" }, US_LINKED, EU_REPLICA, { stack: "eu" }, { stack: "asia" }, { stack: "dev" });
 
-const NO_PEERS = {};
-const EU_ONLY = { [stackOf("eu")]: published("eu") };
-const ALL_PEERS = { [stackOf("eu")]: published("eu"), [stackOf("asia")]: published("asia") };
-
-const US_CREATED = published("us", { databasePassword: "owner-db-password", activeActiveDatabase: "ecommerce-cache" });
-const ASIA_OWNS = { redisEnterprise: { activeActiveOwner: "asia" } };
-prefetch(
-    { stack: "us", stackOutputs: ALL_PEERS },
-    { stack: "us", stackOutputs: NO_PEERS },
-    { stack: "us", stackOutputs: EU_ONLY },
-    { stack: "eu", stackOutputs: { [stackOf("us")]: US_CREATED, [stackOf("asia")]: published("asia") } },
-    { stack: "eu", stackOutputs: { [stackOf("us")]: published("us") } },
-    { stack: "us", stackOutputs: ALL_PEERS, configOverrides: ASIA_OWNS },
-    { stack: "dev" },
-);
-
-const redisObjects = (r: StackEvaluation) =>
-    kubernetesObjects(r.resources).filter((o) => o.apiVersion.startsWith(GROUP));
-const inNamespace = (r: StackEvaluation) =>
-    kubernetesObjects(r.resources).filter(
-        (o) => o.metadata.namespace === NS || (o.kind === "Namespace" && o.metadata.name === NS),
-    );
+type Obj = K8sObject & { $resource: RecordedResource };
+const objectsOf = (r: StackEvaluation) => kubernetesObjects(r.resources) as Obj[];
+const redisObjects = (r: StackEvaluation) => objectsOf(r).filter((o) => o.apiVersion.startsWith(GROUP));
 const operatorRelease = (r: StackEvaluation) =>
     helmReleases(r.resources).find((h) => h.inputs.chart === "redis-enterprise-operator");
+const peerGatewayRelease = (r: StackEvaluation) =>
+    helmReleases(r.resources).find((h) => h.inputs.name === PEER_GATEWAY.name);
 const redisPending = (r: StackEvaluation) =>
     (r.outputs.crossRegionPending as string[]).filter((p) => p.startsWith("redis"));
+const published = (r: StackEvaluation) => {
+    const p = (r.outputs as any).publishedForPeers;
+    return unsecret(p).redis;
+};
+const secretData = (o: Obj): Record<string, string> => ({ ...(o.stringData ?? {}) });
+const envOf = (objects: Obj[], kind: string, name: string, ns: string): Record<string, any> =>
+    Object.fromEntries(
+        (named(objects, kind, name, ns).spec.template.spec.containers[0].env ?? []).map((e: any) => [e.name, e]),
+    );
 
 /** Every URN a resource depends on, directly or through other resources' dependencies. */
 function transitiveDependencies(all: RecordedResource[], r: RecordedResource): Set<string> {
@@ -85,80 +102,282 @@ function isSecretAt(v: any, path: string[]): boolean {
     return isSecretAt(v[path[0]], path.slice(1));
 }
 
+// ---------------------------------------------------------------------------------------------
+// The checks, one per finding, as functions over a stack's objects (so each runs on a damaged copy too)
+
+/**
+ * Finding "one cache password serves the shop, the four core services and every region; auth keeps
+ * sessions there": every consumer logs in with its own credential; cache consumers are Redis ACL users
+ * confined to their own key prefix on the cache database, which has no default user; auth's sessions
+ * are in a database no other consumer may use.
+ */
+function sharedCacheCredentialProblems(objects: Obj[]): string[] {
+    const problems: string[] = [];
+    const login = (name: string, ns: string) => {
+        const secretName = ns === "warung-kopi" ? "redis-credentials" : `${name}-cache`;
+        const s = objects.find(
+            (o) => o.kind === "Secret" && o.metadata.name === secretName && o.metadata.namespace === ns,
+        );
+        if (!s) problems.push(`${name}: no login Secret ${ns}/${secretName}`);
+        return s ? secretData(s) : {};
+    };
+    const passwords = new Map<string, string>();
+    for (const [name, ns] of [...Object.entries(CACHE_USERS), [SESSIONS_USER, "ecommerce"]]) {
+        const l = login(name, ns);
+        const other = [...passwords].find(([, p]) => p === l.password);
+        if (other) problems.push(`${name} shares its cache password with ${other[0]}`);
+        passwords.set(name, l.password);
+    }
+    const cacheDb = objects.find((o) => o.kind === KINDS.redb && o.metadata.name === DATABASES.cache.name);
+    if (!cacheDb || cacheDb.spec.defaultUser !== false)
+        problems.push("the cache database admits its default user (a password every consumer could share)");
+    for (const name of Object.keys(CACHE_USERS)) {
+        const user = objects.find((o) => o.kind === KINDS.user && o.spec.username === name);
+        if (!user) {
+            problems.push(`${name}: no Redis ACL user`);
+            continue;
+        }
+        const secret = objects.find(
+            (o) =>
+                o.kind === "Secret" &&
+                o.metadata.namespace === NS &&
+                o.metadata.name === user.spec.passwordSecrets[0].name,
+        );
+        if (secretData(secret ?? ({} as Obj)).password !== passwords.get(name))
+            problems.push(`${name}: its pods' password is not its own user's`);
+        const binding = objects.find(
+            (o) => o.kind === KINDS.binding && o.spec.subjects.some((s: any) => s.name === user.metadata.name),
+        );
+        const role = objects.find((o) => o.kind === KINDS.role && o.metadata.name === binding?.spec.roleRef.name);
+        const acl = objects.find((o) => o.kind === KINDS.acl && o.metadata.name === role?.spec.acl?.name);
+        if (!role || JSON.stringify(role.spec.scopes) !== JSON.stringify([{ kind: KINDS.redb, name: "cache" }]))
+            problems.push(`${name}: its role is not scoped to the cache database alone`);
+        if ((role?.spec.managementRole ?? "None") !== "None") problems.push(`${name}: its role manages databases`);
+        const keys = (acl?.spec.acl ?? "").split(/\s+/).filter((t: string) => t.startsWith("~"));
+        if (keys.length !== 1 || keys[0] !== `~${name}:*`)
+            problems.push(`${name}: its ACL admits keys ${keys.join(" ")}`);
+        if (!/-@dangerous/.test(acl?.spec.acl ?? "")) problems.push(`${name}: its ACL allows dangerous commands`);
+    }
+    const auth = objects.find((o) => o.kind === "Deployment" && o.metadata.name === SESSIONS_USER);
+    const authHost = auth?.spec.template.spec.containers[0].env.find((e: any) => e.name === "CACHE_HOST")?.value;
+    if (!authHost || authHost.startsWith(`${DATABASES.cache.name}.`))
+        problems.push(`auth keeps its sessions in ${authHost ?? "nothing"}, not a sessions database of its own`);
+    const clients = objects.find((o) => o.kind === "NetworkPolicy" && o.metadata.name === "allow-database-clients");
+    for (const rule of clients?.spec.ingress ?? []) {
+        const who = JSON.stringify(rule.from);
+        const ports = rule.ports.map((p: any) => p.port).sort();
+        const isAuth = who.includes(`"${SESSIONS_USER}"`);
+        const expected = isAuth ? [DATABASES.regionalSessions.port, DATABASES.sessions.port] : [DATABASES.cache.port];
+        if (JSON.stringify(ports) !== JSON.stringify(expected)) problems.push(`${who} may reach ports ${ports}`);
+    }
+    return problems;
+}
+
+/** Finding "clients reach the Redis Enterprise database in plain text". */
+function plainTextCacheProblems(objects: Obj[]): string[] {
+    const problems: string[] = [];
+    for (const db of objects.filter((o) => o.kind === KINDS.redb || o.kind === KINDS.reaadb)) {
+        const tlsMode = db.kind === KINDS.redb ? db.spec.tlsMode : db.spec.globalConfigurations?.tlsMode;
+        if (tlsMode !== "enabled") problems.push(`${db.kind} ${db.metadata.name}: tlsMode ${tlsMode}`);
+    }
+    const rec = objects.find((o) => o.kind === KINDS.rec)!;
+    const certSecret = objects.find(
+        (o) => o.kind === "Secret" && o.metadata.name === rec.spec.certificates?.proxyCertificateSecretName,
+    );
+    const ca = certSecret ? secretData(certSecret)["ca.crt"] : undefined;
+    if (!ca || !certSecret?.stringData?.["tls.crt"]) problems.push("the databases present no certificate of ours");
+    // Each consumer: TLS on, the CA mounted where its CA file variable points, the CA that signs the server.
+    const consumers: [string, string, "CACHE" | "REDIS"][] = [
+        ["backend", "warung-kopi", "REDIS"],
+        ["worker", "warung-kopi", "REDIS"],
+        ...[...Object.keys(CACHE_USERS).filter((n) => n !== "warung-kopi"), SESSIONS_USER].map(
+            (n) => [n, "ecommerce", "CACHE"] as [string, string, "CACHE"],
+        ),
+    ];
+    for (const [name, ns, prefix] of consumers) {
+        const d = objects.find(
+            (o) => o.kind === "Deployment" && o.metadata.name === name && o.metadata.namespace === ns,
+        );
+        if (!d) continue;
+        const spec = d.spec.template.spec;
+        const c = spec.containers[0];
+        const config = (c.envFrom ?? []).flatMap((f: any) => {
+            const cm = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === f.configMapRef?.name);
+            return Object.entries(cm?.data ?? {}).map(([k, v]) => ({ name: k, value: v }));
+        });
+        const env = Object.fromEntries([...config, ...(c.env ?? [])].map((e: any) => [e.name, e.value]));
+        if (env[`${prefix}_TLS`] !== "true") problems.push(`${ns}/${name}: ${prefix}_TLS is ${env[`${prefix}_TLS`]}`);
+        const file: string | undefined = env[`${prefix}_CA_FILE`];
+        const mount = (c.volumeMounts ?? []).find((m: any) => file?.startsWith(`${m.mountPath}/`));
+        const volume = spec.volumes.find((v: any) => v.name === mount?.name);
+        const cm = objects.find(
+            (o) => o.kind === "ConfigMap" && o.metadata.namespace === ns && o.metadata.name === volume?.configMap?.name,
+        );
+        if (!cm || cm.data[file!.slice(mount.mountPath.length + 1)] !== ca)
+            problems.push(`${ns}/${name}: no CA of the cache's server at ${file}`);
+    }
+    return problems;
+}
+
+/**
+ * Finding "the admin API and the database names are public through the ingress gateway and public
+ * DNS": the public ingress gateway refuses the names, the cluster admits only the peer gateway, which
+ * admits only the peers' addresses (load balancer, NetworkPolicy, AuthorizationPolicy) and routes only
+ * the API and the Active-Active database; external-dns keeps the names out of the zone.
+ */
+function exposureProblems(r: StackEvaluation, peerRanges: string[]): string[] {
+    const objects = objectsOf(r);
+    const problems: string[] = [];
+    const cfg = configOf(r.stack);
+    const api = `redis-api.${cfg.domain}`;
+    const deny = objects.find(
+        (o) => o.kind === "AuthorizationPolicy" && o.metadata.namespace === "istio-ingress" && o.spec.action === "DENY",
+    );
+    const denied = deny?.spec.rules?.flatMap((x: any) => x.when ?? []).find((w: any) => w.key === "connection.sni");
+    if (!denied?.values.includes(api) || !denied.values.includes(`*.redis-db.${cfg.domain}`))
+        problems.push("the public ingress gateway does not refuse the cluster's names");
+    for (const p of ofKind(objects, "NetworkPolicy", NS))
+        for (const rule of p.spec.ingress ?? [])
+            for (const peer of rule.from ?? []) {
+                const ns = peer.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"];
+                if (["istio-ingress", "istio-system"].includes(ns)) problems.push(`${p.metadata.name} admits ${ns}`);
+                if (peer.ipBlock && rule.ports?.map((x: any) => `${x.protocol}/${x.port}`).join() !== "TCP/8443")
+                    problems.push(`${p.metadata.name} admits ${peer.ipBlock.cidr} beyond the webhook`);
+            }
+    const release = peerGatewayRelease(r);
+    const service = release?.inputs.values.service;
+    if (!release) problems.push("no peer gateway");
+    else if (peerRanges.length === 0 ? service.type !== "ClusterIP" : service.type !== "LoadBalancer")
+        problems.push(`peer gateway Service ${service.type} with ${peerRanges.length} peer ranges`);
+    else if (peerRanges.length > 0) {
+        if (JSON.stringify(service.loadBalancerSourceRanges) !== JSON.stringify(peerRanges))
+            problems.push(`load balancer admits ${service.loadBalancerSourceRanges}`);
+        if (service.externalTrafficPolicy !== "Local") problems.push("client addresses not kept");
+    }
+    const policy = objects.find(
+        (o) => o.kind === "NetworkPolicy" && o.metadata.namespace === PEERS_NS && o.metadata.name === "allow-peers",
+    );
+    // On the TLS port: the peers' addresses, nothing else (Prometheus scrapes the Envoy stats port).
+    const onTls = (policy?.spec.ingress ?? []).filter((x: any) =>
+        x.ports.some((p: any) => p.port === PEER_GATEWAY.port),
+    );
+    const admitted = onTls.flatMap((x: any) => x.from.map((f: any) => f.ipBlock?.cidr ?? "a pod"));
+    if (JSON.stringify(admitted) !== JSON.stringify(peerRanges)) problems.push(`peer gateway pods admit ${admitted}`);
+    const authz = objects.find((o) => o.kind === "AuthorizationPolicy" && o.metadata.namespace === PEERS_NS);
+    const allowedIps = (authz?.spec.rules ?? []).flatMap((x: any) => x.from.flatMap((f: any) => f.source.ipBlocks));
+    if (authz?.spec.action !== "ALLOW" || JSON.stringify(allowedIps) !== JSON.stringify(peerRanges))
+        problems.push(`the gateway authorizes ${allowedIps}`);
+    const gateway = objects.find((o) => o.kind === "Gateway" && o.metadata.namespace === PEERS_NS);
+    const hosts = (gateway?.spec.servers ?? []).flatMap((s: any) => s.hosts);
+    if (JSON.stringify(hosts) !== JSON.stringify([api, `sessions.redis-db.${cfg.domain}`]))
+        problems.push(`the peer gateway serves ${hosts}`);
+    const dns = helmReleases(r.resources).find((h) => h.inputs.chart === "external-dns");
+    const args: string[] = dns?.inputs.values.extraArgs ?? [];
+    for (const name of [api, `redis-db.${cfg.domain}`])
+        if (!args.includes(`--exclude-domains=${name}`)) problems.push(`external-dns may publish ${name}`);
+    return problems;
+}
+
+/**
+ * Finding "every region holds every region's admin password": peers get the peering user, never the
+ * cluster administrator, and this region's RERC Secrets hold the peers' peering users.
+ */
+function peerCredentialProblems(r: StackEvaluation): string[] {
+    const objects = objectsOf(r);
+    const problems: string[] = [];
+    const admin = secretData(named(objects, "Secret", `rec-${r.stack}`, NS));
+    const pub = published(r);
+    const text = JSON.stringify(pub ?? {});
+    if (text.includes(admin.password)) problems.push("the administrator's password is published for the peers");
+    if (pub && pub.username === admin.username) problems.push("peers get the administrator's user name");
+    for (const rerc of ofKind(objects, KINDS.rerc, NS)) {
+        const s = secretData(named(objects, "Secret", rerc.spec.secretName, NS));
+        if (s.password === admin.password) problems.push(`${rerc.metadata.name} logs in as the administrator`);
+        if (!s.username?.startsWith("active-active-peering@"))
+            problems.push(`${rerc.metadata.name} logs in as ${s.username}`);
+    }
+    const role = objects.find(
+        (o) => o.kind === "RedisEnterpriseClusterRole" && o.metadata.name === "active-active-peering",
+    );
+    if (!role || role.spec.acl) problems.push("the peering role grants data access");
+    return problems;
+}
+
+/** A deep copy of a stack's objects, for damaging. */
+const copyOf = (objects: Obj[]): Obj[] =>
+    objects.map((o) => ({ ...JSON.parse(JSON.stringify(o)), $resource: o.$resource }));
+
+// ---------------------------------------------------------------------------------------------
+
 describe("Redis Enterprise", function () {
     this.timeout(240_000);
 
-    describe("in a region stack (us, every peer published)", () => {
+    describe("in a region's first deploys (us, no peer deployed yet)", () => {
         let us: StackEvaluation;
+        let objects: Obj[];
         before(async () => {
-            us = await deployedStack("us", { stackOutputs: ALL_PEERS });
+            us = await deployedStack("us");
+            objects = objectsOf(us);
         });
 
         it("installs the operator from the official repository at the pinned chart version, as a Helm release with a timeout", () => {
             const release = operatorRelease(us);
             assert.ok(release, "a redis-enterprise-operator release");
-            assert.equal(
-                release.type,
-                "kubernetes:helm.sh/v3:Release",
-                "the CRDs come from a hook Job: only a Helm release runs it",
-            );
+            assert.equal(release.type, "kubernetes:helm.sh/v3:Release", "the CRDs come from a hook Job");
             assert.equal(release.inputs.version, "8.2.0-12");
             assert.equal(release.inputs.repositoryOpts.repo, "https://helm.redis.io/");
             assert.equal(release.inputs.name, "redis-enterprise-operator");
             assert.equal(release.inputs.namespace, NS);
             assert.equal(release.inputs.createNamespace, false);
             assert.ok(release.inputs.timeout >= 300, `timeout ${release.inputs.timeout}s`);
-            assert.equal(
-                release.inputs.skipAwait ?? false,
-                false,
-                "the release waits for the operator (its webhook validates our resources)",
-            );
+            assert.equal(release.inputs.skipAwait ?? false, false, "the release waits for the operator's webhook");
             assert.equal(release.inputs.values.cluster.create, false, "the cluster is ours, not the chart's");
-            const egress = named(kubernetesObjects(us.resources), "NetworkPolicy", "allow-https-egress", NS);
-            assert.ok(
-                release.dependencies.includes(egress.$resource.urn),
-                "the CRD hook Job can reach the API server once the release starts",
+            const egress = named(objects, "NetworkPolicy", "allow-https-egress", NS);
+            assert.ok(release.dependencies.includes(egress.$resource.urn), "the CRD hook Job can reach the API server");
+        });
+
+        it("serves the shop's and the core services' caches from Redis Enterprise already: the regional cache database and auth's regional sessions database", () => {
+            const dbs = ofKind(redisObjects(us), KINDS.redb).map((o) => `${o.metadata.name}:${o.spec.databasePort}`);
+            assert.deepEqual(dbs.sort(), ["cache:12000", "sessions-regional:12001"]);
+            assert.equal(
+                ofKind(redisObjects(us), KINDS.reaadb).length,
+                0,
+                "no Active-Active database before the peers",
+            );
+            assert.deepEqual(redisPending(us).sort(), ["redis:asia", "redis:eu"]);
+            const config = named(objects, "ConfigMap", "warung-kopi-config", "warung-kopi").data;
+            assert.equal(config.REDIS_HOST, "cache.redis-enterprise.svc.cluster.local");
+            assert.equal(config.REDIS_PORT, "12000");
+            assert.equal(
+                envOf(objects, "Deployment", "auth", "ecommerce").CACHE_HOST.value,
+                "sessions-regional.redis-enterprise.svc.cluster.local",
+            );
+            assert.equal(
+                envOf(objects, "Deployment", "payment", "ecommerce").CACHE_HOST.value,
+                "cache.redis-enterprise.svc.cluster.local",
+            );
+            assert.equal(
+                (us.outputs as any).endpoints.redisEnterpriseSessions,
+                "sessions-regional.redis-enterprise.svc.cluster.local:12001",
             );
         });
 
-        it("creates one cluster, an RERC per participating region (its own included) and the Active-Active database", () => {
-            const objects = redisObjects(us);
-            assert.deepEqual(
-                ofKind(objects, KINDS.rec).map((o) => o.metadata.name),
-                ["rec-us"],
-            );
-            assert.deepEqual(
-                ofKind(objects, KINDS.rerc)
-                    .map((o) => o.metadata.name)
-                    .sort(),
-                ["rerc-asia", "rerc-eu", "rerc-us"],
-            );
-            const db = named(objects, KINDS.reaadb, "ecommerce-cache", NS);
-            assert.deepEqual(db.spec.participatingClusters.map((p: any) => p.name).sort(), [
-                "rerc-asia",
-                "rerc-eu",
-                "rerc-us",
-            ]);
-            assert.equal(db.spec.globalConfigurations.memorySize, "1GB");
-            assert.equal(db.spec.globalConfigurations.databaseSecretName, "ecommerce-cache-password");
-            assert.ok(
-                objects.every((o) => o.metadata.namespace === NS),
-                "everything in the redis-enterprise namespace",
-            );
+        it("emits custom resources that are valid against the operator's CRD fields", async () => {
+            for (const r of [
+                us,
+                await deployedStack(US_LINKED.stack, US_LINKED),
+                await deployedStack(EU_REPLICA.stack, EU_REPLICA),
+            ]) {
+                const problems = redisObjects(r).flatMap((o) =>
+                    (redisEnterpriseSchemaProblems(o) ?? ["not app.redislabs.com"]).map(
+                        (p) => `${r.stack} ${o.kind} ${o.metadata.name}: ${p}`,
+                    ),
+                );
+                assert.deepEqual(problems, []);
+            }
         });
 
-        it("emits custom resources that are valid against the documented CRD fields", () => {
-            const objects = redisObjects(us);
-            assert.ok(objects.length >= 5);
-            const problems = objects.flatMap((o) =>
-                (redisEnterpriseSchemaProblems(o) ?? ["not app.redislabs.com"]).map(
-                    (p) => `${o.kind} ${o.metadata.name}: ${p}`,
-                ),
-            );
-            assert.deepEqual(problems, []);
-        });
-
-        it("configures the cluster from config: nodes, resources, storage, and the public API and database hosts", () => {
+        it("configures the cluster from config: nodes, resources, storage, our server certificate, and the names Active-Active needs", () => {
             const rec = named(redisObjects(us), KINDS.rec, "rec-us", NS);
             assert.equal(rec.spec.nodes, 3);
             assert.deepEqual(rec.spec.redisEnterpriseNodeResources.requests, { cpu: "2", memory: "4Gi" });
@@ -171,100 +390,89 @@ describe("Redis Enterprise", function () {
                 method: "istio",
                 apiFqdnUrl: "redis-api.us.shop.example.com",
                 dbFqdnSuffix: ".redis-db.us.shop.example.com",
+                ingressAnnotations: { "external-dns.alpha.kubernetes.io/controller": "none" },
             });
-            assert.equal(
-                rec.spec.securityContext.resourceLimits.allowAutoAdjustment,
-                false,
-                "no SYS_RESOURCE capability",
-            );
+            assert.deepEqual(rec.spec.certificates, {
+                proxyCertificateSecretName: "redis-enterprise-server-tls",
+                metricsExporterCertificateSecretName: "redis-enterprise-server-tls",
+            });
+            assert.equal(rec.spec.securityContext.resourceLimits.allowAutoAdjustment, false, "no SYS_RESOURCE");
             assert.equal(rec.metadata.annotations?.["pulumi.com/waitFor"], "jsonpath={.status.state}=Running");
+            const tls = named(objects, "Secret", "redis-enterprise-server-tls", NS);
+            assert.equal(tls.type, "kubernetes.io/tls");
+            assert.deepEqual(Object.keys(tls.stringData).sort(), ["ca.crt", "tls.crt", "tls.key"]);
+            // The certificate names every in-cluster database host and the Active-Active database's public name.
+            const csr = us.resources.find((x) => x.type === "tls:index/certRequest:CertRequest")!;
+            assert.deepEqual(csr.inputs.dnsNames, [
+                "*.redis-enterprise.svc.cluster.local",
+                "*.redis-enterprise.svc",
+                "*.redis-db.us.shop.example.com",
+            ]);
         });
 
-        it("orders every custom resource after the operator release; the REC after its credentials; RERCs after the REC; the database after every RERC", () => {
+        it("orders every custom resource after the operator; the REC after its credentials and certificate; logins after their passwords; the apps after their database and login", () => {
             const all = us.resources;
             const release = operatorRelease(us)!;
-            const objects = redisObjects(us);
-            const deps = (o: K8sObject) => transitiveDependencies(all, o.$resource);
-            for (const o of objects)
+            const deps = (o: Obj) => transitiveDependencies(all, o.$resource);
+            for (const o of redisObjects(us))
                 assert.ok(deps(o).has(release.urn), `${o.kind} ${o.metadata.name} depends on the operator release`);
             const rec = named(objects, KINDS.rec, "rec-us");
-            const adminSecret = named(kubernetesObjects(all), "Secret", "rec-us", NS);
-            assert.ok(deps(rec).has(adminSecret.$resource.urn), "REC after its admin credentials Secret");
-            const rercs = ofKind(objects, KINDS.rerc);
-            for (const rerc of rercs) {
-                assert.ok(deps(rerc).has(rec.$resource.urn), `${rerc.metadata.name} after the REC`);
-                const secret = named(kubernetesObjects(all), "Secret", rerc.spec.secretName, NS);
-                assert.ok(deps(rerc).has(secret.$resource.urn), `${rerc.metadata.name} after its credentials Secret`);
+            for (const s of ["rec-us", "redis-enterprise-server-tls"])
+                assert.ok(deps(rec).has(named(objects, "Secret", s, NS).$resource.urn), `REC after ${s}`);
+            for (const user of ofKind(objects, KINDS.user, NS)) {
+                const secret = named(objects, "Secret", user.spec.passwordSecrets[0].name, NS);
+                assert.ok(deps(user).has(secret.$resource.urn), `${user.metadata.name} after its password`);
+                assert.ok(deps(user).has(rec.$resource.urn), `${user.metadata.name} after the REC`);
             }
-            const db = named(objects, KINDS.reaadb, "ecommerce-cache");
-            for (const rerc of rercs)
-                assert.ok(deps(db).has(rerc.$resource.urn), `database after ${rerc.metadata.name}`);
-            const dbSecret = named(kubernetesObjects(all), "Secret", "ecommerce-cache-password", NS);
-            assert.ok(deps(db).has(dbSecret.$resource.urn), "database after its password Secret");
+            const rerc = named(objects, KINDS.rerc, "rerc-us");
+            assert.ok(
+                deps(rerc).has(named(objects, KINDS.user, "active-active-peering").$resource.urn),
+                "own RERC after the peering user",
+            );
+            // The shop's configuration and the core services' pods name a database only once it and their login exist.
+            const cache = named(objects, KINDS.redb, "cache");
+            const shopConfig = named(objects, "ConfigMap", "warung-kopi-config", "warung-kopi");
+            assert.ok(deps(shopConfig).has(cache.$resource.urn), "the shop's config after the cache database");
+            assert.ok(deps(shopConfig).has(named(objects, KINDS.user, "cache-warung-kopi").$resource.urn));
+            const auth = named(objects, "Deployment", "auth", "ecommerce");
+            assert.ok(deps(auth).has(named(objects, KINDS.redb, "sessions-regional").$resource.urn));
         });
 
-        it("gives long installs explicit timeouts and protects production data from deletion", () => {
-            const objects = redisObjects(us);
-            const rec = named(objects, KINDS.rec, "rec-us").$resource;
-            const db = named(objects, KINDS.reaadb, "ecommerce-cache").$resource;
-            for (const r of [rec, db]) {
+        it("protects the cluster and every database from deletion, with explicit timeouts for long installs", () => {
+            for (const o of [named(objects, KINDS.rec, "rec-us"), ...ofKind(objects, KINDS.redb)]) {
+                const r = o.$resource;
                 assert.ok(
                     r.customTimeouts?.create && parseInt(r.customTimeouts.create) >= 20,
-                    `${r.name} create timeout ${r.customTimeouts?.create}`,
+                    `${r.name} create timeout`,
                 );
                 assert.equal(r.protect, true, `${r.name} protected in production`);
             }
+            for (const db of ofKind(objects, KINDS.redb))
+                assert.equal(db.metadata.annotations?.["pulumi.com/waitFor"], "jsonpath={.status.status}=active");
         });
 
-        it("links each peer with the credentials that peer published, in a Secret named redis-enterprise-<rerc>", () => {
-            const objects = kubernetesObjects(us.resources);
-            const eu = named(objects, KINDS.rerc, "rerc-eu", NS);
-            assert.deepEqual(eu.spec, {
-                recName: "rec-eu",
-                recNamespace: NS,
-                apiFqdnUrl: "redis-api.eu.shop.example.com",
-                dbFqdnSuffix: ".redis-db.eu.shop.example.com",
-                secretName: "redis-enterprise-rerc-eu",
-            });
-            const secret = named(objects, "Secret", "redis-enterprise-rerc-eu", NS);
-            assert.equal(secret.stringData.password, "peer-admin-password-eu");
-            assert.ok(
-                isSecretAt(secret.$resource.inputs, ["stringData", "password"]),
-                "the peer's password stays a Pulumi secret",
-            );
-            // The local RERC carries this cluster's own admin credentials.
-            const admin = named(objects, "Secret", "rec-us", NS);
-            const local = named(objects, "Secret", "redis-enterprise-rerc-us", NS);
-            assert.deepEqual(local.stringData, admin.stringData);
-            assert.deepEqual(Object.keys(admin.stringData).sort(), ["password", "username"]);
-        });
-
-        it("keeps credentials in Secrets only: every Secret value is a Pulumi secret, nothing credential-like in Helm values or ConfigMaps", () => {
-            const secrets = inNamespace(us).filter((o) => o.kind === "Secret");
-            assert.ok(secrets.length >= 5, "admin, three RERC and the database Secrets");
-            for (const s of secrets) {
-                for (const field of ["data", "stringData"]) {
-                    for (const k of Object.keys(s[field] ?? {}))
-                        assert.ok(
-                            isSecretAt(s.$resource.inputs, [field, k]),
-                            `${s.metadata.name} ${field}.${k} is a Pulumi secret`,
-                        );
-                }
-            }
-            const passwords = secrets
-                .flatMap((s) => Object.values<string>(s.stringData ?? {}))
-                .filter((v) => !v.includes("@"));
-            const release = operatorRelease(us)!;
-            const values = JSON.stringify(release.inputs.values);
-            for (const p of passwords) assert.ok(!values.includes(p), "no password in the operator's Helm values");
-            const configMaps = kubernetesObjects(us.resources).filter((o) => o.kind === "ConfigMap");
-            for (const p of passwords)
-                assert.ok(
-                    !configMaps.some((c) => JSON.stringify(c.data ?? {}).includes(p)),
-                    "no password in any ConfigMap",
-                );
+        it("keeps credentials in Secrets only: Pulumi secrets everywhere, nothing credential-like in Helm values, ConfigMaps or custom resources", () => {
+            const secrets = ofKind(objects, "Secret", NS);
+            assert.ok(secrets.length >= 8);
+            for (const s of secrets)
+                for (const k of Object.keys(s.stringData ?? {}))
+                    assert.ok(
+                        isSecretAt(s.$resource.inputs, ["stringData", k]),
+                        `${s.metadata.name}.${k} is a Pulumi secret`,
+                    );
+            const values = secrets
+                .flatMap((s) => Object.entries<string>(s.stringData ?? {}))
+                .filter(([k, v]) => k !== "username" && k !== "ca.crt" && k !== "tls.crt" && !v.includes("@"))
+                .map(([, v]) => v);
+            const text = JSON.stringify([
+                operatorRelease(us)!.inputs.values,
+                peerGatewayRelease(us)!.inputs.values,
+                ofKind(objects, "ConfigMap").map((c) => c.data),
+                redisObjects(us).map((o) => o.spec),
+            ]);
+            assert.deepEqual(values.filter((v) => text.includes(v)).length, 0);
             const mine = us.resources.filter(
-                (r) => r.urn.includes("RedisEnterprise") || r.inputs?.metadata?.namespace === NS || r === release,
+                (r) => r.urn.includes("RedisEnterprise") || r.inputs?.metadata?.namespace === NS,
             );
             assert.deepEqual(
                 evaluate(mine.map(toPolicyResource))
@@ -274,172 +482,224 @@ describe("Redis Enterprise", function () {
             );
         });
 
-        it("passes credentials to custom resources by Secret name only", () => {
-            const text = JSON.stringify(redisObjects(us).map((o) => o.spec));
-            for (const s of inNamespace(us).filter((o) => o.kind === "Secret")) {
-                for (const v of Object.values<string>(s.stringData ?? {}))
-                    if (!v.includes("@"))
-                        assert.ok(
-                            !text.includes(v),
-                            `a value of Secret ${s.metadata.name} appears in a custom resource`,
-                        );
-            }
-        });
-
-        it("runs in a guarded namespace: baseline enforced (restricted warned), default-deny, webhook namespace label", () => {
-            const ns = named(kubernetesObjects(us.resources), "Namespace", NS);
+        it("runs in a guarded namespace: baseline enforced (restricted warned), default-deny, webhook namespace label, the webhook alone open by address", () => {
+            const ns = named(objects, "Namespace", NS);
             assert.equal(ns.metadata.labels?.["pod-security.kubernetes.io/enforce"], "baseline");
             assert.equal(ns.metadata.labels?.["pod-security.kubernetes.io/warn"], "restricted");
             assert.equal(ns.metadata.labels?.["redis.io/redisenterprise.admission.enable"], NS);
-            const policies = ofKind(inNamespace(us), "NetworkPolicy");
+            const policies = ofKind(objects, "NetworkPolicy", NS);
             assert.ok(policies.some((p) => p.metadata.name === "default-deny"));
-            // Apps reach only the database port of the cluster's node pods.
-            const clients = named(policies, "NetworkPolicy", "allow-database-clients");
-            assert.deepEqual(clients.spec.ingress[0].ports, [{ protocol: "TCP", port: 12000 }]);
-            assert.deepEqual(
-                clients.spec.ingress[0].from
-                    .map((f: any) => f.namespaceSelector.matchLabels["kubernetes.io/metadata.name"])
-                    .sort(),
-                ["ecommerce", "warung-kopi"],
-            );
-            // No ingress rule open to everything except the webhook port of the operator.
-            for (const p of policies) {
-                for (const rule of p.spec.ingress ?? []) {
+            for (const p of policies)
+                for (const rule of p.spec.ingress ?? [])
                     assert.ok(
                         rule.from?.length,
                         `${p.metadata.name}: an ingress rule without sources admits every pod`,
                     );
-                    if (rule.from.some((f: any) => f.ipBlock))
-                        assert.deepEqual(
-                            rule.ports,
-                            [{ protocol: "TCP", port: 8443 }],
-                            `${p.metadata.name}: only the webhook is open by address`,
-                        );
-                }
-            }
         });
 
-        it("lets Prometheus scrape the cluster's metrics endpoint (ServiceMonitor over HTTPS, allowed from the monitoring namespace)", () => {
-            const objects = kubernetesObjects(us.resources);
+        it("lets Prometheus scrape the metrics endpoint over HTTPS, verifying it against our CA", () => {
             const monitor = ofKind(objects, "ServiceMonitor", NS)[0];
-            assert.ok(monitor, "a ServiceMonitor in redis-enterprise");
             assert.deepEqual(monitor.spec.selector.matchLabels, { "redis.io/service": "prom-metrics" });
-            assert.equal(monitor.spec.endpoints[0].port, "prometheus");
-            assert.equal(monitor.spec.endpoints[0].scheme, "https");
+            const endpoint = monitor.spec.endpoints[0];
+            assert.equal(endpoint.scheme, "https");
+            assert.equal(endpoint.tlsConfig.insecureSkipVerify, undefined, "no insecureSkipVerify");
+            assert.deepEqual(endpoint.tlsConfig.ca, { configMap: { name: "redis-enterprise-ca", key: "ca.crt" } });
+            assert.equal(endpoint.tlsConfig.serverName, "rec-us-prom.redis-enterprise.svc");
+            const ca = named(objects, "ConfigMap", "redis-enterprise-ca", NS).data["ca.crt"];
+            assert.equal(ca, named(objects, "Secret", "redis-enterprise-server-tls", NS).stringData["ca.crt"]);
             const allow = named(objects, "NetworkPolicy", "allow-metrics-scrape", NS);
             assert.deepEqual(allow.spec.ingress[0].ports, [{ protocol: "TCP", port: 8070 }]);
-            assert.equal(
-                allow.spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"],
-                "monitoring",
-            );
-        });
-
-        it("gives the applications the database as their cache, and publishes the cluster (password secret) for the peers", () => {
-            const outputs = us.outputs as any;
-            assert.equal(
-                outputs.endpoints.redisEnterpriseDatabase,
-                "ecommerce-cache.redis-enterprise.svc.cluster.local:12000",
-            );
-            assert.equal(outputs.endpoints.redisEnterpriseApi, "https://redis-api.us.shop.example.com");
-            assert.deepEqual(redisPending(us), []);
-            const pub = isSecretMarked(outputs.publishedForPeers)
-                ? outputs.publishedForPeers.$secret
-                : outputs.publishedForPeers;
-            const redis = pub.redis;
-            assert.equal(redis.recName, "rec-us");
-            assert.equal(redis.apiFqdnUrl, "redis-api.us.shop.example.com");
-            assert.equal(redis.activeActiveDatabase, "ecommerce-cache");
-            const admin = named(kubernetesObjects(us.resources), "Secret", "rec-us", NS);
-            assert.equal(redis.password, admin.stringData.password, "peers get this cluster's admin password");
-            assert.ok(isSecretAt(outputs, ["publishedForPeers", "redis", "password"]), "published as a secret");
         });
     });
 
-    describe("peer wiring (us owns the Active-Active database; eu and asia are its peers)", () => {
-        it("no peer deployed yet: the cluster and its own RERC deploy, the database waits, the links are reported pending", async () => {
-            const r = await deployedStack("us", { stackOutputs: NO_PEERS });
-            const objects = redisObjects(r);
-            assert.equal(ofKind(objects, KINDS.rec).length, 1);
-            assert.deepEqual(
-                ofKind(objects, KINDS.rerc).map((o) => o.metadata.name),
-                ["rerc-us"],
-            );
-            assert.equal(ofKind(objects, KINDS.reaadb).length, 0, "no database until every participating RERC exists");
-            assert.deepEqual(redisPending(r).sort(), ["redis:asia", "redis:eu"]);
-            assert.equal(
-                (r.outputs as any).endpoints.redisEnterpriseDatabase,
-                undefined,
-                "apps are not pointed at a database that does not exist",
-            );
-            assert.equal((r.outputs as any).endpoints.redisEnterpriseApi, "https://redis-api.us.shop.example.com");
+    describe("security findings (each check also run on a copy with the finding put back)", () => {
+        it("each consumer has a login of its own: a Redis ACL user on its own keys of the cache database, auth a sessions database of its own", async () => {
+            for (const r of [await deployedStack("us"), await deployedStack(US_LINKED.stack, US_LINKED)]) {
+                const objects = objectsOf(r);
+                assert.deepEqual(sharedCacheCredentialProblems(objects), [], r.stack);
+                // Damaged copies: one password for two consumers; an ACL on every key; the default user back on.
+                const shared = copyOf(objects);
+                const pass = (o: Obj) => o.kind === "Secret" && o.metadata.name === "product-catalog-cache";
+                shared.find(pass)!.stringData.password = secretData(
+                    named(objects, "Secret", "payment-cache", "ecommerce"),
+                ).password;
+                assert.match(sharedCacheCredentialProblems(shared).join("\n"), /shares its cache password/);
+                const everyKey = copyOf(objects);
+                everyKey.find((o) => o.kind === KINDS.acl && o.metadata.name === "cache-payment")!.spec.acl =
+                    "+@all ~*";
+                assert.match(sharedCacheCredentialProblems(everyKey).join("\n"), /payment: its ACL admits keys ~\*/);
+                const defaultUser = copyOf(objects);
+                defaultUser.find((o) => o.kind === KINDS.redb && o.metadata.name === "cache")!.spec.defaultUser = true;
+                assert.match(sharedCacheCredentialProblems(defaultUser).join("\n"), /default user/);
+            }
         });
 
-        it("some peers deployed: links those, still no database, the rest pending", async () => {
-            const r = await deployedStack("us", { stackOutputs: EU_ONLY });
-            const objects = redisObjects(r);
+        it("every client speaks TLS to Redis Enterprise and verifies the server against the CA it is given", async () => {
+            for (const r of [await deployedStack("us"), await deployedStack(US_LINKED.stack, US_LINKED)]) {
+                const objects = objectsOf(r);
+                assert.deepEqual(plainTextCacheProblems(objects), [], r.stack);
+                const plain = copyOf(objects);
+                plain.find((o) => o.kind === KINDS.redb && o.metadata.name === "cache")!.spec.tlsMode = "disabled";
+                assert.match(plainTextCacheProblems(plain).join("\n"), /cache: tlsMode disabled/);
+                const noCa = copyOf(objects);
+                noCa.find((o) => o.kind === "ConfigMap" && o.metadata.name === "auth-cache-ca")!.data["ca.crt"] =
+                    "other";
+                assert.match(plainTextCacheProblems(noCa).join("\n"), /ecommerce\/auth: no CA/);
+            }
+        });
+
+        it("the cluster API and the Active-Active database are reachable only from the peers' addresses, through a gateway of their own, and not in public DNS", async () => {
+            const first = await deployedStack("us");
+            // Before the peers publish: this region's own address (the operator checks its own cluster through it).
+            assert.deepEqual(exposureProblems(first, [EGRESS.us]), []);
+            const linked = await deployedStack(US_LINKED.stack, US_LINKED);
+            const ranges = [EGRESS.asia, EGRESS.eu, EGRESS.us].sort();
+            assert.deepEqual(exposureProblems(linked, ranges), []);
+            // Damaged: the peer gateway's load balancer open to the world.
+            const open = JSON.parse(JSON.stringify(linked)) as StackEvaluation;
+            peerGatewayRelease(open)!.inputs.values.service.loadBalancerSourceRanges = [];
+            assert.match(exposureProblems(open, ranges).join("\n"), /load balancer admits/);
+            // Damaged: the cluster admits the public ingress gateway again.
+            const viaPublic = JSON.parse(JSON.stringify(linked)) as StackEvaluation;
+            const policy = viaPublic.resources.find((x) => x.inputs?.metadata?.name === "allow-peer-gateway")!;
+            policy.inputs.spec.ingress[0].from.push({
+                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "istio-ingress" } },
+            });
+            assert.match(exposureProblems(viaPublic, ranges).join("\n"), /admits istio-ingress/);
+        });
+
+        it("peers get the cluster's Active-Active peering user (Admin, no data access), never its administrator", async () => {
+            for (const r of [
+                await deployedStack("us"),
+                await deployedStack(US_LINKED.stack, US_LINKED),
+                await deployedStack(EU_REPLICA.stack, EU_REPLICA),
+            ])
+                assert.deepEqual(peerCredentialProblems(r), [], r.stack);
+            const us = await deployedStack("us");
+            const pub = published(us);
+            assert.equal(pub.username, "active-active-peering@us.shop.example.com");
+            assert.equal(
+                pub.password,
+                secretData(named(objectsOf(us), "Secret", "active-active-peering", NS)).password,
+            );
+            assert.ok(
+                isSecretAt((us.outputs as any).publishedForPeers, ["redis", "password"]),
+                "published as a secret",
+            );
+            assert.deepEqual(pub.sourceRanges, [EGRESS.us]);
+            const leaky = JSON.parse(JSON.stringify(us)) as StackEvaluation;
+            const admin = secretData(named(objectsOf(us), "Secret", "rec-us", NS)).password;
+            (leaky.outputs as any).publishedForPeers = { region: "us", redis: { ...pub, password: admin } };
+            assert.match(peerCredentialProblems(leaky).join("\n"), /administrator's password is published/);
+        });
+
+        it("no production stack runs a single Redis pod: the shop's cache is Redis Enterprise in every phase", async () => {
+            for (const stack of ["us", "eu", "asia"]) {
+                const objects = objectsOf(await deployedStack(stack));
+                const redisPods = objects.filter(
+                    (o) =>
+                        ["Deployment", "StatefulSet"].includes(o.kind) &&
+                        /redis/.test(JSON.stringify(o.spec?.template?.spec?.containers?.map((c: any) => c.image))),
+                );
+                assert.deepEqual(
+                    redisPods.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`),
+                    [],
+                    stack,
+                );
+                assert.match(
+                    named(objects, "ConfigMap", "warung-kopi-config", "warung-kopi").data.REDIS_HOST,
+                    /\.redis-enterprise\.svc/,
+                );
+            }
+            const dev = objectsOf(await deployedStack("dev"));
+            assert.ok(named(dev, "Deployment", "redis", "warung-kopi"), "dev keeps the seed's Redis Deployment");
+            assert.throws(
+                () => configOf("us", { layers: { redisEnterprise: false } }),
+                /layers\.redisEnterprise.*expected true in a production stack/s,
+            );
+        });
+    });
+
+    describe("once the peers are linked (us owns the Active-Active database)", () => {
+        let r: StackEvaluation;
+        let objects: Obj[];
+        before(async () => {
+            r = await deployedStack(US_LINKED.stack, US_LINKED);
+            objects = objectsOf(r);
+        });
+
+        it("creates the Active-Active sessions database after every RERC, each RERC with the peer's peering credentials", () => {
             assert.deepEqual(
                 ofKind(objects, KINDS.rerc)
                     .map((o) => o.metadata.name)
                     .sort(),
-                ["rerc-eu", "rerc-us"],
+                ["rerc-asia", "rerc-eu", "rerc-us"],
             );
-            assert.equal(ofKind(objects, KINDS.reaadb).length, 0);
-            assert.deepEqual(redisPending(r), ["redis:asia"]);
-        });
-
-        it("all peers deployed: three RERCs and the database, nothing pending", async () => {
-            const r = await deployedStack("us", { stackOutputs: ALL_PEERS });
-            assert.equal(ofKind(redisObjects(r), KINDS.rerc).length, 3);
-            assert.equal(ofKind(redisObjects(r), KINDS.reaadb).length, 1);
+            const db = named(objects, KINDS.reaadb, "sessions", NS);
+            assert.deepEqual(db.spec.participatingClusters.map((p: any) => p.name).sort(), [
+                "rerc-asia",
+                "rerc-eu",
+                "rerc-us",
+            ]);
+            assert.equal(db.spec.globalConfigurations.databaseSecretName, "sessions-password");
+            assert.equal(db.spec.globalConfigurations.databasePort, 12002);
+            const deps = transitiveDependencies(r.resources, db.$resource);
+            for (const rerc of ofKind(objects, KINDS.rerc))
+                assert.ok(deps.has(rerc.$resource.urn), `after ${rerc.metadata.name}`);
+            assert.equal(db.$resource.protect, true);
+            const eu = named(objects, KINDS.rerc, "rerc-eu", NS);
+            assert.deepEqual(eu.spec, {
+                recName: "rec-eu",
+                recNamespace: NS,
+                apiFqdnUrl: "redis-api.eu.shop.example.com",
+                dbFqdnSuffix: ".redis-db.eu.shop.example.com",
+                secretName: "redis-enterprise-rerc-eu",
+            });
+            const s = named(objects, "Secret", "redis-enterprise-rerc-eu", NS);
+            assert.equal(s.stringData.password, "peer-peering-password-eu");
+            assert.ok(isSecretAt(s.$resource.inputs, ["stringData", "password"]));
             assert.deepEqual(redisPending(r), []);
         });
 
-        it("a peer region never creates the database itself; it takes the owner's password once the owner published it", async () => {
-            const r = await deployedStack("eu", {
-                stackOutputs: { [stackOf("us")]: US_CREATED, [stackOf("asia")]: published("asia") },
-            });
-            const objects = kubernetesObjects(r.resources);
-            assert.equal(ofKind(redisObjects(r), KINDS.reaadb).length, 0, "the operator brings the replica");
+        it("switches auth to the Active-Active database and keeps the regional one as the way back; the other consumers stay on the regional cache", () => {
+            const auth = envOf(objects, "Deployment", "auth", "ecommerce");
+            assert.equal(auth.CACHE_HOST.value, "sessions.redis-enterprise.svc.cluster.local");
+            assert.equal(auth.CACHE_PORT.value, "12002");
+            assert.equal(auth.CACHE_USERNAME, undefined, "the sessions database's own password, no ACL user");
+            assert.ok(named(objects, KINDS.redb, "sessions-regional", NS), "the regional sessions database stays");
+            assert.equal(
+                envOf(objects, "Deployment", "payment", "ecommerce").CACHE_HOST.value,
+                "cache.redis-enterprise.svc.cluster.local",
+            );
+            const pub = published(r);
+            assert.equal(pub.activeActiveDatabase, "sessions");
+            assert.equal(pub.databasePassword, secretData(named(objects, "Secret", "sessions-password", NS)).password);
+            assert.equal(
+                secretData(named(objects, "Secret", "auth-cache", "ecommerce")).password,
+                pub.databasePassword,
+            );
+        });
+    });
+
+    describe("in a replica region (eu, once us created the database)", () => {
+        it("never creates the database itself, takes the owner's password, and switches auth once the owner published it", async () => {
+            const r = await deployedStack(EU_REPLICA.stack, EU_REPLICA);
+            const objects = objectsOf(r);
+            assert.equal(ofKind(objects, KINDS.reaadb).length, 0, "the operator brings the replica");
             assert.deepEqual(
-                ofKind(redisObjects(r), KINDS.rerc)
+                ofKind(objects, KINDS.rerc)
                     .map((o) => o.metadata.name)
                     .sort(),
                 ["rerc-asia", "rerc-eu", "rerc-us"],
             );
-            const dbSecret = named(objects, "Secret", "ecommerce-cache-password", NS);
+            const db = named(objects, "Secret", "sessions-password", NS);
+            assert.equal(db.stringData.password, "owner-sessions-password");
             assert.equal(
-                dbSecret.stringData.password,
-                "owner-db-password",
-                "the same password in every participating region",
+                envOf(objects, "Deployment", "auth", "ecommerce").CACHE_HOST.value,
+                "sessions.redis-enterprise.svc.cluster.local",
             );
-            assert.ok(isSecretAt(dbSecret.$resource.inputs, ["stringData", "password"]));
             assert.deepEqual(redisPending(r), []);
-            assert.equal(
-                (r.outputs as any).endpoints.redisEnterpriseDatabase,
-                "ecommerce-cache.redis-enterprise.svc.cluster.local:12000",
-            );
-        });
-
-        it("a peer region whose owner has not created the database yet reports it pending and gives apps no Redis Enterprise cache", async () => {
-            const r = await deployedStack("eu", { stackOutputs: { [stackOf("us")]: published("us") } });
-            assert.equal(ofKind(redisObjects(r), KINDS.reaadb).length, 0);
-            assert.deepEqual(redisPending(r).sort(), ["redis-database:us", "redis:asia"]);
-            assert.equal((r.outputs as any).endpoints.redisEnterpriseDatabase, undefined);
-            assert.equal(
-                ofKind(kubernetesObjects(r.resources), "Secret", NS).some(
-                    (s) => s.metadata.name === "ecommerce-cache-password",
-                ),
-                false,
-            );
-        });
-
-        it("the owner is a config choice: with asia as owner, us (all peers present) creates no database", async () => {
-            const r = await deployedStack("us", {
-                stackOutputs: ALL_PEERS,
-                configOverrides: ASIA_OWNS,
-            });
-            assert.equal(ofKind(redisObjects(r), KINDS.reaadb).length, 0);
-            assert.deepEqual(redisPending(r), ["redis-database:asia"]);
+            assert.equal(published(r).databasePassword, undefined, "only the owner publishes the password");
         });
     });
 
@@ -452,58 +712,173 @@ describe("Redis Enterprise", function () {
             );
             assert.equal(operatorRelease(dev), undefined);
             assert.equal(
-                kubernetesObjects(dev.resources).some((o) => o.kind === "Namespace" && o.metadata.name === NS),
+                objectsOf(dev).some((o) => o.kind === "Namespace" && [NS, PEERS_NS].includes(o.metadata.name!)),
                 false,
             );
         });
     });
 
+    describe("bootstrap phases (planRedis)", () => {
+        // Overrides replace a stack file's key: keep the region's own egress address unless a test sets it.
+        const cfg = (
+            region: "us" | "eu",
+            redisEnterprise: Record<string, unknown> = {},
+            more: Record<string, unknown> = {},
+        ) => configOf(region, { redisEnterprise: { egressCidrs: [EGRESS[region]], ...redisEnterprise }, ...more });
+        const peer = (region: "us" | "eu" | "asia", extra: Record<string, unknown> = {}): PeerRegion => ({
+            region,
+            stack: stackOf(region),
+            published: publishedRedis(region, extra).publishedForPeers,
+        });
+        const notDeployed = (region: "us" | "eu" | "asia"): PeerRegion => ({ region, stack: stackOf(region) });
+        const plan = (c: ReturnType<typeof cfg>, peers: PeerRegion[]) => planRedis(c, peers, localCluster(c, "u", "p"));
+
+        it("a region without peers: regional databases only, nothing exposed, nothing pending", () => {
+            const c = cfg("us", {}, { peers: {} });
+            const p = plan(c, []);
+            assert.equal(p.mode, "regional");
+            assert.equal(p.sessions, DATABASES.regionalSessions);
+            assert.equal(p.peerHosts, undefined);
+            assert.deepEqual(p.pending, []);
+        });
+
+        it("the owner waits for every peer, then creates the Active-Active database and switches in the same update", () => {
+            const c = cfg("us");
+            const waiting = plan(c, [peer("eu"), notDeployed("asia")]);
+            assert.equal(waiting.createActiveActive, false);
+            assert.equal(waiting.sessions, DATABASES.regionalSessions);
+            assert.deepEqual(waiting.pending, ["redis:asia"]);
+            assert.deepEqual(
+                waiting.participants.map((x) => x.rerc),
+                ["rerc-us", "rerc-eu"],
+            );
+            const linked = plan(c, [peer("eu"), peer("asia")]);
+            assert.equal(linked.createActiveActive, true);
+            assert.equal(linked.sessions, DATABASES.sessions);
+            assert.deepEqual(linked.activeActivePassword, { generate: true });
+        });
+
+        it("a replica switches only once the owner published the database and its password", () => {
+            const c = cfg("eu");
+            const waiting = plan(c, [peer("us"), peer("asia")]);
+            assert.equal(waiting.mode, "replica");
+            assert.equal(waiting.sessions, DATABASES.regionalSessions);
+            assert.deepEqual(waiting.pending, ["redis-database:us"]);
+            assert.equal(waiting.activeActivePassword, undefined);
+            const created = plan(c, [
+                peer("us", { databasePassword: "x", activeActiveDatabase: "sessions" }),
+                peer("asia"),
+            ]);
+            assert.equal(created.sessions, DATABASES.sessions);
+            assert.deepEqual(created.activeActivePassword, { published: "x" });
+            assert.equal(created.createActiveActive, false);
+        });
+
+        it("the owner is a config choice, and config can keep (or put back) auth on the regional database", () => {
+            const elsewhere = plan(cfg("us", { activeActiveOwner: "asia" }), [peer("eu"), peer("asia")]);
+            assert.equal(elsewhere.createActiveActive, false);
+            assert.deepEqual(elsewhere.pending, ["redis-database:asia"]);
+            const back = plan(cfg("us", { sessions: "regional" }), [peer("eu"), peer("asia")]);
+            assert.equal(back.createActiveActive, true, "the Active-Active database stays");
+            assert.equal(back.sessions, DATABASES.regionalSessions);
+        });
+
+        it("admits config's ranges, every peer's published ones and its own; none known: reported, and the gateway admits nobody", () => {
+            const c = cfg("us", { peerSourceRanges: ["100.64.0.0/24"] });
+            const p = plan(c, [peer("eu"), notDeployed("asia")]);
+            assert.deepEqual(p.peerSourceRanges, ["100.64.0.0/24", EGRESS.eu, EGRESS.us].sort());
+            const none = plan(cfg("us", { egressCidrs: [] }), [notDeployed("eu"), notDeployed("asia")]);
+            assert.deepEqual(none.peerSourceRanges, []);
+            assert.ok(none.pending.includes("redis-peer-addresses"));
+            const values: any = peerGatewayValues(c, []);
+            assert.equal(values.service.type, "ClusterIP", "no load balancer admitting the world");
+            assert.equal(
+                (peerAuthorizationSpec([]) as any).rules,
+                undefined,
+                "an ALLOW policy without rules allows nothing",
+            );
+            assert.equal(values.global.networkPolicy.enabled, false, "the chart's open policy is off");
+            assert.equal(values.rbac.enabled, false, "the passthrough gateway reads no Secrets");
+            assert.throws(
+                () => configOf("us", { redisEnterprise: { peerSourceRanges: ["0.0.0.0/0"] } }),
+                /peerSourceRanges.*peers' own addresses/s,
+            );
+        });
+
+        it("gives each cache consumer an ACL user on its own key prefix, and auth the sessions database's own login", () => {
+            const consumers: CacheConsumer[] = [
+                { name: "warung-kopi", store: "cache", pods: {} },
+                { name: "auth", store: "sessions", pods: {} },
+            ];
+            const access = consumerAccess({ sessions: DATABASES.regionalSessions }, consumers);
+            assert.deepEqual(access, [
+                {
+                    consumer: "warung-kopi",
+                    database: DATABASES.cache,
+                    username: "warung-kopi",
+                    keyPrefix: "warung-kopi:",
+                },
+                { consumer: "auth", database: DATABASES.regionalSessions },
+            ]);
+            assert.equal(consumerAcl("payment"), "+@all -@dangerous ~payment:*");
+            assert.throws(
+                () => consumerAccess({ sessions: DATABASES.sessions }, [consumers[0], consumers[0]]),
+                /named twice/,
+            );
+        });
+
+        it("keeps the cluster's names out of public DNS unless config publishes them; the public gateway refuses them", () => {
+            const c = cfg("us");
+            assert.deepEqual(privateDnsNames(c), ["redis-api.us.shop.example.com", "redis-db.us.shop.example.com"]);
+            assert.deepEqual(privateDnsNames(cfg("us", { publicDns: true })), []);
+            const values: any = externalDnsValues(c, false, true, privateDnsNames(c));
+            assert.ok(values.extraArgs.includes("--exclude-domains=redis-db.us.shop.example.com"));
+            const deny: any = publicGatewayDenySpec(c);
+            assert.equal(deny.action, "DENY");
+            assert.deepEqual(deny.rules[0].when[0].values, [
+                "redis-api.us.shop.example.com",
+                "*.redis-db.us.shop.example.com",
+            ]);
+        });
+    });
+
     describe("schema subset", () => {
-        it("rejects what the CRDs reject: unknown fields, bad enums, a misnamed RERC Secret, a one-cluster Active-Active database", () => {
+        it("rejects what the CRDs reject: unknown fields, bad enums, a misnamed RERC Secret, a one-cluster Active-Active database, scope-less roles", () => {
             const meta = { name: "x", namespace: NS };
             const problems = (o: any) => redisEnterpriseSchemaProblems(o) ?? [];
-            assert.notDeepEqual(
-                problems({ apiVersion: `${GROUP}v1`, kind: KINDS.rec, metadata: meta, spec: { nodes: 3, nodez: 1 } }),
-                [],
-            );
-            assert.notDeepEqual(
-                problems({
+            const bad = [
+                { apiVersion: `${GROUP}v1`, kind: KINDS.rec, metadata: meta, spec: { nodes: 3, nodez: 1 } },
+                {
                     apiVersion: `${GROUP}v1`,
                     kind: KINDS.rec,
                     metadata: meta,
                     spec: { ingressOrRouteSpec: { apiFqdnUrl: "a", dbFqdnSuffix: "b", method: "nginx" } },
-                }),
-                [],
-            );
-            assert.notDeepEqual(
-                problems({
+                },
+                {
+                    apiVersion: `${GROUP}v1`,
+                    kind: KINDS.rec,
+                    metadata: meta,
+                    spec: { certificates: { proxyCert: "x" } },
+                },
+                {
                     apiVersion: `${GROUP}v1alpha1`,
                     kind: KINDS.rerc,
                     metadata: meta,
                     spec: { recName: "r", recNamespace: NS, apiFqdnUrl: "a", secretName: "redis-enterprise-y" },
-                }),
-                [],
-            );
-            assert.notDeepEqual(
-                problems({
+                },
+                {
                     apiVersion: `${GROUP}v1alpha1`,
                     kind: KINDS.rerc,
                     metadata: meta,
                     spec: { recName: "r", apiFqdnUrl: "a" },
-                }),
-                [],
-            );
-            assert.notDeepEqual(
-                problems({
+                },
+                {
                     apiVersion: `${GROUP}v1alpha1`,
                     kind: KINDS.reaadb,
                     metadata: meta,
                     spec: { participatingClusters: [{ name: "a" }] },
-                }),
-                [],
-            );
-            assert.notDeepEqual(
-                problems({
+                },
+                {
                     apiVersion: `${GROUP}v1alpha1`,
                     kind: KINDS.reaadb,
                     metadata: meta,
@@ -511,9 +886,43 @@ describe("Redis Enterprise", function () {
                         participatingClusters: [{ name: "a" }, { name: "b" }],
                         globalConfigurations: { tlsMode: "on" },
                     },
-                }),
-                [],
-            );
+                },
+                { apiVersion: `${GROUP}v1alpha1`, kind: KINDS.redb, metadata: meta, spec: { defaultUser: "no" } },
+                { apiVersion: `${GROUP}v1alpha1`, kind: KINDS.role, metadata: meta, spec: { scopes: [] } },
+                {
+                    apiVersion: `${GROUP}v1alpha1`,
+                    kind: KINDS.role,
+                    metadata: meta,
+                    spec: { scopes: [{ kind: "bdb", selector: { matchLabels: { a: "b" } } }] },
+                },
+                {
+                    apiVersion: `${GROUP}v1alpha1`,
+                    kind: KINDS.role,
+                    metadata: meta,
+                    spec: { scopes: [{ name: "c" }], managementRole: "Admin" },
+                },
+                {
+                    apiVersion: `${GROUP}v1alpha1`,
+                    kind: KINDS.binding,
+                    metadata: meta,
+                    spec: { subjects: [{ name: "u" }] },
+                },
+                {
+                    apiVersion: `${GROUP}v1alpha1`,
+                    kind: KINDS.user,
+                    metadata: meta,
+                    spec: { username: "u", passwordMode: "Twice" },
+                },
+                { apiVersion: `${GROUP}v1alpha1`, kind: KINDS.user, metadata: meta, spec: { username: "u" } },
+                { apiVersion: `${GROUP}v1alpha1`, kind: KINDS.acl, metadata: meta, spec: {} },
+                {
+                    apiVersion: `${GROUP}v1alpha1`,
+                    kind: "RedisEnterpriseClusterRole",
+                    metadata: meta,
+                    spec: { managementRole: "Root" },
+                },
+            ];
+            for (const o of bad) assert.notDeepEqual(problems(o), [], JSON.stringify(o.spec));
             assert.deepEqual(
                 problems({
                     apiVersion: `${GROUP}v1alpha1`,

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { deployedStack, prefetch } from "./harness/evaluate";
 import { kubernetesObjects, named, ofKind, podTemplate, unsecret, type K8sObject } from "./harness/k8s";
 import { configOf, STACKS } from "./harness/stack-config";
+import { ALL_PEERS_OF_US } from "./harness/peer-outputs";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 import { podSecurityProblems, selectorMatches } from "../policy/rules";
 import { parseQuantity } from "../config/quantity";
@@ -445,25 +446,6 @@ function withoutSecrets(v: unknown): unknown {
     }
     return v;
 }
-
-// What a peer region publishes for Redis Enterprise, so a region stack gets the external cache.
-const peerRedis = (region: string) => ({
-    publishedForPeers: {
-        region,
-        redis: {
-            recName: `rec-${region}`,
-            recNamespace: "redis-enterprise",
-            apiFqdnUrl: `redis-api.${region}.shop.example.com`,
-            dbFqdnSuffix: `.redis-db.${region}.shop.example.com`,
-            username: `platform-admin@${region}.shop.example.com`,
-            password: `peer-admin-password-${region}`,
-        },
-    },
-});
-const ALL_PEERS_OF_US = {
-    "acme/ecommerce-platform/eu": peerRedis("eu"),
-    "acme/ecommerce-platform/asia": peerRedis("asia"),
-};
 
 prefetch(
     ...STACKS.map((stack) => ({ stack })),
@@ -1385,8 +1367,12 @@ for (const stack of STACKS) {
 describe("Warung Kopi shop, variations", function () {
     this.timeout(240_000);
 
-    it("uses the region's Redis Enterprise database instead of its own Redis once it exists", async () => {
-        const s = await stackShop("us", { stackOutputs: ALL_PEERS_OF_US });
+    it("uses the region's Redis Enterprise cache, never a Redis of its own, before and after the peers link", async () => {
+        for (const options of [{}, { stackOutputs: ALL_PEERS_OF_US }])
+            usesRedisEnterprise(await stackShop("us", options));
+    });
+
+    function usesRedisEnterprise(s: Shop) {
         const host = named(s.all, "ConfigMap", "warung-kopi-config", NS).data.REDIS_HOST;
         assert.notEqual(host, `redis.${NS}.svc.cluster.local`, "points at the external cache");
         assert.ok(!ofKind(s.all, "Deployment", NS).some((d) => d.metadata.name === "redis"), "no Redis of its own");
@@ -1420,7 +1406,7 @@ describe("Warung Kopi shop, variations", function () {
             `backend may reach ${svc}`,
         );
         assert.deepEqual(referenceProblems(s.shop, s.all), []);
-    });
+    }
 
     it("leaves room in the quota for the sidecars the mesh injects", async () => {
         const [withMesh, without] = await Promise.all([

@@ -129,7 +129,12 @@ const GOOGLE_KEY_DIR = "/etc/external-dns/google";
  * external-dns values: provider, zone, owner, and how it authenticates — workload identity
  * (ServiceAccount annotations, pod labels) or Secret references; never a credential itself.
  */
-export function externalDnsValues(cfg: PlatformConfig, hasCredentials: boolean, istioSources: boolean): Values {
+export function externalDnsValues(
+    cfg: PlatformConfig,
+    hasCredentials: boolean,
+    istioSources: boolean,
+    excludeDomains: string[] = [],
+): Values {
     const provider = cfg.dns.provider!;
     const identity = cfg.dns.workloadIdentity;
     const secretEnv = (name: string, key: string) => ({
@@ -137,7 +142,8 @@ export function externalDnsValues(cfg: PlatformConfig, hasCredentials: boolean, 
         valueFrom: { secretKeyRef: { name: EXTERNAL_DNS_SECRETS.credentials, key } },
     });
     const env: input.core.v1.EnvVar[] = [];
-    const extraArgs: string[] = [];
+    // Names kept out of the zone (each with its subdomains), even when a watched object carries them.
+    const extraArgs: string[] = excludeDomains.map((d) => `--exclude-domains=${d}`);
     const extraVolumes: input.core.v1.Volume[] = [];
     const extraVolumeMounts: input.core.v1.VolumeMount[] = [];
     switch (provider) {

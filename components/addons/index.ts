@@ -145,6 +145,8 @@ export interface PublicDnsArgs {
     istioCrds?: pulumi.Resource;
     /** Namespace Prometheus scrapes from, when the stack is monitored. */
     scrapedFrom?: string;
+    /** Names (with their subdomains) that must never be written, whatever source carries them. */
+    excludeDomains?: string[];
 }
 
 /**
@@ -225,7 +227,7 @@ export class PublicDns extends pulumi.ComponentResource {
             ctx,
             `${name}-release`,
             CHARTS.externalDns,
-            externalDnsValues(cfg, !!credentials, !!args.istioCrds),
+            externalDnsValues(cfg, !!credentials, !!args.istioCrds, args.excludeDomains ?? []),
             ns.name,
             300,
             {

@@ -24,6 +24,8 @@ export interface ServiceDescription {
     oidcIssuer?: boolean;
     /** Keeps its transaction history in PostgreSQL, through the database login the stack provides. */
     transactionHistory?: boolean;
+    /** Keeps user sessions: in a sessions database of its own, not in the shared cache. */
+    sessions?: boolean;
 }
 
 /** Retries of requests that never reached a pod: safe for every method, writes included. */
@@ -42,7 +44,6 @@ export const CATALOG: Record<string, ServiceDescription> = {
         component: "catalog",
         env: {
             CACHE_STRATEGY: "read-through",
-            CACHE_KEY_PREFIX: "catalog:",
             CACHE_TTL_SECONDS: "300",
             CACHE_NEGATIVE_TTL_SECONDS: "30",
             SEARCH_FILTERS: "category,origin,roast,process,price,in_stock",
@@ -76,14 +77,17 @@ export const CATALOG: Record<string, ServiceDescription> = {
     /** Recommendations from a co-purchase model; results cached in the distributed cache. */
     recommendation: {
         component: "recommendations",
-        env: { CACHE_KEY_PREFIX: "reco:", CACHE_TTL_SECONDS: "600", MAX_RECOMMENDATIONS: "8" },
+        env: { CACHE_TTL_SECONDS: "600", MAX_RECOMMENDATIONS: "8" },
         // Reads: a quick second try, then degrade to "no recommendations" rather than wait.
         retries: { attempts: 2, perTryTimeout: "500ms", retryOn: "connect-failure,refused-stream,unavailable,5xx" },
         timeout: "1s",
         slo: { latencyP95Seconds: 0.25 },
         model: { file: "model.json", mountPath: "/models/current" },
     },
-    /** Authentication: OAuth2/OIDC issuer, tokens signed with a generated key, sessions in the cache. */
+    /**
+     * Authentication: OAuth2/OIDC issuer, tokens signed with a generated key, sessions in a sessions
+     * database of its own (Active-Active across the regions once it exists: a session follows the user).
+     */
     auth: {
         component: "identity",
         env: { SESSION_STORE: "cache", SESSION_KEY_PREFIX: "session:", SESSION_TTL_SECONDS: "1800" },
@@ -91,6 +95,7 @@ export const CATALOG: Record<string, ServiceDescription> = {
         timeout: "5s",
         slo: { availability: 0.999, latencyP95Seconds: 0.3 },
         oidcIssuer: true,
+        sessions: true,
     },
 };
 

@@ -8,6 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { type PlatformConfig, parseQuantity, type Resources, resourcesFor } from "../../config";
 import type {
+    CacheConsumer,
     CacheEndpoint,
     DatabaseAccess,
     LayerReport,
@@ -16,9 +17,10 @@ import type {
     StackContext,
 } from "../contracts";
 import { serviceFqdn } from "../hosts";
-import { partLabels } from "../labels";
+import { partLabels, selectorLabels } from "../labels";
 import { NAMESPACES } from "../names";
 import { HardenedNamespace } from "../namespace";
+import { namespacePeer } from "../network";
 import { descriptionOf } from "./catalog";
 import { CoreService, PART_OF, SERVICE_PORT } from "./service";
 
@@ -30,7 +32,8 @@ export interface CoreServicesArgs {
     ctx: StackContext;
     mesh?: MeshContract;
     monitoring?: MonitoringContract;
-    cache?: CacheEndpoint;
+    /** Each service's own cache endpoint, by service name (those of cacheConsumers()). */
+    caches: Record<string, CacheEndpoint>;
     /** Payment's login on the transactional PostgreSQL (the shop's), when that runs. */
     transactionDatabase?: DatabaseAccess;
 }
@@ -68,6 +71,20 @@ const FORMER_TYPES: Record<string, string> = {
     recommendation: "ecommerce:platform:Recommendation",
     auth: "ecommerce:platform:Auth",
 };
+
+/**
+ * The services that use a cache, as cache consumers: each logs in on its own, and auth (the service
+ * that keeps sessions) gets a sessions database of its own.
+ */
+export function cacheConsumers(cfg: PlatformConfig): CacheConsumer[] {
+    return cfg.services
+        .filter((s) => s.cache)
+        .map((s) => ({
+            name: s.name,
+            store: descriptionOf(s.name).sessions ? "sessions" : "cache",
+            pods: namespacePeer(NAMESPACE, selectorLabels(s.name)),
+        }));
+}
 
 /** The services that call `service`, from every service's configured calls. */
 export const callersOf = (cfg: PlatformConfig, service: string) =>
@@ -111,24 +128,48 @@ export class CoreServices extends pulumi.ComponentResource {
         );
         const dependsOn: pulumi.Resource[] = [ns, runtime];
 
-        // The cache password, copied into this namespace so pods reference it by Secret name.
-        let cache: { endpoint: CacheEndpoint; secretName: string } | undefined;
-        if (args.cache) {
+        // Each service's cache login, copied into this namespace so its pods reference it by Secret name,
+        // and the CA of the cache's server certificate.
+        const cacheOf = (service: string) => {
+            const endpoint = args.caches[service];
+            if (!endpoint) return undefined;
+            const labels = partLabels(PART_OF, { "app.kubernetes.io/name": service });
             const secret = new k8s.core.v1.Secret(
-                `${name}-cache-credentials`,
+                `${name}-${service}-cache-credentials`,
                 {
-                    metadata: { name: "cache-credentials", namespace: NAMESPACE, labels: partLabels(PART_OF) },
+                    metadata: { name: `${service}-cache`, namespace: NAMESPACE, labels },
                     type: "Opaque",
-                    stringData: { password: args.cache.password },
+                    stringData: {
+                        ...(endpoint.username ? { username: pulumi.secret(endpoint.username) } : {}),
+                        password: pulumi.secret(endpoint.password),
+                    },
                 },
                 { ...o, dependsOn: [ns] },
             );
-            dependsOn.push(secret);
-            cache = { endpoint: args.cache, secretName: "cache-credentials" };
-        }
+            const ca =
+                endpoint.tls && endpoint.caCertificate
+                    ? new k8s.core.v1.ConfigMap(
+                          `${name}-${service}-cache-ca`,
+                          {
+                              metadata: { name: `${service}-cache-ca`, namespace: NAMESPACE, labels },
+                              data: { "ca.crt": endpoint.caCertificate },
+                          },
+                          { ...o, dependsOn: [ns] },
+                      )
+                    : undefined;
+            return {
+                cache: {
+                    endpoint,
+                    secretName: `${service}-cache`,
+                    caConfigMap: ca ? `${service}-cache-ca` : undefined,
+                },
+                dependsOn: [secret, ...(ca ? [ca] : [])],
+            };
+        };
 
         const checksum = crypto.createHash("sha256").update(code).digest("hex");
         for (const config of cfg.services) {
+            const cache = config.cache ? cacheOf(config.name) : undefined;
             this.services.push(
                 new CoreService(
                     `${name}-${config.name}`,
@@ -139,11 +180,11 @@ export class CoreServices extends pulumi.ComponentResource {
                         description: descriptionOf(config.name),
                         callers: callersOf(cfg, config.name),
                         runtime: { configMap: "app-runtime", checksum },
-                        cache: config.cache ? cache : undefined,
+                        cache: cache?.cache,
                         mesh,
                         monitoring,
                         transactionDatabase: args.transactionDatabase,
-                        dependsOn,
+                        dependsOn: [...dependsOn, ...(cache?.dependsOn ?? [])],
                     },
                     { parent: this, aliases: FORMER_TYPES[config.name] ? [{ type: FORMER_TYPES[config.name] }] : [] },
                 ),

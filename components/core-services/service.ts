@@ -24,6 +24,7 @@ import { container } from "../defaults";
 import { publicHosts } from "../hosts";
 import { appLabels, selectorLabels } from "../labels";
 import { Microservice } from "../microservice";
+import { cacheKeyPrefix } from "../names";
 import { namespacePeer, podPeer, tcp } from "../network";
 import type { ServiceDescription } from "./catalog";
 
@@ -33,6 +34,8 @@ export const APP_PORT = 8080;
 export const SERVICE_PORT = 80;
 /** Prometheus metrics port of apps/service.js. */
 export const METRICS_PORT = 9464;
+/** Where a service finds the CA of its cache's server certificate (CACHE_CA_FILE). */
+export const CACHE_CA_DIR = "/etc/cache-tls";
 /** UID/GID of the `node` user in the node image. */
 const NODE_UID = 1000;
 /** Requests per second per pod that KEDA targets when a service's config does not say. */
@@ -49,8 +52,11 @@ export interface CoreServiceArgs {
     callers: string[];
     /** ConfigMap with service.js (apps/service.js) and its checksum (rolls pods when it changes). */
     runtime: { configMap: string; checksum: string };
-    /** The shared cache and the name of the Secret (in `namespace`) holding its password. */
-    cache?: { endpoint: CacheEndpoint; secretName: string };
+    /**
+     * The service's own cache endpoint, the Secret (in `namespace`) with its login (keys password and,
+     * for an ACL user, username) and, with TLS, the ConfigMap (key ca.crt) with the server's CA.
+     */
+    cache?: { endpoint: CacheEndpoint; secretName: string; caConfigMap?: string };
     mesh?: MeshContract;
     monitoring?: MonitoringContract;
     /** Payment's login on the transactional PostgreSQL, when the stack runs one. */
@@ -126,14 +132,24 @@ export class CoreService extends pulumi.ComponentResource {
                 : []),
             ...add.egress,
         ];
-        const cacheEnv = args.cache
+        // The cache contract's variables (components/contracts.ts CacheEndpoint).
+        const cache = args.cache;
+        const cacheEnv = cache
             ? [
-                  env("CACHE_HOST", args.cache.endpoint.host),
-                  env("CACHE_PORT", String(args.cache.endpoint.port)),
-                  env("CACHE_TLS", String(args.cache.endpoint.tls)),
-                  secretEnv("CACHE_PASSWORD", args.cache.secretName, "password"),
+                  env("CACHE_HOST", cache.endpoint.host),
+                  env("CACHE_PORT", String(cache.endpoint.port)),
+                  env("CACHE_TLS", String(cache.endpoint.tls)),
+                  ...(cache.endpoint.username ? [secretEnv("CACHE_USERNAME", cache.secretName, "username")] : []),
+                  secretEnv("CACHE_PASSWORD", cache.secretName, "password"),
+                  ...(cache.caConfigMap ? [env("CACHE_CA_FILE", `${CACHE_CA_DIR}/ca.crt`)] : []),
+                  // Sessions live in a database of their own; cache keys carry the service's prefix.
+                  ...(d.sessions ? [] : [env("CACHE_KEY_PREFIX", cache.endpoint.keyPrefix ?? cacheKeyPrefix(svc))]),
               ]
             : [];
+        if (cache?.caConfigMap) {
+            add.volumes.push({ name: "cache-ca", configMap: { name: cache.caConfigMap } });
+            add.volumeMounts.push({ name: "cache-ca", mountPath: CACHE_CA_DIR, readOnly: true });
+        }
         const autoscaling = config.autoscaling;
         const keda = autoscaling ? args.monitoring?.autoscaler : undefined;
 

@@ -9,7 +9,7 @@ import { resourcesFor } from "../../config";
 import { container } from "../defaults";
 import { Microservice } from "../microservice";
 import { nginxExporter } from "./exporters";
-import { frontendBuildResources, NAMES, PART_OF, PORTS, serviceHost, UIDS } from "./plan";
+import { frontendBuildResources, NAMES, PART_OF, PORTS, REDIS_CA_DIR, serviceHost, UIDS } from "./plan";
 import type { Peer, StackContext } from "../contracts";
 import { appLabels, selectorLabels } from "../labels";
 
@@ -23,8 +23,11 @@ export interface ShopAppsArgs {
     databaseLogin: k8s.core.v1.Secret;
     apiKeySecret: k8s.core.v1.Secret;
     redisSecret: k8s.core.v1.Secret;
-    /** Where the cache is (host, port) and the egress peer that reaches it. */
-    cache: { host: pulumi.Input<string>; port: number; peer: Peer };
+    /**
+     * Where the cache is (host, port), the egress peer that reaches it, whether the login has a user
+     * name (key `username` of the Redis Secret) and the ConfigMap with its CA (TLS).
+     */
+    cache: { host: pulumi.Input<string>; port: number; peer: Peer; username: boolean; ca?: k8s.core.v1.ConfigMap };
     /** The database (read-write host and port, for readiness) and the egress peer of its servers. */
     database: { host: pulumi.Input<string>; port: number; peer: Peer };
     /** Peers that may reach the frontend and backend besides each other (the mesh's ingress gateway). */
@@ -126,9 +129,17 @@ export class ShopApps extends pulumi.ComponentResource {
             { name: "DEPENDS_ON", value: dependsOn },
             secretEnv("DATABASE_USER", args.databaseLogin, "username"),
             secretEnv("DATABASE_PASSWORD", args.databaseLogin, "password"),
+            ...(args.cache.username ? [secretEnv("REDIS_USERNAME", args.redisSecret, "username")] : []),
             secretEnv("REDIS_PASSWORD", args.redisSecret, "password"),
             secretEnv("API_KEY", args.apiKeySecret, "api-key"),
         ];
+        // The cache's CA (REDIS_CA_FILE in the ConfigMap points here).
+        const caVolumes: input.core.v1.Volume[] = args.cache.ca
+            ? [{ name: "redis-ca", configMap: { name: args.cache.ca.metadata.name } }]
+            : [];
+        const caMounts: input.core.v1.VolumeMount[] = args.cache.ca
+            ? [{ name: "redis-ca", mountPath: REDIS_CA_DIR, readOnly: true }]
+            : [];
         const toData: input.networking.v1.NetworkPolicyEgressRule[] = [
             { to: [args.database.peer], ports: [{ protocol: "TCP", port: args.database.port }] },
             { to: [args.cache.peer], ports: [{ protocol: "TCP", port: args.cache.port }] },
@@ -143,8 +154,8 @@ export class ShopApps extends pulumi.ComponentResource {
         const nodeApp = {
             command: ["node", "/app/service.js"],
             envFrom: [{ configMapRef: { name: args.config.metadata.name } }],
-            volumes: [runtimeVolume],
-            volumeMounts: [runtimeMount],
+            volumes: [runtimeVolume, ...caVolumes],
+            volumeMounts: [runtimeMount, ...caMounts],
             runAsUser: UIDS.node,
             metricsPort: PORTS.metrics,
             health: { http: { path: "/healthz", readyPath: "/readyz", port: "http" } },

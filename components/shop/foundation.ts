@@ -6,7 +6,7 @@ import * as random from "@pulumi/random";
 
 import { HardenedNamespace } from "../namespace";
 
-import { DATABASE, NAMES, PART_OF, PAYMENT_DATABASE, PORTS, serviceHost } from "./plan";
+import { DATABASE, NAMES, PART_OF, PAYMENT_DATABASE, PORTS, REDIS_CA_DIR, serviceHost } from "./plan";
 import type { CacheEndpoint, DatabaseEndpoint, DatabaseLogin, EgressRule, StackContext } from "../contracts";
 import { appLabels } from "../labels";
 
@@ -59,6 +59,8 @@ export class ShopFoundation extends pulumi.ComponentResource {
     /** Host and port the applications use for the cache. */
     public readonly cacheHost: pulumi.Input<string>;
     public readonly cachePort: number;
+    /** The external cache's CA (ConfigMap `redis-ca`, key ca.crt), when it speaks TLS. */
+    public readonly cacheCa?: k8s.core.v1.ConfigMap;
 
     constructor(name: string, args: ShopFoundationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecommerce:platform:ShopFoundation", name, {}, opts);
@@ -106,6 +108,8 @@ export class ShopFoundation extends pulumi.ComponentResource {
                     REDIS_HOST: this.cacheHost,
                     REDIS_PORT: String(this.cachePort),
                     REDIS_TLS: String(args.cache?.tls ?? false),
+                    ...(args.cache?.tls ? { REDIS_CA_FILE: `${REDIS_CA_DIR}/ca.crt` } : {}),
+                    ...(args.cache?.keyPrefix ? { REDIS_KEY_PREFIX: args.cache.keyPrefix } : {}),
                 },
             },
             o,
@@ -163,10 +167,24 @@ export class ShopFoundation extends pulumi.ComponentResource {
             {
                 metadata: { name: NAMES.redisSecret, namespace: this.namespace, labels: labels("cache") },
                 type: "Opaque",
-                stringData: { password: this.redisPassword },
+                stringData: {
+                    // The external cache's login is the shop's own (a Redis ACL user); its own Redis has no users.
+                    ...(args.cache?.username ? { username: pulumi.secret(args.cache.username) } : {}),
+                    password: this.redisPassword,
+                },
             },
             o,
         );
+        if (args.cache?.tls && args.cache.caCertificate) {
+            this.cacheCa = new k8s.core.v1.ConfigMap(
+                `${name}-redis-ca`,
+                {
+                    metadata: { name: NAMES.redisCa, namespace: this.namespace, labels: labels("cache") },
+                    data: { "ca.crt": args.cache.caCertificate },
+                },
+                o,
+            );
+        }
 
         if (args.paymentLogin) {
             this.paymentPassword = generated("payment-db-password");

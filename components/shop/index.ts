@@ -22,10 +22,23 @@ import { DatabaseJobs } from "./database-jobs";
 import { exporterReachAlert } from "./exporters";
 import { ShopFoundation } from "./foundation";
 import { NodeMetrics } from "./node-metrics";
-import { DATABASE, NAMES, PAYMENT_DATABASE, PORTS, quotaFor, serviceHost, shopClaims, shopPodShapes } from "./plan";
+import {
+    DATABASE,
+    NAMES,
+    PART_OF,
+    PAYMENT_DATABASE,
+    PORTS,
+    quotaFor,
+    serviceHost,
+    shopClaims,
+    shopPodShapes,
+} from "./plan";
 import { Postgres } from "./postgres";
 import { ShopRedis } from "./redis";
 import { ShopStorage } from "./storage";
+
+/** The shop's login on an external cache (and the prefix of its keys there). */
+export const SHOP_CACHE_USER = PART_OF;
 
 export interface WarungKopiArgs {
     ctx: StackContext;
@@ -33,7 +46,10 @@ export interface WarungKopiArgs {
     monitoring?: MonitoringContract;
     /** The edge serves the shop host over HTTPS (its certificate is issued): plain HTTP is redirected. */
     tls: boolean;
-    /** External cache (Redis Enterprise); when absent the shop runs its own Redis. */
+    /**
+     * The shop's own endpoint of the external cache (Redis Enterprise: its own login and key prefix,
+     * TLS); when absent (dev) the shop runs its own Redis.
+     */
     cache?: CacheEndpoint;
     /** Pods of other layers that share the shop's own Redis (the core services, when there is no external cache). */
     cacheClients: Peer[];
@@ -207,7 +223,13 @@ export class WarungKopi extends pulumi.ComponentResource {
                 databaseLogin: foundation.appDbSecret,
                 apiKeySecret: foundation.apiKeySecret,
                 redisSecret: foundation.redisSecret,
-                cache: { host: foundation.cacheHost, port: foundation.cachePort, peer: cachePeer },
+                cache: {
+                    host: foundation.cacheHost,
+                    port: foundation.cachePort,
+                    peer: cachePeer,
+                    username: !!args.cache?.username,
+                    ca: foundation.cacheCa,
+                },
                 database: {
                     host: endpoint.host,
                     port: endpoint.port,

@@ -24,6 +24,8 @@ export const NAMES = {
     migrationDbSecret: "db-migrate-credentials",
     apiKeySecret: "warung-kopi-api-key",
     redisSecret: "redis-credentials",
+    /** The external cache's CA certificate (ConfigMap, key ca.crt). */
+    redisCa: "redis-ca",
     storageClass: "warung-kopi-standard",
     backupVolume: "warung-kopi-backups",
     backupClaim: "postgres-backups",
@@ -72,6 +74,9 @@ export const UIDS = {
     redis: { uid: 999, gid: 1000 },
     nobody: 65534,
 } as const;
+
+/** Where the backend and the worker find the external cache's CA (REDIS_CA_FILE). */
+export const REDIS_CA_DIR = "/etc/redis-tls";
 
 /** The shop's database and roles (components/names.ts DATABASES); `superuser` is the dev StatefulSet's only. */
 export const DATABASE = {
