@@ -162,7 +162,10 @@ function sharedCacheCredentialProblems(objects: Obj[]): string[] {
     const authHost = auth?.spec.template.spec.containers[0].env.find((e: any) => e.name === "CACHE_HOST")?.value;
     if (!authHost || authHost.startsWith(`${DATABASES.cache.name}.`))
         problems.push(`auth keeps its sessions in ${authHost ?? "nothing"}, not a sessions database of its own`);
-    const clients = objects.find((o) => o.kind === "NetworkPolicy" && o.metadata.name === "allow-database-clients");
+    const clients = objects.find(
+        (o) =>
+            o.kind === "NetworkPolicy" && o.metadata.namespace === NS && o.metadata.name === "allow-database-clients",
+    );
     for (const rule of clients?.spec.ingress ?? []) {
         const who = JSON.stringify(rule.from);
         const ports = rule.ports.map((p: any) => p.port).sort();
