@@ -56,7 +56,14 @@ export function tierDefaults(
         requestsPerSecond: 20,
     });
     return {
-        cluster: { identifier: prod ? `${region}-${tier}` : "dev-local", distribution: dist, zones: [] },
+        cluster: {
+            identifier: prod ? `${region}-${tier}` : "dev-local",
+            distribution: dist,
+            zones: [],
+            // A laptop is one untainted node. A region's stack file describes its own pools (a list of
+            // named entries merges by name, so a default pool here would stay next to them).
+            nodePools: prod ? [] : [{ name: "laptop", labels: {}, taints: [], minNodes: 1 }],
+        },
         domain: prod ? `${region}.shop.example.com` : "localtest.me",
         layers: {
             shop: true,

@@ -179,3 +179,25 @@ export const toleration = z.strictObject({
 export type Toleration = z.infer<typeof toleration>;
 
 export const labelMap = z.record(z.string().min(1), z.string());
+
+/** A node taint: only pods that tolerate it are scheduled (NoSchedule) or kept (NoExecute) there. */
+export const taint = z.strictObject({
+    key: z.string().min(1, "expected a taint key such as dedicated"),
+    value: z.string().optional(),
+    effect: oneOf(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+});
+export type Taint = z.infer<typeof taint>;
+
+/**
+ * One node pool of the cluster: the labels and taints its nodes carry, the zones they run in (the
+ * cluster's zones when not given) and the fewest nodes it keeps (spread over its zones; an autoscaler
+ * may add more). Placement is checked against these: every pod must fit on some pool.
+ */
+export const nodePool = z.strictObject({
+    name: dnsLabel,
+    labels: labelMap.default({}),
+    taints: z.array(taint).default([]),
+    zones: z.array(z.string().min(1)).optional(),
+    minNodes: count("nodes"),
+});
+export type NodePool = z.infer<typeof nodePool>;

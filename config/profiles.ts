@@ -14,6 +14,8 @@ export const profileSchema = z.strictObject({
         allowVolumeExpansion: bool,
         /** Whether the cluster marks a StorageClass as default out of the box (a claim without a class binds). */
         defaultClassProvided: bool,
+        /** Name of that default StorageClass (docs/distributions.md; a claim may name it where it exists). */
+        defaultClass: z.string().min(1).optional(),
         /** Volumes are node-local (hostPath provisioners): data does not follow a pod to another node. */
         nodeLocal: bool,
     }),
@@ -34,6 +36,8 @@ export const profileSchema = z.strictObject({
     addressPreservingLoadBalancerAnnotations: labelMap,
     /** What answers LoadBalancer Services: a cloud load balancer, a local implementation, or nothing. */
     loadBalancer: z.enum(["cloud", "local", "none"], { message: "expected cloud, local or none" }),
+    /** Which component gives LoadBalancer Services their address (how a user reaches them). */
+    loadBalancerProvider: z.string().min(1),
     /** The cluster runs a metrics API (metrics.k8s.io) of its own. */
     metricsServerProvided: bool,
     dns: z.strictObject({
@@ -57,6 +61,7 @@ export const profileOverrides = z.strictObject({
     internalLoadBalancerAnnotations: labelMap.optional(),
     addressPreservingLoadBalancerAnnotations: labelMap.optional(),
     loadBalancer: profileSchema.shape.loadBalancer.optional(),
+    loadBalancerProvider: profileSchema.shape.loadBalancerProvider.optional(),
     metricsServerProvided: bool.optional(),
     dns: profileSchema.shape.dns.partial().optional(),
     selfSignedKubeletCerts: bool.optional(),
@@ -69,7 +74,7 @@ const KUBE_DNS = { "k8s-app": "kube-dns" };
 const CLOUD_METADATA = "169.254.169.254";
 
 const laptop = (
-    storage: Pick<ClusterProfile["storage"], "provisioner">,
+    storage: Pick<ClusterProfile["storage"], "provisioner" | "defaultClass">,
     network: ClusterProfile["network"],
     more: Partial<ClusterProfile>,
 ): ClusterProfile => ({
@@ -79,6 +84,7 @@ const laptop = (
     internalLoadBalancerAnnotations: {},
     addressPreservingLoadBalancerAnnotations: {},
     loadBalancer: "none",
+    loadBalancerProvider: "nothing (kind has no LoadBalancer implementation; reach Services through NodePorts)",
     metricsServerProvided: false,
     dns: { podLabels: KUBE_DNS },
     selfSignedKubeletCerts: true,
@@ -89,33 +95,36 @@ const laptop = (
 export const PROFILES: Record<Distribution, ClusterProfile> = {
     // kind: local-path provisioner (class `standard`), no LoadBalancer implementation.
     kind: laptop(
-        { provisioner: "rancher.io/local-path" },
+        { provisioner: "rancher.io/local-path", defaultClass: "standard" },
         { podCidrs: ["10.244.0.0/16"], serviceCidrs: ["10.96.0.0/16"] },
         {},
     ),
     // k3d (k3s): local-path (class `local-path`), servicelb answers LoadBalancers, metrics-server bundled.
     k3d: laptop(
-        { provisioner: "rancher.io/local-path" },
+        { provisioner: "rancher.io/local-path", defaultClass: "local-path" },
         { podCidrs: ["10.42.0.0/16"], serviceCidrs: ["10.43.0.0/16"] },
         {
             loadBalancer: "local",
+            loadBalancerProvider: "k3s servicelb (klipper-lb) on the node addresses",
             metricsServerProvided: true,
         },
     ),
     // minikube: hostpath provisioner (class `standard`); `minikube tunnel` answers LoadBalancers.
     minikube: laptop(
-        { provisioner: "k8s.io/minikube-hostpath" },
+        { provisioner: "k8s.io/minikube-hostpath", defaultClass: "standard" },
         { podCidrs: ["10.244.0.0/16"], serviceCidrs: ["10.96.0.0/12"] },
         {
             loadBalancer: "local",
+            loadBalancerProvider: "`minikube tunnel`, while it runs",
         },
     ),
     // Docker Desktop: hostpath provisioner (class `hostpath`); LoadBalancers on localhost.
     "docker-desktop": laptop(
-        { provisioner: "docker.io/hostpath" },
+        { provisioner: "docker.io/hostpath", defaultClass: "hostpath" },
         { podCidrs: ["10.1.0.0/16"], serviceCidrs: ["10.96.0.0/12"] },
         {
             loadBalancer: "local",
+            loadBalancerProvider: "Docker Desktop, on localhost",
         },
     ),
     // EKS: the EBS CSI driver is an add-on (not installed by default) and clusters created at 1.30 or
@@ -142,6 +151,7 @@ export const PROFILES: Record<Distribution, ClusterProfile> = {
         // Balancer (instance targets) keeps them, and enforces loadBalancerSourceRanges on the nodes.
         addressPreservingLoadBalancerAnnotations: { "service.beta.kubernetes.io/aws-load-balancer-type": "nlb" },
         loadBalancer: "cloud",
+        loadBalancerProvider: "the AWS Load Balancer Controller (or EKS Auto Mode), else the in-tree cloud provider",
         metricsServerProvided: false,
         dns: { podLabels: KUBE_DNS },
         selfSignedKubeletCerts: false,
@@ -155,6 +165,7 @@ export const PROFILES: Record<Distribution, ClusterProfile> = {
             parameters: { type: "pd-balanced" },
             allowVolumeExpansion: true,
             defaultClassProvided: true,
+            defaultClass: "standard-rwo",
             nodeLocal: false,
         },
         network: { podCidrs: ["10.4.0.0/14"], serviceCidrs: ["34.118.224.0/20"] },
@@ -163,6 +174,7 @@ export const PROFILES: Record<Distribution, ClusterProfile> = {
         // External passthrough Network Load Balancer: client addresses reach the nodes as they are.
         addressPreservingLoadBalancerAnnotations: {},
         loadBalancer: "cloud",
+        loadBalancerProvider: "GKE's cloud controller (Google Cloud load balancers)",
         metricsServerProvided: true,
         dns: { podLabels: KUBE_DNS },
         selfSignedKubeletCerts: false,
@@ -175,6 +187,7 @@ export const PROFILES: Record<Distribution, ClusterProfile> = {
             parameters: { skuName: "StandardSSD_LRS" },
             allowVolumeExpansion: true,
             defaultClassProvided: true,
+            defaultClass: "managed-csi",
             nodeLocal: false,
         },
         network: { podCidrs: ["10.244.0.0/16"], serviceCidrs: ["10.0.0.0/16"] },
@@ -183,6 +196,7 @@ export const PROFILES: Record<Distribution, ClusterProfile> = {
         // Azure Standard Load Balancer: client addresses reach the nodes as they are.
         addressPreservingLoadBalancerAnnotations: {},
         loadBalancer: "cloud",
+        loadBalancerProvider: "AKS's cloud controller (Azure Load Balancer)",
         metricsServerProvided: true,
         dns: { podLabels: KUBE_DNS },
         selfSignedKubeletCerts: false,

@@ -1,5 +1,6 @@
 // Rules across keys: settings that would be ignored, contradict each other or need another layer.
 // Each rule names the key to change, the value found and what is expected.
+import type { NodePool, Taint, Toleration } from "./fields";
 import type { PlatformConfig } from "./schema";
 
 export interface Problem {
@@ -20,7 +21,96 @@ const LAYER_NEEDS: [keyof PlatformConfig["layers"], keyof PlatformConfig["layers
     ["cloudNativePg", "certManager", "the Barman Cloud plugin's certificates come from cert-manager"],
 ];
 
+/** Whether a toleration lets a pod onto nodes with the taint (PreferNoSchedule never keeps a pod away). */
+export function tolerates(tolerations: readonly Toleration[], t: Taint): boolean {
+    return (
+        t.effect === "PreferNoSchedule" ||
+        tolerations.some(
+            (x) =>
+                (x.operator === "Exists" ? x.key === t.key : x.key === t.key && (x.value ?? "") === (t.value ?? "")) &&
+                x.effect === t.effect,
+        )
+    );
+}
+
+/** The node pools whose labels match `selector` and whose taints `tolerations` all tolerate. */
+export function poolsFor(
+    c: PlatformConfig,
+    selector: Record<string, string>,
+    tolerations: readonly Toleration[] = c.scheduling.tolerations,
+): NodePool[] {
+    return c.cluster.nodePools.filter(
+        (p) =>
+            Object.entries(selector).every(([k, v]) => p.labels[k] === v) &&
+            p.taints.every((t) => tolerates(tolerations, t)),
+    );
+}
+
+const describePool = (p: NodePool) =>
+    `${p.name} (labels ${JSON.stringify(p.labels)}, taints ${
+        p.taints.map((t) => `${t.key}${t.value !== undefined ? `=${t.value}` : ""}:${t.effect}`).join(", ") || "none"
+    })`;
+
+/** Where the stack's pods may run: a pool must take them, and hold what they need of it. */
+const PLACEMENT_RULES: Rule[] = [
+    (c) =>
+        c.cluster.nodePools.flatMap((p, i) =>
+            when(
+                c.cluster.nodePools.findIndex((o) => o.name === p.name) !== i,
+                ["cluster", "nodePools", i, "name"],
+                `"${p.name}" appears twice; expected each pool once`,
+            ),
+        ),
+    (c) =>
+        c.cluster.nodePools.flatMap((p, i) =>
+            c.cluster.zones.length === 0
+                ? []
+                : (p.zones ?? []).flatMap((z, j) =>
+                      when(
+                          !c.cluster.zones.includes(z),
+                          ["cluster", "nodePools", i, "zones", j],
+                          `"${z}" is not one of cluster.zones (${c.cluster.zones.join(", ")})`,
+                      ),
+                  ),
+        ),
+    (c) =>
+        when(
+            poolsFor(c, c.scheduling.nodeSelector).length === 0,
+            ["scheduling"],
+            `no node pool takes the stack's pods: expected scheduling.nodeSelector to match the labels of a pool in cluster.nodePools and scheduling.tolerations to tolerate its taints (pools: ${c.cluster.nodePools
+                .map(describePool)
+                .join("; ")}); every pod would stay Pending`,
+        ),
+    (c) => {
+        const db = c.scheduling.databaseNodeAffinity;
+        if (!db) return [];
+        const { [db.key]: _, ...rest } = c.scheduling.nodeSelector;
+        return when(
+            !poolsFor(c, { ...rest, [db.key]: db.value }).length,
+            ["scheduling", "databaseNodeAffinity"],
+            `no node pool labelled ${db.key}=${db.value} takes the stack's pods (its taints tolerated by scheduling.tolerations): the database would never land on database nodes`,
+        );
+    },
+    (c) => {
+        const zones = new Set(poolsFor(c, c.scheduling.nodeSelector).flatMap((p) => p.zones ?? []));
+        return when(
+            c.scheduling.spreadAcrossZones && zones.size < 2,
+            ["scheduling", "spreadAcrossZones"],
+            `true needs the pools that take the stack's pods to span two or more zones (they span ${zones.size}); set cluster.zones (or the pools' zones), or spreadAcrossZones: false`,
+        );
+    },
+    (c) => {
+        const nodes = poolsFor(c, c.scheduling.nodeSelector).reduce((n, p) => n + p.minNodes, 0);
+        return when(
+            c.layers.redisEnterprise && c.redisEnterprise.nodes > nodes,
+            ["redisEnterprise", "nodes"],
+            `expected at most ${nodes}: each Redis Enterprise node pod needs a node of its own (required anti-affinity), and the pools that take the stack's pods keep ${nodes} node(s)`,
+        );
+    },
+];
+
 export const RULES: Rule[] = [
+    ...PLACEMENT_RULES,
     (c) =>
         when(
             c.tier !== "dev" && !c.cluster.context,

@@ -13,6 +13,7 @@ import {
     hostName,
     image,
     labelMap,
+    nodePool,
     normalizeScaling,
     oneOf,
     REGIONS,
@@ -96,9 +97,21 @@ export const schema = z.strictObject({
             apiServer: z.url("expected the API server URL, e.g. https://api.us.example.com").optional(),
             /** Facts about the cluster that differ from its distribution's stock profile (config/profiles.ts). */
             profile: profileOverrides.default({}),
+            /** The node pools pods land on (labels, taints, zones, fewest nodes); dev: one untainted node. */
+            nodePools: z
+                .array(nodePool)
+                .min(
+                    1,
+                    "expected the cluster's node pools, e.g. [{name: general, labels: {}, taints: [], minNodes: 3}]",
+                ),
         })
-        // The resolved profile: the distribution's facts with the stack's overrides.
-        .transform((c) => ({ ...c, profile: resolveProfile(c.distribution, c.profile) })),
+        // The resolved profile: the distribution's facts with the stack's overrides; each pool's zones
+        // default to the cluster's.
+        .transform((c) => ({
+            ...c,
+            profile: resolveProfile(c.distribution, c.profile),
+            nodePools: c.nodePools.map((p) => ({ ...p, zones: p.zones ?? c.zones })),
+        })),
     /** Public base domain; hosts are <app>.<domain>. */
     domain: hostName,
     layers: z.strictObject(Object.fromEntries(LAYER_NAMES.map((l) => [l, bool])) as Record<LayerName, typeof bool>),

@@ -177,7 +177,15 @@ describe("configuration", () => {
             [
                 "missing context on a production stack",
                 "us",
-                { cluster: { identifier: "ecommerce-us", distribution: "eks", apiServer: "https://api.example.com" } },
+                {
+                    cluster: {
+                        identifier: "ecommerce-us",
+                        distribution: "eks",
+                        apiServer: "https://api.example.com",
+                        zones: ["a", "b"],
+                        nodePools: [{ name: "general", minNodes: 3 }],
+                    },
+                },
                 "cluster.context",
                 /\(not set\): expected the kubeconfig context of the production cluster/,
             ],

@@ -1446,6 +1446,7 @@ describe("Warung Kopi shop, variations", function () {
                 identifier: "c",
                 distribution: tier === "dev" ? "kind" : "eks",
                 apiServer: "https://api.example.com",
+                ...(tier === "dev" ? {} : { zones: ["a", "b"], nodePools: [{ name: "general", minNodes: 3 }] }),
             },
             tls: { acmeEmail: "platform@example.com" },
             ...(tier === "dev"
