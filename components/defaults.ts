@@ -150,6 +150,26 @@ export function podSpec(cfg: PlatformConfig, a: PodSpecArgs, spreadSelector?: Re
     };
 }
 
+/** Where the platform's pods run (config scheduling): the node selector and tolerations of every pod we start. */
+export interface Placement {
+    nodeSelector: Record<string, string>;
+    tolerations: input.core.v1.Toleration[];
+}
+
+/**
+ * The stack's placement as chart values take it (each chart component gets it through the keys that
+ * chart reads; tests/harness/cluster/catalog.ts maps them). Empty on an untainted laptop.
+ */
+export function placement(cfg: PlatformConfig): Placement {
+    return {
+        nodeSelector: { ...cfg.scheduling.nodeSelector },
+        tolerations: cfg.scheduling.tolerations.map((t) => ({ ...t })),
+    };
+}
+
+/** Tolerations of a node agent that must run on every node: every taint, NoSchedule and NoExecute alike. */
+export const EVERY_NODE: input.core.v1.Toleration[] = [{ operator: "Exists" }];
+
 /**
  * Node placement from config (nodeSelector, tolerations) and, for replicated workloads, spreading
  * across nodes and (in production) zones. Spreading is `ScheduleAnyway` so a single-node laptop
@@ -164,7 +184,7 @@ export function scheduling(
     if (Object.keys(s.nodeSelector).length > 0) out.nodeSelector = { ...s.nodeSelector };
     if (s.tolerations.length > 0) out.tolerations = s.tolerations.map((t) => ({ ...t }));
     if (spreadSelector) {
-        const keys = ["kubernetes.io/hostname", ...(s.spreadAcrossZones ? ["topology.kubernetes.io/zone"] : [])];
+        const keys = ["kubernetes.io/hostname", ...(s.spreadAcrossZones ? [cfg.cluster.profile.zoneLabel] : [])];
         out.topologySpreadConstraints = keys.map((topologyKey) => ({
             maxSkew: 1,
             topologyKey,

@@ -2,7 +2,7 @@
 // what each stack needs. Pure functions of the configuration (no Pulumi resources), so tests and the
 // component share them.
 import { type PlatformConfig, resourcesFor } from "../../config";
-import { resourceRequirements } from "../defaults";
+import { placement, resourceRequirements } from "../defaults";
 import type { input } from "@pulumi/kubernetes/types";
 import { CHARTS as PINS, type ChartPin, chartValues, type Values } from "../helm";
 
@@ -35,9 +35,9 @@ export const CHARTS = {
     },
 } as const satisfies Record<string, ChartRef>;
 
-/** Tolerations from config, so add-ons can run on nodes tainted for the platform (placement stays free). */
+/** Tolerations from config, so add-ons run on the nodes tainted for the platform. */
 export function tolerations(cfg: PlatformConfig) {
-    return cfg.scheduling.tolerations.map((t) => ({ ...t }));
+    return placement(cfg).tolerations;
 }
 
 const prod = (cfg: PlatformConfig) => cfg.tier !== "dev";
@@ -47,7 +47,7 @@ function highAvailability(cfg: PlatformConfig, podLabels: Record<string, string>
     if (!prod(cfg)) return {};
     const keys = [
         "kubernetes.io/hostname",
-        ...(cfg.scheduling.spreadAcrossZones ? ["topology.kubernetes.io/zone"] : []),
+        ...(cfg.scheduling.spreadAcrossZones ? [cfg.cluster.profile.zoneLabel] : []),
     ];
     return {
         topologySpreadConstraints: keys.map((topologyKey) => ({
@@ -67,7 +67,7 @@ export function metricsServerValues(cfg: PlatformConfig): Values {
         resources: resourceRequirements(resourcesFor(cfg, "metrics-server")),
         replicas: prod(cfg) ? 2 : 1,
         podDisruptionBudget: prod(cfg) ? { enabled: true, minAvailable: 1 } : { enabled: false },
-        tolerations: tolerations(cfg),
+        ...placement(cfg),
         ...highAvailability(cfg, {
             "app.kubernetes.io/name": "metrics-server",
             "app.kubernetes.io/instance": CHARTS.metricsServer.release,
@@ -91,6 +91,8 @@ export function certManagerValues(cfg: PlatformConfig): Values {
         w: "cert-manager" | "cert-manager-webhook" | "cert-manager-cainjector" | "cert-manager-startupapicheck",
     ) => resourceRequirements(resourcesFor(cfg, w));
     return chartValues(CHARTS.certManager.values, {
+        // Merged into every component's own selector (controller, webhook, cainjector, startupapicheck).
+        global: { nodeSelector: placement(cfg).nodeSelector },
         replicaCount: replicas,
         resources: size("cert-manager"),
         ...pdb,
@@ -197,7 +199,7 @@ export function externalDnsValues(
         extraVolumeMounts,
         serviceAccount: { annotations: identity?.annotations ?? {} },
         podLabels: identity?.podLabels ?? {},
-        tolerations: tolerations(cfg),
+        ...placement(cfg),
     });
 }
 

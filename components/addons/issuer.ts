@@ -1,6 +1,7 @@
 // The ClusterIssuer certificates use, chosen by tls.issuer: a dev CA (self-signed root) for laptops,
 // ACME (Let's Encrypt by default) with an HTTP-01 or DNS-01 solver for the regions. Pure builders.
 import type { PlatformConfig } from "../../config";
+import { placement } from "../defaults";
 import { INGRESS_CLASS } from "../names";
 
 /** The one ClusterIssuer every edge Certificate names. */
@@ -65,9 +66,15 @@ export function clusterIssuerSpec(cfg: PlatformConfig, hasDnsCredentials: boolea
             return { ca: { secretName: DEV_CA.secret } };
         case "acme-http01":
         case "acme-dns01": {
+            // HTTP-01 solver pods (cert-manager starts one per challenge) land where the stack's pods do.
+            const place = placement(cfg);
+            const solverPods =
+                Object.keys(place.nodeSelector).length + place.tolerations.length > 0
+                    ? { podTemplate: { spec: place } }
+                    : {};
             const solver =
                 cfg.tls.issuer === "acme-http01"
-                    ? { http01: { ingress: { ingressClassName: INGRESS_CLASS } } }
+                    ? { http01: { ingress: { ingressClassName: INGRESS_CLASS, ...solverPods } } }
                     : {
                           selector: { dnsZones: [cfg.dns.zone ?? cfg.domain] },
                           dns01: dns01Solver(cfg, hasDnsCredentials),

@@ -15,7 +15,7 @@ import type {
     StackContext,
     StorageContract,
 } from "../contracts";
-import { resourceRequirements } from "../defaults";
+import { EVERY_NODE, placement, resourceRequirements } from "../defaults";
 import { CHARTS, chartValues, pinnedRelease } from "../helm";
 import { serviceFqdn } from "../hosts";
 import { nameLabels, partLabels } from "../labels";
@@ -132,15 +132,19 @@ export class Observability extends pulumi.ComponentResource implements Monitorin
 
         const size = sizeOf(cfg);
         const prod = cfg.tier !== "dev";
+        // Every component on the stack's nodes, through the keys the chart reads for it; node-exporter on all.
+        const place = placement(cfg);
         const kpsValues = chartValues("kube-prometheus-stack.yaml", {
             fullnameOverride: KPS,
             prometheusOperator: {
+                ...place,
                 resources: size("prometheus-operator"),
                 prometheusConfigReloader: { resources: size("prometheus-config-reloader") },
-                admissionWebhooks: { patch: { resources: size("prometheus-admission-patch") } },
+                admissionWebhooks: { patch: { ...place, resources: size("prometheus-admission-patch") } },
             },
             prometheus: {
                 prometheusSpec: {
+                    ...place,
                     retention: cfg.monitoring.retention,
                     // Two in the regions: each scrapes everything into its own volume, so a drained node or a lost
                     // zone keeps metrics, alerts and the KEDA triggers served.
@@ -163,9 +167,10 @@ export class Observability extends pulumi.ComponentResource implements Monitorin
                 },
             },
             alertmanager: {
-                alertmanagerSpec: { replicas: prod ? 2 : 1, resources: size("alertmanager") },
+                alertmanagerSpec: { ...place, replicas: prod ? 2 : 1, resources: size("alertmanager") },
             },
             grafana: {
+                ...place,
                 admin: { existingSecret: GRAFANA_ADMIN_SECRET },
                 resources: size("grafana"),
                 sidecar: { resources: size("grafana-sidecar") },
@@ -182,8 +187,12 @@ export class Observability extends pulumi.ComponentResource implements Monitorin
                       ]
                     : [],
             },
-            "kube-state-metrics": { resources: size("kube-state-metrics") },
-            "prometheus-node-exporter": { namespaceOverride: nodeAgentsNs, resources: size("node-exporter") },
+            "kube-state-metrics": { ...place, resources: size("kube-state-metrics") },
+            "prometheus-node-exporter": {
+                namespaceOverride: nodeAgentsNs,
+                resources: size("node-exporter"),
+                tolerations: EVERY_NODE,
+            },
         });
         // CRDs, the webhook certificate hook Jobs, operator, Grafana and exporters.
         const stack = pinnedRelease(
@@ -312,7 +321,7 @@ export class Observability extends pulumi.ComponentResource implements Monitorin
                     timeoutSeconds: 300,
                     values: chartValues("jaeger.yaml", {
                         fullnameOverride: "jaeger",
-                        jaeger: { resources: size("jaeger") },
+                        jaeger: { ...place, resources: size("jaeger") },
                     }),
                 },
                 {
@@ -369,6 +378,8 @@ export class Observability extends pulumi.ComponentResource implements Monitorin
                     namespace: kedaNamespace!,
                     timeoutSeconds: 600,
                     values: chartValues("keda.yaml", {
+                        // Top-level: the operator, the metrics API server and the webhooks all read it.
+                        ...place,
                         resources: {
                             operator: size("keda-operator"),
                             metricServer: size("keda-metrics-server"),
