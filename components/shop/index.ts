@@ -178,7 +178,9 @@ export class WarungKopi extends pulumi.ComponentResource {
             );
             cachePeer = podPeer(redis.selector);
             this.cache = {
-                host: serviceHost(cfg, NAMES.redis),
+                // Through the Deployment: whoever gates readiness on the cache (the core services) starts
+                // after it is up, as they do after Redis Enterprise's database.
+                host: redis.deployment.metadata.apply(() => serviceHost(cfg, NAMES.redis)),
                 port: PORTS.redis,
                 password: foundation.redisPassword,
                 tls: false,
