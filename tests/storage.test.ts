@@ -1,0 +1,141 @@
+// Storage that binds (issue 9 §2): every persistent volume every stack asks for — claims, StatefulSet
+// claim templates, Helm values, custom resources — names a StorageClass the program creates with the
+// provisioner the cluster runs, or a volume the program creates for it. Nothing relies on a default
+// class (EKS clusters created at 1.30 or later have none).
+import * as assert from "node:assert/strict";
+import { deployedStack, prefetch } from "./harness/evaluate";
+import { helmReleases, kubernetesObjects } from "./harness/k8s";
+import { configOf, STACKS } from "./harness/stack-config";
+import type { StackEvaluation } from "./harness/types";
+import { nodesOf } from "./harness/cluster/scheduler";
+import { bindingProblems, storageLikePaths, storageRequests } from "./harness/cluster/storage";
+
+prefetch(...STACKS.map((stack) => ({ stack })));
+
+/** Everything that would keep a stack's volumes from binding, and every declaration no model reads. */
+function storageProblems(stack: string, ev: StackEvaluation, cfg = configOf(stack)): string[] {
+    const { requests, unknown } = storageRequests(ev);
+    return [
+        ...unknown,
+        ...bindingProblems(requests, kubernetesObjects(ev.resources), cfg.cluster.profile, nodesOf(cfg)),
+    ];
+}
+
+/** A deep copy of a stack's evaluation to damage. */
+const copyOf = async (stack: string): Promise<StackEvaluation> => structuredClone(await deployedStack(stack));
+const release = (ev: StackEvaluation, chart: string) =>
+    helmReleases(ev.resources).find((r) => r.inputs.chart === chart)!;
+const object = (ev: StackEvaluation, kind: string) => ev.resources.find((r) => r.inputs?.kind === kind)!;
+
+describe("storage that binds", () => {
+    for (const stack of STACKS) {
+        it(`${stack}: every volume request names a class the program creates with the cluster's provisioner, or a volume of its own`, async () => {
+            const ev = await deployedStack(stack);
+            const { requests } = storageRequests(ev);
+            assert.ok(requests.length > 0, "the stack asks for volumes");
+            assert.deepEqual(storageProblems(stack, ev), []);
+        });
+    }
+
+    it("finds the volumes of the regions' Prometheus (Helm values) and Redis Enterprise cluster (custom resource)", async () => {
+        const sources = storageRequests(await deployedStack("us")).requests.map((r) => r.source);
+        assert.ok(
+            sources.some((s) => s.includes("prometheus.prometheusSpec.storageSpec")),
+            sources.join("\n"),
+        );
+        assert.ok(
+            sources.some((s) => s.startsWith("RedisEnterpriseCluster")),
+            sources.join("\n"),
+        );
+        assert.ok(
+            sources.some((s) => s.includes("volumeClaimTemplates")),
+            sources.join("\n"),
+        );
+    });
+
+    describe("sees a request that would stay Pending (broken copies)", () => {
+        it("Prometheus's claim template without a class on EKS (no default StorageClass)", async () => {
+            const ev = await copyOf("us");
+            delete release(ev, "kube-prometheus-stack").inputs.values.prometheus.prometheusSpec.storageSpec
+                .volumeClaimTemplate.spec.storageClassName;
+            assert.match(
+                storageProblems("us", ev).join("\n"),
+                /prometheusSpec\.storageSpec.*names no StorageClass.*does not have/,
+            );
+        });
+
+        it("the Redis Enterprise cluster's persistentSpec without a class", async () => {
+            const ev = await copyOf("eu");
+            delete object(ev, "RedisEnterpriseCluster").inputs.spec.persistentSpec.storageClassName;
+            assert.match(
+                storageProblems("eu", ev).join("\n"),
+                /RedisEnterpriseCluster .*persistentSpec.*names no StorageClass/,
+            );
+        });
+
+        it("a claim relying on the default class, even where the distribution has one", async () => {
+            const ev = await copyOf("dev");
+            const sts = ev.resources.find((r) => r.inputs?.kind === "StatefulSet")!;
+            delete sts.inputs.spec.volumeClaimTemplates[0].spec.storageClassName;
+            assert.match(storageProblems("dev", ev).join("\n"), /volumeClaimTemplates data.*names no StorageClass/);
+        });
+
+        it("a class nothing creates, and a class whose provisioner the cluster does not run", async () => {
+            const ev = await copyOf("asia");
+            release(
+                ev,
+                "kube-prometheus-stack",
+            ).inputs.values.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.storageClassName = "gp3";
+            object(ev, "StorageClass").inputs.provisioner = "ebs.csi.aws.com";
+            const problems = storageProblems("asia", ev).join("\n");
+            assert.match(problems, /StorageClass gp3 is neither created by the program nor guaranteed/);
+            assert.match(
+                problems,
+                /provisioner ebs\.csi\.aws\.com does not run on this cluster.*disk\.csi\.azure\.com/,
+            );
+        });
+
+        it("a static claim whose volume is missing or too small", async () => {
+            const ev = await copyOf("us");
+            const pv = object(ev, "PersistentVolume");
+            pv.inputs.spec.capacity.storage = "1Gi";
+            assert.match(
+                storageProblems("us", ev).join("\n"),
+                /asks 100Gi, PersistentVolume warung-kopi-backups holds 1Gi/,
+            );
+            ev.resources.splice(ev.resources.indexOf(pv), 1);
+            assert.match(storageProblems("us", ev).join("\n"), /no StorageClass and no PersistentVolume/);
+        });
+
+        it("Grafana persistence switched on in chart values, without a class", async () => {
+            const ev = await copyOf("us");
+            release(ev, "kube-prometheus-stack").inputs.values.grafana.persistence = { enabled: true, size: "5Gi" };
+            assert.match(storageProblems("us", ev).join("\n"), /grafana\.persistence.*names no StorageClass/);
+        });
+
+        it("storage in values or a custom resource no catalog entry reads", async () => {
+            const ev = await copyOf("dev");
+            release(ev, "jaeger").inputs.values.jaeger.persistence = { enabled: true, storageClass: "x" };
+            ev.resources.push({
+                ...object(ev, "StorageClass"),
+                urn: "urn:test::Cluster",
+                type: "kubernetes:example.io/v1:Cluster",
+                inputs: {
+                    apiVersion: "example.io/v1",
+                    kind: "Cluster",
+                    metadata: { name: "db", namespace: "data" },
+                    spec: { instances: 3, storage: { size: "10Gi" } },
+                },
+            });
+            const problems = storageProblems("dev", ev).join("\n");
+            assert.match(problems, /helm jaeger \(jaeger\): values jaeger\.persistence look like storage/);
+            assert.match(problems, /kind example\.io\/v1 Cluster is not in the catalog \(spec storage\)/);
+        });
+    });
+
+    it("finds storage-looking keys at any depth, except where the catalog reads them", () => {
+        const values = { a: { persistence: { enabled: true } }, b: [{ volumeClaimTemplates: [] }], storageSpec: {} };
+        assert.deepEqual(storageLikePaths(values, ["storageSpec"]), ["a.persistence", "b.*.volumeClaimTemplates"]);
+        assert.deepEqual(storageLikePaths(values, ["a.*", "b", "storageSpec"]), []);
+    });
+});
