@@ -1,0 +1,152 @@
+// Start order (issue 9 §4, §5): whatever reads another layer's CRDs, admission webhooks, sidecar
+// injector or Services at start waits for them in the dependency graph `pulumi up` follows; and the
+// first deploy of `us` stays as deep as the mesh's own chain plus one step.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { deployedStack, prefetch } from "./harness/evaluate";
+import { helmReleases } from "./harness/k8s";
+import { ROOT, STACKS } from "./harness/stack-config";
+import type { RecordedResource, StackEvaluation } from "./harness/types";
+import {
+    chains,
+    criticalPath,
+    DependencyGraph,
+    orderProblems,
+    READINESS_GATE,
+    startNeeds,
+} from "./harness/cluster/order";
+
+prefetch(...STACKS.map((stack) => ({ stack })));
+
+const copyOf = async (stack: string): Promise<StackEvaluation> => structuredClone(await deployedStack(stack));
+const releaseOf = (ev: StackEvaluation, name: string) =>
+    helmReleases(ev.resources).find((r) => r.inputs.name === name)!;
+const objectOf = (ev: StackEvaluation, kind: string, name?: string): RecordedResource =>
+    ev.resources.find((r) => r.inputs?.kind === kind && (name === undefined || r.inputs.metadata?.name === name))!;
+/** Forget an edge, as if the program had not declared it. */
+const forget = (r: RecordedResource, ...targets: RecordedResource[]) =>
+    (r.dependencies = r.dependencies.filter((d) => !targets.some((t) => t.urn === d)));
+
+/** How deep the first `pulumi up` of a stack goes, against the ingress gateway's own chain. */
+function depth(ev: StackEvaluation) {
+    const graph = new DependencyGraph(ev.resources);
+    const gateway = chains(ev, graph).to(releaseOf(ev, "istio-ingressgateway"));
+    return { path: criticalPath(ev, graph), gateway };
+}
+
+describe("start order", () => {
+    for (const stack of STACKS) {
+        it(`${stack}: everything that reads CRDs, webhooks, the injector or another layer's Services at start waits for them`, async () => {
+            const ev = await deployedStack(stack);
+            assert.deepEqual(orderProblems(ev), []);
+        });
+    }
+
+    it("derives the needs from the objects and values themselves", async () => {
+        const needs = startNeeds(await deployedStack("us"));
+        const kinds = (k: string) => needs.filter((n) => k in n.need);
+        assert.ok(kinds("crds").length > 20, "custom resources need their CRDs");
+        assert.ok(kinds("webhook").length > 20, "and the webhooks checking their group");
+        assert.ok(kinds("injector").length > 5, "pods in injected namespaces need the injector");
+        assert.ok(kinds("service").length > 0, "readiness gates name Services");
+        assert.ok(
+            needs.some((n) => n.consumer.inputs.chart === "external-dns" && "crds" in n.need),
+            "external-dns watches Istio resources",
+        );
+    });
+
+    it("reads the readiness gate our service image reads", () => {
+        const app = fs.readFileSync(path.join(ROOT, "apps", "service.js"), "utf8");
+        assert.match(app, new RegExp(`process\\.env\\.${READINESS_GATE}\\b`));
+    });
+
+    it("us: the first deploy stays Namespace → Istio base → istiod (→ gateway), plus at most one step", async () => {
+        const { path: steps, gateway } = depth(await deployedStack("us"));
+        const labels = steps.map((s) => s.label);
+        assert.deepEqual(
+            gateway.map((s) => s.label).slice(-2),
+            ["helm istiod", "helm istio-ingressgateway"],
+            "the gateway starts after istiod",
+        );
+        assert.match(labels[0], /^Namespace istio-system$/, labels.join(" → "));
+        assert.match(labels[1], /^helm istio-(base|cni)$/, labels.join(" → "));
+        assert.equal(labels[2], "helm istiod", labels.join(" → "));
+        assert.ok(
+            steps.length <= gateway.length + 1,
+            `${labels.join(" → ")} is longer than ${gateway.length + 1} steps`,
+        );
+    });
+
+    describe("sees what starts too early (broken copies)", () => {
+        it("external-dns before the Istio CRDs its sources watch (the issue's defect)", async () => {
+            const ev = await copyOf("us");
+            forget(releaseOf(ev, "external-dns"), releaseOf(ev, "istio-base"));
+            assert.match(
+                orderProblems(ev).join("\n"),
+                /helm external-dns: needs the networking\.istio\.io CRDs \(the external-dns chart's pods read it at start\) but does not wait for helm istio-base/,
+            );
+        });
+
+        it("a ServiceMonitor before the monitoring CRDs and their webhook", async () => {
+            const ev = await copyOf("dev");
+            objectOf(ev, "ServiceMonitor").dependencies = [];
+            const problems = orderProblems(ev).join("\n");
+            assert.match(
+                problems,
+                /ServiceMonitor .*needs the monitoring\.coreos\.com CRDs .*helm kube-prometheus-stack/,
+            );
+            assert.match(problems, /ServiceMonitor .*needs the monitoring\.coreos\.com admission webhook/);
+        });
+
+        it("a core service before the shop's Redis its readiness waits on, and before the injector", async () => {
+            const ev = await copyOf("eu");
+            objectOf(ev, "Deployment", "payment").dependencies = [];
+            const problems = orderProblems(ev).join("\n");
+            assert.match(
+                problems,
+                /Deployment ecommerce\/payment: needs Service warung-kopi\/redis .*Deployment warung-kopi\/redis/,
+            );
+            assert.match(problems, /Deployment ecommerce\/payment: needs the sidecar injector/);
+        });
+
+        it("the Redis Enterprise cluster before the Istio webhook its operator's Gateways pass", async () => {
+            const ev = await copyOf("asia");
+            forget(objectOf(ev, "RedisEnterpriseCluster"), releaseOf(ev, "istiod"));
+            assert.match(
+                orderProblems(ev).join("\n"),
+                /RedisEnterpriseCluster redis-enterprise\/rec-asia: needs the networking\.istio\.io admission webhook/,
+            );
+        });
+
+        it("a custom resource whose CRDs nothing in the stack installs", async () => {
+            const ev = await copyOf("dev");
+            ev.resources.push({
+                ...objectOf(ev, "ServiceMonitor"),
+                urn: "urn:test::ScaledJob",
+                inputs: {
+                    apiVersion: "example.io/v1",
+                    kind: "Thing",
+                    metadata: { name: "t", namespace: "x" },
+                    spec: {},
+                },
+            });
+            assert.match(
+                orderProblems(ev).join("\n"),
+                /Thing x\/t: needs the example\.io CRDs .*which nothing in the stack provides/,
+            );
+        });
+
+        it("a deploy one step deeper than the bound", async () => {
+            const ev = await copyOf("us");
+            // Payment after the migration Job: istiod → PostgreSQL → migration → payment.
+            objectOf(ev, "Deployment", "payment").dependencies.push(
+                ev.resources.find((r) => r.inputs?.kind === "Job" && r.inputs.metadata.name.startsWith("db-migrate"))!
+                    .urn,
+            );
+            const { path: steps, gateway } = depth(ev);
+            assert.equal(steps.length, gateway.length + 2, steps.map((s) => s.label).join(" → "));
+            assert.equal(steps.at(-1)!.label, "Deployment ecommerce/payment");
+        });
+    });
+});
