@@ -176,6 +176,25 @@ describe("placement that fits", () => {
             );
         });
 
+        it("a CloudNativePG cluster with required anti-affinity and more instances than nodes", async () => {
+            const ev = await copyOf("dev");
+            ev.resources.push({
+                ...ev.resources.find((r) => r.inputs?.kind === "StatefulSet")!,
+                urn: "urn:test::Cluster",
+                type: "kubernetes:postgresql.cnpg.io/v1:Cluster",
+                inputs: {
+                    apiVersion: "postgresql.cnpg.io/v1",
+                    kind: "Cluster",
+                    metadata: { name: "shop", namespace: "warung-kopi" },
+                    spec: { instances: 2, affinity: { podAntiAffinityType: "required" } },
+                },
+            });
+            assert.match(
+                placementProblems("dev", ev).join("\n"),
+                /Cluster warung-kopi\/shop: instance: pod 2 of 2 has no node \(required anti-affinity on kubernetes\.io\/hostname/,
+            );
+        });
+
         it("required node affinity no pool meets, and a chart or custom resource the catalog does not know", async () => {
             const ev = await copyOf("eu");
             const postgres = ev.resources.find((r) => r.inputs?.kind === "StatefulSet")!;

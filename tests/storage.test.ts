@@ -113,6 +113,32 @@ describe("storage that binds", () => {
             assert.match(storageProblems("us", ev).join("\n"), /grafana\.persistence.*names no StorageClass/);
         });
 
+        it("a CloudNativePG cluster's WAL volume without a class (the kind is read ahead of the PostgreSQL layer)", async () => {
+            const ev = await copyOf("us");
+            ev.resources.push({
+                ...object(ev, "StorageClass"),
+                urn: "urn:test::Cluster",
+                type: "kubernetes:postgresql.cnpg.io/v1:Cluster",
+                inputs: {
+                    apiVersion: "postgresql.cnpg.io/v1",
+                    kind: "Cluster",
+                    metadata: { name: "shop", namespace: "warung-kopi" },
+                    spec: {
+                        instances: 3,
+                        storage: { size: "50Gi", storageClass: "platform-standard" },
+                        walStorage: { size: "10Gi" },
+                    },
+                },
+            });
+            const { requests } = storageRequests(ev);
+            assert.equal(requests.filter((r) => r.source.startsWith("Cluster warung-kopi/shop")).length, 2);
+            assert.deepEqual(
+                storageProblems("us", ev).map((p) => p.replace(/:.*/, "")),
+                ["Cluster warung-kopi/shop"],
+            );
+            assert.match(storageProblems("us", ev)[0], /spec\.walStorage \(warung-kopi\): names no StorageClass/);
+        });
+
         it("storage in values or a custom resource no catalog entry reads", async () => {
             const ev = await copyOf("dev");
             release(ev, "jaeger").inputs.values.jaeger.persistence = { enabled: true, storageClass: "x" };

@@ -660,6 +660,41 @@ export const CHART_FACTS: Record<string, ChartFacts> = {
         crds: ["app.redislabs.com"],
         webhooks: ["app.redislabs.com"],
     },
+
+    // CloudNativePG (not installed yet; read ahead for the PostgreSQL layer): the operator Deployment
+    // reads the top-level placement; the chart installs the postgresql.cnpg.io CRDs and webhooks.
+    "cloudnative-pg": {
+        version: "0.29.0",
+        defaults: { replicaCount: 1, crds: { create: true }, ...placementDefaults },
+        components: [
+            {
+                name: "operator",
+                kind: "Deployment",
+                sized: [],
+                replicas: (v) => v.replicaCount,
+                pod: podAt(""),
+            },
+        ],
+        crds: ["postgresql.cnpg.io"],
+        webhooks: ["postgresql.cnpg.io"],
+    },
+    // The Barman Cloud plugin: its Deployment reads the top-level placement; its certificates are
+    // cert-manager Issuers and Certificates inside the release.
+    "plugin-barman-cloud": {
+        version: "0.7.0",
+        defaults: { replicaCount: 1, crds: { create: true }, ...placementDefaults },
+        components: [
+            {
+                name: "plugin",
+                kind: "Deployment",
+                sized: [],
+                replicas: (v) => v.replicaCount,
+                pod: podAt(""),
+            },
+        ],
+        crds: ["barmancloud.cnpg.io"],
+        needs: () => [{ crds: "cert-manager.io" }, { webhook: "cert-manager.io" }],
+    },
 };
 
 /** cert-manager's rendering of one component's placement. */
@@ -748,9 +783,16 @@ function solverPods(o: K8sObject): PodGroup[] {
 function cnpgPods(o: K8sObject): PodGroup[] {
     const a = o.spec?.affinity ?? {};
     const labels = { "cnpg.io/cluster": o.metadata.name!, "cnpg.io/podRole": "instance" };
-    const anti =
+    // Instances prefer distinct nodes by default; "required" makes it a rule, and additional terms add to it.
+    const own =
         a.enablePodAntiAffinity !== false && a.podAntiAffinityType === "required"
             ? requiredAntiAffinity(a.topologyKey ?? "kubernetes.io/hostname", labels).podAntiAffinity
+                  .requiredDuringSchedulingIgnoredDuringExecution
+            : [];
+    const extra = a.additionalPodAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+    const anti =
+        own.length + extra.length > 0
+            ? { requiredDuringSchedulingIgnoredDuringExecution: [...own, ...extra] }
             : undefined;
     return [
         {
@@ -883,6 +925,7 @@ export const KIND_FACTS: Record<string, Record<string, KindFacts>> = {
                     : [],
         },
     },
+    "barmancloud.cnpg.io": { ObjectStore: none },
     "postgresql.cnpg.io": {
         "*": none,
         Cluster: {
