@@ -6,10 +6,10 @@ import * as assert from "node:assert/strict";
 import { parseConfig, rawFromFlat, WORKLOADS } from "../config";
 import { CHARTS } from "../components/helm";
 import { deployedStack, prefetch } from "./harness/evaluate";
-import { helmReleases } from "./harness/k8s";
 import { configOf, ROOT, STACKS, stackConfig } from "./harness/stack-config";
 import type { StackEvaluation } from "./harness/types";
 import { CHART_FACTS, KIND_FACTS, type PodGroup } from "./harness/cluster/catalog";
+import { brokenCopy } from "./harness/cluster/copy";
 import { type Node, nodesOf, placementGaps, schedule, stackPods } from "./harness/cluster/scheduler";
 
 prefetch(...STACKS.map((stack) => ({ stack })));
@@ -35,9 +35,7 @@ function outsidePlacement(stack: string, ev: StackEvaluation): string[] {
         .flatMap((g) => placementGaps(g.spec, cfg).map((gap) => `${g.id}: without ${gap}`));
 }
 
-const copyOf = async (stack: string): Promise<StackEvaluation> => structuredClone(await deployedStack(stack));
-const values = (ev: StackEvaluation, chart: string) =>
-    helmReleases(ev.resources).find((r) => r.inputs.chart === chart)!.inputs.values;
+const copyOf = async (stack: string) => brokenCopy(await deployedStack(stack));
 
 /** Our own workloads' rows of the sizing table (every other row is a chart component's or an operator's). */
 const OWN_WORKLOADS = [
@@ -106,12 +104,12 @@ describe("placement that fits", () => {
 
     describe("sees a pod that would not be placed (broken copies)", () => {
         it("kube-prometheus-stack and KEDA without the stack's tolerations on tainted pools (the issue's defect)", async () => {
-            const ev = await copyOf("us");
-            const kps = values(ev, "kube-prometheus-stack");
+            const b = await copyOf("us");
+            const kps = b.chart("kube-prometheus-stack").inputs.values;
             delete kps.prometheus.prometheusSpec.tolerations;
             delete kps.grafana.tolerations;
-            delete values(ev, "keda").tolerations;
-            const problems = placementProblems("us", ev).join("\n");
+            delete b.chart("keda").inputs.values.tolerations;
+            const problems = placementProblems("us", b.ev).join("\n");
             assert.match(
                 problems,
                 /kube-prometheus-stack\): prometheus: no node takes it \(pool general: taint dedicated=ecommerce:NoSchedule not tolerated/,
@@ -121,16 +119,19 @@ describe("placement that fits", () => {
         });
 
         it("a chart component that tolerates the taint but selects no pool lands outside the placement", async () => {
-            const ev = await copyOf("eu");
-            delete values(ev, "kube-prometheus-stack").grafana.nodeSelector;
-            assert.deepEqual(placementProblems("eu", ev), [], "it still schedules (on any tainted pool)");
-            assert.match(outsidePlacement("eu", ev).join("\n"), /grafana: without nodeSelector workload-class=general/);
+            const b = await copyOf("eu");
+            delete b.chart("kube-prometheus-stack").inputs.values.grafana.nodeSelector;
+            assert.deepEqual(placementProblems("eu", b.ev), [], "it still schedules (on any tainted pool)");
+            assert.match(
+                outsidePlacement("eu", b.ev).join("\n"),
+                /grafana: without nodeSelector workload-class=general/,
+            );
         });
 
         it("a node agent that does not tolerate every pool's taint", async () => {
-            const ev = await copyOf("asia");
+            const b = await copyOf("asia");
             // The chart's default: NoSchedule taints only. A pool tainted NoExecute keeps node-exporter away.
-            values(ev, "kube-prometheus-stack")["prometheus-node-exporter"].tolerations = [
+            b.chart("kube-prometheus-stack").inputs.values["prometheus-node-exporter"].tolerations = [
                 { effect: "NoSchedule", operator: "Exists" },
             ];
             const nodes = nodesOf(configOf("asia")).map((n) =>
@@ -139,7 +140,7 @@ describe("placement that fits", () => {
                     : n,
             );
             assert.match(
-                placementProblems("asia", ev, nodes).join("\n"),
+                placementProblems("asia", b.ev, nodes).join("\n"),
                 /node-exporter: a DaemonSet that skips the nodes of pool system \(taint CriticalAddonsOnly=true:NoExecute not tolerated\)/,
             );
         });
@@ -154,16 +155,16 @@ describe("placement that fits", () => {
         });
 
         it("zone spreading on a pool in one zone: DoNotSchedule leaves pods Pending, ScheduleAnyway loses the zones", async () => {
-            const ev = await copyOf("us");
+            const b = await copyOf("us");
             const zone = "topology.kubernetes.io/zone";
             const oneZone = nodesOf(configOf("us")).map((n) =>
                 n.pool === "general" ? { ...n, labels: { ...n.labels, [zone]: "us-east-1a" } } : n,
             );
             assert.match(
-                placementProblems("us", ev, oneZone).join("\n"),
+                placementProblems("us", b.ev, oneZone).join("\n"),
                 /Deployment ecommerce\/payment: spreads across zones, but its 3 pods fit in 1 of the cluster's 3 zones/,
             );
-            const payment = ev.resources.find(
+            const payment = b.ev.resources.find(
                 (r) => r.inputs?.kind === "Deployment" && r.inputs.metadata.name === "payment",
             )!;
             for (const c of payment.inputs.spec.template.spec.topologySpreadConstraints) {
@@ -171,15 +172,15 @@ describe("placement that fits", () => {
                 c.minDomains = 3;
             }
             assert.match(
-                placementProblems("us", ev, oneZone).join("\n"),
+                placementProblems("us", b.ev, oneZone).join("\n"),
                 /Deployment ecommerce\/payment: pod 2 of 3 has no node \(topology spread on topology\.kubernetes\.io\/zone/,
             );
         });
 
         it("a CloudNativePG cluster with required anti-affinity and more instances than nodes", async () => {
-            const ev = await copyOf("dev");
-            ev.resources.push({
-                ...ev.resources.find((r) => r.inputs?.kind === "StatefulSet")!,
+            const b = await copyOf("dev");
+            b.ev.resources.push({
+                ...b.ev.resources.find((r) => r.inputs?.kind === "StatefulSet")!,
                 urn: "urn:test::Cluster",
                 type: "kubernetes:postgresql.cnpg.io/v1:Cluster",
                 inputs: {
@@ -190,19 +191,19 @@ describe("placement that fits", () => {
                 },
             });
             assert.match(
-                placementProblems("dev", ev).join("\n"),
+                placementProblems("dev", b.ev).join("\n"),
                 /Cluster warung-kopi\/shop: instance: pod 2 of 2 has no node \(required anti-affinity on kubernetes\.io\/hostname/,
             );
         });
 
         it("required node affinity no pool meets, and a chart or custom resource the catalog does not know", async () => {
-            const ev = await copyOf("eu");
-            const postgres = ev.resources.find((r) => r.inputs?.kind === "StatefulSet")!;
+            const b = await copyOf("eu");
+            const postgres = b.ev.resources.find((r) => r.inputs?.kind === "StatefulSet")!;
             postgres.inputs.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions.push(
                 { key: "workload-class", operator: "In", values: ["gpu"] },
             );
-            helmReleases(ev.resources).find((r) => r.inputs.chart === "jaeger")!.inputs.chart = "tempo";
-            ev.resources.push({
+            b.chart("jaeger").inputs.chart = "tempo";
+            b.ev.resources.push({
                 ...postgres,
                 urn: "urn:test::Widget",
                 type: "kubernetes:example.io/v1:Widget",
@@ -213,7 +214,7 @@ describe("placement that fits", () => {
                     spec: { replicas: 2, nodeSelector: { a: "b" } },
                 },
             });
-            const problems = placementProblems("eu", ev).join("\n");
+            const problems = placementProblems("eu", b.ev).join("\n");
             assert.match(
                 problems,
                 /StatefulSet warung-kopi\/postgres: no node takes it \(pool general: required node affinity/,

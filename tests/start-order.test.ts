@@ -16,14 +16,13 @@ import {
     READINESS_GATE,
     startNeeds,
 } from "./harness/cluster/order";
+import { brokenCopy } from "./harness/cluster/copy";
 
 prefetch(...STACKS.map((stack) => ({ stack })));
 
-const copyOf = async (stack: string): Promise<StackEvaluation> => structuredClone(await deployedStack(stack));
+const copyOf = async (stack: string) => brokenCopy(await deployedStack(stack));
 const releaseOf = (ev: StackEvaluation, name: string) =>
     helmReleases(ev.resources).find((r) => r.inputs.name === name)!;
-const objectOf = (ev: StackEvaluation, kind: string, name?: string): RecordedResource =>
-    ev.resources.find((r) => r.inputs?.kind === kind && (name === undefined || r.inputs.metadata?.name === name))!;
 /** Forget an edge, as if the program had not declared it. */
 const forget = (r: RecordedResource, ...targets: RecordedResource[]) =>
     (r.dependencies = r.dependencies.filter((d) => !targets.some((t) => t.urn === d)));
@@ -80,18 +79,18 @@ describe("start order", () => {
 
     describe("sees what starts too early (broken copies)", () => {
         it("external-dns before the Istio CRDs its sources watch (the issue's defect)", async () => {
-            const ev = await copyOf("us");
-            forget(releaseOf(ev, "external-dns"), releaseOf(ev, "istio-base"));
+            const b = await copyOf("us");
+            forget(b.release("external-dns"), b.release("istio-base"));
             assert.match(
-                orderProblems(ev).join("\n"),
+                orderProblems(b.ev).join("\n"),
                 /helm external-dns: needs the networking\.istio\.io CRDs \(the external-dns chart's pods read it at start\) but does not wait for helm istio-base/,
             );
         });
 
         it("a ServiceMonitor before the monitoring CRDs and their webhook", async () => {
-            const ev = await copyOf("dev");
-            objectOf(ev, "ServiceMonitor").dependencies = [];
-            const problems = orderProblems(ev).join("\n");
+            const b = await copyOf("dev");
+            b.kind("ServiceMonitor").dependencies = [];
+            const problems = orderProblems(b.ev).join("\n");
             assert.match(
                 problems,
                 /ServiceMonitor .*needs the monitoring\.coreos\.com CRDs .*helm kube-prometheus-stack/,
@@ -100,9 +99,9 @@ describe("start order", () => {
         });
 
         it("a core service before the shop's Redis its readiness waits on, and before the injector", async () => {
-            const ev = await copyOf("eu");
-            objectOf(ev, "Deployment", "payment").dependencies = [];
-            const problems = orderProblems(ev).join("\n");
+            const b = await copyOf("eu");
+            b.kind("Deployment", "payment").dependencies = [];
+            const problems = orderProblems(b.ev).join("\n");
             assert.match(
                 problems,
                 /Deployment ecommerce\/payment: needs Service warung-kopi\/redis .*Deployment warung-kopi\/redis/,
@@ -111,18 +110,18 @@ describe("start order", () => {
         });
 
         it("the Redis Enterprise cluster before the Istio webhook its operator's Gateways pass", async () => {
-            const ev = await copyOf("asia");
-            forget(objectOf(ev, "RedisEnterpriseCluster"), releaseOf(ev, "istiod"));
+            const b = await copyOf("asia");
+            forget(b.kind("RedisEnterpriseCluster"), b.release("istiod"));
             assert.match(
-                orderProblems(ev).join("\n"),
+                orderProblems(b.ev).join("\n"),
                 /RedisEnterpriseCluster redis-enterprise\/rec-asia: needs the networking\.istio\.io admission webhook/,
             );
         });
 
         it("a custom resource whose CRDs nothing in the stack installs", async () => {
-            const ev = await copyOf("dev");
-            ev.resources.push({
-                ...objectOf(ev, "ServiceMonitor"),
+            const b = await copyOf("dev");
+            b.ev.resources.push({
+                ...b.kind("ServiceMonitor"),
                 urn: "urn:test::ScaledJob",
                 inputs: {
                     apiVersion: "example.io/v1",
@@ -132,19 +131,19 @@ describe("start order", () => {
                 },
             });
             assert.match(
-                orderProblems(ev).join("\n"),
+                orderProblems(b.ev).join("\n"),
                 /Thing x\/t: needs the example\.io CRDs .*which nothing in the stack provides/,
             );
         });
 
         it("a deploy one step deeper than the bound", async () => {
-            const ev = await copyOf("us");
+            const b = await copyOf("us");
             // Payment after the migration Job: istiod → PostgreSQL → migration → payment.
-            objectOf(ev, "Deployment", "payment").dependencies.push(
-                ev.resources.find((r) => r.inputs?.kind === "Job" && r.inputs.metadata.name.startsWith("db-migrate"))!
+            b.kind("Deployment", "payment").dependencies.push(
+                b.ev.resources.find((r) => r.inputs?.kind === "Job" && r.inputs.metadata.name.startsWith("db-migrate"))!
                     .urn,
             );
-            const { path: steps, gateway } = depth(ev);
+            const { path: steps, gateway } = depth(b.ev);
             assert.equal(steps.length, gateway.length + 2, steps.map((s) => s.label).join(" → "));
             assert.equal(steps.at(-1)!.label, "Deployment ecommerce/payment");
         });

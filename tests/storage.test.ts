@@ -4,9 +4,10 @@
 // class (EKS clusters created at 1.30 or later have none).
 import * as assert from "node:assert/strict";
 import { deployedStack, prefetch } from "./harness/evaluate";
-import { helmReleases, kubernetesObjects } from "./harness/k8s";
+import { kubernetesObjects } from "./harness/k8s";
 import { configOf, STACKS } from "./harness/stack-config";
 import type { StackEvaluation } from "./harness/types";
+import { brokenCopy } from "./harness/cluster/copy";
 import { nodesOf } from "./harness/cluster/scheduler";
 import { bindingProblems, storageLikePaths, storageRequests } from "./harness/cluster/storage";
 
@@ -21,11 +22,8 @@ function storageProblems(stack: string, ev: StackEvaluation, cfg = configOf(stac
     ];
 }
 
-/** A deep copy of a stack's evaluation to damage. */
-const copyOf = async (stack: string): Promise<StackEvaluation> => structuredClone(await deployedStack(stack));
-const release = (ev: StackEvaluation, chart: string) =>
-    helmReleases(ev.resources).find((r) => r.inputs.chart === chart)!;
-const object = (ev: StackEvaluation, kind: string) => ev.resources.find((r) => r.inputs?.kind === kind)!;
+/** A copy of a stack's evaluation to damage. */
+const copyOf = async (stack: string) => brokenCopy(await deployedStack(stack));
 
 describe("storage that binds", () => {
     for (const stack of STACKS) {
@@ -55,39 +53,37 @@ describe("storage that binds", () => {
 
     describe("sees a request that would stay Pending (broken copies)", () => {
         it("Prometheus's claim template without a class on EKS (no default StorageClass)", async () => {
-            const ev = await copyOf("us");
-            delete release(ev, "kube-prometheus-stack").inputs.values.prometheus.prometheusSpec.storageSpec
+            const b = await copyOf("us");
+            delete b.chart("kube-prometheus-stack").inputs.values.prometheus.prometheusSpec.storageSpec
                 .volumeClaimTemplate.spec.storageClassName;
             assert.match(
-                storageProblems("us", ev).join("\n"),
+                storageProblems("us", b.ev).join("\n"),
                 /prometheusSpec\.storageSpec.*names no StorageClass.*does not have/,
             );
         });
 
         it("the Redis Enterprise cluster's persistentSpec without a class", async () => {
-            const ev = await copyOf("eu");
-            delete object(ev, "RedisEnterpriseCluster").inputs.spec.persistentSpec.storageClassName;
+            const b = await copyOf("eu");
+            delete b.kind("RedisEnterpriseCluster").inputs.spec.persistentSpec.storageClassName;
             assert.match(
-                storageProblems("eu", ev).join("\n"),
+                storageProblems("eu", b.ev).join("\n"),
                 /RedisEnterpriseCluster .*persistentSpec.*names no StorageClass/,
             );
         });
 
         it("a claim relying on the default class, even where the distribution has one", async () => {
-            const ev = await copyOf("dev");
-            const sts = ev.resources.find((r) => r.inputs?.kind === "StatefulSet")!;
+            const b = await copyOf("dev");
+            const sts = b.ev.resources.find((r) => r.inputs?.kind === "StatefulSet")!;
             delete sts.inputs.spec.volumeClaimTemplates[0].spec.storageClassName;
-            assert.match(storageProblems("dev", ev).join("\n"), /volumeClaimTemplates data.*names no StorageClass/);
+            assert.match(storageProblems("dev", b.ev).join("\n"), /volumeClaimTemplates data.*names no StorageClass/);
         });
 
         it("a class nothing creates, and a class whose provisioner the cluster does not run", async () => {
-            const ev = await copyOf("asia");
-            release(
-                ev,
-                "kube-prometheus-stack",
-            ).inputs.values.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.storageClassName = "gp3";
-            object(ev, "StorageClass").inputs.provisioner = "ebs.csi.aws.com";
-            const problems = storageProblems("asia", ev).join("\n");
+            const b = await copyOf("asia");
+            const claim = b.chart("kube-prometheus-stack").inputs.values.prometheus.prometheusSpec.storageSpec;
+            claim.volumeClaimTemplate.spec.storageClassName = "gp3";
+            b.kind("StorageClass").inputs.provisioner = "ebs.csi.aws.com";
+            const problems = storageProblems("asia", b.ev).join("\n");
             assert.match(problems, /StorageClass gp3 is neither created by the program nor guaranteed/);
             assert.match(
                 problems,
@@ -96,27 +92,27 @@ describe("storage that binds", () => {
         });
 
         it("a static claim whose volume is missing or too small", async () => {
-            const ev = await copyOf("us");
-            const pv = object(ev, "PersistentVolume");
+            const b = await copyOf("us");
+            const pv = b.kind("PersistentVolume");
             pv.inputs.spec.capacity.storage = "1Gi";
             assert.match(
-                storageProblems("us", ev).join("\n"),
+                storageProblems("us", b.ev).join("\n"),
                 /asks 100Gi, PersistentVolume warung-kopi-backups holds 1Gi/,
             );
-            ev.resources.splice(ev.resources.indexOf(pv), 1);
-            assert.match(storageProblems("us", ev).join("\n"), /no StorageClass and no PersistentVolume/);
+            b.ev.resources.splice(b.ev.resources.indexOf(pv), 1);
+            assert.match(storageProblems("us", b.ev).join("\n"), /no StorageClass and no PersistentVolume/);
         });
 
         it("Grafana persistence switched on in chart values, without a class", async () => {
-            const ev = await copyOf("us");
-            release(ev, "kube-prometheus-stack").inputs.values.grafana.persistence = { enabled: true, size: "5Gi" };
-            assert.match(storageProblems("us", ev).join("\n"), /grafana\.persistence.*names no StorageClass/);
+            const b = await copyOf("us");
+            b.chart("kube-prometheus-stack").inputs.values.grafana.persistence = { enabled: true, size: "5Gi" };
+            assert.match(storageProblems("us", b.ev).join("\n"), /grafana\.persistence.*names no StorageClass/);
         });
 
         it("a CloudNativePG cluster's WAL volume without a class (the kind is read ahead of the PostgreSQL layer)", async () => {
-            const ev = await copyOf("us");
-            ev.resources.push({
-                ...object(ev, "StorageClass"),
+            const b = await copyOf("us");
+            b.ev.resources.push({
+                ...b.kind("StorageClass"),
                 urn: "urn:test::Cluster",
                 type: "kubernetes:postgresql.cnpg.io/v1:Cluster",
                 inputs: {
@@ -130,20 +126,20 @@ describe("storage that binds", () => {
                     },
                 },
             });
-            const { requests } = storageRequests(ev);
+            const { requests } = storageRequests(b.ev);
             assert.equal(requests.filter((r) => r.source.startsWith("Cluster warung-kopi/shop")).length, 2);
             assert.deepEqual(
-                storageProblems("us", ev).map((p) => p.replace(/:.*/, "")),
+                storageProblems("us", b.ev).map((p) => p.replace(/:.*/, "")),
                 ["Cluster warung-kopi/shop"],
             );
-            assert.match(storageProblems("us", ev)[0], /spec\.walStorage \(warung-kopi\): names no StorageClass/);
+            assert.match(storageProblems("us", b.ev)[0], /spec\.walStorage \(warung-kopi\): names no StorageClass/);
         });
 
         it("storage in values or a custom resource no catalog entry reads", async () => {
-            const ev = await copyOf("dev");
-            release(ev, "jaeger").inputs.values.jaeger.persistence = { enabled: true, storageClass: "x" };
-            ev.resources.push({
-                ...object(ev, "StorageClass"),
+            const b = await copyOf("dev");
+            b.chart("jaeger").inputs.values.jaeger.persistence = { enabled: true, storageClass: "x" };
+            b.ev.resources.push({
+                ...b.kind("StorageClass"),
                 urn: "urn:test::Cluster",
                 type: "kubernetes:example.io/v1:Cluster",
                 inputs: {
@@ -153,7 +149,7 @@ describe("storage that binds", () => {
                     spec: { instances: 3, storage: { size: "10Gi" } },
                 },
             });
-            const problems = storageProblems("dev", ev).join("\n");
+            const problems = storageProblems("dev", b.ev).join("\n");
             assert.match(problems, /helm jaeger \(jaeger\): values jaeger\.persistence look like storage/);
             assert.match(problems, /kind example\.io\/v1 Cluster is not in the catalog \(spec storage\)/);
         });
