@@ -164,9 +164,7 @@ describe("placement that fits", () => {
                 placementProblems("us", b.ev, oneZone).join("\n"),
                 /Deployment ecommerce\/payment: spreads across zones, but its 3 pods fit in 1 of the cluster's 3 zones/,
             );
-            const payment = b.ev.resources.find(
-                (r) => r.inputs?.kind === "Deployment" && r.inputs.metadata.name === "payment",
-            )!;
+            const payment = b.kind("Deployment", "payment");
             for (const c of payment.inputs.spec.template.spec.topologySpreadConstraints) {
                 c.whenUnsatisfiable = "DoNotSchedule";
                 c.minDomains = 3;
@@ -197,8 +195,8 @@ describe("placement that fits", () => {
         });
 
         it("required node affinity no pool meets, and a chart or custom resource the catalog does not know", async () => {
-            const b = await copyOf("eu");
-            const postgres = b.ev.resources.find((r) => r.inputs?.kind === "StatefulSet")!;
+            const b = await copyOf("dev");
+            const postgres = b.kind("StatefulSet", "postgres");
             postgres.inputs.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions.push(
                 { key: "workload-class", operator: "In", values: ["gpu"] },
             );

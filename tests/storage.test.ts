@@ -35,7 +35,7 @@ describe("storage that binds", () => {
         });
     }
 
-    it("finds the volumes of the regions' Prometheus (Helm values) and Redis Enterprise cluster (custom resource)", async () => {
+    it("finds the volumes of the regions' Prometheus (Helm values), Redis Enterprise and PostgreSQL clusters (custom resources), and dev's StatefulSet", async () => {
         const sources = storageRequests(await deployedStack("us")).requests.map((r) => r.source);
         assert.ok(
             sources.some((s) => s.includes("prometheus.prometheusSpec.storageSpec")),
@@ -46,8 +46,13 @@ describe("storage that binds", () => {
             sources.join("\n"),
         );
         assert.ok(
-            sources.some((s) => s.includes("volumeClaimTemplates")),
+            sources.some((s) => s.startsWith("Cluster databases/postgres: spec.walStorage")),
             sources.join("\n"),
+        );
+        const dev = storageRequests(await deployedStack("dev")).requests.map((r) => r.source);
+        assert.ok(
+            dev.some((s) => s.includes("volumeClaimTemplates")),
+            dev.join("\n"),
         );
     });
 
@@ -73,7 +78,7 @@ describe("storage that binds", () => {
 
         it("a claim relying on the default class, even where the distribution has one", async () => {
             const b = await copyOf("dev");
-            const sts = b.ev.resources.find((r) => r.inputs?.kind === "StatefulSet")!;
+            const sts = b.kind("StatefulSet", "postgres");
             delete sts.inputs.spec.volumeClaimTemplates[0].spec.storageClassName;
             assert.match(storageProblems("dev", b.ev).join("\n"), /volumeClaimTemplates data.*names no StorageClass/);
         });
@@ -92,15 +97,15 @@ describe("storage that binds", () => {
         });
 
         it("a static claim whose volume is missing or too small", async () => {
-            const b = await copyOf("us");
+            const b = await copyOf("dev");
             const pv = b.kind("PersistentVolume");
             pv.inputs.spec.capacity.storage = "1Gi";
             assert.match(
-                storageProblems("us", b.ev).join("\n"),
-                /asks 100Gi, PersistentVolume warung-kopi-backups holds 1Gi/,
+                storageProblems("dev", b.ev).join("\n"),
+                /asks 2Gi, PersistentVolume warung-kopi-backups holds 1Gi/,
             );
             b.ev.resources.splice(b.ev.resources.indexOf(pv), 1);
-            assert.match(storageProblems("us", b.ev).join("\n"), /no StorageClass and no PersistentVolume/);
+            assert.match(storageProblems("dev", b.ev).join("\n"), /no StorageClass and no PersistentVolume/);
         });
 
         it("Grafana persistence switched on in chart values, without a class", async () => {

@@ -54,6 +54,7 @@ export type Need =
     | { crds: string } // the CRDs of an API group
     | { webhook: string } // the admission webhook checking objects of an API group
     | { injector: true } // the sidecar injector (a pod in an injected namespace)
+    | { chart: string } // a release of that chart running (an operator's plugin)
     | { service: string; namespace: string }; // a Service answering (read at start)
 
 export interface ChartComponent {
@@ -65,7 +66,7 @@ export interface ChartComponent {
     /** Labels the chart puts on the pods (for anti-affinity and spread selectors). */
     labels?: (v: Values, release: string) => Record<string, string>;
     /** The pod's scheduling fields, from the values the chart reads for this component. */
-    pod: (v: Values) => PodScheduling;
+    pod: (v: Values, release: string) => PodScheduling;
     /** A node agent: runs on every node whatever the stack's placement (it must tolerate every taint). */
     everyNode?: boolean;
     /** Runs only on `helm uninstall` (a hook): still needs a node then. */
@@ -661,22 +662,28 @@ export const CHART_FACTS: Record<string, ChartFacts> = {
         webhooks: ["app.redislabs.com"],
     },
 
-    // CloudNativePG (not installed yet; read ahead for the PostgreSQL layer): the operator Deployment
-    // reads the top-level placement; the chart installs the postgresql.cnpg.io CRDs and webhooks.
+    // CloudNativePG: the operator Deployment reads the top-level placement; the chart installs the
+    // postgresql.cnpg.io CRDs and webhooks, and a PodMonitor when monitoring.podMonitorEnabled.
     "cloudnative-pg": {
         version: "0.29.0",
-        defaults: { replicaCount: 1, crds: { create: true }, ...placementDefaults },
+        defaults: {
+            replicaCount: 1,
+            crds: { create: true },
+            monitoring: { podMonitorEnabled: false },
+            ...placementDefaults,
+        },
         components: [
             {
                 name: "operator",
                 kind: "Deployment",
-                sized: [],
+                sized: ["cnpg-operator"],
                 replicas: (v) => v.replicaCount,
                 pod: podAt(""),
             },
         ],
         crds: ["postgresql.cnpg.io"],
         webhooks: ["postgresql.cnpg.io"],
+        needs: (v) => (v.monitoring?.podMonitorEnabled ? [{ crds: "monitoring.coreos.com" }] : []),
     },
     // The Barman Cloud plugin: its Deployment reads the top-level placement; its certificates are
     // cert-manager Issuers and Certificates inside the release.
@@ -687,13 +694,80 @@ export const CHART_FACTS: Record<string, ChartFacts> = {
             {
                 name: "plugin",
                 kind: "Deployment",
-                sized: [],
+                sized: ["barman-cloud-plugin"],
                 replicas: (v) => v.replicaCount,
                 pod: podAt(""),
             },
         ],
         crds: ["barmancloud.cnpg.io"],
+        // Its manager watches only its own ObjectStores: it needs cert-manager, not the operator's CRDs.
         needs: () => [{ crds: "cert-manager.io" }, { webhook: "cert-manager.io" }],
+    },
+
+    // OpenSearch (the regions' trace store): one StatefulSet of nodes that read the top-level placement;
+    // each node keeps a volume (persistence.enabled by default, no class unless persistence.storageClass).
+    opensearch: {
+        version: "3.6.0",
+        defaults: {
+            replicas: 3,
+            singleNode: false,
+            antiAffinity: "soft",
+            antiAffinityTopologyKey: "kubernetes.io/hostname",
+            nodeAffinity: {},
+            podAffinity: {},
+            persistence: { enabled: true, size: "8Gi", accessModes: ["ReadWriteOnce"] },
+            ...placementDefaults,
+        },
+        components: [
+            {
+                name: "node",
+                kind: "StatefulSet",
+                sized: ["opensearch"],
+                replicas: (v) => (v.singleNode ? 1 : v.replicas),
+                labels: (v, release) => ({
+                    "app.kubernetes.io/instance": release,
+                    "app.kubernetes.io/name": v.nameOverride || "opensearch",
+                }),
+                pod: (v, release) => {
+                    const labels = {
+                        "app.kubernetes.io/instance": release,
+                        "app.kubernetes.io/name": v.nameOverride || "opensearch",
+                    };
+                    const anti =
+                        v.antiAffinity === "hard"
+                            ? requiredAntiAffinity(v.antiAffinityTopologyKey, labels).podAntiAffinity
+                            : v.antiAffinity === "custom"
+                              ? v.customAntiAffinity
+                              : undefined;
+                    return {
+                        nodeSelector: nonEmpty(v.nodeSelector),
+                        tolerations: nonEmpty(v.tolerations),
+                        topologySpreadConstraints: nonEmpty(v.topologySpreadConstraints),
+                        affinity: nonEmpty({
+                            ...(anti ? { podAntiAffinity: anti } : {}),
+                            ...(nonEmpty(v.podAffinity) ? { podAffinity: v.podAffinity } : {}),
+                            ...(nonEmpty(v.nodeAffinity) ? { nodeAffinity: v.nodeAffinity } : {}),
+                        }),
+                    };
+                },
+            },
+        ],
+        storage: (v, ns) =>
+            v.persistence?.enabled
+                ? [
+                      {
+                          source: "helm opensearch: persistence",
+                          namespace: ns,
+                          // "-" renders storageClassName: "" (static volumes only).
+                          storageClassName:
+                              v.persistence.storageClass === "-" ? "" : (v.persistence.storageClass ?? undefined),
+                          size: v.persistence.size,
+                          accessModes: v.persistence.accessModes,
+                          count: v.singleNode ? 1 : v.replicas,
+                      },
+                  ]
+                : [],
+        storageKeys: ["persistence"],
     },
 };
 
@@ -930,8 +1004,15 @@ export const KIND_FACTS: Record<string, Record<string, KindFacts>> = {
         "*": none,
         Cluster: {
             pods: cnpgPods,
+            // Every instance pod: PostgreSQL and the Barman Cloud plugin's sidecar.
+            sized: ["postgres-instance", "barman-cloud-sidecar"],
             storage: cnpgStorage,
             storageKeys: ["storage", "walStorage", "tablespaces"],
+            // A Cluster archiving through the Barman Cloud plugin needs it running to start its instances.
+            needs: (o) =>
+                ((o.spec?.plugins ?? []) as any[]).some((p) => p.name === "barman-cloud.cloudnative-pg.io")
+                    ? [{ chart: "plugin-barman-cloud" }]
+                    : [],
         },
         Pooler: {
             pods: (o) => [

@@ -144,6 +144,7 @@ function providers(ev: StackEvaluation, objects: readonly K8sObject[], need: Nee
         ];
     if ("webhook" in need) return releases.filter((r) => facts(r)?.webhooks?.includes(need.webhook));
     if ("injector" in need) return releases.filter((r) => facts(r)?.injector);
+    if ("chart" in need) return releases.filter((r) => r.inputs.chart === need.chart);
     // A Service: the object itself (Pulumi waits for its endpoints), the workloads it selects, or what
     // creates it: a release in its namespace, or a custom resource whose operator makes it.
     const inNs = objects.filter((o) => o.metadata.namespace === need.namespace);
@@ -170,7 +171,9 @@ const describe = (n: Need) =>
           ? `the ${n.webhook} admission webhook`
           : "injector" in n
             ? "the sidecar injector"
-            : `Service ${n.namespace}/${n.service}`;
+            : "chart" in n
+              ? `a ${n.chart} release`
+              : `Service ${n.namespace}/${n.service}`;
 
 /** Needs the dependency graph does not order: the consumer may start before what it reads. */
 export function orderProblems(ev: StackEvaluation, graph = new DependencyGraph(ev.resources)): string[] {

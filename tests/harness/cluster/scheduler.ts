@@ -342,7 +342,7 @@ export function componentPods(
             "app.kubernetes.io/instance": release.name,
             "app.kubernetes.io/component": c.name,
         },
-        spec: c.pod(view),
+        spec: c.pod(view, release.name),
     };
 }
 
