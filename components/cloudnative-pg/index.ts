@@ -5,8 +5,11 @@
 // retention policy, and its monitoring. Clients get the endpoint contract (components/contracts.ts),
 // never the engine.
 //
-// Order: namespaces and their allows -> operator release (CRDs, webhooks) -> plugin release (needs
-// cert-manager) -> role Secrets, ObjectStore -> Cluster (waits until Ready) -> Database, ScheduledBackup.
+// Order: namespaces and their allows -> operator release (CRDs, webhooks) and, beside it, the plugin
+// release (needs cert-manager; its manager watches only its own ObjectStores) -> role Secrets,
+// ObjectStore -> Cluster (waits until Ready, after both) -> Database, ScheduledBackup. Neither release
+// waits for monitoring: the operator's PodMonitor is an object of ours, after the monitoring CRDs, so
+// a first deploy runs the database chain beside the monitoring stack, not after it.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -100,17 +103,10 @@ export class CloudNativePg extends pulumi.ComponentResource {
                 chart: CHARTS.cloudnativePg,
                 releaseName: "cnpg",
                 namespace: OPERATOR_NAMESPACE,
-                values: chartValues("cloudnative-pg.yaml", operatorValues(cfg, !!args.monitoring)),
+                values: chartValues("cloudnative-pg.yaml", operatorValues(cfg)),
                 timeoutSeconds: 600,
             },
-            {
-                parent: this,
-                dependsOn: [
-                    operatorNs.namespace,
-                    ...operatorAllows,
-                    ...(args.monitoring ? [args.monitoring.crds] : []),
-                ],
-            },
+            { parent: this, dependsOn: [operatorNs.namespace, ...operatorAllows] },
         );
         const plugin = pinnedRelease(
             `${name}-backup-plugin`,
@@ -123,7 +119,7 @@ export class CloudNativePg extends pulumi.ComponentResource {
                 values: chartValues("plugin-barman-cloud.yaml", pluginValues(cfg)),
                 timeoutSeconds: 600,
             },
-            { parent: this, dependsOn: [operator, ...operatorAllows, ...args.certificates] },
+            { parent: this, dependsOn: [operatorNs.namespace, ...operatorAllows, ...args.certificates] },
         );
 
         // ---- The databases' namespace.
@@ -253,8 +249,23 @@ export class CloudNativePg extends pulumi.ComponentResource {
             this.payment = { endpoint: endpoint(DATABASES.payment.name, [ledger]), login: paymentLogin };
         }
 
-        // ---- Monitoring: the instances' exporter, alerts on replication, failover, archiving and backup age.
+        // ---- Monitoring: the operator's and the instances' exporters, alerts on replication, failover,
+        // archiving and backup age.
         if (args.monitoring) {
+            new k8s.apiextensions.CustomResource(
+                `${name}-operator-pod-monitor`,
+                {
+                    apiVersion: "monitoring.coreos.com/v1",
+                    kind: "PodMonitor",
+                    metadata: { name: "cnpg-operator", namespace: OPERATOR_NAMESPACE, labels },
+                    spec: {
+                        selector: { matchLabels: { ...LABELS.operator, "app.kubernetes.io/instance": "cnpg" } },
+                        namespaceSelector: { matchNames: [OPERATOR_NAMESPACE] },
+                        podMetricsEndpoints: [{ port: "metrics" }],
+                    },
+                },
+                { ...o, dependsOn: [args.monitoring.crds, operatorNs.namespace] },
+            );
             new k8s.apiextensions.CustomResource(
                 `${name}-pod-monitor`,
                 {

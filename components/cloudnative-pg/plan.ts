@@ -409,13 +409,14 @@ export function clusterAlerts(cfg: PlatformConfig, backupMaxAgeHours = 26): Rule
 }
 
 /** The operator chart's values: the stack's placement and sizes, webhooks on, two replicas (leader election) outside dev. */
-export function operatorValues(cfg: PlatformConfig, monitored: boolean): Record<string, unknown> {
+export function operatorValues(cfg: PlatformConfig): Record<string, unknown> {
     return {
         replicaCount: cfg.tier === "dev" ? 1 : 2,
         resources: resourceRequirements(resourcesFor(cfg, "cnpg-operator")),
         nodeSelector: { ...cfg.scheduling.nodeSelector },
         tolerations: cfg.scheduling.tolerations.map((t) => ({ ...t })),
-        monitoring: { podMonitorEnabled: monitored },
+        // The operator's PodMonitor is ours (after the monitoring CRDs): the release waits for nothing of monitoring's.
+        monitoring: { podMonitorEnabled: false },
     };
 }
 
