@@ -160,6 +160,25 @@ describe("storage that binds", () => {
         });
     });
 
+    it("reads a Redis Enterprise database's persistence as a durability mode, not a volume", async () => {
+        const b = brokenCopy(await deployedStack("us"));
+        const db = (kind: string, spec: object) => ({
+            ...b.kind("RedisEnterpriseCluster"),
+            urn: `urn:test::${kind}`,
+            inputs: {
+                apiVersion: "app.redislabs.com/v1alpha1",
+                kind,
+                metadata: { name: "db", namespace: "redis-enterprise" },
+                spec,
+            },
+        });
+        b.ev.resources.push(
+            db("RedisEnterpriseActiveActiveDatabase", { globalConfigurations: { persistence: "aofEverySecond" } }),
+            db("RedisEnterpriseDatabase", { persistence: "snapshotEvery1Hour" }),
+        );
+        assert.deepEqual(storageProblems("us", b.ev), []);
+    });
+
     it("finds storage-looking keys at any depth, except where the catalog reads them", () => {
         const values = { a: { persistence: { enabled: true } }, b: [{ volumeClaimTemplates: [] }], storageSpec: {} };
         assert.deepEqual(storageLikePaths(values, ["storageSpec"]), ["a.persistence", "b.*.volumeClaimTemplates"]);

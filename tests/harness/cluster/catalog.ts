@@ -971,8 +971,12 @@ export const KIND_FACTS: Record<string, Record<string, KindFacts>> = {
         // Databases and remote-cluster links run inside the cluster's node pods.
         "*": none,
         // The operator gives each database a Service named after it.
-        RedisEnterpriseDatabase: { services: (o) => [o.metadata.name!] },
-        RedisEnterpriseActiveActiveDatabase: { services: (o) => [o.metadata.name!] },
+        // `persistence` is the database's durability mode (AOF, snapshots) on the nodes' volumes, not a volume.
+        RedisEnterpriseDatabase: { services: (o) => [o.metadata.name!], storageKeys: ["persistence"] },
+        RedisEnterpriseActiveActiveDatabase: {
+            services: (o) => [o.metadata.name!],
+            storageKeys: ["globalConfigurations.persistence"],
+        },
         RedisEnterpriseCluster: {
             pods: recPods,
             sized: ["redis-enterprise-node"],
