@@ -92,23 +92,39 @@ describe("start order", () => {
             assert.match(problems, /ServiceMonitor .*needs the monitoring\.coreos\.com admission webhook/);
         });
 
-        it("a core service before the shop's Redis its readiness waits on, and before the injector", async () => {
-            const b = await copyOf("eu");
-            b.kind("Deployment", "payment").dependencies = [];
-            const problems = orderProblems(b.ev).join("\n");
+        it("a core service before the cache its readiness waits on (the shop's Redis, Redis Enterprise's database) and the injector", async () => {
+            const dev = await copyOf("dev");
+            dev.kind("Deployment", "payment").dependencies = [];
+            const problems = orderProblems(dev.ev).join("\n");
             assert.match(
                 problems,
                 /Deployment ecommerce\/payment: needs Service warung-kopi\/redis .*Deployment warung-kopi\/redis/,
             );
             assert.match(problems, /Deployment ecommerce\/payment: needs the sidecar injector/);
+            const eu = await copyOf("eu");
+            eu.kind("Deployment", "payment").dependencies = [];
+            assert.match(
+                orderProblems(eu.ev).join("\n"),
+                /Deployment ecommerce\/payment: needs Service redis-enterprise\/cache .*RedisEnterpriseDatabase redis-enterprise\/cache/,
+            );
         });
 
-        it("the Redis Enterprise cluster before the Istio webhook its operator's Gateways pass", async () => {
+        it("the Redis Enterprise cluster before the Istio CRDs of the routes its operator makes", async () => {
             const b = await copyOf("asia");
-            forget(b.kind("RedisEnterpriseCluster"), b.release("istiod"));
+            forget(b.kind("RedisEnterpriseCluster"), b.release("istio-base"));
             assert.match(
                 orderProblems(b.ev).join("\n"),
-                /RedisEnterpriseCluster redis-enterprise\/rec-asia: needs the networking\.istio\.io admission webhook/,
+                /RedisEnterpriseCluster redis-enterprise\/rec-asia: needs the networking\.istio\.io CRDs \(what the operator makes of the RedisEnterpriseCluster\)/,
+            );
+        });
+
+        it("a database cluster whose instances start in an injected namespace, before the injector", async () => {
+            const b = await copyOf("us");
+            const cluster = b.kind("Cluster", "postgres");
+            cluster.inputs.metadata.namespace = "ecommerce";
+            assert.match(
+                orderProblems(b.ev).join("\n"),
+                /Cluster ecommerce\/postgres: needs the sidecar injector \(the operator starts its pods in ecommerce\)/,
             );
         });
 

@@ -226,7 +226,11 @@ export class RedisEnterprise extends pulumi.ComponentResource {
             },
             {
                 ...o,
-                dependsOn: [this.operator, adminSecret, serverTls, ...mesh.ready],
+                // The Istio CRDs for the routes the operator makes of ingressOrRouteSpec; not istiod: its
+                // validating webhook fails open on a first install (failurePolicy Ignore until istiod is
+                // ready, charts 1.30) and runs on every later one, and the operator retries. So the
+                // cluster's long bootstrap runs beside istiod's, and a first deploy stays shallow.
+                dependsOn: [this.operator, adminSecret, serverTls, mesh.crds],
                 customTimeouts: { create: "40m", update: "40m", delete: "20m" },
                 protect: production,
             },

@@ -996,11 +996,10 @@ export const KIND_FACTS: Record<string, Record<string, KindFacts>> = {
                     : [];
             },
             storageKeys: ["persistentSpec", "redisOnFlashSpec"],
-            // With ingressOrRouteSpec.method istio the operator creates Istio Gateways and VirtualServices.
-            needs: (o) =>
-                o.spec?.ingressOrRouteSpec?.method === "istio"
-                    ? [{ crds: "networking.istio.io" }, { webhook: "networking.istio.io" }]
-                    : [],
+            // With ingressOrRouteSpec.method istio the operator creates Istio Gateways and VirtualServices:
+            // their CRDs first. Not istiod's webhook: it fails open on a first install (failurePolicy Ignore
+            // until istiod is ready, base and istiod charts 1.30.3) and the operator retries.
+            needs: (o) => (o.spec?.ingressOrRouteSpec?.method === "istio" ? [{ crds: "networking.istio.io" }] : []),
         },
     },
     "barmancloud.cnpg.io": { ObjectStore: none },

@@ -109,7 +109,11 @@ export function startNeeds(ev: StackEvaluation): StartNeed[] {
             const group = apiGroup(o.apiVersion);
             add(r, { crds: group }, `a ${o.kind} needs its CRD`);
             if (webhookGroups.has(group)) add(r, { webhook: group }, `${group} objects are checked by a webhook`);
-            for (const n of kindFacts(o)?.needs?.(o) ?? []) add(r, n, `what the operator makes of the ${o.kind}`);
+            const facts = kindFacts(o);
+            for (const n of facts?.needs?.(o) ?? []) add(r, n, `what the operator makes of the ${o.kind}`);
+            // Pods an operator starts in an injected namespace get their sidecar from the injector too.
+            if ((facts?.pods?.(o) ?? []).some((g) => injected.has(g.namespace)))
+                add(r, { injector: true }, `the operator starts its pods in ${o.metadata.namespace}`);
         }
         const t = podTemplate(o);
         if (t) {
