@@ -2,12 +2,15 @@
 // standby, WAL archiving and base backups with retention, a restore that builds a new Cluster), and
 // no single-instance stateful workload anywhere in a production stack, whatever creates it.
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { CLUSTER, OBJECT_STORE, PLUGIN, restoreCluster } from "../components/cloudnative-pg/plan";
 import { PLATFORM_STORAGE_CLASS } from "../components/storage";
 import { deployedStack, prefetch } from "./harness/evaluate";
 import { type K8sObject, helmReleases, kubernetesObjects, named, ofKind, podTemplate, unsecret } from "./harness/k8s";
 import { configOf, STACKS } from "./harness/stack-config";
 import type { RecordedResource } from "./harness/types";
+import { claimedUrns } from "./harness/urns";
 import { cloudNativePgSchemaProblems } from "./schemas/cloudnative-pg";
 
 const PRODUCTION = ["us", "eu", "asia"] as const;
@@ -305,4 +308,123 @@ describe("production data", () => {
             });
         });
     }
+});
+
+// ---------------------------------------------------------------------------------------------
+// The runbook's move of a deployed region onto the Cluster: step 3 deploys the CloudNativePG layer alone
+
+const ROOT = path.resolve(__dirname, "..");
+
+/** The bash blocks of the runbook's move section, in order. */
+function moveBlocks(): string[] {
+    const text = fs.readFileSync(path.join(ROOT, "docs", "runbook.md"), "utf8");
+    const start = text.indexOf("### Moving an existing region from the StatefulSet to CloudNativePG");
+    const end = text.indexOf("\n## ", start);
+    return [...text.slice(start, end).matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]);
+}
+
+/** Pulumi's reading of a --target glob: `**` any characters, `*` any but `:`. */
+export function targetMatcher(glob: string): RegExp {
+    const quote = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    return new RegExp(
+        `^${glob
+            .split("**")
+            .map((seg) => seg.split("*").map(quote).join("[^:]*"))
+            .join(".*")}$`,
+    );
+}
+
+/**
+ * What goes wrong with `pulumi up --target <globs>` on a region deployed at the previous version
+ * (`deployed`: its URNs): a resource of `layer` left out, a targeted resource outside `allowed`
+ * (e.g. a client switched to a database that holds no data yet), a dependency (parent, provider,
+ * dependsOn, or the StorageClass a Cluster names) neither targeted nor already deployed.
+ */
+export function targetedDeployProblems(
+    resources: RecordedResource[],
+    globs: string[],
+    deployed: Set<string>,
+    layer: Set<string>,
+    allowed: Set<string>,
+): string[] {
+    const matchers = globs.map(targetMatcher);
+    const targeted = new Set(resources.filter((r) => matchers.some((m) => m.test(r.urn))).map((r) => r.urn));
+    const claims = claimedUrns(resources);
+    const exists = (urn: string) => targeted.has(urn) || (claims.get(urn) ?? [urn]).some((u) => deployed.has(u));
+    const problems = [
+        ...[...layer].filter((u) => !targeted.has(u)).map((u) => `not targeted: ${u}`),
+        ...[...targeted].filter((u) => !allowed.has(u)).map((u) => `targeted outside the layer: ${u}`),
+    ];
+    const objects = kubernetesObjects(resources);
+    for (const r of resources.filter((x) => targeted.has(x.urn))) {
+        const needs = [
+            ...r.dependencies,
+            ...(r.parent ? [r.parent] : []),
+            ...(r.provider ? [r.provider.slice(0, r.provider.lastIndexOf("::"))] : []),
+        ];
+        if (r.inputs?.kind === "Cluster") {
+            for (const cls of [r.inputs.spec?.storage?.storageClass, r.inputs.spec?.walStorage?.storageClass]) {
+                const sc = objects.find((o) => o.kind === "StorageClass" && o.metadata.name === cls);
+                needs.push(sc ? sc.$resource.urn : `StorageClass ${cls}`);
+            }
+        }
+        // The stack itself always exists; anything else must be targeted or deployed already.
+        for (const u of needs)
+            if (!u.includes("::pulumi:pulumi:Stack::") && !(u.startsWith("urn:pulumi:") && exists(u)))
+                problems.push(`${r.urn} needs ${u}, neither targeted nor deployed`);
+    }
+    return [...new Set(problems)];
+}
+
+describe("the runbook's move of a deployed region onto the Cluster", () => {
+    it("step 3 deploys the CloudNativePG layer alone: everything of it, nothing that uses it, and only what exists or comes along", async () => {
+        const { resources } = await deployedStack("us");
+        const blocks = moveBlocks();
+        const globs = [...(blocks[2] ?? "").matchAll(/--target '([^']+)'/g)].map((m) => m[1]);
+        assert.ok(globs.length > 0, "step 3 runs a targeted pulumi up");
+        // The version the regions run before the move: the URN snapshot of the stack.
+        const deployed = new Set(
+            fs
+                .readFileSync(path.join(ROOT, "tests", "fixtures", "urns", "us.txt"), "utf8")
+                .split("\n")
+                .filter(Boolean),
+        );
+        const subtree = (type: string) => {
+            const roots = resources.filter((r) => r.type === type).map((r) => r.urn);
+            const out = new Set(roots);
+            for (let grew = true; grew;) {
+                grew = false;
+                for (const r of resources)
+                    if (r.parent && out.has(r.parent) && !out.has(r.urn)) {
+                        out.add(r.urn);
+                        grew = true;
+                    }
+            }
+            return out;
+        };
+        const layer = subtree("ecommerce:platform:CloudNativePg");
+        assert.ok(layer.size > 20, "the layer's resources are found");
+        const allowed = new Set([...layer, ...subtree("ecommerce:platform:ClusterStorage")]);
+        assert.deepEqual(targetedDeployProblems(resources, globs, deployed, layer, allowed), []);
+
+        // Self-test: a target list that misses the StorageClass, one that takes the whole stack.
+        const without = targetedDeployProblems(resources, [globs[0]], deployed, layer, allowed);
+        assert.ok(
+            without.some((p) => /needs .*StorageClass/.test(p)),
+            without.join("\n"),
+        );
+        const everything = targetedDeployProblems(resources, ["urn:pulumi:us::**"], deployed, layer, allowed);
+        assert.ok(everything.some((p) => /outside the layer: .*Deployment::warung-kopi-apps-backend/.test(p)));
+        const part = targetedDeployProblems(
+            resources,
+            ["urn:pulumi:us::**::cloudnative-pg-cluster"],
+            deployed,
+            layer,
+            allowed,
+        );
+        assert.ok(part.some((p) => /not targeted: .*ScheduledBackup/.test(p)) && part.some((p) => /needs/.test(p)));
+        assert.ok(
+            targetMatcher("urn:a::*::b").test("urn:a::x::b") && !targetMatcher("urn:a::*::b").test("urn:a::x:y::b"),
+        );
+    });
 });

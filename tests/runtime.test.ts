@@ -107,6 +107,57 @@ const portNamed = (c: any, name: string): number => {
     return p.containerPort;
 };
 
+/**
+ * `kubectl` for the runbook's procedures (a Node script the runtime tests put first on PATH): `exec` runs
+ * the command in the named pod's stead, with that pod's environment, stdin (with -i) and stdout passed
+ * through pipes as the API server streams them; `get pod -l <selector> -o name` lists pods by label.
+ * Pods come from KUBECTL_SHIM_PODS (JSON: "<namespace>/<pod>" -> {labels, env}); a pod without env may
+ * not be exec'd into (e.g. a read-only standby). Anything else fails, so a procedure that needs more of
+ * kubectl than this fails its test.
+ */
+const KUBECTL_SHIM = String.raw`
+const { spawn } = require("node:child_process");
+const pods = JSON.parse(process.env.KUBECTL_SHIM_PODS);
+const args = process.argv.slice(2);
+const fail = (m) => { process.stderr.write("kubectl (test shim): " + m + "\n"); process.exit(2); };
+const flags = (list, known) => {
+    const out = { rest: [] };
+    for (let i = 0; i < list.length; i++) {
+        const a = list[i];
+        if (known[a] === "value") out[a] = list[++i];
+        else if (known[a] === "flag") out[a] = true;
+        else if (a.startsWith("-")) fail("unsupported flag " + a + " in: kubectl " + args.join(" "));
+        else out.rest.push(a);
+    }
+    return out;
+};
+if (args[0] === "get") {
+    const f = flags(args.slice(1), { "-n": "value", "-l": "value", "-o": "value" });
+    if (f.rest.join(" ") !== "pod" || f["-o"] !== "name") fail("unsupported: kubectl " + args.join(" "));
+    const want = Object.fromEntries((f["-l"] || "").split(",").filter(Boolean).map((kv) => kv.split("=")));
+    for (const [id, pod] of Object.entries(pods)) {
+        const [ns, name] = id.split("/");
+        if (ns === f["-n"] && Object.entries(want).every(([k, v]) => pod.labels[k] === v))
+            process.stdout.write("pod/" + name + "\n");
+    }
+} else if (args[0] === "exec") {
+    const dash = args.indexOf("--");
+    if (dash < 0) fail("exec needs -- before the command");
+    const f = flags(args.slice(1, dash), { "-n": "value", "-c": "value", "-i": "flag" });
+    const id = f["-n"] + "/" + String(f.rest[0] || "").replace(/^pod\//, "");
+    const pod = pods[id];
+    if (!pod || f.rest.length !== 1) fail("no pod " + id);
+    if (!pod.env) fail("pod " + id + " is not one to exec into here");
+    if (f["-c"] !== "postgres") fail("container " + f["-c"] + " of " + id);
+    const cmd = args.slice(dash + 1);
+    const child = spawn(cmd[0], cmd.slice(1), { env: pod.env, stdio: [f["-i"] ? "pipe" : "ignore", "pipe", "inherit"] });
+    if (f["-i"]) process.stdin.pipe(child.stdin);
+    child.stdout.pipe(process.stdout);
+    child.on("error", (e) => fail(String(e)));
+    child.on("close", (code) => { process.exitCode = code === null ? 1 : code; });
+} else fail("unsupported: kubectl " + args.join(" "));
+`;
+
 // ---------------------------------------------------------------------------------------------
 // Helpers: processes and HTTP on loopback
 
@@ -826,6 +877,8 @@ describe("runtime: the code the program ships into pods, executed", function () 
             name: string;
             dir: string;
             port: number;
+            /** The bootstrap superuser (initdb -U), reached over the Unix socket. */
+            superuser: string;
             /** libpq env of a TCP client of this server (as a pod reaches it). */
             tcp: (login: Record<string, string>) => Record<string, string>;
         }
@@ -861,14 +914,15 @@ describe("runtime: the code the program ships into pods, executed", function () 
         /** Superuser over the socket (the harness plays the operator / the image's entrypoint). */
         const admin = (srv: Server, sql: string, database = "postgres") =>
             must(
-                psqlAs({ PGHOST: srv.dir, PGPORT: String(srv.port), PGUSER: "postgres", PGDATABASE: database }, sql),
+                psqlAs({ PGHOST: srv.dir, PGPORT: String(srv.port), PGUSER: srv.superuser, PGDATABASE: database }, sql),
                 sql,
             );
 
         async function startServer(
             name: string,
-            o: { superuserPassword: string; ssl: boolean; hba: string[] },
+            o: { superuserPassword: string; ssl: boolean; hba: string[]; superuser?: string },
         ): Promise<Server> {
+            const superuser = o.superuser ?? "postgres";
             const dir = path.join(root, `pg-${name}`);
             fs.mkdirSync(dir, { mode: 0o755 });
             own(dir);
@@ -880,7 +934,7 @@ describe("runtime: the code the program ships into pods, executed", function () 
                 "-D",
                 data,
                 "-U",
-                "postgres",
+                superuser,
                 `--pwfile=${pwfile}`,
                 "--auth=scram-sha-256",
                 "--encoding=UTF8",
@@ -946,6 +1000,7 @@ describe("runtime: the code the program ships into pods, executed", function () 
                 name,
                 dir,
                 port,
+                superuser,
                 tcp: (login) => ({
                     PGHOST: "127.0.0.1",
                     PGPORT: String(port),
@@ -1039,6 +1094,47 @@ describe("runtime: the code the program ships into pods, executed", function () 
             );
             const wrong = as({ ...app, PGPASSWORD: "not-the-password" }, "SELECT 1");
             assert.ok(!wrong.ok && /password authentication failed/.test(wrong.err), wrong.err);
+        }
+
+        /**
+         * A server set up the way the operator sets up the us Cluster: TLS, the Cluster's pg_hba, then what
+         * it does with bootstrap.initdb (owner and database), the managed roles (attributes, and passwords
+         * from their Secrets) and the Database resources (database and owner). No schema: the migration Job
+         * (or a restore) brings it.
+         */
+        async function clusterShaped(name: string): Promise<Server> {
+            const cluster = named(us, "Cluster", "postgres", "databases");
+            const srv = await startServer(name, {
+                superuserPassword: "operator-only",
+                ssl: true,
+                hba: cluster.spec.postgresql.pg_hba,
+            });
+            const secretOf = (secret: string) => secretData(named(us, "Secret", secret, "databases"));
+            const quote = (v: string) => `'${v.replace(/'/g, "''")}'`;
+            const initdb = cluster.spec.bootstrap.initdb;
+            const ownerPw = secretOf(initdb.secret.name);
+            assert.equal(ownerPw.username, initdb.owner, "the initdb Secret is the owner's login");
+            admin(srv, `CREATE ROLE "${initdb.owner}" LOGIN PASSWORD ${quote(ownerPw.password)}`);
+            admin(srv, `CREATE DATABASE "${initdb.database}" OWNER "${initdb.owner}"`);
+            const flag = (on: boolean | undefined, attr: string) => (on ? attr : `NO${attr}`);
+            for (const r of cluster.spec.managed.roles) {
+                const pw = secretOf(r.passwordSecret.name);
+                assert.equal(pw.username, r.name, `${r.passwordSecret.name} holds ${r.name}'s login`);
+                const attrs = [
+                    flag(r.login, "LOGIN"),
+                    flag(r.superuser, "SUPERUSER"),
+                    flag(r.createdb, "CREATEDB"),
+                    flag(r.createrole, "CREATEROLE"),
+                    flag(r.inherit ?? true, "INHERIT"),
+                    flag(r.replication, "REPLICATION"),
+                    flag(r.bypassrls, "BYPASSRLS"),
+                ].join(" ");
+                const exists = admin(srv, `SELECT count(*) FROM pg_roles WHERE rolname = ${quote(r.name)}`) === "1";
+                admin(srv, `${exists ? "ALTER" : "CREATE"} ROLE "${r.name}" ${attrs} PASSWORD ${quote(pw.password)}`);
+            }
+            for (const db of ofKind(us, "Database", "databases"))
+                admin(srv, `CREATE DATABASE "${db.spec.name}" OWNER "${db.spec.owner}"`);
+            return srv;
         }
 
         before(function () {
@@ -1248,41 +1344,7 @@ describe("runtime: the code the program ships into pods, executed", function () 
 
             before(async () => {
                 cluster = named(us, "Cluster", "postgres", "databases");
-                srv = await startServer("us", {
-                    superuserPassword: "operator-only",
-                    ssl: true,
-                    hba: cluster.spec.postgresql.pg_hba,
-                });
-                // What the operator does with the Cluster: bootstrap.initdb (owner and database), managed roles
-                // (attributes and password from their Secrets), Database resources (database and owner).
-                const secretOf = (name: string) => secretData(named(us, "Secret", name, "databases"));
-                const quote = (v: string) => `'${v.replace(/'/g, "''")}'`;
-                const initdb = cluster.spec.bootstrap.initdb;
-                const ownerPw = secretOf(initdb.secret.name);
-                assert.equal(ownerPw.username, initdb.owner, "the initdb Secret is the owner's login");
-                admin(srv, `CREATE ROLE "${initdb.owner}" LOGIN PASSWORD ${quote(ownerPw.password)}`);
-                admin(srv, `CREATE DATABASE "${initdb.database}" OWNER "${initdb.owner}"`);
-                const flag = (on: boolean | undefined, name: string) => (on ? name : `NO${name}`);
-                for (const r of cluster.spec.managed.roles) {
-                    const pw = secretOf(r.passwordSecret.name);
-                    assert.equal(pw.username, r.name, `${r.passwordSecret.name} holds ${r.name}'s login`);
-                    const attrs = [
-                        flag(r.login, "LOGIN"),
-                        flag(r.superuser, "SUPERUSER"),
-                        flag(r.createdb, "CREATEDB"),
-                        flag(r.createrole, "CREATEROLE"),
-                        flag(r.inherit ?? true, "INHERIT"),
-                        flag(r.replication, "REPLICATION"),
-                        flag(r.bypassrls, "BYPASSRLS"),
-                    ].join(" ");
-                    const exists = admin(srv, `SELECT count(*) FROM pg_roles WHERE rolname = ${quote(r.name)}`) === "1";
-                    admin(
-                        srv,
-                        `${exists ? "ALTER" : "CREATE"} ROLE "${r.name}" ${attrs} PASSWORD ${quote(pw.password)}`,
-                    );
-                }
-                for (const db of ofKind(us, "Database", "databases"))
-                    admin(srv, `CREATE DATABASE "${db.spec.name}" OWNER "${db.spec.owner}"`);
+                srv = await clusterShaped("us");
             });
 
             it("the migration Job (as shipped for us) migrates the Cluster's database over TLS as the migration role", () => {
@@ -1332,6 +1394,231 @@ describe("runtime: the code the program ships into pods, executed", function () 
                     b.DATABASE_PASSWORD,
                     secretData(named(us, "Secret", "postgres-role-kopi-app", "databases")).password,
                 );
+            });
+        });
+
+        describe("us: the runbook's move of a region from the StatefulSet to the Cluster, run as written", () => {
+            // docs/runbook.md "Moving an existing region ...": its bash blocks run here with `kubectl` answered
+            // by a shim that executes `kubectl exec` in the pod's stead (same environment, stdin and stdout
+            // through pipes as over the API server), against a server set up like the old StatefulSet and
+            // one set up like the Cluster. The blocks that call `pulumi` are played by the harness.
+            const OLD = { user: "kopi_app", password: "old-app-password", paymentPassword: "old-payment-password" };
+            let old: Server;
+            let fresh: Server;
+            let work: string;
+            let blocks: string[];
+            let env: Record<string, string>;
+            const oldRows: Record<string, string> = {};
+
+            /** The bash blocks of the runbook's section, in order. */
+            const sectionBlocks = (): string[] => {
+                const text = fs.readFileSync(path.resolve(__dirname, "..", "docs", "runbook.md"), "utf8");
+                const start = text.indexOf("### Moving an existing region from the StatefulSet to CloudNativePG");
+                assert.ok(start >= 0, "the runbook has the move");
+                const end = text.indexOf("\n## ", start);
+                const section = text.slice(start, end < 0 ? undefined : end);
+                return [...section.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]);
+            };
+            const runBlock = (i: number) => {
+                const r = spawnSync("bash", ["-e", "-o", "pipefail", "-c", blocks[i]], {
+                    cwd: work,
+                    encoding: "utf8",
+                    timeout: 60_000,
+                    env,
+                });
+                assert.equal(r.status, 0, `runbook step ${i + 1} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
+                return r;
+            };
+            const oldClient = (database: string) =>
+                old.tcp({ PGUSER: OLD.user, PGPASSWORD: OLD.password, PGDATABASE: database });
+            const countsOf = (srv: Server, database: string) =>
+                admin(
+                    srv,
+                    "SELECT string_agg(format('%s=%s', relname, n), ',' ORDER BY relname) FROM (SELECT relname, " +
+                        "(xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', relname), false, true, '')))[1]::text AS n " +
+                        "FROM pg_stat_user_tables) t",
+                    database,
+                );
+
+            before(async () => {
+                blocks = sectionBlocks();
+                work = path.join(root, "move");
+                fs.mkdirSync(work, { mode: 0o755 });
+                // The StatefulSet of the version before CloudNativePG: the image's superuser was the shop's
+                // login (POSTGRES_USER kopi_app), the shop's database warung_kopi, payment's ledger in
+                // `payments` owned by its own role; some orders and ledger rows.
+                old = await startServer("old", {
+                    superuser: OLD.user,
+                    superuserPassword: OLD.password,
+                    ssl: false,
+                    hba: [],
+                });
+                admin(old, `CREATE DATABASE warung_kopi OWNER ${OLD.user}`);
+                const schema = named(dev, "ConfigMap", NAMES.dbSchema, SHOP_NS).data["001_schema.sql"];
+                assert.ok(schema, "the schema file of ConfigMap db-schema");
+                admin(old, schema, "warung_kopi");
+                admin(
+                    old,
+                    `INSERT INTO customers (email, display_name) SELECT 'c' || i || '@example.com', 'C' || i FROM generate_series(1, 5) i;
+                     INSERT INTO orders (customer_id, status, total_idr) SELECT 1 + i % 5, 'paid', 1000 * i FROM generate_series(1, 7) i;
+                     INSERT INTO order_items (order_id, menu_item_id, quantity, price_idr)
+                       SELECT o.id, m.id, 2, m.price_idr FROM orders o CROSS JOIN (SELECT id, price_idr FROM menu_items ORDER BY id LIMIT 2) m;
+                     INSERT INTO jobs (kind) VALUES ('notification'), ('report')`,
+                    "warung_kopi",
+                );
+                admin(old, `CREATE ROLE payment LOGIN PASSWORD '${OLD.paymentPassword}'`);
+                admin(old, "CREATE DATABASE payments OWNER payment");
+                must(
+                    psqlAs(
+                        old.tcp({ PGUSER: "payment", PGPASSWORD: OLD.paymentPassword, PGDATABASE: "payments" }),
+                        `CREATE TABLE transactions (id BIGSERIAL PRIMARY KEY, order_ref TEXT NOT NULL, amount_idr INTEGER NOT NULL);
+                         INSERT INTO transactions (order_ref, amount_idr) SELECT 'o' || i, 500 * i FROM generate_series(1, 4) i`,
+                    ),
+                    "payment's ledger",
+                );
+                for (const db of ["warung_kopi", "payments"]) oldRows[db] = countsOf(old, db);
+                // What the targeted deploy of step 3 makes: the Cluster with its roles and databases.
+                fresh = await clusterShaped("move");
+                // `kubectl` on the operator's machine: exec into the two servers' "pods", list the primary.
+                const shimDir = path.join(work, "bin");
+                fs.mkdirSync(shimDir, { mode: 0o755 });
+                const podEnv = (srv: Server, extra: Record<string, string>) => ({
+                    PATH: `${bin}:/usr/bin:/bin`,
+                    HOME: "/tmp",
+                    PGHOST: srv.dir,
+                    PGPORT: String(srv.port),
+                    ...extra,
+                });
+                const pods = {
+                    // The official image runs as OS user postgres: psql's default user, not a role there.
+                    "warung-kopi/postgres-0": {
+                        labels: { "app.kubernetes.io/name": "postgres" },
+                        env: podEnv(old, { POSTGRES_USER: OLD.user, POSTGRES_DB: "warung_kopi", PGUSER: "postgres" }),
+                    },
+                    // CloudNativePG's instance: OS user postgres, the superuser over the socket (peer).
+                    "databases/postgres-1": {
+                        labels: { "cnpg.io/cluster": "postgres", "cnpg.io/instanceRole": "primary" },
+                        env: podEnv(fresh, { PGUSER: "postgres" }),
+                    },
+                    "databases/postgres-2": {
+                        labels: { "cnpg.io/cluster": "postgres", "cnpg.io/instanceRole": "replica" },
+                        env: undefined,
+                    },
+                };
+                fs.writeFileSync(path.join(shimDir, "kubectl"), `#!${process.execPath}\n${KUBECTL_SHIM}`, {
+                    mode: 0o755,
+                });
+                env = {
+                    PATH: `${shimDir}:/usr/bin:/bin`,
+                    HOME: work,
+                    LANG: "C",
+                    KUBECTL_SHIM_PODS: JSON.stringify(pods),
+                };
+            });
+
+            it("has the steps in order: freeze, dump, targeted deploy, restore, deploy, clean up", () => {
+                const kinds = blocks.map((b) =>
+                    /\bpulumi /.test(b) ? "pulumi" : /kubectl delete/.test(b) ? "cleanup" : "run",
+                );
+                assert.deepEqual(kinds, ["run", "run", "pulumi", "run", "pulumi", "cleanup"]);
+                assert.match(blocks[2], /pulumi up -s us --target /, "step 3 creates the Cluster alone");
+                assert.doesNotMatch(blocks[2], /unprotect/, "nothing is unprotected before the data is moved");
+                assert.match(blocks[4], /pulumi state unprotect/);
+            });
+
+            it("step 1 freezes writes on the old server; reads go on", () => {
+                const before = psqlAs(oldClient("warung_kopi"), "SHOW default_transaction_read_only");
+                assert.equal(must(before, "a session before the freeze"), "off");
+                runBlock(0);
+                const write = psqlAs(oldClient("warung_kopi"), "INSERT INTO jobs (kind) VALUES ('report')");
+                assert.ok(!write.ok && /read-only transaction/.test(write.err), `a write is refused: ${write.err}`);
+                const ledger = psqlAs(
+                    old.tcp({ PGUSER: "payment", PGPASSWORD: OLD.paymentPassword, PGDATABASE: "payments" }),
+                    "INSERT INTO transactions (order_ref, amount_idr) VALUES ('late', 1)",
+                );
+                assert.ok(!ledger.ok && /read-only transaction/.test(ledger.err), `payment's write: ${ledger.err}`);
+                assert.equal(must(psqlAs(oldClient("warung_kopi"), "SELECT count(*) FROM orders"), "a read"), "7");
+            });
+
+            it("step 2 dumps both databases to the operator's machine", () => {
+                runBlock(1);
+                for (const db of ["warung_kopi", "payments"])
+                    assert.ok(fs.statSync(path.join(work, `${db}.dump`)).size > 0, `${db}.dump`);
+                const list = spawnSync(path.join(bin, "pg_restore"), ["--list", path.join(work, "warung_kopi.dump")], {
+                    encoding: "utf8",
+                });
+                assert.equal(list.status, 0, list.stderr);
+                assert.match(list.stdout, /TABLE DATA public orders/);
+                assert.doesNotMatch(list.stdout, /ACL|OWNER TO/, "no grants or owners of the old roles");
+            });
+
+            it("step 3 (the targeted deploy, played here) leaves the new databases empty for the restore", () => {
+                assert.equal(
+                    admin(fresh, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", "warung_kopi"),
+                    "0",
+                );
+                assert.equal(
+                    admin(fresh, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", "payments"),
+                    "0",
+                );
+            });
+
+            it("step 4 restores each database as its owner through the primary, and finds the same rows on both sides", () => {
+                runBlock(3);
+                for (const db of ["warung_kopi", "payments"]) assert.equal(countsOf(fresh, db), oldRows[db], db);
+                assert.equal(
+                    admin(
+                        fresh,
+                        "SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname = 'public'",
+                        "warung_kopi",
+                    ),
+                    DATABASES.shop.roles.migration,
+                );
+                assert.equal(
+                    admin(
+                        fresh,
+                        "SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname = 'public'",
+                        "payments",
+                    ),
+                    DATABASES.payment.roles.owner,
+                );
+            });
+
+            it("step 5 (the full deploy, played here): the migration Job grants the app role; the shop writes again and the freeze stayed behind", () => {
+                const m = migrationJob(us);
+                runScript(
+                    fresh,
+                    m.c,
+                    m.env,
+                    materializeMounts(us, SHOP_NS, m.spec, m.c, path.join(root, "migrate-move")),
+                );
+                assert.equal(countsOf(fresh, "warung_kopi"), oldRows.warung_kopi, "the migration adds no rows");
+                const { c: backend } = containerOf(us, "Deployment", NAMES.backend, SHOP_NS);
+                const b = resolveEnv(us, SHOP_NS, backend);
+                const { c: pay } = containerOf(us, "Deployment", PAYMENT_DATABASE.client, NAMESPACES.coreServices);
+                const p = resolveEnv(us, NAMESPACES.coreServices, pay);
+                const app = { PGUSER: b.DATABASE_USER, PGPASSWORD: b.DATABASE_PASSWORD, PGDATABASE: b.DATABASE_NAME };
+                const payment = {
+                    PGUSER: p.TRANSACTION_DB_USER,
+                    PGPASSWORD: p.TRANSACTION_DB_PASSWORD,
+                    PGDATABASE: p.TRANSACTION_DB_NAME,
+                };
+                assert.equal(must(psqlAs(fresh.tcp(app), "SHOW default_transaction_read_only"), "app"), "off");
+                // The restored sequences go on after the old rows.
+                const id = must(
+                    psqlAs(fresh.tcp(app), "INSERT INTO orders (customer_id, total_idr) VALUES (1, 1) RETURNING id"),
+                    "app writes an order",
+                );
+                assert.equal(id, "8");
+                must(
+                    psqlAs(fresh.tcp(payment), "INSERT INTO transactions (order_ref, amount_idr) VALUES ('o8', 1)"),
+                    "payment writes its ledger",
+                );
+                assertLeastPrivilege(fresh, {
+                    app,
+                    migration: { PGUSER: m.env.PGUSER, PGPASSWORD: m.env.PGPASSWORD, PGDATABASE: m.env.PGDATABASE },
+                    payment,
+                });
             });
         });
     });
