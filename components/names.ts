@@ -16,6 +16,8 @@ export const NAMESPACES = {
     databases: "databases",
     /** The gateway peer regions reach Redis Enterprise through (their addresses only). */
     redisEnterprisePeers: "redis-enterprise-peers",
+    /** The regions' trace store (OpenSearch); Jaeger itself stays in the monitoring namespace. */
+    tracing: "tracing",
     keda: "keda",
     certManager: "cert-manager",
     externalDns: "external-dns",

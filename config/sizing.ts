@@ -49,6 +49,7 @@ export const WORKLOADS = [
     "kube-state-metrics",
     "node-exporter",
     "jaeger",
+    "jaeger-index-cleaner",
     "keda-operator",
     "keda-metrics-server",
     "keda-webhooks",
@@ -58,8 +59,10 @@ export const WORKLOADS = [
     "cnpg-operator",
     "barman-cloud-plugin",
     "barman-cloud-sidecar",
-    // Trace store of the regions (OpenSearch nodes; Jaeger itself is the "jaeger" row)
+    // Trace store of the regions (OpenSearch nodes and their config-copying init container; Jaeger itself is
+    // the "jaeger" row)
     "opensearch",
+    "opensearch-init",
     // Cluster add-ons
     "metrics-server",
     "cert-manager",
@@ -102,6 +105,7 @@ const DEV: Record<Workload, Resources> = {
     "kube-state-metrics": r("20m", "64Mi", "200m", "128Mi"),
     "node-exporter": r("20m", "32Mi", "200m", "64Mi"),
     jaeger: r("50m", "128Mi", "500m", "512Mi"),
+    "jaeger-index-cleaner": r("10m", "32Mi", "100m", "64Mi"),
     "keda-operator": r("50m", "96Mi", "500m", "256Mi"),
     "keda-metrics-server": r("50m", "96Mi", "500m", "256Mi"),
     "keda-webhooks": r("20m", "64Mi", "200m", "128Mi"),
@@ -110,6 +114,7 @@ const DEV: Record<Workload, Resources> = {
     "barman-cloud-plugin": r("20m", "64Mi", "200m", "128Mi"),
     "barman-cloud-sidecar": r("50m", "64Mi", "500m", "256Mi"),
     opensearch: r("250m", "1Gi", "1", "1Gi"),
+    "opensearch-init": r("10m", "32Mi", "100m", "64Mi"),
     "metrics-server": r("100m", "200Mi", undefined, "400Mi"),
     "cert-manager": r("20m", "64Mi", undefined, "256Mi"),
     "cert-manager-webhook": r("10m", "32Mi", undefined, "128Mi"),
@@ -150,7 +155,10 @@ const PRODUCTION: Record<Workload, Resources> = {
     "prometheus-admission-patch": r("20m", "64Mi", "200m", "128Mi"),
     "kube-state-metrics": r("100m", "192Mi", "500m", "384Mi"),
     "node-exporter": r("50m", "64Mi", "250m", "128Mi"),
-    jaeger: r("250m", "1Gi", "1", "2Gi"),
+    // With OpenSearch behind it Jaeger keeps no spans of its own: batches and the query's working set.
+    jaeger: r("250m", "512Mi", "1", "1Gi"),
+    // Once a night: lists and deletes the expired days' indices.
+    "jaeger-index-cleaner": r("20m", "32Mi", "200m", "128Mi"),
     "keda-operator": r("100m", "192Mi", "1", "512Mi"),
     "keda-metrics-server": r("100m", "192Mi", "1", "512Mi"),
     "keda-webhooks": r("50m", "96Mi", "500m", "256Mi"),
@@ -161,6 +169,8 @@ const PRODUCTION: Record<Workload, Resources> = {
     "barman-cloud-sidecar": r("100m", "128Mi", "1", "512Mi"),
     // Java heap is half of the memory (helm values opensearchJavaOpts follow the limit).
     opensearch: r("500m", "4Gi", "2", "4Gi"),
+    // Copies opensearch.yml into place before the node starts (a shell, no JVM).
+    "opensearch-init": r("20m", "32Mi", "200m", "64Mi"),
     "metrics-server": r("100m", "200Mi", undefined, "400Mi"),
     "cert-manager": r("50m", "128Mi", undefined, "512Mi"),
     "cert-manager-webhook": r("20m", "64Mi", undefined, "256Mi"),

@@ -58,9 +58,19 @@ const STATEFUL_CHARTS: Record<string, (values: any) => { what: string; replicas:
         { what: "prometheus", replicas: v.prometheus?.prometheusSpec?.replicas ?? 1 },
         { what: "alertmanager", replicas: v.alertmanager?.alertmanagerSpec?.replicas ?? 1 },
     ],
-    // Traces: in its own pod (memory/badger) unless the storage is a separate replicated store.
-    jaeger: (v) => [{ what: "jaeger", replicas: v.jaeger?.replicas ?? 1 }],
-    opensearch: (v) => [{ what: "opensearch", replicas: v.replicas ?? 3 }],
+    // Traces: in Jaeger's own pod (memory, the chart's default; Badger): one copy, or in a store whose indices keep
+    // 1 + replicas copies of each shard (the store's own nodes are classified by its chart).
+    jaeger: (v) =>
+        Object.entries<any>(v.userconfig?.extensions?.jaeger_storage?.backends ?? { default: { memory: {} } }).map(
+            ([name, b]) => {
+                const store = b.opensearch ?? b.elasticsearch;
+                // Each Jaeger pod keeps its own spans: more pods are not more copies of a trace.
+                if (!store) return { what: `jaeger (${name} in its pod)`, replicas: 1 };
+                const copies = ["spans", "services"].map((i) => 1 + (store.indices?.[i]?.replicas ?? 1));
+                return { what: `jaeger (${name}) indices`, replicas: Math.min(...copies) };
+            },
+        ),
+    opensearch: (v) => [{ what: "opensearch", replicas: v.singleNode ? 1 : (v.replicas ?? 3) }],
 };
 const STATELESS_CHARTS = [
     "base",
@@ -129,12 +139,7 @@ export function statefulWorkloads(resources: RecordedResource[]): { found: State
  * Known single instances still being worked on elsewhere, by pattern; each entry must still match
  * something (a fixed one fails the test until it is removed from this list).
  */
-const PENDING: { pattern: RegExp; why: string }[] = [
-    {
-        pattern: /^chart jaeger \(jaeger\) jaeger$/,
-        why: "issue 12 §4: Jaeger on a persistent, replicated trace store (not done in the data branch)",
-    },
-];
+const PENDING: { pattern: RegExp; why: string }[] = [];
 
 describe("production data", () => {
     describe("no single-instance stateful workload in a production stack", () => {
@@ -194,6 +199,32 @@ describe("production data", () => {
                 if (r.inputs?.chart === "keda") r.inputs.chart = "some-database";
             });
             assert.deepEqual(newChart.unclassified, ["chart some-database"]);
+            // Traces: back in Jaeger's memory, an index without replicas, a single OpenSearch node.
+            const traces = (f: (values: any) => void) =>
+                single(
+                    damage((r) => {
+                        if (r.inputs?.chart === "jaeger" || r.inputs?.chart === "opensearch") f(r.inputs.values);
+                    }),
+                ).filter((w) => w.startsWith("chart jaeger") || w.startsWith("chart opensearch"));
+            assert.deepEqual(
+                traces(() => undefined),
+                [],
+            );
+            assert.deepEqual(
+                traces((v) => v.userconfig && delete v.userconfig),
+                ["chart jaeger (jaeger) jaeger (default in its pod)"],
+            );
+            assert.deepEqual(
+                traces((v) => {
+                    if (v.userconfig)
+                        v.userconfig.extensions.jaeger_storage.backends.traces.opensearch.indices.spans.replicas = 0;
+                }),
+                ["chart jaeger (jaeger) jaeger (traces) indices"],
+            );
+            assert.deepEqual(
+                traces((v) => v.userconfig === undefined && (v.singleNode = true)),
+                ["chart opensearch (opensearch) opensearch"],
+            );
         });
     });
 

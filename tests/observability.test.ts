@@ -644,6 +644,58 @@ describe("observability layer", () => {
                 else assert.equal(spec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage, "50Gi");
             });
 
+            it("fences the trace store: default-deny, node to node, Jaeger and its index cleaner to the HTTPS API, nothing else", () => {
+                const os = release(result.resources, "opensearch");
+                if (stack === "dev") {
+                    assert.equal(os, undefined, "Badger in Jaeger's pod on the laptop");
+                    return;
+                }
+                const ns = os!.inputs.namespace as string;
+                const policies = ofKind(objects, "NetworkPolicy");
+                assert.ok(policies.some((np) => np.metadata.namespace === ns && isDefaultDeny(np.spec)));
+                assert.ok(policies.some((np) => np.metadata.namespace === ns && np.metadata.name === "allow-dns"));
+                const node: Endpoint = {
+                    ns,
+                    labels: {
+                        "app.kubernetes.io/name": "opensearch",
+                        "app.kubernetes.io/instance": os!.inputs.name,
+                        "app.kubernetes.io/component": "opensearch-master",
+                    },
+                };
+                const cleaner: Endpoint = {
+                    ns: "monitoring",
+                    labels: {
+                        "app.kubernetes.io/name": "jaeger",
+                        "app.kubernetes.io/instance": "jaeger",
+                        "app.kubernetes.io/component": "es-index-cleaner",
+                    },
+                };
+                const app: Endpoint = { ns: "ecommerce", labels: { "app.kubernetes.io/name": "payment" } };
+                const must: [string, Endpoint, Endpoint, number][] = [
+                    ["jaeger -> opensearch https", CHART_PODS.jaeger, node, 9200],
+                    ["index cleaner -> opensearch https", cleaner, node, 9200],
+                    ["opensearch node -> node transport", node, node, 9300],
+                ];
+                const mustNot: [string, Endpoint, Endpoint, number][] = [
+                    ["app -> opensearch", app, node, 9200],
+                    ["grafana -> opensearch", CHART_PODS.grafana, node, 9200],
+                    ["prometheus -> opensearch", CHART_PODS.prometheus, node, 9200],
+                    ["jaeger -> opensearch transport", CHART_PODS.jaeger, node, 9300],
+                    ["outside -> opensearch", "address", node, 9200],
+                    ["opensearch -> internet", node, "address", 443],
+                    ["opensearch -> jaeger", node, CHART_PODS.jaeger, 4317],
+                ];
+                const wrong = [
+                    ...must.filter(([, a, b, port]) => !allows(policies, a, b, port)).map(([w]) => `denied: ${w}`),
+                    ...mustNot.filter(([, a, b, port]) => allows(policies, a, b, port)).map(([w]) => `allowed: ${w}`),
+                ];
+                // The chart installs once its namespace's policies exist.
+                const deps = waitsFor(result.resources, os!.urn);
+                for (const np of policies.filter((x) => x.metadata.namespace === ns))
+                    if (!deps.has(np.$resource.urn)) wrong.push(`opensearch does not wait for ${np.metadata.name}`);
+                assert.deepEqual(wrong, []);
+            });
+
             it("does not make monitoring wait for the mesh: the layers install in parallel", () => {
                 const istioReleases = helmReleases(result.resources)
                     .filter((r) => ["base", "istiod", "gateway", "cni"].includes(r.inputs.chart))

@@ -24,6 +24,8 @@ import { HardenedNamespace } from "../namespace";
 import { meshMonitoring } from "./istio";
 import { alertRules, type MonitorContext, serviceMonitor } from "./monitors";
 import { kedaPolicies, monitoringPolicies } from "./network";
+import { TraceStore } from "./trace-store";
+import { JAEGER, jaegerValues, TRACE_STORE, traceBackend } from "./tracing";
 
 export interface ObservabilityArgs {
     ctx: StackContext;
@@ -32,7 +34,7 @@ export interface ObservabilityArgs {
      * for the mesh; the monitors select its pods by label.
      */
     monitorMesh: boolean;
-    /** The StorageClass Prometheus's volume names. */
+    /** The StorageClass the volumes name: Prometheus, and the trace store (Badger in dev, OpenSearch nodes). */
     storage: StorageContract;
 }
 
@@ -88,9 +90,21 @@ export class Observability extends pulumi.ComponentResource implements Monitorin
             { parent: this },
         );
         // Charts install after their allows exist (hook Jobs and operators need the API server at once).
+        const traceStore = cfg.layers.tracing && traceBackend(cfg) === "opensearch";
         const monitoringAllows = monitoringPolicies(
             name,
-            { namespace: ns, tracing: cfg.layers.tracing, kedaNamespace },
+            {
+                namespace: ns,
+                tracing: cfg.layers.tracing,
+                kedaNamespace,
+                traceStore: traceStore
+                    ? {
+                          namespace: TRACE_STORE.namespace,
+                          podLabels: TRACE_STORE.podLabels,
+                          port: TRACE_STORE.ports.http,
+                      }
+                    : undefined,
+            },
             { ...o, dependsOn: [monitoringNs] },
         );
         // node-exporter runs on the host network: NetworkPolicy does not apply to host-network pods
@@ -311,25 +325,66 @@ export class Observability extends pulumi.ComponentResource implements Monitorin
         };
 
         if (cfg.layers.tracing) {
+            // Traces survive a restart: on a Badger volume on the laptop, in OpenSearch (replicated) elsewhere.
+            const store = traceStore
+                ? new TraceStore(
+                      `${name}-trace-store`,
+                      {
+                          ctx,
+                          storage: args.storage,
+                          clientNamespace: ns,
+                          clientNamespaceReady: monitoringNs,
+                      },
+                      { parent: this },
+                  ).ready
+                : [
+                      new k8s.core.v1.PersistentVolumeClaim(
+                          `${name}-jaeger-badger`,
+                          {
+                              metadata: {
+                                  name: JAEGER.badgerClaim,
+                                  namespace: ns,
+                                  labels: nameLabels("jaeger"),
+                                  // Bound when Jaeger's pod starts (WaitForFirstConsumer): nothing to wait for here.
+                                  annotations: { "pulumi.com/skipAwait": "true" },
+                              },
+                              spec: {
+                                  accessModes: ["ReadWriteOnce"],
+                                  storageClassName: args.storage.className,
+                                  resources: { requests: { storage: cfg.monitoring.traceStorage } },
+                              },
+                          },
+                          { ...o, dependsOn: [monitoringNs] },
+                      ),
+                  ];
+            const values = jaegerValues(cfg);
             pinnedRelease(
                 `${name}-jaeger`,
                 {
                     ctx,
                     chart: CHARTS.jaeger,
-                    releaseName: "jaeger",
+                    releaseName: JAEGER.name,
                     namespace: ns,
                     timeoutSeconds: 300,
-                    values: chartValues("jaeger.yaml", {
-                        fullnameOverride: "jaeger",
-                        jaeger: { ...place, resources: size("jaeger") },
-                    }),
+                    values: chartValues("jaeger.yaml", values),
                 },
                 {
                     parent: this,
-                    dependsOn: [monitoringNs, ...monitoringAllows],
+                    dependsOn: [monitoringNs, ...monitoringAllows, ...store],
                     customTimeouts: { create: "10m", update: "10m" },
                 },
             );
+            if ((values.jaeger as { replicas: number }).replicas > 1) {
+                // A drain never takes every Jaeger at once (spans would be dropped by the sidecars).
+                new k8s.policy.v1.PodDisruptionBudget(
+                    `${name}-jaeger-pdb`,
+                    {
+                        metadata: { name: JAEGER.name, namespace: ns, labels: nameLabels("jaeger") },
+                        spec: { minAvailable: 1, selector: { matchLabels: { ...JAEGER.serverLabels } } },
+                    },
+                    { ...o, dependsOn: [monitoringNs] },
+                );
+            }
             this.tracing = jaegerOtlpAddress(cfg);
             this.serviceMonitor(
                 `${name}-jaeger`,

@@ -24,7 +24,8 @@ export const POD_LABELS = {
     alertmanager: { "app.kubernetes.io/name": "alertmanager" },
     /** The Prometheus Operator also serves the chart's admission webhook (admissionWebhooks.deployment.enabled false). */
     prometheusOperator: { app: "kube-prometheus-stack-operator", release: "kube-prometheus-stack" },
-    jaeger: { "app.kubernetes.io/name": "jaeger" },
+    /** Jaeger's server and its index cleaner (chart selector labels). */
+    jaeger: { "app.kubernetes.io/name": "jaeger", "app.kubernetes.io/instance": "jaeger" },
     kedaOperator: { app: "keda-operator" },
     kedaMetricsApiServer: { app: "keda-operator-metrics-apiserver" },
     kedaWebhooks: { app: "keda-admission-webhooks" },
@@ -80,6 +81,8 @@ const policyIn =
 export interface MonitoringPolicyArgs {
     namespace: string;
     tracing: boolean;
+    /** The trace store Jaeger writes to (namespace, its pods, HTTPS port); undefined = in Jaeger's pod (Badger). */
+    traceStore?: { namespace: string; podLabels: Record<string, string>; port: number };
     /** Namespace of KEDA, whose operator queries Prometheus; undefined when KEDA is off. */
     kedaNamespace?: string;
 }
@@ -132,6 +135,21 @@ export function monitoringPolicies(
                 podSelector: { matchLabels: POD_LABELS.jaeger },
                 policyTypes: ["Ingress"],
                 ingress: [{ from: [{ namespaceSelector: {} }], ports: tcp(PORTS.otlpGrpc, PORTS.otlpHttp) }],
+            }),
+        );
+    }
+    if (a.tracing && a.traceStore) {
+        // Jaeger (and its nightly index cleaner) write to and query the trace store over HTTPS.
+        out.push(
+            p("allow-trace-store-egress", {
+                podSelector: { matchLabels: POD_LABELS.jaeger },
+                policyTypes: ["Egress"],
+                egress: [
+                    {
+                        to: [namespacePeer(a.traceStore.namespace, a.traceStore.podLabels)],
+                        ports: tcp(a.traceStore.port),
+                    },
+                ],
             }),
         );
     }
