@@ -1,7 +1,8 @@
 // `npm run capacity`: per stack and namespace, total CPU/memory requests and limits of the pods the
 // program runs, at minimum and at maximum replicas, next to the namespace's ResourceQuota.
 // DaemonSets count once per node (NODES, default 1 for dev and 3 for the regions); Jobs and CronJobs
-// count at maximum only. Helm-chart pods are outside (charts size themselves from helm/*.yaml).
+// count at maximum only. Of the pods operators and charts run, the CloudNativePG instances, OpenSearch
+// and Jaeger are counted (tests/harness/capacity.ts operatedWorkloads); other chart pods are outside.
 import { deployedStack } from "../tests/harness/evaluate";
 import { fitsQuota, namespaceCapacity, type PodCost } from "../tests/harness/capacity";
 import { STACKS } from "../tests/harness/stack-config";

@@ -1,8 +1,13 @@
 // The capacity table's arithmetic (scripts/capacity.ts), and every namespace quota against it.
 import * as assert from "node:assert/strict";
-import { fitsQuota, namespaceCapacity, podCost } from "./harness/capacity";
-import { deployedStack } from "./harness/evaluate";
-import { STACKS } from "./harness/stack-config";
+import { resourcesFor } from "../config";
+import { parseQuantity } from "../config/quantity";
+import { fitsQuota, namespaceCapacity, podCost, workloadCapacity } from "./harness/capacity";
+import { deployedStack, prefetch } from "./harness/evaluate";
+import { kubernetesObjects } from "./harness/k8s";
+import { configOf, STACKS } from "./harness/stack-config";
+
+prefetch(...STACKS.map((stack) => ({ stack })));
 
 const r = (cpu: string, memory: string) => ({ resources: { requests: { cpu, memory }, limits: { cpu, memory } } });
 
@@ -42,4 +47,63 @@ describe("capacity", () => {
             );
         });
     }
+});
+
+describe("capacity of the pods operators and charts run", () => {
+    const PRODUCTION = ["us", "eu", "asia"] as const;
+
+    it("us: counts the Cluster's instances with their backup sidecar (and a bootstrap Job), OpenSearch's nodes and Jaeger", async () => {
+        const cfg = configOf("us");
+        const rows = workloadCapacity((await deployedStack("us")).resources, 3);
+        const row = (ns: string, kind: RegExp) => {
+            const found = rows.find((w) => w.namespace === ns && kind.test(w.kind));
+            assert.ok(found, `${ns} ${kind}: ${rows.map((w) => `${w.namespace}/${w.kind}`).join(", ")}`);
+            return found;
+        };
+        const q = (v: string) => parseQuantity(v);
+        const instance = resourcesFor(cfg, "postgres-instance");
+        const sidecar = resourcesFor(cfg, "barman-cloud-sidecar");
+        const cluster = row("databases", /^Cluster$/);
+        assert.equal(cluster.minReplicas, cfg.cloudNativePg.instances);
+        assert.equal(cluster.maxReplicas, cfg.cloudNativePg.instances + 1, "a join Job beside the instances");
+        assert.equal(cluster.perPod.requests.cpu, q(instance.requests.cpu) + q(sidecar.requests.cpu));
+        assert.equal(cluster.perPod.limits.memory, q(instance.limits.memory) + q(sidecar.limits.memory));
+        const nodes = row("tracing", /opensearch/);
+        assert.equal(nodes.minReplicas, 3);
+        assert.equal(nodes.perPod.requests.memory, q(resourcesFor(cfg, "opensearch").requests.memory));
+        const jaeger = row("monitoring", /Deployment \(chart jaeger\)/);
+        assert.equal(jaeger.minReplicas, 2);
+        assert.equal(jaeger.perPod.requests.cpu, q(resourcesFor(cfg, "jaeger").requests.cpu));
+        assert.equal(row("monitoring", /CronJob \(chart jaeger\)/).maxReplicas, 1);
+    });
+
+    for (const stack of PRODUCTION) {
+        it(`${stack}: databases and tracing have quotas that hold their pods at maximum, databases with room for the runbook's restore Cluster`, async () => {
+            const cfg = configOf(stack);
+            const { resources } = await deployedStack(stack);
+            const rows = namespaceCapacity(resources, 3);
+            for (const ns of ["databases", "tracing"]) {
+                const row = rows.find((r) => r.namespace === ns);
+                assert.ok(row?.quota, `${ns} has its pods counted and a quota`);
+                assert.ok(fitsQuota(row.max, row.quota), `${ns} fits its quota at maximum`);
+            }
+            const hard = kubernetesObjects(resources).find(
+                (o) => o.kind === "ResourceQuota" && o.metadata.namespace === "databases",
+            )!.spec.hard;
+            const p = cfg.cloudNativePg;
+            assert.ok(Number(hard.pods) >= 2 * p.instances + 1, "a restore Cluster as large as the live one");
+            assert.ok(
+                parseQuantity(hard["requests.storage"]) >=
+                    2 * p.instances * (parseQuantity(p.storage) + parseQuantity(p.walStorage)),
+            );
+            assert.equal(hard["services.loadbalancers"], "0");
+        });
+    }
+
+    it("a Cluster grown past its quota no longer fits (self-test on a damaged copy of us)", async () => {
+        const copy = structuredClone((await deployedStack("us")).resources);
+        for (const r of copy) if (r.inputs?.kind === "Cluster") r.inputs.spec.instances = 9;
+        const row = namespaceCapacity(copy, 3).find((r) => r.namespace === "databases")!;
+        assert.equal(fitsQuota(row.max, row.quota!), false);
+    });
 });

@@ -1,6 +1,8 @@
 // Helm releases against their charts (audit of the pinned chart versions): values that would make a
 // first `pulumi up` fail or hang although every key exists in the chart.
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { secretValue } from "../config/files";
 import { CHARTS, mergeValues } from "../components/helm";
 import { ALLOWED_HELM_REPOSITORIES } from "../policy/rules";
@@ -109,5 +111,95 @@ describe("pinned charts", () => {
         }
         // Values merge like Helm's: maps key by key, lists replace.
         assert.deepEqual(mergeValues({ a: { b: 1, c: [1, 2] } }, { a: { c: [3] } }), { a: { b: 1, c: [3] } });
+    });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The runbook's table of what a deploy installs, in order
+
+/** Rows of docs/runbook.md "What one `pulumi up` installs, in order": step, items, the items' prerequisites named. */
+function deployOrderRows(): { step: number; items: string[]; waitsFor: string[] }[] {
+    const text = fs.readFileSync(path.resolve(__dirname, "..", "docs", "runbook.md"), "utf8");
+    const start = text.indexOf("## What one `pulumi up` installs, in order");
+    assert.ok(start >= 0, "the runbook has the deploy order");
+    const section = text.slice(start, text.indexOf("\n## ", start + 1));
+    const ticked = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+    return section
+        .split("\n")
+        .filter((l) => /^\| \d+ \|/.test(l))
+        .map((l) => {
+            const cells = l.split("|").map((c) => c.trim());
+            return { step: Number(cells[1]), items: ticked(cells[2]), waitsFor: ticked(cells[5]) };
+        });
+}
+
+/** Helm releases by release name and the operator-run objects the table lists, by kind. */
+const ORDERED_KINDS = ["Cluster", "RedisEnterpriseCluster"];
+
+/** Each release or listed object of a stack, and the releases and listed objects it waits for (transitively). */
+function installOrder(resources: RecordedResource[]): Map<string, Set<string>> {
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const children = new Map<string, string[]>();
+    for (const r of resources) if (r.parent) children.set(r.parent, [...(children.get(r.parent) ?? []), r.urn]);
+    const items = resources.filter(
+        (r) => r.type === "kubernetes:helm.sh/v3:Release" || ORDERED_KINDS.includes(r.inputs?.kind),
+    );
+    const label = (r: RecordedResource) => (r.type === "kubernetes:helm.sh/v3:Release" ? r.inputs.name : r.inputs.kind);
+    const out = new Map<string, Set<string>>();
+    for (const item of items) {
+        const seen = new Set<string>();
+        const queue = [...item.dependencies];
+        while (queue.length) {
+            const u = queue.pop()!;
+            if (seen.has(u)) continue;
+            seen.add(u);
+            const r = byUrn.get(u);
+            queue.push(...(r?.dependencies ?? []), ...(r?.custom === false ? (children.get(u) ?? []) : []));
+        }
+        out.set(label(item), new Set(items.filter((x) => seen.has(x.urn)).map(label)));
+    }
+    return out;
+}
+
+/** What is wrong with the table for these stacks' install orders. */
+function deployOrderProblems(rows: ReturnType<typeof deployOrderRows>, stacks: Map<string, Set<string>>[]): string[] {
+    const problems: string[] = [];
+    const step = new Map<string, number>();
+    for (const r of rows) for (const i of r.items) step.set(i, r.step);
+    const waits = new Map<string, Set<string>>();
+    for (const order of stacks)
+        for (const [item, deps] of order) waits.set(item, new Set([...(waits.get(item) ?? []), ...deps]));
+    for (const item of waits.keys()) if (!step.has(item)) problems.push(`${item} is installed but not in the table`);
+    for (const item of step.keys())
+        if (!waits.has(item)) problems.push(`${item} is in the table but no stack installs it`);
+    for (const [item, deps] of waits) {
+        if (!step.has(item)) continue;
+        const expected = 1 + Math.max(0, ...[...deps].map((d) => step.get(d) ?? 0));
+        if (step.get(item) !== expected)
+            problems.push(
+                `${item}: step ${step.get(item)}, but it waits for ${[...deps].join(", ") || "no release"}: step ${expected}`,
+            );
+    }
+    for (const r of rows)
+        for (const named of r.waitsFor)
+            if (r.items.length > 0 && !r.items.some((i) => waits.get(i)?.has(named)))
+                problems.push(`${r.items.join(", ")}: the table says it waits for ${named}, the program does not`);
+    return problems;
+}
+
+describe("the runbook's deploy order", () => {
+    it("lists every release and operator-run data object the stacks install, each at the step its prerequisites give", async () => {
+        const orders = await Promise.all(STACKS.map(async (s) => installOrder((await deployedStack(s)).resources)));
+        const rows = deployOrderRows();
+        assert.deepEqual(deployOrderProblems(rows, orders), []);
+        assert.ok(rows.some((r) => r.items.includes("opensearch")) && rows.some((r) => r.items.includes("Cluster")));
+        // Self-test: a release left out, one too early, a prerequisite the program does not have.
+        const broken = structuredClone(rows).filter((r) => !r.items.includes("keda"));
+        broken.find((r) => r.items.includes("jaeger"))!.step = 1;
+        broken.find((r) => r.items.includes("cnpg"))!.waitsFor.push("keda");
+        const found = deployOrderProblems(broken, orders).join("\n");
+        assert.match(found, /keda is installed but not in the table/);
+        assert.match(found, /jaeger: step 1, but it waits for opensearch: step 2/);
+        assert.match(found, /cnpg: the table says it waits for keda/);
     });
 });

@@ -38,6 +38,7 @@ import {
     CLUSTER,
     clusterAlerts,
     clusterSpec,
+    databasesQuota,
     HOSTS,
     LABELS,
     NAMESPACE,
@@ -125,7 +126,18 @@ export class CloudNativePg extends pulumi.ComponentResource {
         // ---- The databases' namespace.
         const ns = new HardenedNamespace(
             `${name}-namespace`,
-            { ctx, name: NAMESPACE, podSecurity: "restricted", labels },
+            {
+                ctx,
+                name: NAMESPACE,
+                podSecurity: "restricted",
+                labels,
+                quota: databasesQuota(cfg),
+                // For a container the operator or the plugin adds without resources (the quota needs them).
+                containerDefaults: {
+                    request: { cpu: "50m", memory: "64Mi" },
+                    limit: { cpu: "500m", memory: "256Mi" },
+                },
+            },
             { parent: this, ...keep },
         );
         const inNs = { ...o, dependsOn: [ns.namespace] };

@@ -11,11 +11,13 @@
 // certificate) and before its fallback `host all all all scram-sha-256`; base backups and WAL go
 // through the plugin named barman-cloud.cloudnative-pg.io, configured by an ObjectStore.
 import { type PlatformConfig, objectStoreProvider, resourcesFor } from "../../config";
+import { parseQuantity } from "../../config/quantity";
 import type { RuleGroup } from "../contracts";
 import { databaseScheduling, POSTGRES_PORT } from "../database";
 import { resourceRequirements } from "../defaults";
 import { serviceFqdn } from "../hosts";
 import { DATABASES, NAMESPACES } from "../names";
+import { quotaFor } from "../quota";
 
 export const NAMESPACE = NAMESPACES.databases;
 export const OPERATOR_NAMESPACE = NAMESPACES.cnpgSystem;
@@ -427,4 +429,33 @@ export function pluginValues(cfg: PlatformConfig): Record<string, unknown> {
         nodeSelector: { ...cfg.scheduling.nodeSelector },
         tolerations: cfg.scheduling.tolerations.map((t) => ({ ...t })),
     };
+}
+
+/**
+ * The databases namespace's quota: the Cluster's instances (PostgreSQL and the backup sidecar in each),
+ * the operator's bootstrap or join Job beside them, and as much again for the runbook's restore, which
+ * builds a second Cluster of the same size next to the live one; their data and WAL volumes; no load
+ * balancer or node port.
+ */
+export function databasesQuota(cfg: PlatformConfig): Record<string, string> {
+    const p = cfg.cloudNativePg;
+    const instance = resourcesFor(cfg, "postgres-instance");
+    const clusters = 2;
+    return quotaFor(
+        [
+            {
+                workload: "postgres-instance",
+                pods: clusters * p.instances + 1,
+                containers: [instance, resourcesFor(cfg, "barman-cloud-sidecar")],
+                // The instance manager's bootstrap init container runs with the instance's resources.
+                initContainers: [instance],
+            },
+        ],
+        {
+            persistentVolumeClaims: clusters * p.instances * 2,
+            storage: clusters * p.instances * (parseQuantity(p.storage) + parseQuantity(p.walStorage)),
+            loadBalancers: 0,
+            nodePorts: 0,
+        },
+    );
 }

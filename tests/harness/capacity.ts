@@ -1,7 +1,8 @@
-// Capacity of a stack: CPU and memory requests and limits of every pod template the program emits,
-// at minimum and at maximum replicas, per namespace, next to the namespace's ResourceQuota.
+// Capacity of a stack: CPU and memory requests and limits of every pod template the program emits and
+// of the pods it makes operators and some charts run (operatedWorkloads), at minimum and at maximum
+// replicas, per namespace, next to the namespace's ResourceQuota.
 import { parseQuantity } from "../../config/quantity";
-import { type K8sObject, kubernetesObjects, podTemplate } from "./k8s";
+import { type K8sObject, kubernetesObjects, podTemplate, unsecret } from "./k8s";
 import type { RecordedResource } from "./types";
 
 export interface Amounts {
@@ -118,7 +119,80 @@ export function sidecarCost(resources: RecordedResource[]): PodCost | undefined 
     return proxy ? { requests: amounts(proxy.requests), limits: amounts(proxy.limits) } : undefined;
 }
 
+/**
+ * Pods the program does not template itself but causes: a CloudNativePG Cluster's instances (the
+ * postgres container and the Barman Cloud plugin's sidecar from the ObjectStore it names; at most one
+ * bootstrap or join Job beside them), and the pods of the charts whose sizes the stack sets for a
+ * quota'd namespace or the capacity table (OpenSearch's nodes, Jaeger and its index cleaner), read
+ * from the values as the pinned charts render them.
+ */
+export function operatedWorkloads(resources: RecordedResource[]): WorkloadCapacity[] {
+    const objects = kubernetesObjects(resources);
+    const out: WorkloadCapacity[] = [];
+    const container = (resources: any) => ({ resources: resources ?? {} });
+    for (const c of objects.filter((o) => o.kind === "Cluster" && o.apiVersion.startsWith("postgresql.cnpg.io/"))) {
+        const ns = c.metadata.namespace!;
+        const stores = (c.spec.plugins ?? []).map((p: any) => p.parameters?.barmanObjectName).filter(Boolean);
+        const sidecars = objects
+            .filter((o) => o.kind === "ObjectStore" && o.metadata.namespace === ns && stores.includes(o.metadata.name))
+            .map((o) => container(o.spec.instanceSidecarConfiguration?.resources));
+        const instances = c.spec.instances ?? 1;
+        out.push({
+            namespace: ns,
+            kind: "Cluster",
+            name: c.metadata.name!,
+            perPod: podCost({ containers: [container(c.spec.resources), ...sidecars] }),
+            minReplicas: instances,
+            maxReplicas: instances + 1,
+        });
+    }
+    for (const rel of resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release")) {
+        const v = unsecret(rel.inputs.values ?? {});
+        const ns = rel.inputs.namespace as string;
+        if (rel.inputs.chart === "opensearch") {
+            const replicas = v.singleNode ? 1 : (v.replicas ?? 3);
+            out.push({
+                namespace: ns,
+                kind: "StatefulSet (chart opensearch)",
+                name: `${v.clusterName ?? "opensearch-cluster"}-${v.nodeGroup ?? "master"}`,
+                perPod: podCost({ containers: [container(v.resources)], initContainers: [container(v.initResources)] }),
+                minReplicas: replicas,
+                maxReplicas: replicas,
+            });
+        }
+        if (rel.inputs.chart === "jaeger") {
+            const name = v.fullnameOverride ?? rel.inputs.name;
+            if (v.jaeger?.enabled !== false) {
+                const replicas = v.jaeger?.replicas ?? 1;
+                out.push({
+                    namespace: ns,
+                    kind: "Deployment (chart jaeger)",
+                    name,
+                    perPod: podCost({ containers: [container(v.jaeger?.resources)] }),
+                    minReplicas: replicas,
+                    maxReplicas: replicas,
+                });
+            }
+            if (v.esIndexCleaner?.enabled)
+                out.push({
+                    namespace: ns,
+                    kind: "CronJob (chart jaeger)",
+                    name: `${name}-es-index-cleaner`,
+                    perPod: podCost({ containers: [container(v.esIndexCleaner.resources)] }),
+                    minReplicas: 0,
+                    maxReplicas: 1,
+                });
+        }
+    }
+    return out;
+}
+
 export function workloadCapacity(resources: RecordedResource[], nodes = 1): WorkloadCapacity[] {
+    return [...templatedWorkloads(resources, nodes), ...operatedWorkloads(resources)];
+}
+
+/** Workloads whose pod templates the program writes. */
+function templatedWorkloads(resources: RecordedResource[], nodes: number): WorkloadCapacity[] {
     const objects = kubernetesObjects(resources);
     const sidecar = sidecarCost(resources);
     const injected = new Set(
