@@ -2,6 +2,8 @@
 // regions on OpenSearch (three nodes across zones, TLS, a generated login, a quota), each key given
 // to the pinned charts one their templates read, and Jaeger's configuration one Jaeger 2.19 accepts.
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { CHARTS } from "../components/helm";
 import { PLATFORM_STORAGE_CLASS } from "../components/storage";
 import { JAEGER, jaegerConfig, TRACE_STORE, traceStoreUrl } from "../components/observability/tracing";
@@ -218,6 +220,37 @@ describe("traces that survive a restart", () => {
                 assert.equal(v.storage.elasticsearch.url, traceStoreUrl());
                 assert.equal(v.storage.elasticsearch.password, undefined, "the chart would write it into the env");
                 assert.ok(jaeger.release.dependencies.includes(os.release.urn), "Jaeger starts once the store answers");
+            });
+
+            it("answers the runbook's trace commands: the names and paths they use exist", () => {
+                const text = fs.readFileSync(path.resolve(__dirname, "..", "docs", "runbook.md"), "utf8");
+                const start = text.indexOf("## Traces: Jaeger and its store");
+                const section = text.slice(start, text.indexOf("\n## ", start + 1));
+                const v = os.values;
+                const sts = `${v.clusterName}-${v.nodeGroup}`;
+                assert.ok(section.includes(`statefulset/${sts} -n ${TRACE_STORE.namespace}`));
+                assert.ok(section.includes(`exec -n ${TRACE_STORE.namespace} ${sts}-0 -c opensearch`));
+                const mounted = (file: string) =>
+                    (v.secretMounts as { path: string; subPath?: string }[]).some((m) =>
+                        m.subPath
+                            ? `${TRACE_STORE.home}/${file}` === m.path
+                            : `${TRACE_STORE.home}/${file}`.startsWith(`${m.path}/`),
+                    );
+                for (const file of [...section.matchAll(/\b(config\/[\w./-]+\.(?:crt|key|yml))/g)].map((m) => m[1]))
+                    assert.ok(mounted(file), `${file} is mounted in the node`);
+                for (const [secret, ns] of [...section.matchAll(/`((?:jaeger|opensearch)-[a-z-]+)`/g)]
+                    .map((m) => m[1])
+                    .filter((n) => /(credentials|config|tls)$/.test(n))
+                    .map((n) => [n, n.startsWith("jaeger") ? "monitoring" : TRACE_STORE.namespace]))
+                    assert.ok(named(objects, "Secret", secret, ns), `${ns}/${secret}`);
+                const urn = /\.\.\.::([\w-]+-password)/.exec(section)![1];
+                assert.ok(
+                    resources.some((r) => r.type === "random:index/randomPassword:RandomPassword" && r.name === urn),
+                );
+                assert.ok(
+                    section.includes(`\`${jaeger.values.fullnameOverride}-es-index-cleaner\``),
+                    "the cleaner's CronJob",
+                );
             });
 
             it("fits its quota: three nodes and their volumes at once, no load balancer", () => {
