@@ -454,14 +454,17 @@ export const CHART_FACTS: Record<string, ChartFacts> = {
             ...(["spark", "esIndexCleaner", "esRollover", "esLookback"] as const).map((k): ChartComponent => ({
                 name: k,
                 kind: "CronJob",
-                sized: [],
+                // The index cleaner (the regions' trace retention) is sized; the others are not used.
+                sized: k === "esIndexCleaner" ? ["jaeger-index-cleaner"] : [],
                 enabled: (v) => v[k].enabled,
                 pod: podAt(k),
             })),
         ],
-        // The v2 chart's storage backends (Elasticsearch, Cassandra) are external services; all-in-one
-        // keeps spans in memory. `storage` and `jaeger.extraVolumes` are read for what they are.
-        storageKeys: ["storage", "storage.*"],
+        // The v2 chart's storage backends (Elasticsearch, Cassandra) are external services; `storage` names
+        // them for the maintenance CronJobs. A claim in `jaeger.extraVolumes` is one the program creates
+        // (read as its own object); `userconfig` is Jaeger's configuration (Badger directories on that
+        // claim, or the OpenSearch store), not volumes.
+        storageKeys: ["storage", "storage.*", "jaeger.extraVolumes.*.persistentVolumeClaim", "userconfig"],
     },
 
     keda: {
@@ -722,7 +725,8 @@ export const CHART_FACTS: Record<string, ChartFacts> = {
             {
                 name: "node",
                 kind: "StatefulSet",
-                sized: ["opensearch"],
+                // The node and the init container that copies opensearch.yml into place (initResources).
+                sized: ["opensearch", "opensearch-init"],
                 replicas: (v) => (v.singleNode ? 1 : v.replicas),
                 labels: (v, release) => ({
                     "app.kubernetes.io/instance": release,
