@@ -34,14 +34,18 @@ export interface LayerReport {
  */
 export interface PublishedForPeers {
     region: Region;
-    /** Multi-primary mesh: how peers' istiod reach this cluster, and (from the CA-holding region) the shared root. */
+    /** Multi-primary mesh: how peers reach this cluster, its CA request, and (from the root's stack) the signed CAs. */
     mesh?: {
         clusterName: string;
         network: string;
-        /** kubeconfig for this cluster's istio-reader service account (secret). */
+        /** kubeconfig with a short-lived token of this cluster's istio-remote-reader account (secret). */
         readerKubeconfig?: string;
-        /** Shared root CA, published only by the region named in mesh.rootCaFrom (secret). */
-        rootCa?: { certPem: string; keyPem: string };
+        /** Public ranges this cluster's pods leave through: the peers' east-west gateways accept only these. */
+        egressCidrs?: string[];
+        /** This region's intermediate CA certificate request (public), for the root's stack to sign. */
+        intermediateRequest?: IntermediateRequest;
+        /** Published by the stack of mesh.rootCaFrom only: the trust bundle and the intermediates it signed. */
+        ca?: MeshCaPublication;
     };
     /** Redis Enterprise cluster: what a RedisEnterpriseRemoteCluster in a peer needs (password secret). */
     redis?: {
@@ -62,6 +66,33 @@ export interface PublishedForPeers {
         /** Name of the Active-Active database, published by its owner once the database is created. */
         activeActiveDatabase?: string;
     };
+}
+
+/** A region's request for its intermediate CA certificate: no key material, only the public request. */
+export interface IntermediateRequest {
+    /** Generation of the region's intermediate key (config mesh.intermediateKey). */
+    generation: number;
+    csrPem: string;
+}
+
+/** What the root's stack publishes: certificates only, never a key. */
+export interface MeshCaPublication {
+    /** Every trusted root certificate, concatenated (root-cert.pem in every region). */
+    trustBundlePem: string;
+    /** Generations of the roots in the bundle (config mesh.rootCa.trusted of the root's stack). */
+    trustedRoots: number[];
+    /** The intermediate certificate the root's stack signed for each region's latest request. */
+    issued: Partial<Record<Region, IssuedIntermediate>>;
+}
+
+export interface IssuedIntermediate {
+    /** Key generation of the request it answers. */
+    generation: number;
+    /** Generation of the root that signed it. */
+    rootGeneration: number;
+    certPem: string;
+    /** The intermediate followed by the root that signed it (cert-chain.pem). */
+    chainPem: string;
 }
 
 /**

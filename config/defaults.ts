@@ -63,6 +63,7 @@ export function tierDefaults(
             // A laptop is one untainted node. A region's stack file describes its own pools (a list of
             // named entries merges by name, so a default pool here would stay next to them).
             nodePools: prod ? [] : [{ name: "laptop", labels: {}, taints: [], minNodes: 1 }],
+            egressCidrs: [],
         },
         domain: prod ? `${region}.shop.example.com` : "localtest.me",
         layers: {
@@ -113,6 +114,9 @@ export function tierDefaults(
             network: `network-${prod ? region : stack}`,
             gatewayServiceType: prod ? "LoadBalancer" : "NodePort",
             rootCaFrom: prod ? "us" : undefined,
+            rootCa: { trusted: [1], signing: 1 },
+            intermediateKey: 1,
+            eastWestSourceRanges: [],
         },
         peers: {},
         redisEnterprise: {

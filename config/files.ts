@@ -84,11 +84,10 @@ export function stackConfig(root: string, stack: string, overrides: Record<strin
 export function readStackConfig(root: string, stack: string, overrides: Record<string, unknown> = {}): PlatformConfig {
     const { config, secretKeys } = stackConfig(root, stack, overrides);
     const raw = rawFromFlat(config);
-    const key = `${PROJECT}:dnsCredentials`;
+    const given = (key: string) =>
+        raw[key] === undefined ? undefined : { value: raw[key], secret: secretKeys.includes(`${PROJECT}:${key}`) };
     return parseConfig(stack, raw, {
-        dnsCredentials:
-            raw.dnsCredentials === undefined
-                ? undefined
-                : { value: raw.dnsCredentials, secret: secretKeys.includes(key) },
+        dnsCredentials: given("dnsCredentials"),
+        meshReaderToken: given("meshReaderToken"),
     });
 }

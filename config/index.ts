@@ -14,11 +14,13 @@ export {
     parseConfig,
     loadConfig,
     dnsCredentials,
+    meshReaderToken,
     resourcesFor,
     rawFromFlat,
     parseValue,
 } from "./load";
 export { PROJECT } from "./messages";
+export { MESH_READER, MAX_READER_TOKEN_HOURS, jwtClaims, readerTokenProblem } from "./reader-token";
 export { deepMerge } from "./merge";
 export { IMAGES, CORE_SERVICE_FLOWS, tierDefaults } from "./defaults";
 export { type ClusterProfile, PROFILES, resolveProfile } from "./profiles";

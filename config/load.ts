@@ -7,6 +7,7 @@ import { DISTRIBUTIONS, type Distribution, REGIONS, type Region, type Resources,
 import { deepMerge, isPlain } from "./merge";
 import { issueMessage, keyName, keysAt, PROJECT, shown, unknownKeyMessage, valueAt } from "./messages";
 import { profileOverrides, resolveProfile } from "./profiles";
+import { readerTokenProblem } from "./reader-token";
 import { crossFieldProblems } from "./rules";
 import { type PlatformConfig, schema } from "./schema";
 
@@ -31,10 +32,11 @@ export const CONFIG_KEYS = [
     "dns",
     "dnsCredentials",
     "backupCredentials",
+    "meshReaderToken",
 ] as const;
 
 /** Keys holding credentials: never part of the plain `cfg` object, read as Pulumi secrets only. */
-export const SECRET_CONFIG_KEYS = ["dnsCredentials", "backupCredentials"] as const;
+export const SECRET_CONFIG_KEYS = ["dnsCredentials", "backupCredentials", "meshReaderToken"] as const;
 
 export const DNS_CREDENTIAL_KEYS = {
     aws: ["accessKeyId", "secretAccessKey"],
@@ -73,6 +75,7 @@ export class ConfigError extends pulumi.RunError {
 export interface SecretKeys {
     dnsCredentials?: { value: unknown; secret: boolean };
     backupCredentials?: { value: unknown; secret: boolean };
+    meshReaderToken?: { value: unknown; secret: boolean };
 }
 
 /**
@@ -125,6 +128,7 @@ export function parseConfig(stack: string, raw: Record<string, unknown>, secrets
     );
     problems.push(...dnsCredentialProblems(cfg, secrets.dnsCredentials));
     problems.push(...backupCredentialProblems(cfg, secrets.backupCredentials));
+    problems.push(...readerTokenProblems(cfg, secrets.meshReaderToken));
     if (problems.length > 0) throw new ConfigError(stack, problems);
     return cfg;
 }
@@ -167,6 +171,7 @@ export function loadConfig(): PlatformConfig {
     return parseConfig(pulumi.getStack(), raw, {
         dnsCredentials: given("dnsCredentials"),
         backupCredentials: given("backupCredentials"),
+        meshReaderToken: given("meshReaderToken"),
     });
 }
 
@@ -211,6 +216,32 @@ function dnsCredentialProblems(cfg: PlatformConfig, given: SecretKeys["dnsCreden
             `${keyName(["dns", "azure"])}: expected clientId and tenantId of the service principal whose clientSecret is in dnsCredentials`,
         ];
     return [];
+}
+
+/** Problems with the secret `meshReaderToken` (claims only; the value is never shown). */
+function readerTokenProblems(cfg: PlatformConfig, given: SecretKeys["meshReaderToken"]): string[] {
+    if (given === undefined) return [];
+    const key = keyName(["meshReaderToken"]);
+    if (!cfg.layers.multiCluster)
+        return [
+            `${key} (value hidden): is set but layers.multiCluster is false; remove it (no peer reads this cluster)`,
+        ];
+    if (!given.secret)
+        return [
+            `${key} (value hidden): expected a secret value; set it with pulumi config set --secret meshReaderToken "$(kubectl create token ...)"`,
+        ];
+    const problem = readerTokenProblem(given.value, Math.floor(Date.now() / 1000));
+    return problem ? [`${key} (value hidden): ${problem}`] : [];
+}
+
+/**
+ * The reader token from the secret config key `meshReaderToken` (validated by loadConfig), as a
+ * Pulumi secret; undefined when the pipeline has not minted one (the peers then report this region pending).
+ */
+export function meshReaderToken(): pulumi.Output<string> | undefined {
+    const text = pulumi.runtime.getConfig(`${PROJECT}:meshReaderToken`);
+    if (text === undefined || text === "") return undefined;
+    return pulumi.secret(text);
 }
 
 /**

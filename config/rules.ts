@@ -179,6 +179,40 @@ export const RULES: Rule[] = [
             "expected the region (us, eu or asia) whose stack holds the shared mesh root CA",
         ),
     (c) => {
+        const { trusted, signing } = c.mesh.rootCa;
+        return [
+            ...when(
+                !trusted.includes(signing),
+                ["mesh", "rootCa", "signing"],
+                `expected one of the trusted generations [${trusted.join(", ")}]: a root outside the trust bundle would sign certificates no region accepts`,
+            ),
+            ...when(
+                new Set(trusted).size !== trusted.length,
+                ["mesh", "rootCa", "trusted"],
+                "expected each generation once",
+            ),
+            ...when(
+                !!c.mesh.rootCaFrom && c.mesh.rootCaFrom !== c.region && (trusted.join() !== "1" || signing !== 1),
+                ["mesh", "rootCa"],
+                `is read only in the stack of mesh.rootCaFrom (${c.mesh.rootCaFrom}); this region takes its trust bundle from there: remove the key here`,
+            ),
+        ];
+    },
+    (c) =>
+        when(
+            c.layers.multiCluster && c.cluster.egressCidrs.length === 0,
+            ["cluster", "egressCidrs"],
+            "expected the public ranges this cluster's pods leave through (its NAT gateway addresses, e.g. [192.0.2.16/28]) when layers.multiCluster is true: the peers' east-west gateways accept only these",
+        ),
+    (c) =>
+        c.cluster.egressCidrs.flatMap((range, i) =>
+            when(
+                /\/0$/.test(range),
+                ["cluster", "egressCidrs", i],
+                "expected the NAT gateway addresses of the cluster, not the whole internet",
+            ),
+        ),
+    (c) => {
         const owner = c.redisEnterprise.activeActiveOwner;
         const peers = Object.keys(c.peers);
         return when(

@@ -26,6 +26,12 @@ import {
 } from "./fields";
 import { profileOverrides, resolveProfile } from "./profiles";
 
+/** A CA generation: 1, 2, 3... (a new generation is a new key; docs/runbook.md, "Mesh certificate authority"). */
+const generation = z
+    .number({ message: "expected a generation number such as 1" })
+    .int("expected a whole generation number such as 2")
+    .min(1, "expected a generation number of 1 or more");
+
 export const LAYER_NAMES = [
     "shop",
     "coreServices",
@@ -95,6 +101,11 @@ export const schema = z.strictObject({
             zones: z.array(z.string().min(1)),
             /** API server URL as peer clusters reach it (multi-cluster mesh remote secrets). */
             apiServer: z.url("expected the API server URL, e.g. https://api.us.example.com").optional(),
+            /**
+             * Public addresses the cluster's pods leave through (NAT gateway addresses), published to
+             * the peer regions: their east-west gateways accept connections from these ranges only.
+             */
+            egressCidrs: z.array(cidr),
             /** Facts about the cluster that differ from its distribution's stock profile (config/profiles.ts). */
             profile: profileOverrides.default({}),
             /** The node pools pods land on (labels, taints, zones, fewest nodes); dev: one untainted node. */
@@ -170,8 +181,23 @@ export const schema = z.strictObject({
         network: dnsLabel,
         /** Service type of the ingress and east-west gateways: NodePort on laptops (nothing assigns a LoadBalancer address). */
         gatewayServiceType: oneOf(["NodePort", "LoadBalancer"]),
-        /** Region whose stack generates the mesh's shared root CA (multi-cluster); each region signs its own intermediate. */
+        /**
+         * Region whose stack holds the mesh's root CA (multi-cluster). Every region creates its own
+         * intermediate key and publishes only a certificate request; the root's stack signs it.
+         */
         rootCaFrom: oneOf(REGIONS).optional(),
+        /**
+         * Root CA generations, read in the stack of mesh.rootCaFrom only: `trusted` are in every region's
+         * trust bundle, `signing` signs the intermediates (rotation: docs/runbook.md).
+         */
+        rootCa: z.strictObject({
+            trusted: z.array(generation).min(1, "expected at least one root generation, e.g. [1]"),
+            signing: generation,
+        }),
+        /** Generation of this region's intermediate CA key; raise it by one to rotate the key (docs/runbook.md). */
+        intermediateKey: generation,
+        /** Extra source ranges the east-west gateway accepts, besides the peers' published cluster.egressCidrs. */
+        eastWestSourceRanges: z.array(cidr),
     }),
     /** Peer region stacks, region -> fully qualified stack name (org/project/stack). */
     peers: z.partialRecord(

@@ -12,7 +12,14 @@ import {
     schemaProblems,
     unsecret,
 } from "./harness/k8s";
-import { STACKS } from "./harness/stack-config";
+import { parse as parseYaml } from "yaml";
+import { jwtClaims, readerTokenProblem } from "../config";
+import { secretValue } from "../config/files";
+import { caNames, caPlan } from "../components/mesh/ca";
+import { remoteReaderRules } from "../components/mesh/multicluster";
+import { bootstrap, prefetchBootstrap, READER_SUBJECT, serviceAccountToken } from "./harness/bootstrap";
+import { mockPem } from "./harness/mocks";
+import { configOf, STACKS } from "./harness/stack-config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 
 const ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts";
@@ -59,26 +66,9 @@ const secretEntry = (secret: K8sObject & { $resource: RecordedResource }, key: s
     return !!raw && ("$secret" in raw || (raw[key] && typeof raw[key] === "object" && "$secret" in raw[key]));
 };
 
+const isSecretOutputAt = (v: unknown) => !!v && typeof v === "object" && "$secret" in v;
 const isIstio = (o: K8sObject) => /\.istio\.io\//.test(o.apiVersion);
 const label = (o: K8sObject) => `${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}`;
-
-// A root CA and a reader kubeconfig as a peer region's stack would publish them.
-const ROOT = {
-    certPem: "-----BEGIN CERTIFICATE-----\nMOCKUSROOT\n-----END CERTIFICATE-----\n",
-    keyPem: "-----BEGIN PRIVATE KEY-----\nMOCKUSROOTKEY\n-----END PRIVATE KEY-----\n",
-};
-const published = (region: "us" | "eu" | "asia", withRoot: boolean) => ({
-    publishedForPeers: {
-        region,
-        mesh: {
-            clusterName: `ecommerce-${region}`,
-            network: `network-${region}`,
-            readerKubeconfig: `apiVersion: v1\nkind: Config\n# reader kubeconfig of ecommerce-${region}\n`,
-            ...(withRoot ? { rootCa: ROOT } : {}),
-        },
-    },
-});
-const stackName = (region: string) => `acme/ecommerce-platform/${region}`;
 
 const meshPending = (result: StackEvaluation) =>
     ((result.outputs.crossRegionPending as string[]) ?? []).filter((p) => p.startsWith("mesh:")).sort();
@@ -90,29 +80,19 @@ const cacerts = (result: StackEvaluation) =>
     kubernetesObjects(result.resources).find(
         (o) => o.kind === "Secret" && o.metadata.name === "cacerts" && o.metadata.namespace === "istio-system",
     );
+const published = (result: StackEvaluation) => unsecret(result.outputs.publishedForPeers);
+const ofType = (result: StackEvaluation, type: string) => result.resources.filter((r) => r.type === type && inMesh(r));
+const SIGNED = "tls:index/locallySignedCert:LocallySignedCert";
+const ROOT_CERT = "tls:index/selfSignedCert:SelfSignedCert";
+const PRIVATE_KEY = "tls:index/privateKey:PrivateKey";
 
 const HTTP01 = { tls: { issuer: "acme-http01", acmeEmail: "platform-team@example.com" } };
 const K3D = { cluster: { identifier: "dev-local", distribution: "k3d" } };
-const EU_WITH_US = { stackOutputs: { [stackName("us")]: published("us", true) } };
-const EU_WITH_ALL = {
-    stackOutputs: { [stackName("us")]: published("us", true), [stackName("asia")]: published("asia", false) },
-};
-const EU_WITH_PARTIAL = {
-    stackOutputs: {
-        [stackName("us")]: published("us", true),
-        [stackName("asia")]: {
-            publishedForPeers: { region: "asia", mesh: { clusterName: "ecommerce-asia", network: "network-asia" } },
-        },
-    },
-};
-prefetch(
-    ...STACKS.map((stack) => ({ stack })),
-    ...PRODUCTION.map((stack) => ({ stack, configOverrides: HTTP01 })),
-    { stack: "dev", configOverrides: K3D },
-    { stack: "eu", ...EU_WITH_US },
-    { stack: "eu", ...EU_WITH_ALL },
-    { stack: "eu", ...EU_WITH_PARTIAL },
-);
+prefetch(...STACKS.map((stack) => ({ stack })), ...PRODUCTION.map((stack) => ({ stack, configOverrides: HTTP01 })), {
+    stack: "dev",
+    configOverrides: K3D,
+});
+prefetchBootstrap();
 
 /** Resources of the mesh layer (other layers have certificate authorities of their own, e.g. Redis Enterprise's). */
 const inMesh = (r: RecordedResource) => r.urn.includes("ecommerce:platform:ServiceMesh");
@@ -403,6 +383,7 @@ describe("service mesh", () => {
                 assert.equal(values.global.meshID, "ecommerce-mesh");
                 assert.equal(values.global.network, `network-${stack}`);
                 assert.equal(values.global.multiCluster.clusterName, `ecommerce-${stack}`);
+                assert.equal(values.env.ISTIO_MULTIROOT_MESH, "true", "trusts every root of the bundle");
                 const objects = kubernetesObjects(result.resources);
                 assert.equal(
                     named(objects, "Namespace", "istio-system").metadata.labels?.["topology.istio.io/network"],
@@ -423,127 +404,266 @@ describe("service mesh", () => {
             });
         }
 
-        it("eu with no peer deployed: deploys everything regional, no cacerts or remote secrets, reports the root CA and both peers pending", async () => {
+        it("eu with no peer deployed: its own intermediate key and request, an empty cacerts (istiod's own CA until signed), everything regional deployed", async () => {
             const result = await deployedStack("eu");
-            assert.equal(cacerts(result), undefined);
-            assert.deepEqual(remoteSecrets(result), []);
-            assert.deepEqual(meshPending(result), ["mesh:asia", "mesh:root-ca", "mesh:us"]);
-            release(result.resources, "istiod");
-            release(result.resources, "istio-eastwestgateway");
-            // It still publishes what its peers need from it, but never a root CA it does not hold.
-            const mesh = unsecret(result.outputs.publishedForPeers).mesh;
-            assert.equal(mesh.clusterName, "ecommerce-eu");
-            assert.equal(mesh.network, "network-eu");
-            assert.match(mesh.readerKubeconfig, /server: https:\/\/api\.ecommerce-eu\.k8s\.example\.com/);
-            assert.equal(mesh.rootCa, undefined);
-        });
-
-        it("eu with only us deployed: intermediate CA signed by us's root, a remote secret for us, asia pending", async () => {
-            const result = await deployedStack("eu", { stackOutputs: { [stackName("us")]: published("us", true) } });
             const secret = cacerts(result);
             assert.ok(secret, "cacerts exists");
-            const data = secret.stringData;
-            assert.deepEqual(Object.keys(data).sort(), [
-                "ca-cert.pem",
-                "ca-key.pem",
-                "cert-chain.pem",
-                "root-cert.pem",
+            assert.deepEqual(secret.stringData ?? {}, {}, "no certificate yet: istiod runs its self-signed CA");
+            assert.ok(
+                secret.$resource.ignoreChanges.includes("stringData"),
+                "a running region keeps the certificates it has until the root's stack signs its request",
+            );
+            assert.deepEqual(
+                ofType(result, PRIVATE_KEY)
+                    .map((r) => r.name)
+                    .filter((n) => n.startsWith("mesh-")),
+                ["mesh-intermediate-ca-key"],
+            );
+            assert.deepEqual(ofType(result, ROOT_CERT), [], "eu holds no root");
+            assert.deepEqual(ofType(result, SIGNED), [], "eu signs nothing");
+            assert.deepEqual(remoteSecrets(result), []);
+            assert.deepEqual(meshPending(result), [
+                "mesh:asia",
+                "mesh:east-west-sources",
+                "mesh:reader-token",
+                "mesh:root-ca",
+                "mesh:us",
             ]);
-            assert.equal(data["root-cert.pem"], ROOT.certPem);
-            assert.ok(data["cert-chain.pem"].endsWith(ROOT.certPem), "chain ends with the shared root");
-            assert.ok(secretEntry(secret, "ca-key.pem"), "the intermediate key is a Pulumi secret");
-            const signer = result.resources.find(
-                (r) => r.type === "tls:index/locallySignedCert:LocallySignedCert" && inMesh(r),
-            );
-            assert.equal(unsecret(signer?.inputs.caCertPem), ROOT.certPem, "intermediate signed by the shared root");
-            assert.ok(
-                waitsFor(result.resources, release(result.resources, "istiod"), secret.$resource.urn),
-                "istiod starts after cacerts",
-            );
-            assert.ok(
-                !result.resources.some((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert" && inMesh(r)),
-                "eu does not create its own root",
-            );
-
-            const remotes = remoteSecrets(result);
-            assert.deepEqual(
-                remotes.map((s) => s.metadata.name),
-                ["istio-remote-secret-ecommerce-us"],
-            );
-            assert.equal(remotes[0].metadata.annotations?.["networking.istio.io/cluster"], "ecommerce-us");
-            assert.match(remotes[0].stringData["ecommerce-us"], /reader kubeconfig of ecommerce-us/);
-            assert.ok(secretEntry(remotes[0], "ecommerce-us"), "the kubeconfig is a Pulumi secret");
-            assert.deepEqual(meshPending(result), ["mesh:asia"]);
+            release(result.resources, "istiod");
+            release(result.resources, "istio-eastwestgateway");
+            const mesh = published(result).mesh;
+            assert.equal(mesh.clusterName, "ecommerce-eu");
+            assert.equal(mesh.intermediateRequest.generation, 1);
+            assert.match(mesh.intermediateRequest.csrPem, /BEGIN CERTIFICATE REQUEST/);
+            assert.deepEqual(mesh.egressCidrs, ["198.51.100.16/28"]);
+            assert.equal(mesh.ca, undefined, "only the root's stack publishes certificates");
+            assert.equal(mesh.readerKubeconfig, undefined, "no kubeconfig without a minted token");
         });
 
-        it("eu with all peers deployed: remote secrets for us and asia, nothing pending for the mesh", async () => {
-            const result = await deployedStack("eu", {
-                stackOutputs: {
-                    [stackName("us")]: published("us", true),
-                    [stackName("asia")]: published("asia", false),
-                },
+        describe("bootstrap in the deploy workflow's order (each step sees what the earlier ones published)", () => {
+            it("step 1, eu before any peer: publishes a reader kubeconfig with its short-lived token and the cluster CA", async () => {
+                const { first } = await bootstrap();
+                const kubeconfig = parseYaml(published(first.eu).mesh.readerKubeconfig);
+                assert.equal(kubeconfig.clusters[0].cluster.server, "https://api.ecommerce-eu.k8s.example.com");
+                assert.match(
+                    Buffer.from(kubeconfig.clusters[0].cluster["certificate-authority-data"], "base64").toString(),
+                    /BEGIN CERTIFICATE/,
+                );
+                const claims = jwtClaims(kubeconfig.users[0].user.token)!;
+                assert.equal(claims.sub, READER_SUBJECT);
+                assert.ok((claims.exp as number) - (claims.iat as number) <= 7 * 24 * 3600, "expires within a week");
+                assert.ok(
+                    isSecretOutputAt(first.eu.outputs.publishedForPeers),
+                    "what a region publishes (with the kubeconfig) is a secret output",
+                );
             });
-            assert.ok(cacerts(result));
-            assert.deepEqual(
-                remoteSecrets(result)
-                    .map((s) => s.metadata.name)
-                    .sort(),
-                ["istio-remote-secret-ecommerce-asia", "istio-remote-secret-ecommerce-us"],
-            );
-            assert.deepEqual(meshPending(result), []);
-        });
 
-        it("us (the root holder) generates the root, signs its own intermediate and publishes the root only as a secret", async () => {
-            const result = await deployedStack("us");
-            assert.ok(cacerts(result), "cacerts exists without any peer");
-            const root = result.resources.find(
-                (r) => r.type === "tls:index/selfSignedCert:SelfSignedCert" && inMesh(r),
-            );
-            assert.equal(root?.inputs.isCaCertificate, true);
-            assert.deepEqual(meshPending(result), ["mesh:asia", "mesh:eu"]);
-            const out = result.outputs.publishedForPeers as any;
-            assert.ok(out && "$secret" in out, "what a region publishes (with the root key) is a secret output");
-            assert.match(unsecret(out).mesh.rootCa.keyPem, /PRIVATE KEY/);
-        });
-
-        it("a peer that is deployed but has not published a reader kubeconfig stays pending", async () => {
-            const partial = published("asia", false);
-            delete (partial.publishedForPeers.mesh as any).readerKubeconfig;
-            const result = await deployedStack("eu", {
-                stackOutputs: { [stackName("us")]: published("us", true), [stackName("asia")]: partial },
+            it("step 2, us (the root's stack): signs each region's request with its root, path length 0, a year at most", async () => {
+                const { owner, first } = await bootstrap();
+                const signed = ofType(owner, SIGNED);
+                assert.deepEqual(signed.map((r) => r.name).sort(), [
+                    "mesh-intermediate-ca",
+                    "mesh-intermediate-ca-asia",
+                    "mesh-intermediate-ca-eu",
+                ]);
+                const root = ofType(owner, ROOT_CERT);
+                assert.equal(root.length, 1);
+                for (const cert of signed) {
+                    assert.equal(cert.inputs.isCaCertificate, true);
+                    assert.equal(cert.inputs.maxPathLength, 0, `${cert.name}: signs no further CA`);
+                    assert.ok(cert.inputs.validityPeriodHours <= 365 * 24, `${cert.name}: valid a year at most`);
+                    assert.ok(cert.inputs.earlyRenewalHours > 0, `${cert.name}: renewed by a later up`);
+                }
+                const forEu = signed.find((r) => r.name === "mesh-intermediate-ca-eu")!;
+                assert.equal(forEu.inputs.certRequestPem, published(first.eu).mesh.intermediateRequest.csrPem);
+                const ca = published(owner).mesh.ca;
+                assert.deepEqual(Object.keys(ca.issued).sort(), ["asia", "eu", "us"]);
+                assert.deepEqual(ca.trustedRoots, [1]);
+                assert.equal(ca.issued.eu.generation, 1);
+                assert.ok(ca.issued.eu.chainPem.endsWith(ca.trustBundlePem), "chain ends with the root");
+                assert.deepEqual(
+                    remoteSecrets(owner)
+                        .map((s) => s.metadata.name)
+                        .sort(),
+                    ["istio-remote-secret-ecommerce-asia", "istio-remote-secret-ecommerce-eu"],
+                );
+                assert.deepEqual(meshPending(owner), []);
             });
-            assert.deepEqual(
-                remoteSecrets(result).map((s) => s.metadata.name),
-                ["istio-remote-secret-ecommerce-us"],
-            );
-            assert.deepEqual(meshPending(result), ["mesh:asia"]);
+
+            it("step 2, us: its east-west gateway accepts only the peers' published egress ranges (load balancer and gateway)", async () => {
+                const { owner } = await bootstrap();
+                const ew = release(owner.resources, "istio-eastwestgateway");
+                const ranges = ["198.51.100.16/28", "203.0.113.208/28"];
+                assert.deepEqual(ew.inputs.values.service.loadBalancerSourceRanges, ranges);
+                assert.equal(
+                    ew.inputs.values.service.externalTrafficPolicy,
+                    "Local",
+                    "the gateway sees client addresses",
+                );
+                const policy = named(
+                    kubernetesObjects(owner.resources),
+                    "AuthorizationPolicy",
+                    "east-west-peers-only",
+                    "istio-system",
+                );
+                assert.equal(policy.spec.action, "ALLOW");
+                assert.deepEqual(policy.spec.selector.matchLabels, { istio: "eastwestgateway" });
+                assert.deepEqual(policy.spec.rules, [
+                    { from: [{ source: { ipBlocks: ranges } }], to: [{ operation: { ports: ["15443"] } }] },
+                ]);
+            });
+
+            it("step 3, eu again: cacerts holds its own key with the certificate us signed and the trust bundle; istiod restarts on it", async () => {
+                const { linked, owner } = await bootstrap();
+                const secret = cacerts(linked)!;
+                const ca = published(owner).mesh.ca;
+                assert.deepEqual(Object.keys(secret.stringData).sort(), [
+                    "ca-cert.pem",
+                    "ca-key.pem",
+                    "cert-chain.pem",
+                    "root-cert.pem",
+                ]);
+                assert.equal(secret.stringData["ca-cert.pem"], ca.issued.eu.certPem);
+                assert.equal(secret.stringData["cert-chain.pem"], ca.issued.eu.chainPem);
+                assert.equal(secret.stringData["root-cert.pem"], ca.trustBundlePem);
+                assert.equal(
+                    secret.stringData["ca-key.pem"],
+                    mockPem("eu", "mesh-intermediate-ca-key", "PRIVATE KEY"),
+                    "eu's own key, created in eu",
+                );
+                assert.ok(secretEntry(secret, "ca-key.pem"), "the key is a Pulumi secret");
+                assert.deepEqual(secret.$resource.ignoreChanges, [], "written, not left as it was");
+                const istiod = release(linked.resources, "istiod");
+                assert.ok(waitsFor(linked.resources, istiod, secret.$resource.urn), "istiod starts after cacerts");
+                assert.match(istiod.inputs.values.podAnnotations["ecommerce-platform.io/mesh-ca"], /^[0-9a-f]{16}$/);
+                assert.deepEqual(ofType(linked, SIGNED), [], "eu signs nothing");
+                assert.deepEqual(meshPending(linked), []);
+            });
+        });
+
+        it("the first step's istiod restarts when its CA arrives (the fingerprint changes from pending)", async () => {
+            const { first, linked } = await bootstrap();
+            const annotation = (r: StackEvaluation) =>
+                release(r.resources, "istiod").inputs.values.podAnnotations["ecommerce-platform.io/mesh-ca"];
+            assert.equal(annotation(first.eu), "pending");
+            assert.notEqual(annotation(linked), "pending");
         });
     });
 
-    describe("keys and credentials", () => {
-        const scenarios: [string, Parameters<typeof deployedStack>[1]][] = [
-            ["dev", {}],
-            ["us", {}],
-            ["eu", {}],
-            [
-                "eu",
-                {
-                    stackOutputs: {
-                        [stackName("us")]: published("us", true),
-                        [stackName("asia")]: published("asia", false),
-                    },
-                },
-            ],
-        ];
-        for (const [stack, options] of scenarios) {
-            it(`${stack}${options?.stackOutputs ? " (peers deployed)" : ""}: no private key or kubeconfig outside a Secret (ConfigMaps, Helm values, any other object)`, async () => {
-                const { resources } = await deployedStack(stack, options);
-                const leaks = resources
-                    .filter((r) => r.type.startsWith("kubernetes:") && r.type !== "kubernetes:core/v1:Secret")
-                    .filter((r) => /PRIVATE KEY|kind: Config/.test(JSON.stringify(r.inputs)))
-                    .map((r) => `${r.type} ${r.name}`);
-                assert.deepEqual(leaks, []);
+    describe("CA plan: rotation and pending states, from config and the root's publication alone", () => {
+        const eu = configOf("eu");
+        const withKey = (g: number) => ({ ...eu, mesh: { ...eu.mesh, intermediateKey: g } });
+        const issuedFor = (generation: number) => ({
+            trustBundlePem: "ROOTS",
+            trustedRoots: [1],
+            issued: { eu: { generation, rootGeneration: 1, certPem: "C", chainPem: "CR" } },
+        });
+        it("waits for the root's stack, then for its request to be signed", () => {
+            assert.deepEqual(caPlan(eu, undefined), { roots: [], keys: [1], pending: ["mesh:root-ca"] });
+            assert.deepEqual(caPlan(eu, { trustBundlePem: "ROOTS", trustedRoots: [1], issued: {} }).pending, [
+                "mesh:intermediate-ca",
+            ]);
+            assert.deepEqual(caPlan(eu, issuedFor(1)), { roots: [], keys: [1], activeKey: 1, pending: [] });
+        });
+        it("a new intermediate key generation keeps the old key in use until the new request is signed", () => {
+            assert.deepEqual(caPlan(withKey(2), issuedFor(1)), {
+                roots: [],
+                keys: [1, 2],
+                activeKey: 1,
+                pending: ["mesh:intermediate-ca"],
             });
-        }
+            assert.deepEqual(caPlan(withKey(2), issuedFor(2)), { roots: [], keys: [2], activeKey: 2, pending: [] });
+        });
+        it("the root's stack holds every trusted root and signs with the configured one", () => {
+            const us = configOf("us", { mesh: { rootCa: { trusted: [1, 2], signing: 2 } } });
+            assert.deepEqual(caPlan(us, undefined), {
+                roots: [1, 2],
+                signingRoot: 2,
+                keys: [1],
+                activeKey: 1,
+                pending: [],
+            });
+        });
+        it("keeps generation 1 under the names the first version deployed (no replacement on upgrade)", () => {
+            assert.equal(caNames.rootKey("mesh", 1), "mesh-root-ca-key");
+            assert.equal(caNames.key("mesh", 1), "mesh-intermediate-ca-key");
+            assert.equal(caNames.request("mesh", 1), "mesh-intermediate-ca-csr");
+            assert.equal(caNames.issued("mesh", "us", true), "mesh-intermediate-ca");
+            assert.equal(caNames.key("mesh", 2), "mesh-intermediate-ca-key-g2");
+        });
+    });
+
+    describe("peer access: a dedicated reader account with a short-lived token", () => {
+        it("creates no non-expiring token Secret, switches the charts' reader RBAC off, and binds a role that cannot read Secrets", async () => {
+            const { owner } = await bootstrap();
+            const objects = kubernetesObjects(owner.resources);
+            assert.deepEqual(
+                ofKind(objects, "Secret")
+                    .filter((s) => s.type === "kubernetes.io/service-account-token")
+                    .map(label),
+                [],
+            );
+            for (const name of ["istio-base", "istiod"])
+                assert.equal(release(owner.resources, name).inputs.values.global.enableReaderRBAC, false, name);
+            const role = named(objects, "ClusterRole", "istio-remote-reader");
+            assert.deepEqual(role.rules, remoteReaderRules());
+            const resources = role.rules.flatMap((r: any) => r.resources);
+            for (const forbidden of ["secrets", "configmaps", "serviceaccounts/token", "*"])
+                assert.ok(!resources.includes(forbidden), `no ${forbidden} cluster-wide`);
+            assert.ok(role.rules.every((r: any) => r.verbs.every((v: string) => ["get", "list", "watch"].includes(v))));
+            const binding = named(objects, "ClusterRoleBinding", "istio-remote-reader");
+            assert.deepEqual(binding.subjects, [
+                { kind: "ServiceAccount", name: "istio-remote-reader", namespace: "istio-system" },
+            ]);
+            const local = named(objects, "Role", "istio-remote-reader", "istio-system");
+            assert.deepEqual(local.rules, [
+                {
+                    apiGroups: [""],
+                    resources: ["configmaps"],
+                    resourceNames: ["istio"],
+                    verbs: ["get", "list", "watch"],
+                },
+            ]);
+            assert.equal(
+                named(objects, "ServiceAccount", "istio-remote-reader", "istio-system").automountServiceAccountToken,
+                false,
+            );
+        });
+
+        const problem = (token: string) => readerTokenProblem(token, Math.floor(Date.now() / 1000));
+        it("accepts only a reader token that expires within a week; says why otherwise, without quoting it", () => {
+            assert.equal(problem(serviceAccountToken(READER_SUBJECT)), undefined);
+            assert.match(
+                problem(serviceAccountToken("system:serviceaccount:kube-system:admin"))!,
+                /not of another account/,
+            );
+            assert.match(problem(serviceAccountToken(READER_SUBJECT, { exp: null }))!, /expires/);
+            const now = Math.floor(Date.now() / 1000);
+            assert.match(problem(serviceAccountToken(READER_SUBJECT, { exp: now + 30 * 24 * 3600 }))!, /at most 168h/);
+            assert.match(
+                problem(serviceAccountToken(READER_SUBJECT, { iat: now - 8 * 24 * 3600, exp: now - 24 * 3600 }))!,
+                /expired/,
+            );
+            assert.match(problem("not-a-token")!, /JWT/);
+        });
+
+        it("refuses the token when set in plain text, or in a stack without the multi-cluster mesh", () => {
+            const token = serviceAccountToken(READER_SUBJECT);
+            assert.throws(
+                () => configOf("eu", { meshReaderToken: token }),
+                /meshReaderToken \(value hidden\): expected a secret/,
+            );
+            assert.throws(
+                () => configOf("dev", { meshReaderToken: secretValue(token) }),
+                /layers.multiCluster is false/,
+            );
+            assert.throws(
+                () =>
+                    configOf("eu", {
+                        meshReaderToken: secretValue(serviceAccountToken(READER_SUBJECT, { exp: null })),
+                    }),
+                (e: Error) => /expires/.test(e.message) && !e.message.includes(token.slice(0, 20)),
+            );
+        });
     });
 });

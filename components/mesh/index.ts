@@ -34,7 +34,8 @@ import {
 import { HardenedNamespace } from "../namespace";
 import { anyAddress, namespacePeer, networkPolicy, tcp } from "../network";
 import type { PeerRegions } from "../peers";
-import { meshCaCerts, meshPublication, readerKubeconfig, remoteSecrets } from "./multicluster";
+import { meshCa } from "./ca";
+import { eastWestAuthorization, eastWestSources, meshPublication, readerAccess, remoteSecrets } from "./multicluster";
 import { meshTrafficPolicy, publicRoute } from "./traffic";
 import { istioCniPaths, istioPlatform } from "./values";
 
@@ -153,8 +154,8 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
             [systemNs],
         );
 
-        // Multi-primary: the shared-root CA must be in place before istiod starts.
-        const ca = multi ? meshCaCerts(name, ctx, peers, systemNs, this) : undefined;
+        // Multi-primary: the region's CA (signed by the root's stack) must be in place before istiod starts.
+        const ca = multi ? meshCa(name, ctx, peers, systemNs, this) : undefined;
 
         const place = scheduling(cfg, prod ? ISTIOD_LABELS : undefined);
         this.istiod = release(
@@ -172,8 +173,15 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
                     nodeSelector: place.nodeSelector ?? {},
                     tolerations: place.tolerations ?? [],
                     topologySpreadConstraints: place.topologySpreadConstraints ?? [],
-                    // Restart istiod when the plugged-in CA appears or its root changes (a public fingerprint, never the key).
-                    ...(ca ? { podAnnotations: { "ecommerce-platform.io/mesh-root-ca": ca.rootFingerprint } } : {}),
+                    // Restart istiod when its plugged-in CA changes (a fingerprint of the certificates, never the key).
+                    ...(ca ? { podAnnotations: { "ecommerce-platform.io/mesh-ca": ca.fingerprint } } : {}),
+                    // Trust every root of the bundle (two while a root is rotated), and hand proxies their
+                    // ProxyConfig through the agent so a changed bundle reaches them without a restart.
+                    ...(multi
+                        ? {
+                              env: { ISTIO_MULTIROOT_MESH: "true" },
+                          }
+                        : {}),
                     global: {
                         ...(platform ? { platform } : {}),
                         // One replica in dev: a PodDisruptionBudget there would block every node drain.
@@ -187,20 +195,23 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
                               }
                             : {}),
                     },
-                    meshConfig: tracing
-                        ? {
-                              enableTracing: true,
-                              extensionProviders: [
-                                  {
-                                      name: TRACING_PROVIDER,
-                                      opentelemetry: { service: tracing.host, port: tracing.port },
-                                  },
-                              ],
-                          }
-                        : {},
+                    meshConfig: {
+                        ...(tracing
+                            ? {
+                                  enableTracing: true,
+                                  extensionProviders: [
+                                      {
+                                          name: TRACING_PROVIDER,
+                                          opentelemetry: { service: tracing.host, port: tracing.port },
+                                      },
+                                  ],
+                              }
+                            : {}),
+                        ...(multi ? { defaultConfig: { proxyMetadata: { PROXY_CONFIG_XDS_AGENT: "true" } } } : {}),
+                    },
                 }),
             },
-            [this.crds, cni, ...(ca?.secret ? [ca.secret] : [])],
+            [this.crds, cni, ...(ca ? [ca.secret] : [])],
         );
 
         this.ready.push(this.crds, this.istiod);
@@ -335,6 +346,11 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
 
         // ---- Multi-primary across regions -------------------------------------------------------
         if (multi) {
+            // The east-west gateway accepts the peers' egress ranges only: at the load balancer
+            // (loadBalancerSourceRanges) and at the gateway (an authorization rule on the client address,
+            // which externalTrafficPolicy Local preserves). Until a peer has published its ranges the
+            // policy admits nothing.
+            const sources = eastWestSources(cfg, peers);
             release(
                 "east-west-gateway",
                 {
@@ -344,11 +360,24 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
                     timeout: 900,
                     values: chartValues("istio-gateway.yaml", {
                         ...gatewayValues(cfg, "LoadBalancer", { app: EAST_WEST_GATEWAY.name }),
+                        service: {
+                            type: "LoadBalancer",
+                            externalTrafficPolicy: "Local",
+                            ...(sources.length > 0 ? { loadBalancerSourceRanges: sources } : {}),
+                        },
                         networkGateway: cfg.mesh.network,
                     }),
                 },
                 [this.istiod],
             );
+            istioResource(
+                "east-west-authorization",
+                "security.istio.io/v1",
+                "AuthorizationPolicy",
+                { name: "east-west-peers-only", namespace: NAMESPACES.istio },
+                eastWestAuthorization(sources),
+            );
+            if (sources.length === 0) pending.push("mesh:east-west-sources");
             // The chart's policy opens only its default ports; peers' sidecars arrive on the mTLS passthrough port.
             networkPolicy(
                 `${name}-allow-cross-network`,
@@ -381,7 +410,8 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
             this.workloadEgress.push({ to: [anyAddress()], ports: tcp(CROSS_NETWORK_PORT) });
             this.gatewayPeers.push(namespacePeer(NAMESPACES.istio, EAST_WEST_GATEWAY.podLabels));
 
-            const kubeconfig = readerKubeconfig(name, ctx, this.crds, this);
+            const kubeconfig = readerAccess(name, ctx, systemNs, this);
+            if (!kubeconfig) pending.push("mesh:reader-token");
             pending.push(...remoteSecrets(name, ctx, peers, systemNs, this));
             this.report.publish = { mesh: meshPublication(ctx, kubeconfig, ca!) };
             endpoints.istioEastWestGateway = `${serviceFqdn(EAST_WEST_GATEWAY.name, NAMESPACES.istio)}:${CROSS_NETWORK_PORT}`;

@@ -1,180 +1,133 @@
-// Multi-primary across regions on different networks: one mesh ID, a network per region, a shared
-// root CA with an intermediate per region (Secret `cacerts`), an east-west gateway, and a remote
-// secret per peer cluster so each istiod discovers the peers' endpoints.
+// Multi-primary across regions on different networks: one mesh ID, a network per region, the CA of
+// ./ca.ts, an east-west gateway open to the peers only, and a remote secret per peer cluster so each
+// istiod discovers the peers' endpoints.
+//
+// Peers read this cluster as the service account istio-remote-reader, through a short-lived token the
+// deploy pipeline mints (`kubectl create token --duration`, config meshReaderToken) and a ClusterRole
+// holding only what remote service discovery reads (remoteReaderRules, reasoning in docs/security.md).
+// The charts' own reader account and its Secret-reading ClusterRole are switched off
+// (global.enableReaderRBAC: false), and no non-expiring token Secret exists.
 import * as k8s from "@pulumi/kubernetes";
+import type { input } from "@pulumi/kubernetes/types";
 import * as pulumi from "@pulumi/pulumi";
-import * as tls from "@pulumi/tls";
-import { createHash } from "node:crypto";
 import { stringify } from "yaml";
+import { MESH_READER, meshReaderToken, type PlatformConfig } from "../../config";
 import type { PublishedForPeers, StackContext } from "../contracts";
 import { partLabels } from "../labels";
-import { NAMESPACES } from "../names";
+import { CROSS_NETWORK_PORT, EAST_WEST_GATEWAY, NAMESPACES } from "../names";
 import type { PeerRegions } from "../peers";
+import type { MeshCa } from "./ca";
 
-const ISTIO_NAMESPACE = NAMESPACES.istio;
-/** Service account the base chart creates for peers' istiod to read this cluster (remote secrets). */
-export const READER_SERVICE_ACCOUNT = "istio-reader-service-account";
-
-const CA_USES = ["cert_signing", "crl_signing", "digital_signature", "key_encipherment"];
-
-export interface MeshCa {
-    /** The `cacerts` Secret istiod must start with; undefined while the root holder has not published. */
-    secret?: k8s.core.v1.Secret;
-    /** The shared root, when this region holds it (published for the peers as a secret). */
-    rootCa?: { certPem: pulumi.Output<string>; keyPem: pulumi.Output<string> };
-    /** A short fingerprint of the root certificate (public), or "self-signed" while pending. */
-    rootFingerprint: pulumi.Output<string>;
-    pending: string[];
-}
-
-const fingerprint = (pem: pulumi.Input<string>) =>
-    pulumi.unsecret(pulumi.output(pem)).apply((p) =>
-        createHash("sha256")
-            .update(p ?? "")
-            .digest("hex")
-            .slice(0, 16),
-    );
+type PolicyRule = input.rbac.v1.PolicyRule;
+const READ = ["get", "list", "watch"];
 
 /**
- * The mesh CA for this region. The region named in `mesh.rootCaFrom` generates the root; every
- * region signs its own intermediate with it. A region whose root holder has not published yet gets
- * no `cacerts` (istiod starts with its self-signed CA) and reports `mesh:root-ca` pending.
+ * What a peer's istiod reads in this cluster for multi-primary service discovery (Istio 1.30): the
+ * informers its remote-cluster registry opens. No Secrets, no ConfigMaps cluster-wide, no Istio
+ * configuration (each primary reads its own), no token or access reviews (those serve proxies
+ * connected to that istiod, which in multi-primary are all local to it), nothing it could write.
  */
-export function meshCaCerts(
+export function remoteReaderRules(): PolicyRule[] {
+    return [
+        // Services, their endpoints and the pods/nodes behind them (locality, network of each endpoint).
+        { apiGroups: [""], resources: ["namespaces", "services", "pods", "nodes"], verbs: READ },
+        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: READ },
+        // WorkloadEntries of the remote cluster (cross-cluster WorkloadEntry selection is on by default).
+        { apiGroups: ["networking.istio.io"], resources: ["workloadentries"], verbs: READ },
+        // Network gateways declared with the Gateway API, and the CRDs that tell istiod which optional APIs exist.
+        { apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways"], verbs: READ },
+        { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], verbs: READ },
+        { apiGroups: ["multicluster.x-k8s.io"], resources: ["serviceexports", "serviceimports"], verbs: READ },
+    ];
+}
+
+/** In istio-system only: the remote cluster's mesh config (ConfigMap `istio`), read by name. */
+export function remoteReaderNamespaceRules(): PolicyRule[] {
+    return [{ apiGroups: [""], resources: ["configmaps"], resourceNames: ["istio"], verbs: READ }];
+}
+
+/**
+ * The reader account, its ClusterRole and Role, and (when the pipeline minted a token) the kubeconfig
+ * the peers turn into remote secrets, as a Pulumi secret.
+ */
+export function readerAccess(
     name: string,
     ctx: StackContext,
-    peers: PeerRegions,
     namespace: pulumi.Resource,
     parent: pulumi.Resource,
-): MeshCa {
+): pulumi.Output<string> | undefined {
     const { cfg, provider } = ctx;
-    const opts = { parent };
-    let root: { certPem: pulumi.Output<string>; keyPem: pulumi.Output<string> } | undefined;
-    let rootCa: MeshCa["rootCa"];
-
-    if (cfg.mesh.rootCaFrom === cfg.region) {
-        const rootKey = new tls.PrivateKey(`${name}-root-ca-key`, { algorithm: "RSA", rsaBits: 4096 }, opts);
-        const rootCert = new tls.SelfSignedCert(
-            `${name}-root-ca`,
-            {
-                privateKeyPem: rootKey.privateKeyPem,
-                subject: { commonName: `${cfg.mesh.meshId} root CA`, organization: cfg.mesh.meshId },
-                isCaCertificate: true,
-                validityPeriodHours: 10 * 365 * 24,
-                earlyRenewalHours: 365 * 24,
-                allowedUses: CA_USES,
-            },
-            opts,
-        );
-        root = { certPem: rootCert.certPem, keyPem: rootKey.privateKeyPem };
-        rootCa = root;
-    } else {
-        const published = peers.peers.find((p) => p.region === cfg.mesh.rootCaFrom)?.published?.mesh?.rootCa;
-        if (published) root = { certPem: pulumi.output(published.certPem), keyPem: pulumi.secret(published.keyPem) };
-    }
-    if (!root) return { rootFingerprint: pulumi.output("self-signed"), pending: ["mesh:root-ca"] };
-
-    const clusterName = cfg.cluster.identifier;
-    const key = new tls.PrivateKey(`${name}-intermediate-ca-key`, { algorithm: "RSA", rsaBits: 4096 }, opts);
-    const csr = new tls.CertRequest(
-        `${name}-intermediate-ca-csr`,
+    const o = { parent, provider };
+    const labels = partLabels("istio", { "app.kubernetes.io/name": MESH_READER.serviceAccount });
+    const account = { kind: "ServiceAccount", name: MESH_READER.serviceAccount, namespace: MESH_READER.namespace };
+    const sa = new k8s.core.v1.ServiceAccount(
+        `${name}-remote-reader`,
         {
-            privateKeyPem: key.privateKeyPem,
-            subject: {
-                commonName: `${cfg.mesh.meshId} intermediate CA ${clusterName}`,
-                organization: cfg.mesh.meshId,
-                organizationalUnit: clusterName,
-            },
-            dnsNames: [`istiod.${ISTIO_NAMESPACE}.svc`],
+            metadata: { name: MESH_READER.serviceAccount, namespace: MESH_READER.namespace, labels },
+            // Nothing runs as this account: its only use is the tokens the pipeline requests for the peers.
+            automountServiceAccountToken: false,
         },
-        opts,
+        { ...o, dependsOn: [namespace] },
     );
-    const cert = new tls.LocallySignedCert(
-        `${name}-intermediate-ca`,
+    const role = new k8s.rbac.v1.ClusterRole(
+        `${name}-remote-reader`,
+        { metadata: { name: MESH_READER.serviceAccount, labels }, rules: remoteReaderRules() },
+        o,
+    );
+    new k8s.rbac.v1.ClusterRoleBinding(
+        `${name}-remote-reader`,
         {
-            certRequestPem: csr.certRequestPem,
-            caCertPem: root.certPem,
-            caPrivateKeyPem: root.keyPem,
-            isCaCertificate: true,
-            validityPeriodHours: 3 * 365 * 24,
-            earlyRenewalHours: 90 * 24,
-            allowedUses: CA_USES,
+            metadata: { name: MESH_READER.serviceAccount, labels },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role.metadata.name },
+            subjects: [account],
         },
-        opts,
+        { ...o, dependsOn: [sa] },
+    );
+    const nsRole = new k8s.rbac.v1.Role(
+        `${name}-remote-reader`,
+        {
+            metadata: { name: MESH_READER.serviceAccount, namespace: MESH_READER.namespace, labels },
+            rules: remoteReaderNamespaceRules(),
+        },
+        { ...o, dependsOn: [namespace] },
+    );
+    new k8s.rbac.v1.RoleBinding(
+        `${name}-remote-reader`,
+        {
+            metadata: { name: MESH_READER.serviceAccount, namespace: MESH_READER.namespace, labels },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: nsRole.metadata.name },
+            subjects: [account],
+        },
+        { ...o, dependsOn: [sa] },
     );
 
-    const secret = new k8s.core.v1.Secret(
-        `${name}-cacerts`,
-        {
-            metadata: {
-                name: "cacerts",
-                namespace: ISTIO_NAMESPACE,
-                labels: partLabels("istio"),
-            },
-            type: "Opaque",
-            stringData: {
-                "ca-cert.pem": cert.certPem,
-                "ca-key.pem": pulumi.secret(key.privateKeyPem),
-                "root-cert.pem": root.certPem,
-                "cert-chain.pem": pulumi.interpolate`${cert.certPem}${root.certPem}`,
-            },
-        },
-        { parent, provider, dependsOn: [namespace] },
+    const token = meshReaderToken();
+    if (!token) return undefined;
+    // The cluster CA the peers verify the API server with: every namespace has it (kube-root-ca.crt).
+    const clusterCa = k8s.core.v1.ConfigMap.get(`${name}-cluster-ca`, `${NAMESPACES.kubeSystem}/kube-root-ca.crt`, o);
+    return pulumi.secret(
+        pulumi
+            .all([token, clusterCa.data])
+            .apply(([t, data]) => readerKubeconfig(cfg, t, Buffer.from(data?.["ca.crt"] ?? "").toString("base64"))),
     );
-
-    return { secret, rootCa, rootFingerprint: fingerprint(root.certPem), pending: [] };
 }
 
-/**
- * A long-lived token for this cluster's istio-reader service account, and a kubeconfig built from it
- * (a Pulumi secret) that the peers turn into remote secrets.
- */
-export function readerKubeconfig(
-    name: string,
-    ctx: StackContext,
-    base: pulumi.Resource,
-    parent: pulumi.Resource,
-): pulumi.Output<string> {
-    const { cfg, provider } = ctx;
-    const token = new k8s.core.v1.Secret(
-        `${name}-reader-token`,
-        {
-            metadata: {
-                name: "istio-reader-token",
-                namespace: ISTIO_NAMESPACE,
-                annotations: { "kubernetes.io/service-account.name": READER_SERVICE_ACCOUNT },
-            },
-            type: "kubernetes.io/service-account-token",
-        },
-        { parent, provider, dependsOn: [base] },
-    ); // the service account comes with the base chart
+/** A kubeconfig for the reader account (pure). */
+export function readerKubeconfig(cfg: PlatformConfig, token: string, caBase64: string): string {
     const clusterName = cfg.cluster.identifier;
-    // Pulumi waits until the token controller has filled in `token` and `ca.crt`.
-    return pulumi.secret(
-        token.data.apply((data) =>
-            stringify({
-                apiVersion: "v1",
-                kind: "Config",
-                clusters: [
-                    {
-                        name: clusterName,
-                        cluster: {
-                            server: cfg.cluster.apiServer,
-                            "certificate-authority-data": data?.["ca.crt"] ?? "",
-                        },
-                    },
-                ],
-                users: [
-                    {
-                        name: clusterName,
-                        user: { token: data?.token ? Buffer.from(data.token, "base64").toString("utf8") : "" },
-                    },
-                ],
-                contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
-                "current-context": clusterName,
-            }),
-        ),
-    );
+    return stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [
+            {
+                name: clusterName,
+                cluster: { server: cfg.cluster.apiServer, "certificate-authority-data": caBase64 },
+            },
+        ],
+        users: [{ name: clusterName, user: { token } }],
+        contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
+        "current-context": clusterName,
+    });
 }
 
 /** One remote secret per peer that published its reader kubeconfig; the others are reported pending. */
@@ -197,7 +150,7 @@ export function remoteSecrets(
             {
                 metadata: {
                     name: `istio-remote-secret-${mesh.clusterName}`,
-                    namespace: ISTIO_NAMESPACE,
+                    namespace: NAMESPACES.istio,
                     labels: { "istio/multiCluster": "true" },
                     annotations: { "networking.istio.io/cluster": mesh.clusterName },
                 },
@@ -210,17 +163,50 @@ export function remoteSecrets(
     return pending;
 }
 
-/** What this region publishes for its peers' meshes. */
+/**
+ * Where the east-west gateway accepts connections from: the ranges the peers publish as their pods'
+ * egress addresses, and any extra ranges in config. Empty until a peer has published.
+ */
+export function eastWestSources(cfg: PlatformConfig, peers: PeerRegions): string[] {
+    const published = peers.peers.flatMap((p) => p.published?.mesh?.egressCidrs ?? []);
+    return [...new Set([...cfg.mesh.eastWestSourceRanges, ...published])].sort();
+}
+
+/**
+ * The east-west gateway's authorization: connections to the cross-network port from the peers'
+ * ranges only (the gateway sees the client address: externalTrafficPolicy Local). With no range
+ * known the policy has no rule, which admits nothing.
+ */
+export function eastWestAuthorization(sources: string[]): Record<string, unknown> {
+    return {
+        selector: { matchLabels: { ...EAST_WEST_GATEWAY.podLabels } },
+        action: "ALLOW",
+        ...(sources.length > 0
+            ? {
+                  rules: [
+                      {
+                          from: [{ source: { ipBlocks: sources } }],
+                          to: [{ operation: { ports: [String(CROSS_NETWORK_PORT)] } }],
+                      },
+                  ],
+              }
+            : {}),
+    };
+}
+
+/** What this region publishes for its peers' meshes: public data and the reader kubeconfig (secret). */
 export function meshPublication(
     ctx: StackContext,
-    kubeconfig: pulumi.Output<string>,
+    kubeconfig: pulumi.Output<string> | undefined,
     ca: MeshCa,
 ): pulumi.Output<NonNullable<PublishedForPeers["mesh"]>> {
     const { cfg } = ctx;
     return pulumi.output({
         clusterName: cfg.cluster.identifier,
         network: cfg.mesh.network,
-        readerKubeconfig: kubeconfig,
-        ...(ca.rootCa ? { rootCa: { certPem: ca.rootCa.certPem, keyPem: pulumi.secret(ca.rootCa.keyPem) } } : {}),
+        egressCidrs: [...cfg.cluster.egressCidrs],
+        intermediateRequest: ca.request,
+        ...(kubeconfig ? { readerKubeconfig: kubeconfig } : {}),
+        ...(ca.publication ? { ca: ca.publication } : {}),
     });
 }

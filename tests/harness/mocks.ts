@@ -7,6 +7,10 @@ import { createHash } from "node:crypto";
 
 const digest = (s: string, n = 8) => createHash("sha256").update(s).digest("hex").slice(0, n);
 
+/** The PEM the mocks return for a TLS resource's output (`kind` e.g. "PRIVATE KEY"), so tests can tell whose key it is. */
+export const mockPem = (stack: string, resourceName: string, kind: string) =>
+    `-----BEGIN ${kind}-----\nMOCK${digest(stack + resourceName + kind, 40)}\n-----END ${kind}-----\n`;
+
 export interface MockOptions {
     /** Outputs of peer stacks, by fully qualified stack name; a missing stack has no outputs. */
     stackOutputs?: Record<string, Record<string, unknown>>;
@@ -59,6 +63,21 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
                 },
             };
         }
+        if (type === "kubernetes:core/v1:ConfigMap" && args.id?.endsWith("/kube-root-ca.crt")) {
+            // A read of the cluster CA bundle every namespace carries.
+            const [namespace, configMap] = args.id.split("/");
+            return {
+                id: args.id,
+                state: {
+                    apiVersion: "v1",
+                    kind: "ConfigMap",
+                    metadata: { name: configMap, namespace },
+                    data: {
+                        "ca.crt": `-----BEGIN CERTIFICATE-----\nMOCKCLUSTERCA${digest(pulumi.getStack())}\n-----END CERTIFICATE-----\n`,
+                    },
+                },
+            };
+        }
         if (type.startsWith("kubernetes:")) {
             const state = k8sState(type, name, inputs);
             const id = state.metadata?.namespace
@@ -83,8 +102,7 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
             return { id: hex, state: { ...inputs, hex, b64Url: Buffer.from(hex, "hex").toString("base64url") } };
         }
         if (type.startsWith("tls:")) {
-            const pem = (kind: string) =>
-                `-----BEGIN ${kind}-----\nMOCK${digest(pulumi.getStack() + name + kind, 40)}\n-----END ${kind}-----\n`;
+            const pem = (kind: string) => mockPem(pulumi.getStack(), name, kind);
             return {
                 id: `${name}-id`,
                 state: {

@@ -1,0 +1,58 @@
+// Where private key material appears in what a stack's program sends: its outputs (which peers and
+// anyone with stack read access see) and the inputs of every resource (which the state stores). A
+// stack may hold only keys it generated itself; a key it received from a peer, or one it publishes,
+// means a key has left the stack that created it.
+import { mockPem } from "./mocks";
+import type { StackEvaluation } from "./types";
+
+const PEM_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----\n?/g;
+const PRIVATE_KEY_TYPE = "tls:index/privateKey:PrivateKey";
+
+function strings(v: unknown, out: string[] = []): string[] {
+    if (typeof v === "string") out.push(v);
+    else if (Array.isArray(v)) for (const x of v) strings(x, out);
+    else if (v && typeof v === "object") for (const x of Object.values(v)) strings(x, out);
+    return out;
+}
+
+const keysIn = (v: unknown) => strings(v).flatMap((s) => s.match(PEM_KEY) ?? []);
+
+/** The keys the stack's own tls.PrivateKey resources generate (as the mocks answer them). */
+export function ownKeys(result: StackEvaluation): Set<string> {
+    return new Set(
+        result.resources
+            .filter((r) => r.type === PRIVATE_KEY_TYPE)
+            .map((r) => mockPem(result.stack, r.name, "PRIVATE KEY")),
+    );
+}
+
+/**
+ * Resources whose inputs carry a value a peer published (any published text of 32 characters or more,
+ * e.g. a certificate request, a certificate, a kubeconfig).
+ */
+export function peerConsumers(result: StackEvaluation, peerOutputs: Record<string, unknown> = {}) {
+    const published = strings(peerOutputs).filter((s) => s.length >= 32);
+    return result.resources.filter((r) => {
+        const inputs = strings(r.inputs);
+        return published.some((p) => inputs.some((i) => i.includes(p)));
+    });
+}
+
+/** Every place private key material is where it must not be, in words. */
+export function keyMaterialProblems(result: StackEvaluation, peerOutputs: Record<string, unknown> = {}): string[] {
+    const own = ownKeys(result);
+    const problems: string[] = [];
+    for (const [name, value] of Object.entries(result.outputs))
+        if (keysIn(value).length > 0) problems.push(`stack output ${name} holds a private key`);
+    for (const r of result.resources) {
+        const foreign = keysIn(r.inputs).filter((k) => !own.has(k));
+        if (foreign.length > 0)
+            problems.push(`${r.type} ${r.name} holds a private key this stack did not generate (${foreign.length})`);
+    }
+    for (const r of peerConsumers(result, peerOutputs)) {
+        const keys = keysIn(r.inputs);
+        const fromPeers = keys.filter((k) => strings(peerOutputs).some((s) => s.includes(k.trim())));
+        if (fromPeers.length > 0) problems.push(`${r.type} ${r.name} holds a private key a peer published`);
+    }
+    return problems;
+}

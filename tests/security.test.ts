@@ -1,0 +1,79 @@
+// Security properties across the stacks that no single layer's tests can see: where key material
+// goes (no CA or other private key leaves the stack that created it, with the peers' real outputs
+// present), checked on every stack output and every recorded input.
+import * as assert from "node:assert/strict";
+import { bootstrap, prefetchBootstrap } from "./harness/bootstrap";
+import { deployedStack, prefetch } from "./harness/evaluate";
+import { keyMaterialProblems, ownKeys, peerConsumers } from "./harness/key-material";
+import { mockPem } from "./harness/mocks";
+import { STACKS } from "./harness/stack-config";
+import type { StackEvaluation } from "./harness/types";
+
+prefetch(...STACKS.map((stack) => ({ stack })));
+prefetchBootstrap();
+
+const clone = (r: StackEvaluation): StackEvaluation => JSON.parse(JSON.stringify(r));
+
+describe("key material stays with the stack that created it", () => {
+    for (const stack of STACKS) {
+        it(`${stack} (no peer deployed): no private key in any stack output or in any input but its own keys'`, async () => {
+            assert.deepEqual(keyMaterialProblems(await deployedStack(stack)), []);
+        });
+    }
+
+    it("bootstrap with the peers' real outputs: no step publishes a key or holds one it did not generate", async () => {
+        const { first, owner, linked, inputs } = await bootstrap();
+        assert.deepEqual(keyMaterialProblems(first.eu), [], "eu, first");
+        assert.deepEqual(keyMaterialProblems(first.asia), [], "asia, first");
+        assert.deepEqual(keyMaterialProblems(owner, inputs.owner), [], "us, signing");
+        assert.deepEqual(keyMaterialProblems(linked, inputs.linked), [], "eu, linked");
+    });
+
+    it("sees the resources that consume a peer's output: us's signatures of the requests, eu's cacerts and remote secrets", async () => {
+        const { owner, linked, inputs } = await bootstrap();
+        const names = (r: StackEvaluation, i: Record<string, unknown>) =>
+            peerConsumers(r, i)
+                .map((x) => x.name)
+                .sort();
+        const signing = names(owner, inputs.owner);
+        for (const expected of ["mesh-intermediate-ca-eu", "mesh-intermediate-ca-asia", "mesh-remote-eu"])
+            assert.ok(signing.includes(expected), `${expected} in ${signing.join(", ")}`);
+        const linking = names(linked, inputs.linked);
+        for (const expected of ["mesh-cacerts", "mesh-remote-us"])
+            assert.ok(linking.includes(expected), `${expected} in ${linking.join(", ")}`);
+    });
+
+    describe("catches the defect on a damaged copy", () => {
+        it("a key in a stack output (e.g. the root key published for the peers)", async () => {
+            const broken = clone((await bootstrap()).owner);
+            const root = mockPem("us", "mesh-root-ca-key", "PRIVATE KEY");
+            (broken.outputs.publishedForPeers as any).$secret.mesh.rootCa = { keyPem: root };
+            assert.deepEqual(keyMaterialProblems(broken), ["stack output publishedForPeers holds a private key"]);
+        });
+
+        it("a peer's key as the input of a resource fed by that peer (eu signing with us's root)", async () => {
+            const { linked, inputs } = await bootstrap();
+            const broken = clone(linked);
+            const root = mockPem("us", "mesh-root-ca-key", "PRIVATE KEY");
+            const peerInputs = JSON.parse(JSON.stringify(inputs.linked));
+            peerInputs["acme/ecommerce-platform/us"].publishedForPeers.mesh.rootCa = { keyPem: root };
+            const cacerts = broken.resources.find((r) => r.name === "mesh-cacerts")!;
+            broken.resources.push({
+                ...cacerts,
+                type: "tls:index/locallySignedCert:LocallySignedCert",
+                name: "mesh-intermediate-ca",
+                inputs: { caPrivateKeyPem: { $secret: root }, caCertPem: cacerts.inputs.stringData["root-cert.pem"] },
+            });
+            assert.deepEqual(keyMaterialProblems(broken, peerInputs), [
+                "tls:index/locallySignedCert:LocallySignedCert mesh-intermediate-ca holds a private key this stack did not generate (1)",
+                "tls:index/locallySignedCert:LocallySignedCert mesh-intermediate-ca holds a private key a peer published",
+            ]);
+        });
+
+        it("its own keys are recognised as its own (the check is not blind to where keys come from)", async () => {
+            const { linked } = await bootstrap();
+            assert.ok(ownKeys(linked).has(mockPem("eu", "mesh-intermediate-ca-key", "PRIVATE KEY")));
+            assert.ok(!ownKeys(linked).has(mockPem("us", "mesh-intermediate-ca-key", "PRIVATE KEY")));
+        });
+    });
+});
