@@ -47,6 +47,36 @@ export const CHARTS = {
     opensearch: { chart: "opensearch", version: "3.6.0", repo: "https://opensearch-project.github.io/helm-charts/" },
 } as const satisfies Record<string, ChartPin>;
 
+export type ChartName = keyof typeof CHARTS;
+
+/**
+ * Who each chart lets read Secrets, from its RBAC templates at the pinned version, with the values
+ * that narrow it (docs/security.md, "Charts and Secrets"). Every chart in CHARTS has an entry (a test
+ * holds this), so a new chart is installed only with its Secret access decided and explained.
+ */
+export const CHART_SECRET_ACCESS: Record<string, { access: "none" | "own-namespace" | "cluster-wide"; why: string }> = {
+    istioBase: { access: "none", why: "global.enableReaderRBAC: false removes the istio-reader account and role" },
+    istioCni: { access: "none", why: "its ClusterRoles read pods, nodes and namespaces only" },
+    istiod: {
+        access: "cluster-wide",
+        why: "required: istiod hands gateways the TLS Secrets their Gateways name (credentialName) in any namespace; no value narrows it",
+    },
+    istioGateway: { access: "own-namespace", why: "a Role in the gateway's namespace (its TLS credentials)" },
+    kubePrometheusStack: {
+        access: "cluster-wide",
+        why: "required for the Prometheus Operator only (it reads the Secrets ServiceMonitors reference and writes Prometheus's configuration); Grafana reads ConfigMaps of its namespace (rbac.useExistingRole), kube-state-metrics lists no Secrets (collectors)",
+    },
+    jaeger: { access: "none", why: "the chart has no RBAC" },
+    keda: { access: "own-namespace", why: "permissions.operator.restrict.secret: true" },
+    redisEnterpriseOperator: { access: "own-namespace", why: "a Role in redis-enterprise" },
+    metricsServer: { access: "none", why: "nodes/metrics, pods and nodes only" },
+    certManager: {
+        access: "cluster-wide",
+        why: "required: the controller writes each Certificate's Secret in its namespace and cainjector reads CA Secrets to inject bundles",
+    },
+    externalDns: { access: "none", why: "services, endpoints, pods, nodes, ingresses and Istio routes only" },
+};
+
 const HELM_DIR = path.resolve(__dirname, "..", "helm");
 
 /** Helm values: a YAML map. */

@@ -15,7 +15,7 @@ import type {
     StackContext,
     StorageContract,
 } from "../contracts";
-import { EVERY_NODE, placement, resourceRequirements } from "../defaults";
+import { EVERY_NODE, placement, resourceRequirements, TIER_LABEL } from "../defaults";
 import { CHARTS, chartValues, pinnedRelease } from "../helm";
 import { serviceFqdn } from "../hosts";
 import { nameLabels, partLabels } from "../labels";
@@ -53,6 +53,10 @@ const DASHBOARD_DIR = path.resolve(__dirname, "..", "..", "dashboards");
 export const GRAFANA_ADMIN_SECRET = "grafana-admin";
 /** kube-prometheus-stack fullnameOverride (helm/kube-prometheus-stack.yaml). */
 const KPS = "kps";
+/** Role the Grafana sidecars run with (configmaps of Grafana's namespace, read only). */
+export const GRAFANA_SIDECAR_ROLE = "grafana-sidecar";
+/** Namespaces Prometheus takes monitors and rules from: those the program creates (HardenedNamespace labels them). */
+export const MONITORED_NAMESPACES = { matchExpressions: [{ key: TIER_LABEL, operator: "Exists" }] };
 
 export class Observability extends pulumi.ComponentResource implements MonitoringContract {
     /** Endpoints, commands, pending links and published data for the stack outputs. */
@@ -144,6 +148,16 @@ export class Observability extends pulumi.ComponentResource implements Monitorin
             { ...o, dependsOn: [monitoringNs] },
         );
 
+        // What Grafana's sidecars may read: the dashboards and data sources of its own namespace.
+        const grafanaRole = new k8s.rbac.v1.Role(
+            `${name}-grafana-sidecar`,
+            {
+                metadata: { name: GRAFANA_SIDECAR_ROLE, namespace: ns, labels: nameLabels("grafana") },
+                rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] }],
+            },
+            { ...o, dependsOn: [monitoringNs] },
+        );
+
         const size = sizeOf(cfg);
         const prod = cfg.tier !== "dev";
         // Every component on the stack's nodes, through the keys the chart reads for it; node-exporter on all.
@@ -178,16 +192,27 @@ export class Observability extends pulumi.ComponentResource implements Monitorin
                           }
                         : {}),
                     externalLabels: { region: cfg.region, cluster: cfg.cluster.identifier },
+                    serviceMonitorNamespaceSelector: MONITORED_NAMESPACES,
+                    podMonitorNamespaceSelector: MONITORED_NAMESPACES,
+                    ruleNamespaceSelector: MONITORED_NAMESPACES,
+                    probeNamespaceSelector: MONITORED_NAMESPACES,
+                    scrapeConfigNamespaceSelector: MONITORED_NAMESPACES,
                 },
             },
             alertmanager: {
-                alertmanagerSpec: { ...place, replicas: prod ? 2 : 1, resources: size("alertmanager") },
+                alertmanagerSpec: {
+                    ...place,
+                    replicas: prod ? 2 : 1,
+                    resources: size("alertmanager"),
+                    alertmanagerConfigNamespaceSelector: MONITORED_NAMESPACES,
+                },
             },
             grafana: {
                 ...place,
                 admin: { existingSecret: GRAFANA_ADMIN_SECRET },
                 resources: size("grafana"),
-                sidecar: { resources: size("grafana-sidecar") },
+                rbac: { useExistingRole: GRAFANA_SIDECAR_ROLE },
+                sidecar: { resources: size("grafana-sidecar"), dashboards: { searchNamespace: ns } },
                 additionalDataSources: cfg.layers.tracing
                     ? [
                           {
@@ -221,7 +246,7 @@ export class Observability extends pulumi.ComponentResource implements Monitorin
             },
             {
                 parent: this,
-                dependsOn: [monitoringNs, nodeAgents, adminSecret, ...monitoringAllows],
+                dependsOn: [monitoringNs, nodeAgents, adminSecret, grafanaRole, ...monitoringAllows],
                 customTimeouts: { create: "20m", update: "20m" },
             },
         );
