@@ -6,20 +6,30 @@ import type { PlatformConfig, schema } from "./schema";
 import { type ClusterProfile, PROFILES } from "./profiles";
 import { SIZING } from "./sizing";
 
+/**
+ * Current releases, pinned by digest (the multi-platform index). Where each digest comes from, and how
+ * to update them: docs/security.md, "Images".
+ */
 export const IMAGES: PlatformConfig["images"] = {
-    frontend: "nginxinc/nginx-unprivileged:1.27.3-alpine",
-    frontendBuilder: "node:22.12.0-alpine",
-    backend: "node:22.12.0-alpine",
-    worker: "node:22.12.0-alpine",
-    service: "node:22.12.0-alpine",
-    postgres: "postgres:16.6-alpine",
-    // CloudNativePG's operand image (its instance manager runs inside it): the same major as dev.
-    postgresCluster: "ghcr.io/cloudnative-pg/postgresql:16.14-standard-trixie",
-    redis: "redis:7.4.1-alpine",
-    nodeMetrics: "quay.io/prometheus/node-exporter:v1.8.2",
-    postgresExporter: "quay.io/prometheuscommunity/postgres-exporter:v0.15.0",
-    redisExporter: "oliver006/redis_exporter:v1.62.0",
-    nginxExporter: "nginx/nginx-prometheus-exporter:1.3.0",
+    frontend:
+        "nginxinc/nginx-unprivileged:1.29.8-alpine@sha256:0c79d56aee561a1d81c63f00eee5fb5fe29279560cdc55e91425133104c7fbe6",
+    frontendBuilder: "node:22.23.3-alpine@sha256:0a7108bf6c7bf5de370ffb1a3ed6be93d405b43ff159f681a8d18c0e2bc2e402",
+    backend: "node:22.23.3-alpine@sha256:0a7108bf6c7bf5de370ffb1a3ed6be93d405b43ff159f681a8d18c0e2bc2e402",
+    worker: "node:22.23.3-alpine@sha256:0a7108bf6c7bf5de370ffb1a3ed6be93d405b43ff159f681a8d18c0e2bc2e402",
+    service: "node:22.23.3-alpine@sha256:0a7108bf6c7bf5de370ffb1a3ed6be93d405b43ff159f681a8d18c0e2bc2e402",
+    postgres: "postgres:16.15-alpine@sha256:721873c34ceb9f8d8fc265984940dc982404c105f19ad51be9fdc5970a6080ea",
+    // CloudNativePG's operand image (its instance manager runs inside it): the same major as dev, from the
+    // project's signed image catalog (an immutable, dated tag).
+    postgresCluster:
+        "ghcr.io/cloudnative-pg/postgresql:16.15-202608310817-standard-trixie@sha256:6fedafdbf8b5b241e94c0307783a4875525141b98c4cbb8ec8a0b4134e9545d6",
+    redis: "redis:7.4.11-alpine@sha256:ff02b58f971e7d7d156a1267e283fcbbeee91773b6aa36c49dac28ecfe28eadf",
+    nodeMetrics: "prom/node-exporter:v1.10.2@sha256:3ac34ce007accad95afed72149e0d2b927b7e42fd1c866149b945b84737c62c3",
+    postgresExporter:
+        "prometheuscommunity/postgres-exporter:v0.19.1@sha256:e96064f876226d94bb6ce48a4c4b3dd76edba91168ec1ab024e5c4b959310b0f",
+    redisExporter:
+        "oliver006/redis_exporter:v1.84.0@sha256:7ef8e9c26638158fa4e7ad60df8c7e53d1919986753d6c1d2d1876b6ec38d87b",
+    nginxExporter:
+        "nginx/nginx-prometheus-exporter:1.5.1@sha256:9f6d963bb2b19d706d401cc3e2c3ea8de2f1c471b96a2156ca45e76f650b1625",
 };
 
 /**

@@ -69,12 +69,23 @@ export function imageProblem(ref: string): string | undefined {
     const lastSegment = ref.split("/").pop()!;
     const colon = lastSegment.lastIndexOf(":");
     if (colon < 0)
-        return "expected an image pinned by tag or digest (e.g. redis:7.4.1-alpine); an untagged image means `latest`";
+        return "expected an image pinned by tag or digest (e.g. redis:7.4.11-alpine); an untagged image means `latest`";
     const tag = lastSegment.slice(colon + 1);
     if (tag === "latest") return "expected a pinned tag; `latest` changes under a running cluster";
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) return "expected a valid image tag";
     return undefined;
 }
+/**
+ * An image reference pinned by digest, with the tag naming the version it is (`name:tag@sha256:…`):
+ * what production tiers require. Undefined when it is.
+ */
+export function digestPinProblem(ref: string): string | undefined {
+    const [name, digest] = ref.split("@");
+    const tagged = /:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(name.split("/").pop() ?? "");
+    if (digest && /^sha256:[a-f0-9]{64}$/.test(digest) && tagged) return undefined;
+    return 'expected name:tag@sha256:<64 hex> (the tag says which version, the digest pins its bytes), e.g. redis:7.4.11-alpine@sha256:ff02…; find the digest with `docker buildx imagetools inspect <name:tag>` (docs/security.md, "Images")';
+}
+
 export const image = z.string().superRefine((s, ctx) => {
     const problem = imageProblem(s);
     if (problem) ctx.addIssue({ code: "custom", message: problem });

@@ -1,6 +1,6 @@
 // Rules across keys: settings that would be ignored, contradict each other or need another layer.
 // Each rule names the key to change, the value found and what is expected.
-import type { NodePool, Taint, Toleration } from "./fields";
+import { digestPinProblem, type NodePool, type Taint, type Toleration } from "./fields";
 import type { PlatformConfig } from "./schema";
 
 export interface Problem {
@@ -111,6 +111,12 @@ const PLACEMENT_RULES: Rule[] = [
 
 export const RULES: Rule[] = [
     ...PLACEMENT_RULES,
+    // Production tiers run exactly the bytes that were reviewed: a tag can be re-pushed, a digest cannot.
+    (c) =>
+        Object.entries(c.images).flatMap(([name, ref]) => {
+            const problem = c.tier === "dev" ? undefined : digestPinProblem(ref);
+            return when(problem, ["images", name], `${problem} (a ${c.tier} stack runs images pinned by digest only)`);
+        }),
     (c) =>
         when(
             c.tier !== "dev" && !c.cluster.context,

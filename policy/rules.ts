@@ -335,6 +335,15 @@ export function imagePinProblem(image: unknown): string | undefined {
     return undefined;
 }
 
+/** Why an image reference is not pinned by digest with a version tag (production tiers), or undefined. */
+export function digestPinProblem(image: unknown): string | undefined {
+    if (typeof image !== "string") return "set an image pinned by digest";
+    const [name, digest] = image.split("@");
+    const tagged = /:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(name.split("/").pop() ?? "");
+    if (digest && /^sha256:[a-f0-9]{64}$/.test(digest) && tagged) return undefined;
+    return `image "${image}" is not pinned by digest: use name:tag@sha256:<digest> (a tag can be pushed again, a digest cannot)`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rule 7: credential detection
 
@@ -569,6 +578,23 @@ export const RESOURCE_RULES: ResourceRule[] = [
 ];
 
 export const STACK_RULES: StackRule[] = [
+    {
+        // A stack rule because it depends on the tier (from the Namespace objects).
+        name: "images-pinned-by-digest",
+        description: "Outside dev, every container image is pinned by digest with its version tag (name:tag@sha256:…).",
+        readsTier: true,
+        check: (all, ctx) => {
+            if (ctx.tier === "dev") return [];
+            return all
+                .filter((r) => podTemplate(r))
+                .flatMap((r) =>
+                    containersOf(podTemplate(r)!.spec).flatMap(({ c, label }) => {
+                        const problem = digestPinProblem(c?.image);
+                        return problem ? [{ resource: r, message: `${describe(r)} ${label}: ${problem}` }] : [];
+                    }),
+                );
+        },
+    },
     {
         // A stack rule (not a resource rule) because it depends on the tier, which comes from the
         // Namespace objects: CrossGuard shows a resource policy one resource at a time.

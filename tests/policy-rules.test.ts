@@ -37,7 +37,7 @@ function res(type: string, name: string, props: any, extra: Partial<PolicyResour
 function goodContainer(name = "api"): any {
     return {
         name,
-        image: "ghcr.io/shop/api:1.4.2",
+        image: `ghcr.io/shop/api:1.4.2@sha256:${"b".repeat(64)}`,
         resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "256Mi" } },
         securityContext: {
             allowPrivilegeEscalation: false,
@@ -725,6 +725,24 @@ describe("policy rules", () => {
         });
         it("exports the allowed list", () =>
             assert.ok(ALLOWED_HELM_REPOSITORIES.includes("https://kedacore.github.io/charts")));
+    });
+
+    describe("4b. images-pinned-by-digest", () => {
+        const check = stackRule("images-pinned-by-digest");
+        const withImage = (image: string) =>
+            deployment((d) => {
+                containerOf(d).image = image;
+            });
+        it("passes name:tag@sha256 in production", () =>
+            assert.deepEqual(check([withImage(`redis:7.4.11-alpine@sha256:${"a".repeat(64)}`)]), []));
+        it("fails on a tag alone, and on a digest without the version tag", () => {
+            assertMessage(check([withImage("redis:7.4.11-alpine")]), /not pinned by digest: use name:tag@sha256/);
+            assertMessage(check([withImage(`redis@sha256:${"a".repeat(64)}`)]), /not pinned by digest/);
+        });
+        it("applies to every tier but dev", () => {
+            assert.deepEqual(check([withImage("redis:7.4.11-alpine")], { tier: "dev" }), []);
+            assert.ok(check([withImage("redis:7.4.11-alpine")], { tier: "staging" }).length > 0);
+        });
     });
 
     describe("10. stateful-data-protected", () => {

@@ -13,7 +13,7 @@ import type { RecordedResource, StackEvaluation } from "./harness/types";
 import { podSecurityProblems, selectorMatches } from "../policy/rules";
 import { parseQuantity } from "../config/quantity";
 import { migrationJobName, migrationScripts } from "../components/shop/plan";
-import { parseConfig } from "../config";
+import { IMAGES, parseConfig } from "../config";
 
 const NS = "warung-kopi";
 const AGENTS_NS = "warung-kopi-node-agents";
@@ -1100,21 +1100,21 @@ for (const stack of STACKS) {
 
         it("runs pinned exporter sidecars (restricted, small, reading the watched process on loopback, credentials from Secrets)", () => {
             const expected: [string, string, string, string, string][] = [
-                ["Deployment", "frontend", "nginx/nginx-prometheus-exporter:1.3.0", "nginx_up", "nginx-exporter"],
+                ["Deployment", "frontend", IMAGES.nginxExporter, "nginx_up", "nginx-exporter"],
                 ...(ownsDatabase(s)
                     ? [
-                          [
-                              "StatefulSet",
-                              "postgres",
-                              "quay.io/prometheuscommunity/postgres-exporter:v0.15.0",
-                              "pg_up",
-                              "postgres-exporter",
-                          ] as [string, string, string, string, string],
+                          ["StatefulSet", "postgres", IMAGES.postgresExporter, "pg_up", "postgres-exporter"] as [
+                              string,
+                              string,
+                              string,
+                              string,
+                              string,
+                          ],
                       ]
                     : []),
                 ...(ownsRedis(s)
                     ? [
-                          ["Deployment", "redis", "oliver006/redis_exporter:v1.62.0", "redis_up", "redis-exporter"] as [
+                          ["Deployment", "redis", IMAGES.redisExporter, "redis_up", "redis-exporter"] as [
                               string,
                               string,
                               string,
@@ -1446,6 +1446,7 @@ describe("Warung Kopi shop, variations", function () {
                 identifier: "c",
                 distribution: tier === "dev" ? "kind" : "eks",
                 apiServer: "https://api.example.com",
+                egressCidrs: ["192.0.2.16/28"],
                 ...(tier === "dev" ? {} : { zones: ["a", "b"], nodePools: [{ name: "general", minNodes: 3 }] }),
             },
             tls: { acmeEmail: "platform@example.com" },
