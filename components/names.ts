@@ -3,8 +3,10 @@
 
 /** Namespaces with fixed names (the shop's and monitoring's come from config). */
 export const NAMESPACES = {
-    /** istiod, istio-cni, the east-west gateway, the mesh CA. */
+    /** istiod, the east-west gateway, the mesh CA (Pod Security restricted). */
     istio: "istio-system",
+    /** The istio-cni node agent alone (privileged: host network and CNI host paths). */
+    istioCni: "istio-cni",
     /** The ingress gateway and the edge certificates it serves. */
     ingress: "istio-ingress",
     /** product-catalog, payment, recommendation, auth (runbooks: `kubectl ... -n ecommerce`). */

@@ -7,6 +7,12 @@ import { NODE_AGENT_EXCEPTION_LABEL, TIER_LABEL } from "./defaults";
 import { CLUSTER_DNS, ENVOY_STATS_PORT } from "./names";
 import { namespacePeer, networkPolicy, scrapeRule, tcp, udp } from "./network";
 
+/**
+ * The Pod Security Standards version enforced: the oldest Kubernetes minor the pinned charts support
+ * (Istio 1.30: 1.32-1.36; Redis Enterprise operator 8.2: 1.33-1.36). Raise it with the cluster floor.
+ */
+export const POD_SECURITY_VERSION = "v1.33";
+
 export interface HardenedNamespaceArgs {
     ctx: StackContext;
     /** Namespace name; fixed, because runbooks (`kubectl -n <name>`) use it. */
@@ -45,10 +51,15 @@ export class HardenedNamespace extends pulumi.ComponentResource {
                     labels: {
                         [TIER_LABEL]: args.ctx.cfg.tier,
                         "pod-security.kubernetes.io/enforce": enforce,
-                        "pod-security.kubernetes.io/enforce-version": "latest",
+                        // Enforce the standard as it stood in the oldest Kubernetes the platform supports, so
+                        // a cluster upgrade never starts rejecting pods; warn and audit follow the latest
+                        // standard, so what a later version would reject shows up before it is enforced.
+                        "pod-security.kubernetes.io/enforce-version": POD_SECURITY_VERSION,
                         // Always surface what falls short of "restricted", whatever is enforced.
                         "pod-security.kubernetes.io/warn": "restricted",
+                        "pod-security.kubernetes.io/warn-version": "latest",
                         "pod-security.kubernetes.io/audit": "restricted",
+                        "pod-security.kubernetes.io/audit-version": "latest",
                         ...(typeof level === "object" ? { [NODE_AGENT_EXCEPTION_LABEL]: "node-agent" } : {}),
                         ...(args.istioInjection ? { "istio-injection": "enabled" } : {}),
                         ...args.labels,

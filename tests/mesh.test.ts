@@ -129,8 +129,9 @@ describe("service mesh", () => {
                 const cni = release(resources, "istio-cni");
                 const istiod = release(resources, "istiod");
                 const ns = named(kubernetesObjects(resources), "Namespace", "istio-system").$resource;
+                const cniNs = named(kubernetesObjects(resources), "Namespace", "istio-cni").$resource;
                 assert.ok(waitsFor(resources, base, ns.urn), "base waits for istio-system");
-                assert.ok(waitsFor(resources, cni, ns.urn), "cni waits for istio-system");
+                assert.ok(waitsFor(resources, cni, cniNs.urn), "cni waits for istio-cni");
                 assert.ok(!waitsFor(resources, cni, base.urn), "cni does not wait for base (independent)");
                 assert.ok(waitsFor(resources, istiod, base.urn), "istiod waits for base");
                 assert.ok(
@@ -301,17 +302,27 @@ describe("service mesh", () => {
                     );
             });
 
-            it("keeps istio-system's privileged exception documented and its traffic default-deny", async () => {
-                const objects = kubernetesObjects((await deployedStack(stack)).resources);
-                const ns = named(objects, "Namespace", "istio-system");
-                assert.equal(ns.metadata.labels?.["pod-security.kubernetes.io/enforce"], "privileged");
-                assert.match(Object.values(ns.metadata.annotations ?? {}).join(" "), /istio-cni/);
-                assert.ok(
-                    ofKind(objects, "NetworkPolicy", "istio-system").some((p) => p.metadata.name === "default-deny"),
-                );
+            it("keeps istio-system (CA, remote secrets) restricted; the CNI agent alone in a documented privileged namespace; both default-deny", async () => {
+                const { resources } = await deployedStack(stack);
+                const objects = kubernetesObjects(resources);
+                const system = named(objects, "Namespace", "istio-system");
+                assert.equal(system.metadata.labels?.["pod-security.kubernetes.io/enforce"], "restricted");
+                const cniNs = named(objects, "Namespace", "istio-cni");
+                assert.equal(cniNs.metadata.labels?.["pod-security.kubernetes.io/enforce"], "privileged");
+                assert.match(Object.values(cniNs.metadata.annotations ?? {}).join(" "), /istio-cni/);
+                assert.equal(release(resources, "istio-cni").inputs.namespace, "istio-cni");
+                const privileged = ofKind(objects, "Namespace")
+                    .filter((n) => n.metadata.labels?.["pod-security.kubernetes.io/enforce"] === "privileged")
+                    .map((n) => n.metadata.name);
+                assert.ok(!privileged.includes("istio-system"), "no privileged pods next to the CA key");
+                for (const ns of ["istio-system", "istio-cni"])
+                    assert.ok(
+                        ofKind(objects, "NetworkPolicy", ns).some((p) => p.metadata.name === "default-deny"),
+                        `${ns} default-deny`,
+                    );
                 // The Redis Enterprise peer gateway replaces the chart's policy (open to all) with its own,
                 // which admits the peers' addresses only (tests/redis-enterprise.test.ts).
-                for (const r of helmReleases((await deployedStack(stack)).resources).filter(
+                for (const r of helmReleases(resources).filter(
                     (x) =>
                         ["cni", "istiod", "gateway"].includes(x.inputs.chart) &&
                         x.inputs.name !== "redis-enterprise-peer-gateway",

@@ -6,7 +6,9 @@ import { bootstrap, prefetchBootstrap } from "./harness/bootstrap";
 import { deployedStack, prefetch } from "./harness/evaluate";
 import { keyMaterialProblems, ownKeys, peerConsumers } from "./harness/key-material";
 import { mockPem } from "./harness/mocks";
+import { kubernetesObjects, ofKind } from "./harness/k8s";
 import { STACKS } from "./harness/stack-config";
+import { POD_SECURITY_VERSION } from "../components/namespace";
 import type { StackEvaluation } from "./harness/types";
 
 prefetch(...STACKS.map((stack) => ({ stack })));
@@ -75,5 +77,61 @@ describe("key material stays with the stack that created it", () => {
             assert.ok(ownKeys(linked).has(mockPem("eu", "mesh-intermediate-ca-key", "PRIVATE KEY")));
             assert.ok(!ownKeys(linked).has(mockPem("us", "mesh-intermediate-ca-key", "PRIVATE KEY")));
         });
+    });
+});
+
+/** Public routes (VirtualServices on the API gateway) that would pass a probe or metrics path to the service. */
+export function exposedInternalPaths(vs: any): string[] {
+    if (!(vs.spec?.gateways ?? []).some((g: string) => g.endsWith("/public-gateway"))) return [];
+    const prefixes = (vs.spec.http ?? []).flatMap((h: any) =>
+        h.route ? (h.match ?? []).map((m: any) => m.uri?.prefix).filter(Boolean) : [],
+    );
+    const blocked = (p: string) =>
+        (vs.spec.http ?? []).some(
+            (h: any, i: number, all: any[]) =>
+                h.directResponse?.status === 404 &&
+                (h.match ?? []).some((m: any) => m.uri?.regex && new RegExp(m.uri.regex).test(p)) &&
+                all.findIndex((x: any) => x.route && (x.match ?? []).some((m: any) => p.startsWith(m.uri?.prefix))) > i,
+        );
+    return prefixes.flatMap((prefix: string) =>
+        ["healthz", "readyz", "metrics"]
+            .map((e) => `${prefix.replace(/\/+$/, "")}/${e}`)
+            .filter((path) => !blocked(path)),
+    );
+}
+
+describe("namespaces and the public entry point", () => {
+    for (const stack of STACKS) {
+        it(`${stack}: every namespace enforces a pinned Pod Security version and warns and audits the latest`, async () => {
+            const namespaces = ofKind(kubernetesObjects((await deployedStack(stack)).resources), "Namespace");
+            assert.ok(namespaces.length > 0);
+            for (const ns of namespaces) {
+                const labels = ns.metadata.labels ?? {};
+                assert.equal(
+                    labels["pod-security.kubernetes.io/enforce-version"],
+                    POD_SECURITY_VERSION,
+                    ns.metadata.name,
+                );
+                assert.equal(labels["pod-security.kubernetes.io/warn-version"], "latest", ns.metadata.name);
+                assert.equal(labels["pod-security.kubernetes.io/audit-version"], "latest", ns.metadata.name);
+            }
+        });
+
+        it(`${stack}: the public API host answers 404 to health, readiness and metrics paths (readiness names internal hosts)`, async () => {
+            const routes = ofKind(kubernetesObjects((await deployedStack(stack)).resources), "VirtualService").filter(
+                (v) => (v.spec.gateways ?? []).length > 0,
+            );
+            assert.ok(routes.length > 0, "public routes exist");
+            assert.deepEqual(routes.flatMap(exposedInternalPaths), []);
+        });
+    }
+
+    it("sees a public route that passes /readyz through (damaged copy)", async () => {
+        const route = ofKind(kubernetesObjects((await deployedStack("dev")).resources), "VirtualService").find(
+            (v) => (v.spec.gateways ?? []).length > 0,
+        )!;
+        const broken = JSON.parse(JSON.stringify(route));
+        broken.spec.http = broken.spec.http.filter((h: any) => !h.directResponse);
+        assert.ok(exposedInternalPaths(broken).some((p) => p.endsWith("/readyz")));
     });
 });

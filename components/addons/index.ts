@@ -22,6 +22,7 @@ import {
     metricsServerValues,
     usesDns01,
 } from "./charts";
+import { platformNamespacesOnly, type ScopedUse } from "../admission";
 import { CERT_MANAGER_DNS_SECRET, CLUSTER_ISSUER, clusterIssuerSpec, DEV_CA } from "./issuer";
 
 export interface ClusterAddonsArgs {
@@ -300,6 +301,8 @@ function clusterIssuer(
             ),
         );
     }
+    // The ClusterIssuers sign for the platform's namespaces only (see components/admission.ts).
+    platformNamespacesOnly(`${name}-issuer-scope`, "platform-cluster-issuer-scope", clusterIssuerUse(), o);
     return new k8s.apiextensions.CustomResource(
         `${name}-cluster-issuer`,
         {
@@ -310,6 +313,18 @@ function clusterIssuer(
         },
         after(...issuerDeps),
     );
+}
+
+/** Certificates and CertificateRequests naming one of the platform's ClusterIssuers. */
+export function clusterIssuerUse(): ScopedUse {
+    const issuers = [CLUSTER_ISSUER, DEV_CA.bootstrapIssuer].map((i) => `'${i}'`).join(", ");
+    return {
+        resources: [
+            { apiGroups: ["cert-manager.io"], apiVersions: ["*"], resources: ["certificates", "certificaterequests"] },
+        ],
+        uses: `has(object.spec.issuerRef.kind) && object.spec.issuerRef.kind == 'ClusterIssuer' && object.spec.issuerRef.name in [${issuers}]`,
+        message: `the platform's ClusterIssuers (${CLUSTER_ISSUER}) issue certificates for the platform's namespaces only`,
+    };
 }
 
 /** Egress to the node's metadata server, which GKE workload identity answers on 988. */

@@ -31,6 +31,7 @@ import {
     NAMESPACES,
     TLS_SECRETS,
 } from "../names";
+import { platformNamespacesOnly, type ScopedUse } from "../admission";
 import { HardenedNamespace } from "../namespace";
 import { anyAddress, namespacePeer, networkPolicy, tcp } from "../network";
 import type { PeerRegions } from "../peers";
@@ -106,16 +107,29 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
             );
 
         // ---- Namespaces ---------------------------------------------------------------------------
-        // istio-system holds the istio-cni node agent (privileged: host network and CNI host paths), so it
-        // is the documented exception to "restricted". It stays default-deny: each chart adds the
+        // istio-system (istiod, the CA Secret cacerts, the peers' remote secrets, the east-west gateway)
+        // enforces "restricted". The istio-cni node agent needs host networking and CNI host paths: it runs
+        // alone in istio-cni, the documented exception. Both stay default-deny: each chart adds the
         // NetworkPolicy its pods need (global.networkPolicy.enabled), the east-west gateway gets one below.
         const systemNs = new HardenedNamespace(
             `${name}-istio-system`,
             {
                 ctx,
                 name: NAMESPACES.istio,
-                podSecurity: { privilegedBecause: "istio-cni node agent configures pod networking" },
+                podSecurity: "restricted",
                 labels: multi ? { "topology.istio.io/network": cfg.mesh.network } : undefined,
+            },
+            { parent: this },
+        );
+        const cniNs = new HardenedNamespace(
+            `${name}-istio-cni`,
+            {
+                ctx,
+                name: NAMESPACES.istioCni,
+                podSecurity: {
+                    privilegedBecause:
+                        "istio-cni node agent configures pod networking (host network, CNI host paths); nothing else runs here",
+                },
             },
             { parent: this },
         );
@@ -138,20 +152,23 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
             [systemNs],
         );
 
-        const cni = release(
-            "cni",
+        // The release moved here from istio-system: a namespace change replaces it, and its cluster-scoped
+        // objects keep their names, so the old release goes first (new pods wait for the agent meanwhile).
+        const cni = pinnedRelease(
+            `${name}-cni`,
             {
+                ctx,
                 chart: CHARTS.istioCni,
                 releaseName: "istio-cni",
-                namespace: NAMESPACES.istio,
-                timeout: 600,
+                namespace: NAMESPACES.istioCni,
+                timeoutSeconds: 600,
                 values: chartValues("istio-cni.yaml", {
                     ...(platform ? { global: { platform } } : {}),
                     ...istioCniPaths(cfg.cluster.distribution),
                     resources: resourceRequirements(resourcesFor(cfg, "istio-cni")),
                 }),
             },
-            [systemNs],
+            { parent: this, dependsOn: [cniNs], deleteBeforeReplace: true },
         );
 
         // Multi-primary: the region's CA (signed by the root's stack) must be in place before istiod starts.
@@ -272,6 +289,10 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
             { metadata: { name: INGRESS_CLASS }, spec: { controller: "istio.io/ingress-controller" } },
             o,
         );
+        // The class, the public gateway and the gateways' pods serve the platform's namespaces only: an
+        // Ingress, VirtualService or Gateway using them anywhere else is refused at admission.
+        for (const [id, use] of Object.entries(sharedEntryUses()))
+            platformNamespacesOnly(`${name}-${id}-scope`, `platform-${id}-scope`, use, o);
 
         // Edge certificates: Secrets api-tls and warung-kopi-tls next to the gateway.
         if (issuer)
@@ -430,6 +451,30 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
     publicRoute(name: string, args: PublicRouteArgs, parent: pulumi.Resource): pulumi.Resource {
         return publicRoute(name, { ...args, ctx: this.ctx, ready: this.ready, gateway: PUBLIC_GATEWAY }, parent);
     }
+}
+
+/** What uses the mesh's shared entry points, per kind (see components/admission.ts). */
+export function sharedEntryUses(): Record<string, ScopedUse> {
+    const gatewayApps = [INGRESS_GATEWAY.podLabels.istio, EAST_WEST_GATEWAY.podLabels.istio].map((a) => `'${a}'`);
+    return {
+        "ingress-class": {
+            resources: [{ apiGroups: ["networking.k8s.io"], apiVersions: ["v1"], resources: ["ingresses"] }],
+            uses:
+                `(has(object.spec.ingressClassName) && object.spec.ingressClassName == '${INGRESS_CLASS}') || ` +
+                `(has(object.metadata.annotations) && object.metadata.annotations.exists(k, k == 'kubernetes.io/ingress.class' && object.metadata.annotations[k] == '${INGRESS_CLASS}'))`,
+            message: `IngressClass ${INGRESS_CLASS} (the platform's ingress gateway) serves the platform's namespaces only`,
+        },
+        "public-gateway": {
+            resources: [{ apiGroups: ["networking.istio.io"], apiVersions: ["*"], resources: ["virtualservices"] }],
+            uses: `has(object.spec.gateways) && object.spec.gateways.exists(g, g in ['${PUBLIC_GATEWAY}', '${NAMESPACES.istio}/cross-network-gateway'])`,
+            message: `the platform's gateways (${PUBLIC_GATEWAY}) route for the platform's namespaces only`,
+        },
+        "gateway-pods": {
+            resources: [{ apiGroups: ["networking.istio.io"], apiVersions: ["*"], resources: ["gateways"] }],
+            uses: `has(object.spec.selector) && 'istio' in object.spec.selector && object.spec.selector['istio'] in [${gatewayApps.join(", ")}]`,
+            message: "the platform's gateway pods take Gateways from the platform's namespaces only",
+        },
+    };
 }
 
 /** Values for a gateway release: service type, sizes and replicas per tier, placement. */

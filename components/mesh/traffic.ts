@@ -120,6 +120,13 @@ export function meshTrafficPolicy(name: string, args: MeshTrafficArgs, parent: p
     );
 }
 
+/** Paths under a public prefix that the gateway answers 404 to (RE2, matched against the whole path). */
+export const INTERNAL_ENDPOINTS = ["healthz", "readyz", "livez", "metrics"];
+export function internalEndpointsPattern(prefix: string): string {
+    const base = prefix.replace(/\/+$/, "").replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    return `^${base}/+(${INTERNAL_ENDPOINTS.join("|")})(/.*)?$`;
+}
+
 export interface MeshRouteArgs extends PublicRouteArgs {
     ctx: StackContext;
     ready: pulumi.Resource[];
@@ -152,6 +159,13 @@ export function publicRoute(
                 hosts: [publicHosts(args.ctx.cfg).api],
                 gateways: [args.gateway],
                 http: [
+                    // Health, readiness and metrics endpoints answer the cluster (kubelet, Prometheus), never
+                    // the internet: readiness names internal dependencies.
+                    {
+                        name: `${args.service}-internal-endpoints`,
+                        match: [{ uri: { regex: internalEndpointsPattern(args.prefix) } }],
+                        directResponse: { status: 404 },
+                    },
                     {
                         name: args.service,
                         match: [{ uri: { prefix: args.prefix } }],
