@@ -122,6 +122,13 @@ describe("shared entry points serve the platform's namespaces only", () => {
         });
     }
 
+    it("external-dns publishes names only from Ingresses of the platform's class", async () => {
+        const dns = (await deployedStack("us")).resources.find(
+            (r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.chart === "external-dns",
+        )!;
+        assert.ok(dns.inputs.values.extraArgs.includes("--ingress-class=istio"));
+    });
+
     it("sees the program's own object refused when its namespace lost the platform label (damaged copy)", async () => {
         const { objects, policies } = await policiesOf("dev");
         const ingress = ofKind(objects, "Ingress")[0];

@@ -5,6 +5,7 @@ import { type PlatformConfig, resourcesFor } from "../../config";
 import { placement, resourceRequirements } from "../defaults";
 import type { input } from "@pulumi/kubernetes/types";
 import { CHARTS as PINS, type ChartPin, chartValues, type Values } from "../helm";
+import { INGRESS_CLASS } from "../names";
 
 export interface ChartRef extends ChartPin {
     /** Fixed release name (runbooks and label selectors use it). */
@@ -144,8 +145,13 @@ export function externalDnsValues(
         valueFrom: { secretKeyRef: { name: EXTERNAL_DNS_SECRETS.credentials, key } },
     });
     const env: input.core.v1.EnvVar[] = [];
-    // Names kept out of the zone (each with its subdomains), even when a watched object carries them.
-    const extraArgs: string[] = excludeDomains.map((d) => `--exclude-domains=${d}`);
+    // Only Ingresses of the platform's class publish names (a namespace the platform does not own cannot
+    // use that class: components/admission.ts); names kept out of the zone (each with its subdomains), even
+    // when a watched object carries them.
+    const extraArgs: string[] = [
+        `--ingress-class=${INGRESS_CLASS}`,
+        ...excludeDomains.map((d) => `--exclude-domains=${d}`),
+    ];
     const extraVolumes: input.core.v1.Volume[] = [];
     const extraVolumeMounts: input.core.v1.VolumeMount[] = [];
     switch (provider) {
