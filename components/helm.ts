@@ -75,6 +75,15 @@ export const CHART_SECRET_ACCESS: Record<string, { access: "none" | "own-namespa
         why: "required: the controller writes each Certificate's Secret in its namespace and cainjector reads CA Secrets to inject bundles",
     },
     externalDns: { access: "none", why: "services, endpoints, pods, nodes, ingresses and Istio routes only" },
+    cloudnativePg: {
+        access: "cluster-wide",
+        why: "required: the operator creates and reads each database Cluster's Secrets (logins, certificates) in the Cluster's namespace; config.clusterWide: false would confine the Clusters to the operator's namespace",
+    },
+    barmanCloudPlugin: {
+        access: "cluster-wide",
+        why: "required: the plugin reads the object store credentials each ObjectStore names, in the database's namespace",
+    },
+    opensearch: { access: "none", why: "no ClusterRole; its optional Role (rbac.create, off) holds no Secret rule" },
 };
 
 const HELM_DIR = path.resolve(__dirname, "..", "helm");

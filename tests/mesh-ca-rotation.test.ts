@@ -155,13 +155,16 @@ describe("mesh CA rotation (docs/runbook.md)", () => {
             configOverrides: { ...pipelineConfig("us"), mesh: { rootCa: { trusted: [1, 2], signing: 2 } } },
             stackOutputs: inputs.owner,
         });
-        const roots = result.resources.filter((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert");
+        const inMesh = (r: { urn: string }) => r.urn.includes("ecommerce:platform:ServiceMesh");
+        const roots = result.resources.filter((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert" && inMesh(r));
         assert.deepEqual(roots.map((r) => r.name).sort(), ["mesh-root-ca", "mesh-root-ca-g2"]);
         const root2 = roots.find((r) => r.name === "mesh-root-ca-g2")!;
         assert.equal(root2.inputs.maxPathLength, 1);
         assert.ok(root2.inputs.validityPeriodHours <= 5 * 365 * 24);
         assert.ok(!root2.inputs.earlyRenewalHours, "a root is never replaced by an ordinary up");
-        const signed = result.resources.filter((r) => r.type === "tls:index/locallySignedCert:LocallySignedCert");
+        const signed = result.resources.filter(
+            (r) => r.type === "tls:index/locallySignedCert:LocallySignedCert" && inMesh(r),
+        );
         assert.equal(signed.length, 3);
         const ca = unsecret(result.outputs.publishedForPeers).mesh.ca;
         assert.deepEqual(ca.trustedRoots, [1, 2]);

@@ -446,7 +446,7 @@ describe("service mesh", () => {
             assert.equal(mesh.clusterName, "ecommerce-eu");
             assert.equal(mesh.intermediateRequest.generation, 1);
             assert.match(mesh.intermediateRequest.csrPem, /BEGIN CERTIFICATE REQUEST/);
-            assert.deepEqual(mesh.egressCidrs, ["198.51.100.16/28"]);
+            assert.deepEqual(mesh.egressCidrs, ["198.51.100.10/32"]);
             assert.equal(mesh.ca, undefined, "only the root's stack publishes certificates");
             assert.equal(mesh.readerKubeconfig, undefined, "no kubeconfig without a minted token");
         });
@@ -504,7 +504,7 @@ describe("service mesh", () => {
             it("step 2, us: its east-west gateway accepts only the peers' published egress ranges (load balancer and gateway)", async () => {
                 const { owner } = await bootstrap();
                 const ew = release(owner.resources, "istio-eastwestgateway");
-                const ranges = ["198.51.100.16/28", "203.0.113.208/28"];
+                const ranges = ["192.0.2.10/32", "198.51.100.10/32"];
                 assert.deepEqual(ew.inputs.values.service.loadBalancerSourceRanges, ranges);
                 assert.equal(
                     ew.inputs.values.service.externalTrafficPolicy,

@@ -1,13 +1,14 @@
 // Security properties across the stacks that no single layer's tests can see: where key material
 // goes (no CA or other private key leaves the stack that created it, with the peers' real outputs
-// present), checked on every stack output and every recorded input.
+// present), checked on every stack output and every recorded input; Pod Security versions; what the
+// public entry point answers; credentials in config.
 import * as assert from "node:assert/strict";
 import { bootstrap, prefetchBootstrap } from "./harness/bootstrap";
 import { deployedStack, prefetch } from "./harness/evaluate";
 import { keyMaterialProblems, ownKeys, peerConsumers } from "./harness/key-material";
 import { mockPem } from "./harness/mocks";
 import { kubernetesObjects, ofKind } from "./harness/k8s";
-import { STACKS } from "./harness/stack-config";
+import { configOf, STACKS } from "./harness/stack-config";
 import { POD_SECURITY_VERSION } from "../components/namespace";
 import type { StackEvaluation } from "./harness/types";
 
@@ -133,5 +134,20 @@ describe("namespaces and the public entry point", () => {
         const broken = JSON.parse(JSON.stringify(route));
         broken.spec.http = broken.spec.http.filter((h: any) => !h.directResponse);
         assert.ok(exposedInternalPaths(broken).some((p) => p.endsWith("/readyz")));
+    });
+});
+
+describe("credentials in config", () => {
+    it("refuses DNS provider credentials set in plain text (review, Low)", () => {
+        assert.throws(
+            () =>
+                configOf("us", {
+                    dns: { provider: "cloudflare", zone: "us.shop.example.com" },
+                    dnsCredentials: { apiToken: "plain-text-token-123" },
+                }),
+            (e: Error) =>
+                /dnsCredentials \(value hidden\): expected a secret value/.test(e.message) &&
+                !e.message.includes("plain-text-token-123"),
+        );
     });
 });
