@@ -24,7 +24,7 @@ export class PeerRegions extends pulumi.ComponentResource {
 
     static async read(name: string, ctx: StackContext, opts?: pulumi.ComponentResourceOptions): Promise<PeerRegions> {
         const self = new PeerRegions(name, opts);
-        for (const [region, stack] of Object.entries(ctx.cfg.peers) as [Region, string][]) {
+        for (const [region, stack] of Object.entries(ctx.cfg.peers)) {
             const ref = new pulumi.StackReference(`${name}-${region}`, { name: stack }, { parent: self });
             const details = await ref.getOutputDetails("publishedForPeers");
             const published = (details.value ?? details.secretValue) as PublishedForPeers | undefined;

@@ -56,8 +56,10 @@ export function tierDefaults(
     stack: string,
     distribution?: Distribution,
     profile?: ClusterProfile,
+    domainGiven?: string,
 ): Defaults {
     const prod = tier !== "dev";
+    const domain = domainGiven ?? (prod ? `${region}.shop.example.com` : "localtest.me");
     const dist: Distribution = distribution ?? (prod ? "eks" : "kind");
     const hpa = (minReplicas: number, maxReplicas: number): Autoscaling => ({
         minReplicas,
@@ -75,7 +77,7 @@ export function tierDefaults(
             nodePools: prod ? [] : [{ name: "laptop", labels: {}, taints: [], minNodes: 1 }],
             egressCidrs: [],
         },
-        domain: prod ? `${region}.shop.example.com` : "localtest.me",
+        domain,
         layers: {
             shop: true,
             coreServices: true,
@@ -112,7 +114,7 @@ export function tierDefaults(
             // A directory that exists on laptop node images and holds nothing else: kubelet gives a local
             // volume's files to the pod's fsGroup, so it must not be shared with other volumes' data.
             backupVolume: { type: "local", path: "/mnt" },
-            ingressHost: prod ? `kopi.${region}.shop.example.com` : "kopi.localtest.me",
+            ingressHost: `kopi.${domain}`,
         },
         services: CORE_SERVICE_FLOWS.map((s) => ({
             ...s,

@@ -5,11 +5,13 @@ import { z } from "zod";
 import { isQuantity, parseQuantity } from "./quantity";
 
 export const TIERS = ["dev", "staging", "production"] as const;
-export const REGIONS = ["local", "us", "eu", "asia"] as const;
+/** The laptop's region: the dev tier only. Any other region is a name the stack files choose (us, eu, asia, ...). */
+export const LOCAL_REGION = "local";
 export const DISTRIBUTIONS = ["kind", "k3d", "minikube", "docker-desktop", "eks", "gke", "aks"] as const;
 export const DNS_PROVIDERS = ["aws", "google", "azure", "cloudflare"] as const;
 export type Tier = (typeof TIERS)[number];
-export type Region = (typeof REGIONS)[number];
+/** A region's short name (us, eu, asia, ...): it names the stack's mesh network, Redis cluster and hosts. */
+export type Region = string;
 export type Distribution = (typeof DISTRIBUTIONS)[number];
 export type DnsProvider = (typeof DNS_PROVIDERS)[number];
 
@@ -19,20 +21,39 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
     z.enum(values, { message: `expected one of ${values.join(", ")}` });
 
-export const dnsLabel = z.string().refine((s) => s.length <= 63 && DNS1123_LABEL.test(s), {
-    message: "expected a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters (e.g. payment)",
+/** Text that must not be empty; `expected` says what it is, with an example. */
+export const text = (expected: string) => z.string({ message: `expected ${expected}` }).min(1, `expected ${expected}`);
+
+/** A string field whose type error says the same as its format error. */
+const str = (message: string) => z.string({ message });
+
+const DNS_LABEL_MESSAGE =
+    "expected a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters (e.g. payment)";
+export const dnsLabel = str(DNS_LABEL_MESSAGE).refine((s) => s.length <= 63 && DNS1123_LABEL.test(s), {
+    message: DNS_LABEL_MESSAGE,
 });
-export const hostName = z.string().refine((s) => s.length <= 253 && DNS1123_SUBDOMAIN.test(s), {
-    message: "expected a DNS name such as shop.example.com (lower-case, dot-separated DNS-1123 labels)",
+/** A region's short name: it goes into resource names (rec-<region>, network-<region>) and host names. */
+export const region = z
+    .string({ message: "expected a region name such as us, eu or asia" })
+    .regex(/^[a-z]([-a-z0-9]{0,18}[a-z0-9])?$/, {
+        message: "expected a short region name such as us, eu or asia (lower-case letters, digits and '-', at most 20)",
+    });
+const HOST_MESSAGE = "expected a DNS name such as shop.example.com (lower-case, dot-separated DNS-1123 labels)";
+export const hostName = str(HOST_MESSAGE).refine((s) => s.length <= 253 && DNS1123_SUBDOMAIN.test(s), {
+    message: HOST_MESSAGE,
 });
-export const cpu = z.string().refine((s) => isQuantity(s) && /^(\d+m|\d+(\.\d+)?)$/.test(s) && parseQuantity(s) > 0, {
-    message: "expected a positive CPU quantity such as 250m or 1.5",
+const CPU_MESSAGE = 'expected a positive CPU quantity such as 250m or 1.5 (quoted text in YAML: "1.5")';
+export const cpu = str(CPU_MESSAGE).refine(
+    (s) => isQuantity(s) && /^(\d+m|\d+(\.\d+)?)$/.test(s) && parseQuantity(s) > 0,
+    { message: CPU_MESSAGE },
+);
+const MEMORY_MESSAGE = "expected a positive memory quantity such as 256Mi or 2Gi";
+export const memory = str(MEMORY_MESSAGE).refine((s) => isQuantity(s) && !/m$/.test(s) && parseQuantity(s) > 0, {
+    message: MEMORY_MESSAGE,
 });
-export const memory = z.string().refine((s) => isQuantity(s) && !/m$/.test(s) && parseQuantity(s) > 0, {
-    message: "expected a positive memory quantity such as 256Mi or 2Gi",
-});
-export const storage = z.string().refine((s) => isQuantity(s) && !/m$/.test(s) && parseQuantity(s) > 0, {
-    message: "expected a positive storage size such as 20Gi",
+const STORAGE_MESSAGE = "expected a positive storage size such as 20Gi";
+export const storage = str(STORAGE_MESSAGE).refine((s) => isQuantity(s) && !/m$/.test(s) && parseQuantity(s) > 0, {
+    message: STORAGE_MESSAGE,
 });
 export const bool = z.boolean({ message: "expected true or false" });
 export const count = (what: string, min = 1) =>
@@ -57,7 +78,7 @@ export function cidrProblem(s: string): string | undefined {
     if (v6 && isIPv6(v6[1]) && Number(v6[2]) <= 128) return undefined;
     return "expected a CIDR range such as 10.0.0.0/8";
 }
-export const cidr = z.string().superRefine((s, ctx) => {
+export const cidr = str("expected a CIDR range such as 10.0.0.0/8").superRefine((s, ctx) => {
     const problem = cidrProblem(s);
     if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
@@ -86,7 +107,7 @@ export function digestPinProblem(ref: string): string | undefined {
     return 'expected name:tag@sha256:<64 hex> (the tag says which version, the digest pins its bytes), e.g. redis:7.4.11-alpine@sha256:ff02…; find the digest with `docker buildx imagetools inspect <name:tag>` (docs/security.md, "Images")';
 }
 
-export const image = z.string().superRefine((s, ctx) => {
+export const image = str("expected an image reference such as redis:7.4.1-alpine").superRefine((s, ctx) => {
     const problem = imageProblem(s);
     if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
@@ -182,19 +203,24 @@ export const scalable = z.strictObject(scalableFields).superRefine(checkScaling)
 export type Scalable = z.infer<typeof scalable>;
 
 export const toleration = z.strictObject({
-    key: z.string().min(1, "expected a taint key"),
+    key: text("the taint's key, e.g. dedicated"),
     operator: oneOf(["Equal", "Exists"]).default("Equal"),
-    value: z.string().optional(),
+    value: z.string({ message: 'expected the taint\'s value as text, e.g. "ecommerce"' }).optional(),
     effect: oneOf(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
 });
 export type Toleration = z.infer<typeof toleration>;
 
-export const labelMap = z.record(z.string().min(1), z.string());
+/** Kubernetes labels or annotations: text keys and text values (quote "true" and numbers in YAML). */
+export const labelMap = z.record(
+    text("a label or annotation key such as workload-class"),
+    z.string({ message: 'expected a text value; quote YAML booleans and numbers, e.g. "true"' }),
+    { message: "expected a map of labels, e.g. {workload-class: general}" },
+);
 
 /** A node taint: only pods that tolerate it are scheduled (NoSchedule) or kept (NoExecute) there. */
 export const taint = z.strictObject({
-    key: z.string().min(1, "expected a taint key such as dedicated"),
-    value: z.string().optional(),
+    key: text("a taint key such as dedicated"),
+    value: z.string({ message: 'expected the taint\'s value as text, e.g. "ecommerce"' }).optional(),
     effect: oneOf(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
 });
 export type Taint = z.infer<typeof taint>;
@@ -208,7 +234,11 @@ export const nodePool = z.strictObject({
     name: dnsLabel,
     labels: labelMap.default({}),
     taints: z.array(taint).default([]),
-    zones: z.array(z.string().min(1)).optional(),
+    zones: z
+        .array(text("an availability zone such as us-east-1a"), {
+            message: "expected a list of availability zones, e.g. [us-east-1a, us-east-1b]",
+        })
+        .optional(),
     minNodes: count("nodes"),
 });
 export type NodePool = z.infer<typeof nodePool>;

@@ -4,8 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { parseConfig, rawFromFlat } from "./load";
-import { PROJECT } from "./messages";
+import { parseFlatConfig } from "./load";
 import type { PlatformConfig } from "./schema";
 
 export interface ProjectFile {
@@ -49,7 +48,7 @@ export function stackNames(root: string): string[] {
 
 /**
  * The flat config map a program sees for `stack`, with `overrides` (keys with or without the
- * project prefix; undefined removes a key) applied last, and the keys whose value is a secret.
+ * project prefix; undefined or null removes a key) applied last, and the keys whose value is a secret.
  */
 export function stackConfig(root: string, stack: string, overrides: Record<string, unknown> = {}) {
     const projectFile = readProjectFile(root);
@@ -68,7 +67,8 @@ export function stackConfig(root: string, stack: string, overrides: Record<strin
     }
     for (const [key, value] of Object.entries(overrides)) {
         const full = key.includes(":") ? key : `${project}:${key}`;
-        if (value === undefined) delete config[full];
+        // undefined or null removes the key (null survives the JSON of an evaluation request).
+        if (value === undefined || value === null) delete config[full];
         else if (isSecretOverride(value)) {
             config[full] = asConfigString(value.$secret);
             secretKeys.push(full);
@@ -83,11 +83,5 @@ export function stackConfig(root: string, stack: string, overrides: Record<strin
  */
 export function readStackConfig(root: string, stack: string, overrides: Record<string, unknown> = {}): PlatformConfig {
     const { config, secretKeys } = stackConfig(root, stack, overrides);
-    const raw = rawFromFlat(config);
-    const given = (key: string) =>
-        raw[key] === undefined ? undefined : { value: raw[key], secret: secretKeys.includes(`${PROJECT}:${key}`) };
-    return parseConfig(stack, raw, {
-        dnsCredentials: given("dnsCredentials"),
-        meshReaderToken: given("meshReaderToken"),
-    });
+    return parseFlatConfig(stack, config, (key) => secretKeys.includes(key));
 }

@@ -12,6 +12,10 @@ export {
     backupCredentials,
     ConfigError,
     parseConfig,
+    parseSchema,
+    withDefaults,
+    parseFlatConfig,
+    namespaceProblems,
     loadConfig,
     dnsCredentials,
     meshReaderToken,
@@ -19,7 +23,8 @@ export {
     rawFromFlat,
     parseValue,
 } from "./load";
-export { PROJECT } from "./messages";
+export { PROJECT, LIBRARY_WORDING } from "./messages";
+export { keyPaths, keysAt } from "./keys";
 export { MESH_READER, MAX_READER_TOKEN_HOURS, jwtClaims, readerTokenProblem } from "./reader-token";
 export { deepMerge } from "./merge";
 export { IMAGES, CORE_SERVICE_FLOWS, tierDefaults } from "./defaults";

@@ -3,9 +3,19 @@
 // registered, listing every problem at once.
 import * as pulumi from "@pulumi/pulumi";
 import { tierDefaults } from "./defaults";
-import { DISTRIBUTIONS, type Distribution, REGIONS, type Region, type Resources, TIERS, type Tier } from "./fields";
+import { DISTRIBUTIONS, type Distribution, region as regionField, type Resources, TIERS, type Tier } from "./fields";
 import { deepMerge, isPlain } from "./merge";
-import { issueMessage, keyName, keysAt, PROJECT, shown, unknownKeyMessage, valueAt } from "./messages";
+import {
+    issueMessage,
+    keyName,
+    keysAt,
+    plainIssues,
+    PROJECT,
+    shown,
+    suggestion,
+    unknownKeyMessage,
+    valueAt,
+} from "./messages";
 import { profileOverrides, resolveProfile } from "./profiles";
 import { readerTokenProblem } from "./reader-token";
 import { crossFieldProblems } from "./rules";
@@ -79,57 +89,148 @@ export interface SecretKeys {
 }
 
 /**
- * Validates raw stack configuration (key -> value, structured values parsed) and returns the typed
- * configuration, or throws one ConfigError listing every problem.
+ * The stack's keys merged over its tier's defaults: the input the schema validates (without `stack`),
+ * and the problems found before (unknown top-level keys; a tier or region missing, without which
+ * there are no defaults). Tests use it to build bad inputs from a complete, valid one.
  */
-export function parseConfig(stack: string, raw: Record<string, unknown>, secrets: SecretKeys = {}): PlatformConfig {
+export function withDefaults(
+    stack: string,
+    raw: Record<string, unknown>,
+): { input?: Record<string, unknown>; given: Record<string, unknown>; problems: string[] } {
     const problems: string[] = [];
-    for (const key of Object.keys(raw).filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k)))
+    const isKey = (k: string) => (CONFIG_KEYS as readonly string[]).includes(k);
+    for (const key of Object.keys(raw).filter((k) => !isKey(k)))
         problems.push(`${keyName([key])}: ${unknownKeyMessage(key, CONFIG_KEYS)}`);
+    // Plain keys only: secret ones never enter the configuration object.
+    const given = Object.fromEntries(
+        Object.entries(raw).filter(([k]) => isKey(k) && !(SECRET_CONFIG_KEYS as readonly string[]).includes(k)),
+    );
     const tier = raw.tier as Tier;
-    const region = raw.region as Region;
+    const region = raw.region as string;
+    const regionOk = regionField.safeParse(region).success;
     if (!TIERS.includes(tier))
         problems.push(
-            `${keyName(["tier"])} = ${shown(tier)}: expected one of ${TIERS.join(", ")}; every stack file names its tier`,
+            `${keyName(["tier"])} = ${shown(tier)}: expected one of ${TIERS.join(", ")}; every stack file names its tier (there is no default)`,
         );
-    if (!REGIONS.includes(region))
+    if (!regionOk)
         problems.push(
-            `${keyName(["region"])} = ${shown(region)}: expected one of ${REGIONS.join(", ")}; every stack file names its region`,
+            `${keyName(["region"])} = ${shown(region)}: expected a short region name such as us, eu or asia (local for a laptop); every stack file names its region (there is no default)`,
         );
     // Without a tier there are no defaults to merge over: report what is known and stop.
-    if (!TIERS.includes(tier) || !REGIONS.includes(region)) throw new ConfigError(stack, problems);
+    if (!TIERS.includes(tier) || !regionOk) return { given, problems };
 
     const distribution = valueAt(raw, ["cluster", "distribution"]) as Distribution;
     const known = DISTRIBUTIONS.includes(distribution) ? distribution : undefined;
     const overrides = profileOverrides.safeParse(valueAt(raw, ["cluster", "profile"]) ?? {});
     const profile = known && overrides.success ? resolveProfile(known, overrides.data) : undefined;
-    const base = tierDefaults(tier, region, stack, known, profile);
-    const plainRaw = Object.fromEntries(
-        Object.entries(raw).filter(([k]) => !(SECRET_CONFIG_KEYS as readonly string[]).includes(k)),
-    );
-    const merged = deepMerge({ stack, ...base }, plainRaw);
+    // Hosts under the domain follow the domain the stack names (kopi.<domain>).
+    const domain = typeof raw.domain === "string" && raw.domain !== "" ? raw.domain : undefined;
+    const base = tierDefaults(tier, region, stack, known, profile, domain);
+    return { input: deepMerge(base, given) as Record<string, unknown>, given, problems };
+}
+
+/**
+ * The schema's verdict on a stack's keys, before the rules across keys: the typed configuration, or
+ * every problem in plain words (key, value given, what is expected).
+ */
+export function parseSchema(
+    stack: string,
+    raw: Record<string, unknown>,
+): { cfg?: PlatformConfig; given: Record<string, unknown>; problems: string[] } {
+    const { input, given, problems } = withDefaults(stack, raw);
+    if (!input) return { given, problems };
+    const merged = { stack, ...input };
     const result = schema.safeParse(merged);
-    if (!result.success) {
-        for (const issue of result.error.issues) {
-            if (issue.code === "unrecognized_keys") {
-                const known = keysAt(schema, issue.path);
-                for (const k of issue.keys)
-                    problems.push(`${keyName([...issue.path, k])}: ${unknownKeyMessage(k, known)}`);
-                continue;
-            }
-            const value = valueAt(merged, issue.path);
-            problems.push(`${keyName(issue.path)} = ${shown(value)}: ${issueMessage(issue, value)}`);
+    if (result.success) return { cfg: problems.length ? undefined : result.data, given, problems };
+    for (const issue of plainIssues(result.error.issues, merged)) {
+        if (issue.code === "unrecognized_keys") {
+            const keys = keysAt(schema, issue.path);
+            for (const k of issue.keys) problems.push(`${keyName([...issue.path, k])}: ${unknownKeyMessage(k, keys)}`);
+            continue;
         }
-        throw new ConfigError(stack, problems);
+        const value = valueAt(merged, issue.path);
+        problems.push(`${keyName(issue.path)} = ${shown(value)}: ${issueMessage(issue, value)}`);
     }
-    const cfg = result.data;
+    return { given, problems };
+}
+
+/**
+ * Validates raw stack configuration (key -> value, structured values parsed) and returns the typed
+ * configuration, or throws one ConfigError listing every problem.
+ */
+export function parseConfig(stack: string, raw: Record<string, unknown>, secrets: SecretKeys = {}): PlatformConfig {
+    const { cfg, given, problems } = parseSchema(stack, raw);
+    if (!cfg) throw new ConfigError(stack, problems);
     problems.push(
-        ...crossFieldProblems(cfg).map((p) => `${keyName(p.path)} = ${shown(valueAt(cfg, p.path))}: ${p.message}`),
+        ...crossFieldProblems(cfg, given).map(
+            // The value as the stack file gave it, or (for a tier default) as the program would use it.
+            // (Service entries merge by name: their index is the parsed list's.)
+            (p) => {
+                const value = p.path[0] === "services" ? undefined : valueAt(given, p.path);
+                return `${keyName(p.path)} = ${shown(value ?? valueAt(cfg, p.path))}: ${p.message}`;
+            },
+        ),
     );
     problems.push(...dnsCredentialProblems(cfg, secrets.dnsCredentials));
     problems.push(...backupCredentialProblems(cfg, secrets.backupCredentials));
     problems.push(...readerTokenProblems(cfg, secrets.meshReaderToken));
     if (problems.length > 0) throw new ConfigError(stack, problems);
+    return cfg;
+}
+
+/** What the Kubernetes provider's own config keys would have set, and the key of this program that sets it. */
+const PROVIDER_KEYS: Record<string, string> = {
+    context: "cluster.context",
+    cluster: "cluster.context",
+    kubeconfig: "cluster.context (the kubeconfig itself comes from KUBECONFIG or ~/.kube/config)",
+};
+
+/**
+ * Keys outside the project's namespace that look meant for this program but that nothing reads: the
+ * Kubernetes provider's (every resource goes through the stack's own provider, configured from
+ * `cluster`; stacks disable the default provider), and keys under a misspelt project name.
+ */
+export function namespaceProblems(flat: Record<string, string>): string[] {
+    const out: string[] = [];
+    for (const full of Object.keys(flat)) {
+        const colon = full.indexOf(":");
+        if (colon < 0) continue;
+        const namespace = full.slice(0, colon);
+        const key = full.slice(colon + 1);
+        if (namespace === PROJECT || namespace === "pulumi") continue;
+        if (namespace === "kubernetes")
+            out.push(
+                `${full} is ignored: every resource goes through the stack's own Kubernetes provider, configured from ${PROJECT}:cluster; ` +
+                    `expected ${PROJECT}:${PROVIDER_KEYS[key] ?? "cluster"} instead`,
+            );
+        else if (suggestion(namespace, [PROJECT]))
+            out.push(`${full}: unknown namespace "${namespace}"; did you mean "${PROJECT}:${key}"?`);
+    }
+    return out;
+}
+
+/**
+ * The configuration from the flat "<namespace>:<key>" map the runtime holds (every key of every
+ * namespace): namespace mistakes and every problem of the project's keys, reported together.
+ */
+export function parseFlatConfig(
+    stack: string,
+    flat: Record<string, string>,
+    isSecret: (key: string) => boolean,
+): PlatformConfig {
+    const foreign = namespaceProblems(flat);
+    const raw = rawFromFlat(flat);
+    let cfg: PlatformConfig;
+    try {
+        const given = (key: (typeof SECRET_CONFIG_KEYS)[number]) =>
+            raw[key] === undefined ? undefined : { value: raw[key], secret: isSecret(`${PROJECT}:${key}`) };
+        // Every secret key, whether it is set and whether as a secret (a key added to SECRET_CONFIG_KEYS follows).
+        cfg = parseConfig(stack, raw, Object.fromEntries(SECRET_CONFIG_KEYS.map((k) => [k, given(k)])));
+    } catch (e) {
+        if (e instanceof ConfigError && foreign.length > 0) throw new ConfigError(stack, [...foreign, ...e.problems]);
+        throw e;
+    }
+    if (foreign.length > 0) throw new ConfigError(stack, foreign);
     return cfg;
 }
 
@@ -164,15 +265,7 @@ export function rawFromFlat(flat: Record<string, string>): Record<string, unknow
 
 /** Reads the current stack's configuration through the Pulumi runtime: every key of the project's namespace. */
 export function loadConfig(): PlatformConfig {
-    const flat = pulumi.runtime.allConfig();
-    const raw = rawFromFlat(flat);
-    const given = (key: (typeof SECRET_CONFIG_KEYS)[number]) =>
-        raw[key] === undefined ? undefined : { value: raw[key], secret: isConfigSecret(`${PROJECT}:${key}`) };
-    return parseConfig(pulumi.getStack(), raw, {
-        dnsCredentials: given("dnsCredentials"),
-        backupCredentials: given("backupCredentials"),
-        meshReaderToken: given("meshReaderToken"),
-    });
+    return parseFlatConfig(pulumi.getStack(), pulumi.runtime.allConfig(), isConfigSecret);
 }
 
 /**
@@ -189,6 +282,10 @@ function dnsCredentialProblems(cfg: PlatformConfig, given: SecretKeys["dnsCreden
     const key = keyName(["dnsCredentials"]);
     const provider = cfg.dns.provider;
     const writesDns = cfg.layers.externalDns || (cfg.layers.certManager && cfg.tls.issuer === "acme-dns01");
+    if (given !== undefined && !writesDns)
+        return [
+            `${key} (value hidden) is ignored: nothing writes DNS records (layers.externalDns is false and tls.issuer is not acme-dns01); remove it with pulumi config rm dnsCredentials`,
+        ];
     if (given === undefined) {
         return writesDns && provider === "cloudflare"
             ? [
@@ -253,7 +350,11 @@ function backupCredentialProblems(cfg: PlatformConfig, given: SecretKeys["backup
     const key = keyName(["backupCredentials"]);
     const backup = cfg.cloudNativePg.backup;
     if (!cfg.layers.cloudNativePg || !backup.destinationPath)
-        return given === undefined ? [] : [`${key} (value hidden): set, but layers.cloudNativePg is off; remove it`];
+        return given === undefined
+            ? []
+            : [
+                  `${key} (value hidden) is ignored: layers.cloudNativePg is off or has no backup destination; remove it with pulumi config rm backupCredentials`,
+              ];
     const provider = objectStoreProvider(backup.destinationPath);
     const expected = BACKUP_CREDENTIAL_KEYS[provider];
     if (given === undefined)

@@ -1,7 +1,11 @@
 // Rules across keys: settings that would be ignored, contradict each other or need another layer.
-// Each rule names the key to change, the value found and what is expected.
+// Each rule names the key to change, the value found and what is expected. Rules see the parsed
+// configuration (tier defaults merged in) and what the stack file itself gave (`given`): a setting
+// the stack names but the program would not use is an error, a tier default that goes unused is not.
 import { digestPinProblem, type NodePool, type Taint, type Toleration } from "./fields";
-import type { PlatformConfig } from "./schema";
+import type { ImageName, LayerName, PlatformConfig } from "./schema";
+import { didYouMean, suggestion } from "./messages";
+import { WORKLOADS, type Workload } from "./sizing";
 
 export interface Problem {
     /** Key path below the project namespace, e.g. ["shop", "frontend", "replicas"]. */
@@ -9,16 +13,27 @@ export interface Problem {
     message: string;
 }
 
-type Rule = (c: PlatformConfig) => Problem[];
+type Given = Record<string, unknown>;
+type Rule = (c: PlatformConfig, given: Given) => Problem[];
 const when = (cond: unknown, path: Problem["path"], message: string): Problem[] => (cond ? [{ path, message }] : []);
+const obj = (v: unknown): Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+const isGiven = (given: Given, path: string[]) => path.reduce<unknown>((v, k) => obj(v)[k], given) !== undefined;
 
 /** Where a layer needs another one, and why. */
-const LAYER_NEEDS: [keyof PlatformConfig["layers"], keyof PlatformConfig["layers"], string][] = [
+const LAYER_NEEDS: [LayerName, LayerName, string][] = [
     ["multiCluster", "mesh", "the regions' clusters meet through Istio's east-west gateways"],
     ["redisEnterprise", "mesh", "peer regions reach the cluster through the Istio ingress gateway"],
     ["customMetricsAutoscaling", "monitoring", "the request-rate metric comes from Prometheus"],
     ["tracing", "mesh", "the Istio sidecars send the spans"],
+    ["tracing", "monitoring", "Jaeger runs in the monitoring layer"],
+    [
+        "externalDns",
+        "mesh",
+        "the names it publishes come from the Istio ingress gateway's Gateways, VirtualServices and Ingresses",
+    ],
     ["cloudNativePg", "certManager", "the Barman Cloud plugin's certificates come from cert-manager"],
+    ["cloudNativePg", "shop", "it runs the shop's database and payment's ledger"],
 ];
 
 /** Whether a toleration lets a pod onto nodes with the taint (PreferNoSchedule never keeps a pod away). */
@@ -88,7 +103,7 @@ const PLACEMENT_RULES: Rule[] = [
         return when(
             !poolsFor(c, { ...rest, [db.key]: db.value }).length,
             ["scheduling", "databaseNodeAffinity"],
-            `no node pool labelled ${db.key}=${db.value} takes the stack's pods (its taints tolerated by scheduling.tolerations): the database would never land on database nodes`,
+            `expected a node pool labelled ${db.key}=${db.value} that takes the stack's pods (its taints tolerated by scheduling.tolerations): without one the database would never land on database nodes`,
         );
     },
     (c) => {
@@ -96,7 +111,7 @@ const PLACEMENT_RULES: Rule[] = [
         return when(
             c.scheduling.spreadAcrossZones && zones.size < 2,
             ["scheduling", "spreadAcrossZones"],
-            `true needs the pools that take the stack's pods to span two or more zones (they span ${zones.size}); set cluster.zones (or the pools' zones), or spreadAcrossZones: false`,
+            `expected the pools that take the stack's pods to span two or more zones (they span ${zones.size}); set cluster.zones (or the pools' zones), or spreadAcrossZones: false`,
         );
     },
     (c) => {
@@ -108,6 +123,125 @@ const PLACEMENT_RULES: Rule[] = [
         );
     },
 ];
+
+/** Which layer runs each workload of the sizing table: `resources.<workload>` is ignored while it is off. */
+const WORKLOAD_LAYER: Record<Workload, LayerName> = {
+    frontend: "shop",
+    backend: "shop",
+    worker: "shop",
+    postgres: "shop",
+    "postgres-instance": "cloudNativePg",
+    redis: "shop",
+    "node-metrics": "shop",
+    "postgres-exporter": "shop",
+    "redis-exporter": "shop",
+    "nginx-exporter": "shop",
+    "db-migrate": "shop",
+    "db-backup": "shop",
+    "product-catalog": "coreServices",
+    payment: "coreServices",
+    recommendation: "coreServices",
+    auth: "coreServices",
+    "istio-proxy": "mesh",
+    istiod: "mesh",
+    "istio-cni": "mesh",
+    "istio-gateway": "mesh",
+    prometheus: "monitoring",
+    "prometheus-config-reloader": "monitoring",
+    alertmanager: "monitoring",
+    grafana: "monitoring",
+    "grafana-sidecar": "monitoring",
+    "prometheus-operator": "monitoring",
+    "prometheus-admission-patch": "monitoring",
+    "kube-state-metrics": "monitoring",
+    "node-exporter": "monitoring",
+    jaeger: "tracing",
+    "keda-operator": "customMetricsAutoscaling",
+    "keda-metrics-server": "customMetricsAutoscaling",
+    "keda-webhooks": "customMetricsAutoscaling",
+    "redis-enterprise-node": "redisEnterprise",
+    "metrics-server": "metricsServer",
+    "cert-manager": "certManager",
+    "cert-manager-webhook": "certManager",
+    "cert-manager-cainjector": "certManager",
+    "cert-manager-startupapicheck": "certManager",
+    "external-dns": "externalDns",
+    "cnpg-operator": "cloudNativePg",
+    "barman-cloud-plugin": "cloudNativePg",
+    "barman-cloud-sidecar": "cloudNativePg",
+    opensearch: "tracing",
+    "opensearch-init": "tracing",
+    "jaeger-index-cleaner": "tracing",
+};
+
+/** Which layer runs each image: `images.<name>` is ignored while it is off. */
+const IMAGE_LAYER: Record<ImageName, LayerName> = {
+    frontend: "shop",
+    frontendBuilder: "shop",
+    backend: "shop",
+    worker: "shop",
+    postgres: "shop",
+    postgresCluster: "cloudNativePg",
+    redis: "shop",
+    nodeMetrics: "shop",
+    service: "coreServices",
+    postgresExporter: "shop",
+    redisExporter: "shop",
+    nginxExporter: "shop",
+};
+
+const writesDns = (c: PlatformConfig) =>
+    c.layers.externalDns || (c.layers.certManager && c.tls.issuer === "acme-dns01");
+
+/** Settings only a switched-on part of the platform reads: naming one while it is off is a mistake. */
+const USED_ONLY_WHEN: [string[], (c: PlatformConfig) => boolean, string][] = [
+    [["shop"], (c) => c.layers.shop, "layers.shop is false"],
+    [["services"], (c) => c.layers.coreServices, "layers.coreServices is false"],
+    [["mesh"], (c) => c.layers.mesh, "layers.mesh is false"],
+    [["redisEnterprise"], (c) => c.layers.redisEnterprise, "layers.redisEnterprise is false"],
+    [["cloudNativePg"], (c) => c.layers.cloudNativePg, "layers.cloudNativePg is false"],
+    [
+        ["shop", "postgres"],
+        (c) => !c.layers.cloudNativePg,
+        "the shop's database runs on CloudNativePG (layers.cloudNativePg; its sizes and backups are under cloudNativePg)",
+    ],
+    [
+        ["shop", "backupVolume"],
+        (c) => !c.layers.cloudNativePg,
+        "backups go to cloudNativePg.backup's object store while layers.cloudNativePg is true",
+    ],
+    [["monitoring"], (c) => c.layers.monitoring, "layers.monitoring is false"],
+    [
+        ["peers"],
+        (c) => c.layers.multiCluster || c.layers.redisEnterprise,
+        "peers link the multi-cluster mesh and Redis Enterprise, and layers.multiCluster and layers.redisEnterprise are false",
+    ],
+    [["tls"], (c) => c.layers.certManager, "certificates come from cert-manager, and layers.certManager is false"],
+    [
+        ["dns"],
+        writesDns,
+        "nothing writes DNS records: layers.externalDns is false and tls.issuer is not acme-dns01 (with layers.certManager)",
+    ],
+    [
+        ["cluster", "apiServer"],
+        (c) => c.layers.multiCluster,
+        "only peers of a multi-cluster mesh use it, and layers.multiCluster is false",
+    ],
+    [
+        ["mesh", "rootCaFrom"],
+        (c) => c.layers.multiCluster,
+        "a single-cluster mesh has its own root, and layers.multiCluster is false",
+    ],
+    [
+        ["scheduling", "databaseNodeAffinity"],
+        (c) => c.layers.shop,
+        "the shop runs the database, and layers.shop is false",
+    ],
+    [["tls", "acmeEmail"], (c) => c.tls.issuer !== "self-signed", "tls.issuer is self-signed (no ACME account)"],
+    [["tls", "acmeServer"], (c) => c.tls.issuer !== "self-signed", "tls.issuer is self-signed (no ACME account)"],
+];
+
+const DNS_PROVIDER_BLOCKS = ["aws", "google", "azure"] as const;
 
 export const RULES: Rule[] = [
     ...PLACEMENT_RULES,
@@ -121,13 +255,13 @@ export const RULES: Rule[] = [
         when(
             c.tier !== "dev" && !c.cluster.context,
             ["cluster", "context"],
-            `expected the kubeconfig context of the ${c.tier} cluster (only dev may use the current context)`,
+            `expected the kubeconfig context of the ${c.tier} cluster, e.g. ecommerce-${c.region} (only dev may use the current context: a ${c.tier} deploy must never go to whichever cluster kubectl points at)`,
         ),
     (c) =>
         when(
             c.tier !== "dev" && c.region === "local",
             ["region"],
-            `expected one of us, eu, asia for a ${c.tier} stack`,
+            `expected a region name such as us, eu or asia for a ${c.tier} stack (local is the laptop)`,
         ),
     (c) =>
         when(
@@ -140,9 +274,76 @@ export const RULES: Rule[] = [
             when(
                 c.layers[layer] && !c.layers[needs],
                 ["layers", layer],
-                `true needs layers.${needs} to be true too (${why}); set layers.${needs}: true or layers.${layer}: false`,
+                `expected layers.${needs}: true as well (${why}); set layers.${needs}: true or layers.${layer}: false`,
             ),
         ),
+    // Settings the stack names for a part of the platform that is off, or that another setting makes moot.
+    (c, given) =>
+        USED_ONLY_WHEN.flatMap(([path, used, why]) =>
+            when(isGiven(given, path) && !used(c), path, `is ignored: ${why}. Remove it, or switch on what reads it`),
+        ),
+    (c, given) =>
+        Object.keys(obj(given.resources)).flatMap((w) => {
+            const layer = WORKLOAD_LAYER[w as Workload];
+            return when(
+                layer && !c.layers[layer],
+                ["resources", w],
+                `is ignored: ${w} runs in layers.${layer}, which is false. Remove it, or set layers.${layer}: true`,
+            );
+        }),
+    (c, given) =>
+        Object.keys(obj(given.images)).flatMap((i) => {
+            const layer = IMAGE_LAYER[i as ImageName];
+            return when(
+                layer && !c.layers[layer],
+                ["images", i],
+                `is ignored: the ${i} image runs in layers.${layer}, which is false. Remove it, or set layers.${layer}: true`,
+            );
+        }),
+    // A name under resources that is neither a workload of the sizing table nor a core service would size nothing.
+    (c) => {
+        const known = [
+            ...WORKLOADS,
+            ...c.services.map((s) => s.name).filter((n) => !WORKLOADS.includes(n as Workload)),
+        ];
+        return Object.keys(c.resources).flatMap((w) =>
+            when(
+                !known.includes(w),
+                ["resources", w],
+                `is not a workload of this stack${didYouMean(w, known)} Expected one of: ${known.join(", ")}`,
+            ),
+        );
+    },
+    // Autoscaling on request rate is KEDA's: without it the target is ignored.
+    (c, given) => {
+        if (c.layers.customMetricsAutoscaling) return [];
+        const why = "is ignored: only KEDA scales on request rate, and layers.customMetricsAutoscaling is false";
+        const shop = (["frontend", "backend", "worker"] as const).flatMap((w) =>
+            when(
+                isGiven(given, ["shop", w, "autoscaling", "requestsPerSecond"]),
+                ["shop", w, "autoscaling", "requestsPerSecond"],
+                why,
+            ),
+        );
+        const services = (Array.isArray(given.services) ? given.services : []).flatMap((entry: unknown) => {
+            const i = c.services.findIndex((s) => s.name === obj(entry).name);
+            return when(
+                i >= 0 && isGiven(obj(entry), ["autoscaling", "requestsPerSecond"]),
+                ["services", i, "autoscaling", "requestsPerSecond"],
+                why,
+            );
+        });
+        return [...shop, ...services];
+    },
+    (c, given) =>
+        (Array.isArray(given.services) ? given.services : []).flatMap((entry: unknown) => {
+            const i = c.services.findIndex((s) => s.name === obj(entry).name);
+            return when(
+                i >= 0 && obj(entry).publicPrefix !== undefined && !c.layers.mesh,
+                ["services", i, "publicPrefix"],
+                "is ignored: the public API host is served by the Istio ingress gateway, and layers.mesh is false",
+            );
+        }),
     (c) =>
         c.services.flatMap((s, i) =>
             when(
@@ -153,37 +354,51 @@ export const RULES: Rule[] = [
         ),
     (c) =>
         c.services.flatMap((s, i) =>
-            s.calls.flatMap((callee, j) =>
-                when(
-                    !c.services.some((o) => o.name === callee) || callee === s.name,
+            s.calls.flatMap((callee, j) => {
+                const others = c.services.filter((o) => o.name !== s.name).map((o) => o.name);
+                return when(
+                    !others.includes(callee),
                     ["services", i, "calls", j],
-                    `"${callee}" is not another core service of this stack; expected one of ${c.services
-                        .filter((o) => o.name !== s.name)
-                        .map((o) => o.name)
-                        .join(", ")}`,
-                ),
+                    `is not another core service of this stack${didYouMean(callee, others)} Expected one of: ${others.join(", ")}`,
+                );
+            }),
+        ),
+    (c) =>
+        c.services.flatMap((s, i) =>
+            when(
+                c.layers.coreServices && s.cache && !c.layers.shop && !c.layers.redisEnterprise,
+                ["services", i, "cache"],
+                "expected false: the stack runs no cache (the shop's Redis needs layers.shop, the shared one layers.redisEnterprise); set cache: false for this service, or switch one of those layers on",
             ),
         ),
     (c) =>
-        c.services.flatMap((s) =>
-            when(
+        c.services.flatMap((s) => {
+            const near = suggestion(
+                s.name,
+                c.services.map((o) => o.name).filter((n) => n !== s.name),
+            );
+            return when(
                 !c.resources[s.name],
                 ["resources", s.name],
-                `expected {requests: {cpu, memory}, limits: {memory}} for service "${s.name}", e.g. {requests: {cpu: 50m, memory: 64Mi}, limits: {memory: 192Mi}}`,
-            ),
-        ),
+                `expected {requests: {cpu, memory}, limits: {memory}} for the new service "${s.name}", e.g. {requests: {cpu: 50m, memory: 64Mi}, limits: {memory: 192Mi}}` +
+                    (near ? `; or did you mean to change "${near}"?` : ""),
+            );
+        }),
     (c) =>
         when(
             c.layers.multiCluster && !c.cluster.apiServer,
             ["cluster", "apiServer"],
             "expected the API server URL peers use when layers.multiCluster is true, e.g. https://api.us.example.com",
         ),
-    (c) =>
-        when(
-            c.layers.multiCluster && !c.mesh.rootCaFrom,
+    (c) => {
+        const from = c.mesh.rootCaFrom;
+        const regions = [c.region, ...Object.keys(c.peers)];
+        return when(
+            c.layers.multiCluster && (!from || !regions.includes(from)),
             ["mesh", "rootCaFrom"],
-            "expected the region (us, eu or asia) whose stack holds the shared mesh root CA",
-        ),
+            `expected the region whose stack holds the shared mesh root CA: this region (${c.region}) or a peer (${Object.keys(c.peers).join(", ") || "none configured"})`,
+        );
+    },
     (c) => {
         const { trusted, signing } = c.mesh.rootCa;
         return [
@@ -200,7 +415,7 @@ export const RULES: Rule[] = [
             ...when(
                 !!c.mesh.rootCaFrom && c.mesh.rootCaFrom !== c.region && (trusted.join() !== "1" || signing !== 1),
                 ["mesh", "rootCa"],
-                `is read only in the stack of mesh.rootCaFrom (${c.mesh.rootCaFrom}); this region takes its trust bundle from there: remove the key here`,
+                `is ignored outside the stack of mesh.rootCaFrom (${c.mesh.rootCaFrom}): this region takes its trust bundle from there; remove the key here`,
             ),
         ];
     },
@@ -253,37 +468,60 @@ export const RULES: Rule[] = [
         ),
     (c) =>
         when(
-            c.layers.externalDns && (!c.dns.provider || !c.dns.zone),
-            ["dns"],
-            "expected dns.provider and dns.zone when layers.externalDns is true",
+            c.layers.metricsServer && c.cluster.profile.metricsServerProvided,
+            ["layers", "metricsServer"],
+            `expected false: ${c.cluster.distribution} clusters run their own metrics-server (a second would fight over the APIService v1beta1.metrics.k8s.io); if yours has none, set cluster.profile.metricsServerProvided: false`,
         ),
     (c) =>
         when(
-            c.tls.issuer !== "self-signed" && !c.tls.acmeEmail,
+            c.layers.mesh && c.mesh.gatewayServiceType === "LoadBalancer" && c.cluster.profile.loadBalancer === "none",
+            ["mesh", "gatewayServiceType"],
+            `expected NodePort: nothing answers LoadBalancer Services on ${c.cluster.distribution} (cluster.profile.loadBalancer is none), so the gateway would never get an address and the deploy would wait for it`,
+        ),
+    (c) =>
+        when(
+            c.layers.externalDns && (!c.dns.provider || !c.dns.zone),
+            ["dns"],
+            "expected dns.provider and dns.zone when layers.externalDns is true, e.g. {provider: aws, zone: us.shop.example.com}",
+        ),
+    (c) =>
+        DNS_PROVIDER_BLOCKS.flatMap((p) =>
+            when(
+                c.dns[p] !== undefined && c.dns.provider !== p,
+                ["dns", p],
+                `is ignored: dns.provider is ${c.dns.provider ?? "not set"}; expected dns.${p} only with dns.provider: ${p}`,
+            ),
+        ),
+    (c) =>
+        when(
+            c.layers.certManager && c.tls.issuer !== "self-signed" && !c.tls.acmeEmail,
             ["tls", "acmeEmail"],
             `expected an e-mail address when tls.issuer is ${c.tls.issuer}, e.g. platform-team@example.com`,
         ),
     (c) =>
         when(
-            c.tls.issuer === "acme-dns01" && !c.dns.provider,
+            c.layers.certManager && c.tls.issuer === "acme-dns01" && !c.dns.provider,
             ["tls", "issuer"],
-            "acme-dns01 needs dns.provider (aws, google, azure or cloudflare) for the DNS-01 solver",
+            "expected dns.provider (aws, google, azure or cloudflare) as well: the DNS-01 solver writes the challenge into the zone, e.g. dns: {provider: aws, zone: us.shop.example.com}",
         ),
-    (c) => {
-        const writesDns = c.layers.externalDns || (c.layers.certManager && c.tls.issuer === "acme-dns01");
-        return [
-            ...when(
-                writesDns && c.dns.provider === "azure" && !c.dns.azure,
-                ["dns", "azure"],
-                "expected {subscriptionId, resourceGroup} of the Azure DNS zone when dns.provider is azure",
-            ),
-            ...when(
-                c.layers.certManager && c.tls.issuer === "acme-dns01" && c.dns.provider === "google" && !c.dns.google,
-                ["dns", "google"],
-                "expected {project} of the Cloud DNS zone for the DNS-01 solver",
-            ),
-        ];
-    },
+    (c) =>
+        when(
+            c.layers.certManager && c.tls.issuer === "acme-http01" && !c.layers.mesh,
+            ["tls", "issuer"],
+            "expected acme-dns01 or self-signed: acme-http01 answers the challenge through the Istio ingress gateway (IngressClass istio), and layers.mesh is false (or set layers.mesh: true)",
+        ),
+    (c) => [
+        ...when(
+            writesDns(c) && c.dns.provider === "azure" && !c.dns.azure,
+            ["dns", "azure"],
+            "expected {subscriptionId, resourceGroup} of the Azure DNS zone when dns.provider is azure",
+        ),
+        ...when(
+            c.layers.certManager && c.tls.issuer === "acme-dns01" && c.dns.provider === "google" && !c.dns.google,
+            ["dns", "google"],
+            "expected {project} of the Cloud DNS zone for the DNS-01 solver",
+        ),
+    ],
     (c) => {
         const zone = c.dns.zone;
         if (!c.layers.externalDns || !zone) return [];
@@ -332,6 +570,6 @@ RULES.push(
     },
 );
 
-export function crossFieldProblems(c: PlatformConfig): Problem[] {
-    return RULES.flatMap((rule) => rule(c));
+export function crossFieldProblems(c: PlatformConfig, given: Given = {}): Problem[] {
+    return RULES.flatMap((rule) => rule(c, given));
 }

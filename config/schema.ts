@@ -16,11 +16,12 @@ import {
     nodePool,
     normalizeScaling,
     oneOf,
-    REGIONS,
+    region,
     resources,
     scalable,
     scalableFields,
     storage,
+    text,
     TIERS,
     toleration,
 } from "./fields";
@@ -62,12 +63,13 @@ export const IMAGE_NAMES = [
     "redisExporter",
     "nginxExporter",
 ] as const;
+export type ImageName = (typeof IMAGE_NAMES)[number];
 
 /** Redis Enterprise memory size, as the database custom resources take it. */
 const memorySize = z.string().regex(/^\d+(MB|GB)$/, "expected a Redis Enterprise memory size such as 512MB or 2GB");
 
 const pathPrefix = z
-    .string()
+    .string({ message: "expected a path prefix such as /catalog" })
     .regex(/^\/[a-z0-9][a-z0-9/-]*[a-z0-9]$/, "expected a path prefix such as /catalog (no trailing slash)");
 
 /** One core service: how many pods, and its flows (who it calls, whether the API gateway routes to it). */
@@ -78,7 +80,7 @@ const coreService = z
         /** Path prefix on the public API host (https://api.<domain><prefix>); absent = internal only. */
         publicPrefix: pathPrefix.optional(),
         /** Core services this one calls (NetworkPolicy, authorization and journey tests derive from it). */
-        calls: z.array(dnsLabel).default([]),
+        calls: z.array(dnsLabel, { message: "expected a list of core service names, e.g. [auth]" }).default([]),
         /** Whether it uses the distributed cache. */
         cache: bool.default(true),
     })
@@ -89,16 +91,18 @@ export type ServiceConfig = z.infer<typeof coreService>;
 export const schema = z.strictObject({
     stack: z.string(),
     tier: oneOf(TIERS),
-    region: oneOf(REGIONS),
+    region,
     cluster: z
         .strictObject({
             /** kubeconfig context; empty means the kubeconfig's current context (local clusters only). */
-            context: z.string().min(1).optional(),
+            context: text("the name of a context in your kubeconfig, e.g. ecommerce-us").optional(),
             /** Stable identity of the cluster, so a kubeconfig rotation never replaces the provider. */
             identifier: dnsLabel,
             distribution: oneOf(DISTRIBUTIONS),
             /** Availability zones the cluster's nodes run in (topology.kubernetes.io/zone values). */
-            zones: z.array(z.string().min(1)),
+            zones: z.array(text("an availability zone such as us-east-1a"), {
+                message: "expected a list of availability zones, e.g. [us-east-1a, us-east-1b]",
+            }),
             /** API server URL as peer clusters reach it (multi-cluster mesh remote secrets). */
             apiServer: z.url("expected the API server URL, e.g. https://api.us.example.com").optional(),
             /**
@@ -126,9 +130,7 @@ export const schema = z.strictObject({
     /** Public base domain; hosts are <app>.<domain>. */
     domain: hostName,
     layers: z.strictObject(Object.fromEntries(LAYER_NAMES.map((l) => [l, bool])) as Record<LayerName, typeof bool>),
-    images: z.strictObject(
-        Object.fromEntries(IMAGE_NAMES.map((i) => [i, image])) as Record<(typeof IMAGE_NAMES)[number], typeof image>,
-    ),
+    images: z.strictObject(Object.fromEntries(IMAGE_NAMES.map((i) => [i, image])) as Record<ImageName, typeof image>),
     /** Requests and limits per workload (our pods and each chart component), over the tier's sizing table. */
     resources: z.record(dnsLabel, resources),
     scheduling: z.strictObject({
@@ -137,7 +139,12 @@ export const schema = z.strictObject({
         /** Spread replicas across zones as well as nodes (needs cluster.zones or zone-labelled nodes). */
         spreadAcrossZones: bool,
         /** Label of the nodes PostgreSQL prefers (node affinity), e.g. {key: "workload-class", value: "database"}. */
-        databaseNodeAffinity: z.strictObject({ key: z.string().min(1), value: z.string() }).optional(),
+        databaseNodeAffinity: z
+            .strictObject({
+                key: text("a node label key such as workload-class"),
+                value: z.string({ message: "expected the node label's value as text, e.g. database" }),
+            })
+            .optional(),
     }),
     shop: z.strictObject({
         namespace: dnsLabel,
@@ -163,12 +170,16 @@ export const schema = z.strictObject({
             [
                 z.strictObject({
                     type: z.literal("local"),
-                    path: z.string().startsWith("/", "expected an absolute path such as /mnt"),
+                    path: z
+                        .string({ message: "expected an absolute path such as /mnt" })
+                        .startsWith("/", "expected an absolute path such as /mnt"),
                 }),
                 z.strictObject({
                     type: z.literal("nfs"),
                     server: hostName,
-                    path: z.string().startsWith("/", "expected an absolute path such as /exports/warung-kopi"),
+                    path: z
+                        .string({ message: "expected an absolute path such as /exports/warung-kopi" })
+                        .startsWith("/", "expected an absolute path such as /exports/warung-kopi"),
                 }),
             ],
             { message: "expected {type: local, path} or {type: nfs, server, path}" },
@@ -185,7 +196,7 @@ export const schema = z.strictObject({
          * Region whose stack holds the mesh's root CA (multi-cluster). Every region creates its own
          * intermediate key and publishes only a certificate request; the root's stack signs it.
          */
-        rootCaFrom: oneOf(REGIONS).optional(),
+        rootCaFrom: region.optional(),
         /**
          * Root CA generations, read in the stack of mesh.rootCaFrom only: `trusted` are in every region's
          * trust bundle, `signing` signs the intermediates (rotation: docs/runbook.md).
@@ -200,9 +211,15 @@ export const schema = z.strictObject({
         eastWestSourceRanges: z.array(cidr),
     }),
     /** Peer region stacks, region -> fully qualified stack name (org/project/stack). */
-    peers: z.partialRecord(
-        oneOf(REGIONS),
-        z.string().regex(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "expected a fully qualified stack name org/project/stack"),
+    peers: z.record(
+        region,
+        z
+            .string({ message: "expected a fully qualified stack name such as acme/ecommerce-platform/eu" })
+            .regex(
+                /^[^/\s]+\/[^/\s]+\/[^/\s]+$/,
+                "expected a fully qualified stack name org/project/stack, e.g. acme/ecommerce-platform/eu",
+            ),
+        { message: "expected a map of region to stack, e.g. {eu: acme/ecommerce-platform/eu}" },
     ),
     redisEnterprise: z.strictObject({
         nodes: count("nodes", 3),
@@ -215,7 +232,7 @@ export const schema = z.strictObject({
          * Region whose stack creates the Active-Active database (RedisEnterpriseActiveActiveDatabase); the
          * operator creates its replica in every other participating region. It must be this region or a peer.
          */
-        activeActiveOwner: oneOf(REGIONS).optional(),
+        activeActiveOwner: region.optional(),
         /**
          * Where auth keeps its sessions: "active-active" switches to the Active-Active database once it
          * exists in this region; "regional" keeps (or puts back) the regional sessions database.
@@ -278,7 +295,9 @@ export const schema = z.strictObject({
     }),
     monitoring: z.strictObject({
         namespace: dnsLabel,
-        retention: z.string().regex(/^\d+[hdwy]$/, "expected a Prometheus retention such as 15d"),
+        retention: z
+            .string({ message: "expected a Prometheus retention such as 15d" })
+            .regex(/^\d+[hdwy]$/, "expected a Prometheus retention such as 15d"),
         prometheusStorage: storage.optional(),
         /** Volume of the trace store: Jaeger's Badger volume (dev), each OpenSearch node's volume (regions). */
         traceStorage: storage,
@@ -287,8 +306,12 @@ export const schema = z.strictObject({
     }),
     tls: z.strictObject({
         issuer: oneOf(["self-signed", "acme-http01", "acme-dns01"]),
-        acmeEmail: z.email("expected an e-mail address for the ACME account").optional(),
-        acmeServer: z.url("expected the ACME directory URL").optional(),
+        acmeEmail: z
+            .email("expected an e-mail address for the ACME account, e.g. platform-team@example.com")
+            .optional(),
+        acmeServer: z
+            .url("expected the ACME directory URL, e.g. https://acme-v02.api.letsencrypt.org/directory")
+            .optional(),
     }),
     dns: z.strictObject({
         provider: oneOf(DNS_PROVIDERS).optional(),
@@ -296,18 +319,21 @@ export const schema = z.strictObject({
         zone: hostName.optional(),
         /** Route 53: region of the API calls and, optionally, the hosted zone's ID. */
         aws: z
-            .strictObject({ region: z.string().min(1).optional(), hostedZoneId: z.string().min(1).optional() })
+            .strictObject({
+                region: text("an AWS region such as us-east-1").optional(),
+                hostedZoneId: text("a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ").optional(),
+            })
             .optional(),
         /** Cloud DNS: the project holding the zone (detected on GKE; required for DNS-01). */
-        google: z.strictObject({ project: z.string().min(1, "expected a GCP project ID") }).optional(),
+        google: z.strictObject({ project: text("a GCP project ID such as acme-ecommerce-eu") }).optional(),
         /** Azure DNS: where the zone lives (identifiers, not credentials). */
         azure: z
             .strictObject({
-                subscriptionId: z.string().min(1, "expected the Azure subscription ID"),
-                resourceGroup: z.string().min(1, "expected the resource group of the DNS zone"),
-                tenantId: z.string().min(1).optional(),
+                subscriptionId: text("the Azure subscription ID (a GUID)"),
+                resourceGroup: text("the resource group of the DNS zone, e.g. ecommerce-asia-dns"),
+                tenantId: text("the Azure tenant ID (a GUID)").optional(),
                 /** Client ID of the service principal or managed identity (an identifier; its secret goes in dnsCredentials). */
-                clientId: z.string().min(1).optional(),
+                clientId: text("the client ID (a GUID)").optional(),
             })
             .optional(),
         /**

@@ -15,7 +15,7 @@ import {
     schemaProblems,
     unsecret,
 } from "./harness/k8s";
-import { configOf, STACKS } from "./harness/stack-config";
+import { configOf, ROOT, STACKS, stackConfig } from "./harness/stack-config";
 import { secretValue } from "../config/files";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 
@@ -63,9 +63,25 @@ function flippedLayers(stack: Stack): Record<string, unknown> {
         // plugin: a production stack without cert-manager runs neither.
         ...(cfg.layers.certManager && stack !== "dev" ? { cloudNativePg: false, shop: false } : {}),
     };
-    return stack === "dev"
-        ? { layers, dns: { provider: "cloudflare", zone: "localtest.me" }, dnsCredentials: secretValue(CLOUDFLARE) }
-        : { layers };
+    if (stack === "dev")
+        return {
+            layers,
+            dns: { provider: "cloudflare", zone: "localtest.me" },
+            dnsCredentials: secretValue(CLOUDFLARE),
+        };
+    // The regions' tls and dns settings would be ignored without cert-manager and external-dns (a
+    // configuration error): the flipped stack file leaves them out (null removes a key). Where the
+    // distribution runs its own metrics-server, forcing ours on needs the profile to say it has none.
+    const { stackFile } = stackConfig(ROOT, stack);
+    const cluster = stackFile.config?.["ecommerce-platform:cluster"] as Record<string, unknown>;
+    return {
+        layers,
+        tls: null,
+        dns: null,
+        ...(layers.metricsServer && cfg.cluster.profile.metricsServerProvided
+            ? { cluster: { ...cluster, profile: { metricsServerProvided: false } } }
+            : {}),
+    };
 }
 
 const VARIANTS = {
@@ -109,7 +125,7 @@ describe("cluster add-ons", () => {
             });
         }
 
-        it("k3d (which bundles metrics-server) gets none by default; a stack file can still force it on", () => {
+        it("k3d (which bundles metrics-server) gets none by default; forcing it on takes a profile without one", () => {
             assert.equal(
                 configOf("dev", { cluster: { identifier: "dev-local", distribution: "k3d" } }).layers.metricsServer,
                 false,
@@ -119,8 +135,16 @@ describe("cluster add-ons", () => {
                     .metricsServer,
                 true,
             );
+            const eu = stackConfig(ROOT, "eu").stackFile.config?.["ecommerce-platform:cluster"] as object;
+            assert.throws(
+                () => configOf("eu", { layers: { externalDns: true, metricsServer: true } }),
+                /layers\.metricsServer = true: expected false: gke clusters run their own metrics-server/,
+            );
             assert.equal(
-                configOf("eu", { layers: { externalDns: true, metricsServer: true } }).layers.metricsServer,
+                configOf("eu", {
+                    layers: { externalDns: true, metricsServer: true },
+                    cluster: { ...eu, profile: { metricsServerProvided: false } },
+                }).layers.metricsServer,
                 true,
             );
         });

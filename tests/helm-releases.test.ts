@@ -22,7 +22,7 @@ const DEV_DNS_WITHOUT_MESH = {
     dnsCredentials: secretValue({ apiToken: "helm-releases-test-token" }),
 };
 
-prefetch(...STACKS.map((stack) => ({ stack })), { stack: "dev", configOverrides: DEV_DNS_WITHOUT_MESH });
+prefetch(...STACKS.map((stack) => ({ stack })));
 
 describe("Helm releases against their charts", () => {
     describe("kube-prometheus-stack admission webhook", () => {
@@ -77,12 +77,11 @@ describe("Helm releases against their charts", () => {
             }
         });
 
-        it("does not watch Istio resources without the mesh layer (external-dns exits when their CRDs are missing)", async () => {
-            const r = await deployedStack("dev", { configOverrides: DEV_DNS_WITHOUT_MESH });
-            assert.equal(releasesOf(r, "gateway").length + releasesOf(r, "istiod").length, 0, "no mesh");
-            const [dns] = releasesOf(r, "external-dns");
-            assert.ok(dns, "external-dns is installed");
-            assert.deepEqual(valuesOf(dns).sources, ["service", "ingress"]);
+        it("is not installed without the mesh layer: its names come from the mesh's Gateways, VirtualServices and Ingresses", () => {
+            assert.throws(
+                () => configOf("dev", DEV_DNS_WITHOUT_MESH),
+                /layers\.externalDns = true: expected layers\.mesh: true as well/,
+            );
         });
     });
 });

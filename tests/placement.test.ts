@@ -289,7 +289,7 @@ describe("placement that fits", () => {
                 "zone spreading on one zone",
                 "us",
                 (r) => (r.cluster.zones = ["us-east-1a"]),
-                /scheduling\.spreadAcrossZones = true: true needs the pools .* two or more zones \(they span 1\)/,
+                /scheduling\.spreadAcrossZones = true: expected the pools .* two or more zones \(they span 1\)/,
             ],
             [
                 "a pool zone outside the cluster's",
@@ -301,7 +301,7 @@ describe("placement that fits", () => {
                 "database nodes no pool offers",
                 "eu",
                 (r) => (r.cluster.nodePools = r.cluster.nodePools.filter((p: any) => p.name !== "database")),
-                /scheduling\.databaseNodeAffinity = .*no node pool labelled workload-class=database/,
+                /scheduling\.databaseNodeAffinity = .*expected a node pool labelled workload-class=database/,
             ],
             [
                 "a production stack without node pools",

@@ -1445,14 +1445,19 @@ describe("Warung Kopi shop, variations", function () {
                 context: "c",
                 identifier: "c",
                 distribution: tier === "dev" ? "kind" : "eks",
-                apiServer: "https://api.example.com",
                 egressCidrs: ["192.0.2.16/28"],
-                ...(tier === "dev" ? {} : { zones: ["a", "b"], nodePools: [{ name: "general", minNodes: 3 }] }),
+                ...(tier === "dev"
+                    ? {}
+                    : {
+                          apiServer: "https://api.example.com",
+                          zones: ["a", "b"],
+                          nodePools: [{ name: "general", minNodes: 3 }],
+                      }),
             },
-            tls: { acmeEmail: "platform@example.com" },
             ...(tier === "dev"
                 ? {}
                 : {
+                      tls: { acmeEmail: "platform@example.com" },
                       cloudNativePg: { backup: { destinationPath: "s3://b/p", workloadIdentity: { annotations: {} } } },
                   }),
             shop,
