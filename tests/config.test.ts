@@ -4,8 +4,10 @@
 import * as assert from "node:assert/strict";
 import { z } from "zod";
 import {
+    BACKUP_CREDENTIAL_KEYS,
     CONFIG_KEYS,
     ConfigError,
+    DNS_CREDENTIAL_KEYS,
     keyPaths,
     keysAt,
     LIBRARY_WORDING,
@@ -20,6 +22,7 @@ import { parseFlatConfig } from "../config/load";
 import { keyName } from "../config/messages";
 import { RULES } from "../config/rules";
 import { readProjectFile, secretValue } from "../config/files";
+import { descriptionProblems, expandBraces, type KeyPath } from "./harness/config-docs";
 import { ROOT, STACKS, stackConfig } from "./harness/stack-config";
 import { evaluateStack, prefetch } from "./harness/evaluate";
 
@@ -187,6 +190,21 @@ describe("configuration", () => {
     });
 });
 
+/** Every key path the program reads: the schema's, and the secret keys (dnsCredentials, backupCredentials). */
+const readPaths = (): KeyPath[] => [
+    ...keyPaths(schema).filter((p) => p.path !== "stack"),
+    { path: "dnsCredentials", leaf: false },
+    ...[...new Set(Object.values(DNS_CREDENTIAL_KEYS).flat())].map((k) => ({
+        path: `dnsCredentials.${k}`,
+        leaf: true,
+    })),
+    { path: "backupCredentials", leaf: false },
+    ...[...new Set(Object.values(BACKUP_CREDENTIAL_KEYS).flat())].map((k) => ({
+        path: `backupCredentials.${k}`,
+        leaf: true,
+    })),
+];
+
 describe("Pulumi.yaml describes the configuration", () => {
     it("declares exactly the keys the program reads, each with a type and description; only tier and region have no default", () => {
         const declared: Record<string, any> = readProjectFile(ROOT).config ?? {};
@@ -201,6 +219,31 @@ describe("Pulumi.yaml describes the configuration", () => {
                 `${key}: default declared only for optional keys`,
             );
         }
+    });
+
+    it("describes every key below them (nested keys included), and none the program does not read", () => {
+        const paths = readPaths();
+        assert.ok(paths.length > 100, `expected the schema's key paths, found ${paths.length}`);
+        assert.deepEqual(descriptionProblems(readProjectFile(ROOT), CONFIG_KEYS, paths), []);
+    });
+
+    it("sees a key left out of the descriptions, and a described key the program does not read (damaged copy)", () => {
+        const project = clone(readProjectFile(ROOT));
+        const cluster = project.config!.cluster;
+        cluster.description = cluster.description!.replace("`cluster.apiServer`", "the API server");
+        project.config!.redisEnterprise.description += " `redisEnterprise.nodeResources`: per-node size.";
+        const problems = descriptionProblems(project, CONFIG_KEYS, readPaths());
+        assert.deepEqual(problems, [
+            "Pulumi.yaml does not describe `cluster.apiServer`: name it in backticks, with what it sets, in the description of config key `cluster`",
+            "Pulumi.yaml describes `redisEnterprise.nodeResources` under `redisEnterprise`, which the program does not read (config/schema.ts)",
+        ]);
+        // A key someone adds to the schema without describing it.
+        const added = [...readPaths(), { path: "shop.postgres.instances", leaf: true }];
+        assert.match(
+            descriptionProblems(readProjectFile(ROOT), CONFIG_KEYS, added).join("\n"),
+            /does not describe `shop\.postgres\.instances`.*config key `shop`/,
+        );
+        assert.deepEqual(expandBraces("a.{b,c}.{d,e}"), ["a.b.d", "a.b.e", "a.c.d", "a.c.e"]);
     });
 
     it("stack files use only declared keys", () => {
