@@ -31,8 +31,8 @@ export function readProjectFile(root: string): ProjectFile {
     return parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as ProjectFile;
 }
 
-export function readStackFile(root: string, stack: string): StackFile {
-    const file = path.join(root, `Pulumi.${stack}.yaml`);
+/** A stack's file: Pulumi.<stack>.yaml next to Pulumi.yaml, or `file` (a path, e.g. a user's draft elsewhere). */
+export function readStackFile(root: string, stack: string, file = path.join(root, `Pulumi.${stack}.yaml`)): StackFile {
     if (!fs.existsSync(file)) throw new Error(`no stack file ${file}`);
     return (parse(fs.readFileSync(file, "utf8")) as StackFile | null) ?? {};
 }
@@ -50,10 +50,10 @@ export function stackNames(root: string): string[] {
  * The flat config map a program sees for `stack`, with `overrides` (keys with or without the
  * project prefix; undefined or null removes a key) applied last, and the keys whose value is a secret.
  */
-export function stackConfig(root: string, stack: string, overrides: Record<string, unknown> = {}) {
+export function stackConfig(root: string, stack: string, overrides: Record<string, unknown> = {}, file?: string) {
     const projectFile = readProjectFile(root);
     const project = projectFile.name;
-    const stackFile = readStackFile(root, stack);
+    const stackFile = readStackFile(root, stack, file);
     const config: Record<string, string> = {};
     const secretKeys: string[] = [];
     for (const [key, decl] of Object.entries(projectFile.config ?? {})) {
@@ -81,7 +81,12 @@ export function stackConfig(root: string, stack: string, overrides: Record<strin
  * The typed configuration of `stack` as `pulumi up` would see it (files, then `overrides`), or the
  * ConfigError it would stop with.
  */
-export function readStackConfig(root: string, stack: string, overrides: Record<string, unknown> = {}): PlatformConfig {
-    const { config, secretKeys } = stackConfig(root, stack, overrides);
+export function readStackConfig(
+    root: string,
+    stack: string,
+    overrides: Record<string, unknown> = {},
+    file?: string,
+): PlatformConfig {
+    const { config, secretKeys } = stackConfig(root, stack, overrides, file);
     return parseFlatConfig(stack, config, (key) => secretKeys.includes(key));
 }

@@ -22,6 +22,8 @@ export interface EvaluationRequest {
     stackOutputs?: Record<string, Record<string, unknown>>;
     /** Program to evaluate, relative to the project root (default index.ts); the benchmark uses an empty one. */
     program?: string;
+    /** The stack file, when it is not Pulumi.<stack>.yaml in the project root (`npm run check -- path/to/file`). */
+    stackFile?: string;
 }
 
 /** Replace Pulumi's wire form of secrets with `{ $secret: value }`; drop unknowns' internals. */
@@ -53,7 +55,12 @@ async function main() {
     const [requestFile, resultFile] = process.argv.slice(2);
     const request: EvaluationRequest = JSON.parse(fs.readFileSync(requestFile, "utf8"));
     const root = path.resolve(__dirname, "..", "..");
-    const { project, config, secretKeys } = stackConfig(root, request.stack, request.configOverrides);
+    const { project, config, secretKeys } = stackConfig(
+        root,
+        request.stack,
+        request.configOverrides,
+        request.stackFile,
+    );
 
     const recorded = new Map<string, RecordedResource>();
     // Record every registration the mock monitor receives, with the options the tests check.

@@ -10,8 +10,8 @@ export type StackName = (typeof STACKS)[number];
 /** Pulumi.<stack>.yaml files present next to Pulumi.yaml (a test checks these are the STACKS). */
 export const stackFiles = () => stackNames(ROOT);
 
-export const stackConfig = (root: string, stack: string, overrides?: Record<string, unknown>) =>
-    read(root, stack, overrides);
+export const stackConfig = (root: string, stack: string, overrides?: Record<string, unknown>, file?: string) =>
+    read(root, stack, overrides, file);
 
 /** The typed configuration of a shipped stack, as the program would read it (overrides applied last). */
 export const configOf = (stack: string, overrides: Record<string, unknown> = {}) =>
