@@ -1,0 +1,337 @@
+// The documentation's names, commands and URNs against what the stacks create: kubectl commands
+// (namespaces, objects, ports, containers, Secret keys, label selectors), objects named by kind,
+// URNs, and files of the repository. Pure functions over evaluated stacks, so a test can run them on
+// a damaged document too.
+import { selectorMatches } from "../../policy/rules";
+import { type K8sObject, kubernetesObjects, podTemplate } from "./k8s";
+import type { RecordedResource } from "./types";
+
+/** An object a stack's cluster would hold: one the program sends, or one a chart or operator makes. */
+export interface ClusterObject {
+    kind: string;
+    name: string;
+    namespace?: string;
+    /** Service ports. */
+    ports?: number[];
+    /** Containers of a workload's (or a Pod's) pods. */
+    containers?: string[];
+    /** Labels of a workload's pods (or of the object). */
+    podLabels?: Record<string, string>;
+    /** Secret data keys. */
+    dataKeys?: string[];
+    /** Where the object comes from, for messages. */
+    source: string;
+}
+
+const serviceObject = (name: string, namespace: string, ports: number[], source: string): ClusterObject => ({
+    kind: "Service",
+    name,
+    namespace,
+    ports,
+    source,
+});
+
+const workload = (
+    kind: string,
+    name: string,
+    namespace: string,
+    source: string,
+    containers?: string[],
+): ClusterObject => ({ kind, name, namespace, containers, source });
+
+/**
+ * Objects the charts and operators create, named as the pinned charts name them from the values the
+ * program passes (fullnameOverride, release names, service ports). Only what the docs refer to.
+ */
+export function chartMadeObjects(resources: RecordedResource[]): ClusterObject[] {
+    const out: ClusterObject[] = [];
+    for (const r of resources.filter((x) => x.type === "kubernetes:helm.sh/v3:Release")) {
+        const { chart, name: release, namespace: ns, values = {} } = r.inputs;
+        const src = `Helm release ${ns}/${release} (${chart})`;
+        switch (chart) {
+            case "kube-prometheus-stack": {
+                const f = values.fullnameOverride ?? release;
+                out.push(
+                    serviceObject(`${f}-prometheus`, ns, [9090], src),
+                    serviceObject(`${f}-alertmanager`, ns, [9093], src),
+                    workload("StatefulSet", `prometheus-${f}-prometheus`, ns, src, ["prometheus", "config-reloader"]),
+                    workload("StatefulSet", `alertmanager-${f}-alertmanager`, ns, src, [
+                        "alertmanager",
+                        "config-reloader",
+                    ]),
+                    workload("Deployment", `${f}-operator`, ns, src),
+                );
+                if (values.grafana?.enabled !== false) {
+                    const g = values.grafana?.fullnameOverride ?? `${release}-grafana`;
+                    out.push(serviceObject(g, ns, [values.grafana?.service?.port ?? 80], src));
+                    out.push(workload("Deployment", g, ns, src, ["grafana"]));
+                }
+                break;
+            }
+            case "jaeger": {
+                const j = values.fullnameOverride ?? release;
+                // The v2 all-in-one: query UI 16686, OTLP gRPC 4317 and HTTP 4318.
+                out.push(serviceObject(j, ns, [16686, 4317, 4318], src), workload("Deployment", j, ns, src));
+                break;
+            }
+            case "gateway": {
+                const ports = (values.service?.ports ?? [{ port: 15021 }, { port: 80 }, { port: 443 }]).map(
+                    (p: { port: number }) => p.port,
+                );
+                out.push(serviceObject(release, ns, ports, src), workload("Deployment", release, ns, src));
+                break;
+            }
+            case "metrics-server":
+                out.push(
+                    serviceObject(release, ns, [443], src),
+                    workload("Deployment", release, ns, src, ["metrics-server"]),
+                    { kind: "APIService", name: "v1beta1.metrics.k8s.io", source: src },
+                );
+                break;
+            case "cert-manager":
+                for (const d of ["cert-manager", "cert-manager-webhook", "cert-manager-cainjector"])
+                    out.push(workload("Deployment", d, ns, src));
+                break;
+            case "external-dns":
+                out.push(workload("Deployment", release, ns, src));
+                break;
+            case "keda":
+                for (const d of ["keda-operator", "keda-operator-metrics-apiserver", "keda-admission-webhooks"])
+                    out.push(workload("Deployment", d, ns, src));
+                break;
+        }
+    }
+    for (const o of kubernetesObjects(resources)) {
+        const ns = o.metadata.namespace!;
+        // The Redis Enterprise operator: the cluster's StatefulSet, API and UI Services.
+        if (o.kind === "RedisEnterpriseCluster") {
+            const src = `RedisEnterpriseCluster ${ns}/${o.metadata.name} (operator)`;
+            out.push(
+                serviceObject(o.metadata.name!, ns, [9443], src),
+                serviceObject(`${o.metadata.name}-ui`, ns, [8443], src),
+                workload("StatefulSet", o.metadata.name!, ns, src),
+            );
+        }
+        // cert-manager keeps a Certificate's key pair in the Secret the Certificate names.
+        if (o.kind === "Certificate" && o.spec?.secretName)
+            out.push({
+                kind: "Secret",
+                name: o.spec.secretName,
+                namespace: ns,
+                dataKeys: ["tls.crt", "tls.key", "ca.crt"],
+                source: `Certificate ${ns}/${o.metadata.name} (cert-manager)`,
+            });
+        // KEDA makes the HPA of a ScaledObject, named keda-hpa-<name> unless the ScaledObject names it.
+        if (o.kind === "ScaledObject")
+            out.push({
+                kind: "HorizontalPodAutoscaler",
+                name: o.spec?.advanced?.horizontalPodAutoscalerConfig?.name ?? `keda-hpa-${o.metadata.name}`,
+                namespace: ns,
+                source: `ScaledObject ${ns}/${o.metadata.name} (KEDA)`,
+            });
+    }
+    return out;
+}
+
+/** Every object of a stack's cluster the docs may name: the program's, the charts', and pods of StatefulSets. */
+export function clusterObjects(resources: RecordedResource[]): ClusterObject[] {
+    const own = kubernetesObjects(resources).map((o: K8sObject): ClusterObject => {
+        const spec = podTemplate(o)?.spec;
+        return {
+            kind: o.kind,
+            name: o.metadata.name!,
+            namespace: o.metadata.namespace,
+            ports: o.kind === "Service" ? (o.spec?.ports ?? []).map((p: any) => p.port) : undefined,
+            containers: spec
+                ? [...(spec.initContainers ?? []), ...(spec.containers ?? [])].map((c: any) => c.name)
+                : undefined,
+            podLabels: { ...(o.metadata.labels ?? {}), ...(podTemplate(o)?.metadata?.labels ?? {}) },
+            dataKeys:
+                o.kind === "Secret" ? [...Object.keys(o.data ?? {}), ...Object.keys(o.stringData ?? {})] : undefined,
+            source: "the program",
+        };
+    });
+    const all = [...own, ...chartMadeObjects(resources)];
+    const pods = all
+        .filter((o) => o.kind === "StatefulSet")
+        .map((s) => ({ ...s, kind: "Pod", name: `${s.name}-0`, source: `${s.source}, StatefulSet ${s.name}` }));
+    return [...all, ...pods];
+}
+
+const KINDS: Record<string, string> = {
+    svc: "Service",
+    service: "Service",
+    services: "Service",
+    deploy: "Deployment",
+    deployment: "Deployment",
+    deployments: "Deployment",
+    sts: "StatefulSet",
+    statefulset: "StatefulSet",
+    ds: "DaemonSet",
+    daemonset: "DaemonSet",
+    cronjob: "CronJob",
+    cj: "CronJob",
+    job: "Job",
+    jobs: "Job",
+    secret: "Secret",
+    secrets: "Secret",
+    configmap: "ConfigMap",
+    cm: "ConfigMap",
+    hpa: "HorizontalPodAutoscaler",
+    pod: "Pod",
+    po: "Pod",
+    pvc: "PersistentVolumeClaim",
+    pv: "PersistentVolume",
+    scaledobject: "ScaledObject",
+    servicemonitor: "ServiceMonitor",
+    prometheusrule: "PrometheusRule",
+    apiservice: "APIService",
+    rec: "RedisEnterpriseCluster",
+    rerc: "RedisEnterpriseRemoteCluster",
+    reaadb: "RedisEnterpriseActiveActiveDatabase",
+    networkpolicy: "NetworkPolicy",
+    ingress: "Ingress",
+    all: "all",
+};
+
+/** Shell words of one command line, up to a comment, pipe or continuation. */
+function words(command: string): string[] {
+    const out: string[] = [];
+    for (const m of command.matchAll(/(?:'[^']*'|"[^"]*"|[^\s'"])+/g)) {
+        const w = m[0];
+        if (w === "#" || w === "|" || w === "\\" || w === "&&" || w === ";" || w.startsWith("#")) break;
+        out.push(w.replace(/'([^']*)'|"([^"]*)"/g, "$1$2"));
+    }
+    return out;
+}
+
+export interface KubectlContext {
+    /** Each stack's cluster objects. */
+    stacks: Record<string, ClusterObject[]>;
+    /** kubeconfig contexts the stacks name (cluster.context). */
+    contexts: string[];
+    /** Objects an earlier command of the same document creates (`kubectl create job <name>`). */
+    created?: ClusterObject[];
+}
+
+/**
+ * What is wrong with a kubectl command against the stacks: every problem names what the command
+ * expects and what no stack has. A command is right when some stack has everything it names.
+ */
+export function kubectlProblems(command: string, ctx: KubectlContext): string[] {
+    const w = words(command);
+    if (w[0] !== "kubectl") return [];
+    const args = w.slice(1);
+    const flag = (...names: string[]) => {
+        for (let i = 0; i < args.length; i++) {
+            for (const n of names) {
+                if (args[i] === n) return args[i + 1];
+                if (args[i].startsWith(`${n}=`)) return args[i].slice(n.length + 1);
+            }
+        }
+        return undefined;
+    };
+    const namespace = flag("-n", "--namespace");
+    const allNamespaces = args.includes("-A") || args.includes("--all-namespaces");
+    const container = flag("-c", "--container");
+    const selector = flag("-l", "--selector");
+    const jsonpath = /^jsonpath=\{\.data\.([^}]+)\}$/.exec(flag("-o", "--output") ?? "")?.[1]?.replace(/\\\./g, ".");
+    const positional = args.filter((a, i) => {
+        if (a.startsWith("-")) return false;
+        const prev = args[i - 1];
+        return !(prev && /^(-n|--namespace|-c|--container|-l|--selector|-o|--output|--timeout|--for)$/.test(prev));
+    });
+    const verb = positional[0];
+    if (verb === "config") {
+        const context = positional[1] === "use-context" ? positional[2] : undefined;
+        return context && !ctx.contexts.includes(context)
+            ? [`\`${command}\`: no stack names the kubeconfig context ${context} (cluster.context)`]
+            : [];
+    }
+    if (["apply", "delete", "scale", "version", "cluster-info", "auth"].includes(verb ?? "") && positional.length < 3)
+        return [];
+
+    // What the command names: kind/name words, or `<verb> <kinds> [name]`.
+    type Ref = { kind: string; name?: string };
+    const refs: Ref[] = [];
+    const rest = verb === "rollout" ? positional.slice(2) : positional.slice(1);
+    for (const a of rest.filter((x) => x.includes("/") && !x.includes("://"))) {
+        const [kind, name] = a.split("/");
+        refs.push({ kind: KINDS[kind.toLowerCase()] ?? kind, name });
+    }
+    const from = flag("--from");
+    if (from) {
+        const [kind, name] = from.split("/");
+        refs.push({ kind: KINDS[kind.toLowerCase()] ?? kind, name });
+    }
+    const plain = rest.filter((x) => !x.includes("/"));
+    if (["get", "describe", "rollout", "wait", "delete", "scale"].includes(verb ?? "") && plain.length > 0) {
+        const kinds = plain[0].split(",").map((k) => KINDS[k.toLowerCase()] ?? k);
+        for (const kind of kinds) refs.push({ kind, name: plain[1] });
+    }
+    if ((verb === "exec" || verb === "logs") && plain[0]) refs.push({ kind: "Pod", name: plain[0] });
+    const created = verb === "create" && positional[1] === "job" ? positional[2] : undefined;
+
+    const unknownKinds = refs.filter((r) => !Object.values(KINDS).includes(r.kind));
+    if (unknownKinds.length)
+        return [`\`${command}\`: unknown kind(s) ${unknownKinds.map((r) => r.kind).join(", ")} (add them to KINDS)`];
+
+    const inStack = (objects: ClusterObject[]): string[] => {
+        const all = [...objects, ...(ctx.created ?? [])];
+        const misses: string[] = [];
+        const inNs = (o: ClusterObject) =>
+            allNamespaces || namespace === undefined || o.namespace === undefined || o.namespace === namespace;
+        if (
+            namespace &&
+            !all.some((o) => o.kind === "Namespace" && o.name === namespace) &&
+            !all.some((o) => o.namespace === namespace)
+        )
+            misses.push(`namespace ${namespace}`);
+        for (const ref of refs) {
+            // Listing a kind names no object (`kubectl get hpa -n ecommerce`): the namespace is what counts.
+            if (ref.kind === "all" || (!ref.name && (verb === "get" || verb === "describe"))) continue;
+            const matches = all.filter((o) => o.kind === ref.kind && inNs(o) && (!ref.name || o.name === ref.name));
+            if (matches.length === 0) {
+                misses.push(`${ref.kind}${ref.name ? ` ${ref.name}` : "s"}${namespace ? ` in ${namespace}` : ""}`);
+                continue;
+            }
+            if (verb === "port-forward" && ref.kind === "Service") {
+                const remote = args.filter((a) => /^\d+:\d+$/.test(a)).map((a) => Number(a.split(":")[1]));
+                for (const port of remote)
+                    if (!matches.some((m) => m.ports?.includes(port)))
+                        misses.push(`port ${port} on Service ${ref.name}`);
+            }
+            if (container && ["Pod", "StatefulSet", "Deployment", "DaemonSet", "Job"].includes(ref.kind))
+                if (!matches.some((m) => !m.containers || m.containers.includes(container)))
+                    misses.push(`container ${container} in ${ref.kind} ${ref.name}`);
+            if (jsonpath && ref.kind === "Secret")
+                if (!matches.some((m) => !m.dataKeys || m.dataKeys.includes(jsonpath)))
+                    misses.push(`key ${jsonpath} in Secret ${ref.name}`);
+        }
+        if (selector) {
+            const labels = Object.fromEntries(selector.split(",").map((kv) => kv.split("=")));
+            if (!all.some((o) => inNs(o) && o.podLabels && selectorMatches({ matchLabels: labels }, o.podLabels)))
+                misses.push(`objects labelled ${selector}${namespace ? ` in ${namespace}` : ""}`);
+        }
+        return misses;
+    };
+    const results = Object.entries(ctx.stacks).map(([stack, objects]) => ({ stack, misses: inStack(objects) }));
+    if (created && ctx.created)
+        ctx.created.push({ kind: "Job", name: created, namespace, podLabels: {}, source: "an earlier command" });
+    if (results.some((r) => r.misses.length === 0)) return [];
+    const best = results.sort((a, b) => a.misses.length - b.misses.length)[0];
+    return [`\`${command}\`: no stack has ${best.misses.join(", ")} (closest: stack ${best.stack})`];
+}
+
+/** kubectl commands of a Markdown document: in code spans and code blocks, one per line. */
+export function kubectlCommands(markdown: string): string[] {
+    const out: string[] = [];
+    for (const block of markdown.matchAll(/```[a-z]*\n([\s\S]*?)```/g))
+        for (const line of block[1].split("\n")) {
+            const m = /kubectl\s.*/.exec(line);
+            if (m && !/^\s*#/.test(line)) out.push(m[0]);
+        }
+    const prose = markdown.replace(/```[\s\S]*?```/g, "");
+    for (const span of prose.matchAll(/`(kubectl [^`]+)`/g)) out.push(span[1].replace(/\\\|/g, "|"));
+    return out;
+}
