@@ -74,6 +74,8 @@ function assertPlain(problems: string[]) {
         assert.match(p, /^(ecommerce-platform|kubernetes|[a-z-]+):\S/, `names no key: ${p}`);
         assert.match(p, /expected|unknown key|unknown namespace|is ignored|is not/, `says nothing expected: ${p}`);
         assert.ok(p.length < 1000, `too long (${p.length} characters): ${p.slice(0, 200)}...`);
+        // Objects are summarised by their keys ({requests, limits}), never dumped.
+        assert.doesNotMatch(p, /\{"[^"]*":/, `an object dumped in: ${p}`);
     }
 }
 
