@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { configOf, ROOT, STACKS } from "./harness/stack-config";
 import { deployedStack, prefetch } from "./harness/evaluate";
-import { type ClusterObject, clusterObjects, kubectlCommands, kubectlProblems } from "./harness/docs";
+import { type ClusterObject, clusterObjects, declaredObjects, kubectlCommands, kubectlProblems } from "./harness/docs";
 import { claimedUrns } from "./harness/urns";
 import type { StackEvaluation } from "./harness/types";
 
@@ -96,8 +96,9 @@ describe("documentation matches what the stacks create", () => {
 
     for (const doc of DOCUMENTS) {
         it(`${doc}: every kubectl command names namespaces, objects, ports, containers and keys some stack has`, async () => {
-            const commands = kubectlCommands(read(doc));
-            const ctx = { ...(await context()), created: [] as ClusterObject[] };
+            const text = read(doc);
+            const commands = kubectlCommands(text);
+            const ctx = { ...(await context()), created: declaredObjects(text) };
             assert.deepEqual(
                 commands.flatMap((c) => kubectlProblems(c, ctx)),
                 [],

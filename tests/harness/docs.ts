@@ -121,6 +121,9 @@ export function chartMadeObjects(resources: RecordedResource[]): ClusterObject[]
                 dataKeys: ["tls.crt", "tls.key", "ca.crt"],
                 source: `Certificate ${ns}/${o.metadata.name} (cert-manager)`,
             });
+        // CloudNativePG: a Cluster's instance pods <name>-1..n (the first the primary) and its Services.
+        if (o.kind === "Cluster" && o.apiVersion.startsWith("postgresql.cnpg.io/"))
+            out.push(...cnpgObjects(o.metadata.name!, ns, o.spec?.instances ?? 1));
         // KEDA makes the HPA of a ScaledObject, named keda-hpa-<name> unless the ScaledObject names it.
         if (o.kind === "ScaledObject")
             out.push({
@@ -131,6 +134,35 @@ export function chartMadeObjects(resources: RecordedResource[]): ClusterObject[]
             });
     }
     return out;
+}
+
+/** What the CloudNativePG operator makes for a Cluster: instance pods and the rw/ro/r Services. */
+export function cnpgObjects(name: string, namespace: string, instances: number): ClusterObject[] {
+    const src = `Cluster ${namespace}/${name} (CloudNativePG operator)`;
+    return [
+        ...Array.from({ length: instances }, (_, i) => ({
+            kind: "Pod",
+            name: `${name}-${i + 1}`,
+            namespace,
+            containers: ["postgres"],
+            podLabels: { "cnpg.io/cluster": name, "cnpg.io/instanceRole": i === 0 ? "primary" : "replica" },
+            source: src,
+        })),
+        ...["rw", "ro", "r"].map((suffix) => serviceObject(`${name}-${suffix}`, namespace, [5432], src)),
+    ];
+}
+
+/**
+ * Objects a document says it creates itself (`<!-- creates: Cluster databases/postgres-restore-1201 -->`),
+ * e.g. a restored database cluster its commands then name; with what the operator makes for them.
+ */
+export function declaredObjects(markdown: string): ClusterObject[] {
+    return [...markdown.matchAll(/<!-- creates: (\w+) ([a-z0-9-]+)\/([a-z0-9-]+) -->/g)].flatMap(
+        ([, kind, ns, name]) => [
+            { kind, name, namespace: ns, source: "the document" },
+            ...(kind === "Cluster" ? cnpgObjects(name, ns, 1) : []),
+        ],
+    );
 }
 
 /** Every object of a stack's cluster the docs may name: the program's, the charts', and pods of StatefulSets. */
@@ -191,13 +223,21 @@ const KINDS: Record<string, string> = {
     reaadb: "RedisEnterpriseActiveActiveDatabase",
     networkpolicy: "NetworkPolicy",
     ingress: "Ingress",
+    cluster: "Cluster",
+    clusters: "Cluster",
+    backup: "Backup",
+    backups: "Backup",
+    scheduledbackup: "ScheduledBackup",
+    scheduledbackups: "ScheduledBackup",
+    database: "Database",
+    objectstore: "ObjectStore",
     all: "all",
 };
 
 /** Shell words of one command line, up to a comment, pipe or continuation. */
 function words(command: string): string[] {
     const out: string[] = [];
-    for (const m of command.matchAll(/(?:'[^']*'|"[^"]*"|[^\s'"])+/g)) {
+    for (const m of command.matchAll(/(?:'[^']*'|"[^"]*"|\$\([^)]*\)|[^\s'"])+/g)) {
         const w = m[0];
         if (w === "#" || w === "|" || w === "\\" || w === "&&" || w === ";" || w.startsWith("#")) break;
         out.push(w.replace(/'([^']*)'|"([^"]*)"/g, "$1$2"));
@@ -221,7 +261,9 @@ export interface KubectlContext {
 export function kubectlProblems(command: string, ctx: KubectlContext): string[] {
     const w = words(command);
     if (w[0] !== "kubectl") return [];
-    const args = w.slice(1);
+    // After `--` comes the command a pod runs (kubectl exec ... -- psql): not kubectl's arguments.
+    const dashes = w.indexOf("--");
+    const args = w.slice(1, dashes < 0 ? undefined : dashes);
     const flag = (...names: string[]) => {
         for (let i = 0; i < args.length; i++) {
             for (const n of names) {
@@ -237,7 +279,8 @@ export function kubectlProblems(command: string, ctx: KubectlContext): string[] 
     const selector = flag("-l", "--selector");
     const jsonpath = /^jsonpath=\{\.data\.([^}]+)\}$/.exec(flag("-o", "--output") ?? "")?.[1]?.replace(/\\\./g, ".");
     const positional = args.filter((a, i) => {
-        if (a.startsWith("-")) return false;
+        // Flags, and words the shell fills in ($(...), $VAR): nothing to check.
+        if (a.startsWith("-") || a.includes("$")) return false;
         const prev = args[i - 1];
         return !(prev && /^(-n|--namespace|-c|--container|-l|--selector|-o|--output|--timeout|--for)$/.test(prev));
     });
@@ -330,6 +373,8 @@ export function kubectlCommands(markdown: string): string[] {
         for (const line of block[1].split("\n")) {
             const m = /kubectl\s.*/.exec(line);
             if (m && !/^\s*#/.test(line)) out.push(m[0]);
+            // A command inside $(...) is a command too.
+            for (const inner of line.matchAll(/\$\((kubectl [^)]*)\)/g)) out.push(inner[1]);
         }
     const prose = markdown.replace(/```[\s\S]*?```/g, "");
     for (const span of prose.matchAll(/`(kubectl [^`]+)`/g)) out.push(span[1].replace(/\\\|/g, "|"));
