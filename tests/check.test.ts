@@ -57,8 +57,14 @@ describe("npm run check", () => {
             /https:\/\/api\.us\.shop\.example\.com\/payments\/ \(VirtualService ecommerce\/payment-public\)/,
         );
         assert.match(text, /LoadBalancer warung-kopi\/frontend-public:80 \(internal, from 10\.0\.0\.0\/8\)/);
-        assert.match(text, /postgres:16\.6-alpine/);
-        assert.match(text, /StatefulSet warung-kopi\/postgres claim data per replica: 50Gi/);
+
+        assert.match(text, /Cluster databases\/postgres: data 50Gi \+ WAL 20Gi per instance, 3 instance\(s\)/);
+        assert.match(text, /ghcr\.io\/cloudnative-pg\/postgresql/);
+        assert.match(
+            (await checkStack("dev")).text,
+            /StatefulSet warung-kopi\/postgres claim data per replica: 2Gi/,
+            "dev keeps the shop's own PostgreSQL",
+        );
         assert.match(
             text,
             /kube-prometheus-stack prometheus\.prometheusSpec\.storageSpec\.volumeClaimTemplate\.spec: 50Gi/,

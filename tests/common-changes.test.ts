@@ -196,7 +196,7 @@ describe("docs/common-changes.md, tried", () => {
     });
 
     describe("rotate a generated secret", () => {
-        const rows = [...recipe("rotate").body.matchAll(/^\| [^|]+ \| `(urn:[^`]+)` \| ([^|]+) \|/gm)].map((m) => ({
+        const rows = [...recipe("rotate").body.matchAll(/^\|[^|]*\| `(urn:[^`]+)` \| ([^|]+) \|/gm)].map((m) => ({
             urn: m[1],
             secrets: [...m[2].matchAll(/`([^`/]+\/[^`]+)`/g)].map((s) => s[1]).sort(),
         }));
@@ -215,12 +215,13 @@ describe("docs/common-changes.md, tried", () => {
             }
         });
 
-        it("names each password's URN in us, and exactly the Secrets a replacement updates in the same deploy", async () => {
-            const { resources } = await deployedStack("us");
+        it("names each password's URN in a stack, and exactly the Secrets a replacement updates in the same deploy", async () => {
             for (const row of rows) {
+                const stack = /^urn:pulumi:([^:]+)::/.exec(row.urn)![1];
+                const { resources } = await deployedStack(stack);
                 assert.ok(
                     resources.some((r) => r.urn === row.urn),
-                    `${row.urn} is no resource of us`,
+                    `${row.urn} is no resource of ${stack}`,
                 );
                 // The Secrets take the password as an input: replacing it changes them in the same `pulumi up`.
                 const holders = resources

@@ -102,7 +102,12 @@ function storageOf(r: RecordedResource): string[] {
         for (const [k, x] of Object.entries(v)) if (k !== "metadata") walk(x, path ? `${path}.${k}` : k);
     };
     if (r.type.endsWith(":PersistentVolume")) out.push(`${label}: ${r.inputs?.spec?.capacity?.storage}`);
-    else if (r.type.endsWith(":RedisEnterpriseCluster"))
+    else if (/^kubernetes:postgresql\.cnpg\.io\/[^:]+:Cluster$/.test(r.type)) {
+        const { storage, walStorage, instances } = r.inputs?.spec ?? {};
+        out.push(
+            `${label}: data ${storage?.size}${walStorage ? ` + WAL ${walStorage.size}` : ""} per instance, ${instances ?? 1} instance(s)`,
+        );
+    } else if (r.type.endsWith(":RedisEnterpriseCluster"))
         out.push(`${label}: ${r.inputs?.spec?.persistentSpec?.volumeSize ?? "(operator default)"} per node`);
     else if (r.type.endsWith(":PersistentVolumeClaim")) walk(r.inputs?.spec, "");
     else if (r.type.endsWith(":StatefulSet"))
@@ -170,6 +175,9 @@ export function summarise(evaluation: StackEvaluation, nodes: number): LayerSumm
         const spec = podTemplate(o)?.spec;
         for (const c of [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])])
             if (c.image && !s.images.includes(c.image)) s.images.push(c.image);
+        // Operators' custom resources that name their pods' image (CloudNativePG's Cluster).
+        if (typeof o.spec?.imageName === "string" && !s.images.includes(o.spec.imageName))
+            s.images.push(o.spec.imageName);
         const e = endpoints(o);
         s.publicEndpoints.push(...e.public);
         s.internalEndpoints.push(...e.internal);
@@ -186,7 +194,8 @@ export function summarise(evaluation: StackEvaluation, nodes: number): LayerSumm
         if (ns.quota && !fitsQuota(ns.max, ns.quota)) s.overQuota.push(ns.namespace);
     }
     for (const [ns, s] of namespaceLayer)
-        if (!counted.has(ns)) s.capacity.push(`${ns}: chart workloads only (sized by config/sizing.ts), no quota`);
+        if (!counted.has(ns))
+            s.capacity.push(`${ns}: pods of charts and operators only (sized by config/sizing.ts), no quota`);
     const byKey = new Map(resources.map((r) => [`${r.type}::${r.name}`, r]));
     for (const f of evaluate(resources.map(toPolicyResource))) {
         const r = f.resource ? byKey.get(f.resource) : undefined;
