@@ -48,10 +48,10 @@ const byUrn = (r: StackEvaluation) => new Map(r.resources.map((x) => [x.urn, x])
 const AWS_KEYS = { accessKeyId: "AKIAADDONSTESTKEY0001", secretAccessKey: "addons-test-aws-secret-9f8e7d" };
 const CLOUDFLARE = { apiToken: "addons-test-cloudflare-token-4c3b2a" };
 
-/** Every layer flipped from the stack's default (the dev stack gets external-dns on Cloudflare with a token). */
 /** Charts that create cert-manager Certificates and Issuers themselves: they wait for cert-manager too. */
 const CHARTS_WITH_CERTIFICATES = ["plugin-barman-cloud"];
 
+/** Every layer flipped from the stack's default (the dev stack gets external-dns on Cloudflare with a token). */
 function flippedLayers(stack: Stack): Record<string, unknown> {
     const cfg = configOf(stack);
     const layers = {
@@ -72,12 +72,17 @@ function flippedLayers(stack: Stack): Record<string, unknown> {
     // The regions' tls and dns settings would be ignored without cert-manager and external-dns (a
     // configuration error): the flipped stack file leaves them out (null removes a key). Where the
     // distribution runs its own metrics-server, forcing ours on needs the profile to say it has none.
+    // Without the shop, its settings and its database's would be ignored too.
     const { stackFile } = stackConfig(ROOT, stack);
     const cluster = stackFile.config?.["ecommerce-platform:cluster"] as Record<string, unknown>;
+    const scheduling = stackFile.config?.["ecommerce-platform:scheduling"] as Record<string, unknown>;
     return {
         layers,
         tls: null,
         dns: null,
+        ...(layers.shop
+            ? {}
+            : { shop: null, cloudNativePg: null, scheduling: { ...scheduling, databaseNodeAffinity: undefined } }),
         ...(layers.metricsServer && cfg.cluster.profile.metricsServerProvided
             ? { cluster: { ...cluster, profile: { metricsServerProvided: false } } }
             : {}),
