@@ -62,7 +62,11 @@ export function poolsFor(
 }
 
 const describePool = (p: NodePool) =>
-    `${p.name} (labels ${JSON.stringify(p.labels)}, taints ${
+    `${p.name} (labels ${
+        Object.entries(p.labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(", ") || "none"
+    }, taints ${
         p.taints.map((t) => `${t.key}${t.value !== undefined ? `=${t.value}` : ""}:${t.effect}`).join(", ") || "none"
     })`;
 

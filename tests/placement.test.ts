@@ -277,7 +277,7 @@ describe("placement that fits", () => {
                 "tolerations that miss a pool's taint",
                 "eu",
                 (r) => (r.scheduling.tolerations = []),
-                /no node pool takes the stack's pods.*general \(labels \{"workload-class":"general"\}, taints dedicated=ecommerce:NoSchedule\)/,
+                /no node pool takes the stack's pods.*general \(labels workload-class=general, taints dedicated=ecommerce:NoSchedule\)/,
             ],
             [
                 "more Redis Enterprise nodes than the pools keep",
