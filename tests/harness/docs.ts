@@ -2,7 +2,7 @@
 // (namespaces, objects, ports, containers, Secret keys, label selectors), objects named by kind,
 // URNs, and files of the repository. Pure functions over evaluated stacks, so a test can run them on
 // a damaged document too.
-import { selectorMatches } from "../../policy/rules";
+import { PROFILES } from "../../config/profiles";
 import { type K8sObject, kubernetesObjects, podTemplate } from "./k8s";
 import type { RecordedResource } from "./types";
 
@@ -165,6 +165,14 @@ export function declaredObjects(markdown: string): ClusterObject[] {
     );
 }
 
+/** The default StorageClass each distribution's clusters come with (config/profiles.ts): a cluster's own object. */
+export const distributionObjects = (): ClusterObject[] =>
+    Object.entries(PROFILES).flatMap(([distribution, p]) =>
+        p.storage.defaultClassProvided && p.storage.defaultClass
+            ? [{ kind: "StorageClass", name: p.storage.defaultClass, source: `${distribution} clusters` }]
+            : [],
+    );
+
 /** Every object of a stack's cluster the docs may name: the program's, the charts', and pods of StatefulSets. */
 export function clusterObjects(resources: RecordedResource[]): ClusterObject[] {
     const own = kubernetesObjects(resources).map((o: K8sObject): ClusterObject => {
@@ -225,6 +233,18 @@ const KINDS: Record<string, string> = {
     ingress: "Ingress",
     cluster: "Cluster",
     clusters: "Cluster",
+    node: "Node",
+    nodes: "Node",
+    csidriver: "CSIDriver",
+    storageclass: "StorageClass",
+    sc: "StorageClass",
+    pods: "Pod",
+    gateway: "Gateway",
+    redb: "RedisEnterpriseDatabase",
+    reuser: "RedisEnterpriseUser",
+    reacl: "RedisEnterpriseACL",
+    rerole: "RedisEnterpriseRole",
+    rerolebinding: "RedisEnterpriseRoleBinding",
     backup: "Backup",
     backups: "Backup",
     scheduledbackup: "ScheduledBackup",
@@ -282,7 +302,10 @@ export function kubectlProblems(command: string, ctx: KubectlContext): string[] 
         // Flags, and words the shell fills in ($(...), $VAR): nothing to check.
         if (a.startsWith("-") || a.includes("$")) return false;
         const prev = args[i - 1];
-        return !(prev && /^(-n|--namespace|-c|--container|-l|--selector|-o|--output|--timeout|--for)$/.test(prev));
+        return !(
+            prev &&
+            /^(-n|--namespace|-c|--container|-l|--selector|-o|--output|--timeout|--for|-L|--label-columns)$/.test(prev)
+        );
     });
     const verb = positional[0];
     if (verb === "config") {
@@ -298,9 +321,10 @@ export function kubectlProblems(command: string, ctx: KubectlContext): string[] 
     type Ref = { kind: string; name?: string };
     const refs: Ref[] = [];
     const rest = verb === "rollout" ? positional.slice(2) : positional.slice(1);
+    // kind/name words (an annotation like external-dns.alpha.kubernetes.io/controller=none is none).
     for (const a of rest.filter((x) => x.includes("/") && !x.includes("://"))) {
         const [kind, name] = a.split("/");
-        refs.push({ kind: KINDS[kind.toLowerCase()] ?? kind, name });
+        if (KINDS[kind.toLowerCase()]) refs.push({ kind: KINDS[kind.toLowerCase()], name });
     }
     const from = flag("--from");
     if (from) {
@@ -333,6 +357,10 @@ export function kubectlProblems(command: string, ctx: KubectlContext): string[] 
         for (const ref of refs) {
             // Listing a kind names no object (`kubectl get hpa -n ecommerce`): the namespace is what counts.
             if (ref.kind === "all" || (!ref.name && (verb === "get" || verb === "describe"))) continue;
+            // A placeholder (deployment/<service>) names any; nodes and CSI drivers are the cluster's own; so is
+            // what kube-system holds that no stack puts there (the distribution's components, prerequisites).
+            if (ref.name?.includes("<") || ref.kind === "Node" || ref.kind === "CSIDriver") continue;
+            if (namespace === "kube-system" && !all.some((o) => o.kind === ref.kind && o.name === ref.name)) continue;
             const matches = all.filter((o) => o.kind === ref.kind && inNs(o) && (!ref.name || o.name === ref.name));
             if (matches.length === 0) {
                 misses.push(`${ref.kind}${ref.name ? ` ${ref.name}` : "s"}${namespace ? ` in ${namespace}` : ""}`);
@@ -351,9 +379,12 @@ export function kubectlProblems(command: string, ctx: KubectlContext): string[] 
                 if (!matches.some((m) => !m.dataKeys || m.dataKeys.includes(jsonpath)))
                     misses.push(`key ${jsonpath} in Secret ${ref.name}`);
         }
-        if (selector) {
-            const labels = Object.fromEntries(selector.split(",").map((kv) => kv.split("=")));
-            if (!all.some((o) => inNs(o) && o.podLabels && selectorMatches({ matchLabels: labels }, o.podLabels)))
+        if (selector && namespace !== "kube-system") {
+            // key=value pairs, and bare keys (the label is present).
+            const pairs = selector.split(",").map((kv) => kv.split("="));
+            const fits = (labels: Record<string, string>) =>
+                pairs.every(([k, v]) => (v === undefined ? k in labels : labels[k] === v));
+            if (!all.some((o) => inNs(o) && o.podLabels && fits(o.podLabels)))
                 misses.push(`objects labelled ${selector}${namespace ? ` in ${namespace}` : ""}`);
         }
         return misses;
