@@ -72,6 +72,16 @@ export function chartMadeObjects(resources: RecordedResource[]): ClusterObject[]
                 const j = values.fullnameOverride ?? release;
                 // The v2 all-in-one: query UI 16686, OTLP gRPC 4317 and HTTP 4318.
                 out.push(serviceObject(j, ns, [16686, 4317, 4318], src), workload("Deployment", j, ns, src));
+                if (values.esIndexCleaner?.enabled) out.push(workload("CronJob", `${j}-es-index-cleaner`, ns, src));
+                break;
+            }
+            case "opensearch": {
+                // StatefulSet and Service <clusterName>-<nodeGroup>, pods ...-0..n with container opensearch.
+                const name = `${values.clusterName ?? "opensearch-cluster"}-${values.nodeGroup ?? "master"}`;
+                out.push(serviceObject(name, ns, [9200, 9300], src));
+                out.push(workload("StatefulSet", name, ns, src, ["opensearch"]));
+                for (let i = 1; i < (values.replicas ?? 3); i++)
+                    out.push({ ...workload("Pod", `${name}-${i}`, ns, src, ["opensearch"]) });
                 break;
             }
             case "gateway": {
@@ -195,7 +205,20 @@ export function clusterObjects(resources: RecordedResource[]): ClusterObject[] {
     const pods = all
         .filter((o) => o.kind === "StatefulSet")
         .map((s) => ({ ...s, kind: "Pod", name: `${s.name}-0`, source: `${s.source}, StatefulSet ${s.name}` }));
-    return [...all, ...pods];
+    // A StatefulSet's claim templates make the claims <template>-<statefulset>-<ordinal>.
+    const claims = kubernetesObjects(resources)
+        .filter((o) => o.kind === "StatefulSet")
+        .flatMap((o) =>
+            (o.spec?.volumeClaimTemplates ?? []).flatMap((t: any) =>
+                Array.from({ length: o.spec?.replicas ?? 1 }, (_, i) => ({
+                    kind: "PersistentVolumeClaim",
+                    name: `${t.metadata?.name}-${o.metadata.name}-${i}`,
+                    namespace: o.metadata.namespace,
+                    source: `StatefulSet ${o.metadata.namespace}/${o.metadata.name}`,
+                })),
+            ),
+        );
+    return [...all, ...pods, ...claims];
 }
 
 const KINDS: Record<string, string> = {
@@ -293,7 +316,9 @@ export function kubectlProblems(command: string, ctx: KubectlContext): string[] 
         }
         return undefined;
     };
-    const namespace = flag("-n", "--namespace");
+    // A value the shell fills in ("$1", $NS) could be anything: not checked.
+    const given = (v: string | undefined) => (v?.includes("$") ? undefined : v);
+    const namespace = given(flag("-n", "--namespace"));
     const allNamespaces = args.includes("-A") || args.includes("--all-namespaces");
     const container = flag("-c", "--container");
     const selector = flag("-l", "--selector");
