@@ -36,6 +36,16 @@ const DOCUMENTS = [
 ];
 const read = (doc: string) => fs.readFileSync(path.join(ROOT, doc), "utf8");
 
+/** Names of the repository's files, anywhere in it (a bare `deploy.yml` may mean .github/workflows/deploy.yml). */
+const REPOSITORY_FILES = new Set<string>();
+(function walk(dir: string) {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (["node_modules", ".git", ".cache"].includes(e.name)) continue;
+        if (e.isDirectory()) walk(path.join(dir, e.name));
+        else REPOSITORY_FILES.add(e.name);
+    }
+})(ROOT);
+
 async function evaluations(): Promise<Record<string, StackEvaluation>> {
     return {
         ...Object.fromEntries(await Promise.all(STACKS.map(async (s) => [s, await deployedStack(s)] as const))),
@@ -222,9 +232,8 @@ describe("documentation matches what the stacks create", () => {
                 if (/[<*{]/.test(rel)) continue;
                 const bareFile = !rel.includes("/") && /^[\w.-]+\.(ts|js|cjs|mjs|md|ya?ml|json|sql)$/.test(rel);
                 if (!bareFile && !top.includes(rel.split("/")[0])) continue;
-                const places = bareFile ? [rel, path.join(path.dirname(doc), rel)] : [rel];
-                if (!places.some((p) => fs.existsSync(path.join(ROOT, p))))
-                    problems.push(`${doc}: \`${code}\` does not exist`);
+                const found = bareFile ? REPOSITORY_FILES.has(rel) : fs.existsSync(path.join(ROOT, rel));
+                if (!found) problems.push(`${doc}: \`${code}\` does not exist`);
             }
             for (const [, link] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
                 if (/^[a-z]+:/.test(link)) continue;

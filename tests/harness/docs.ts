@@ -91,6 +91,14 @@ export function chartMadeObjects(resources: RecordedResource[]): ClusterObject[]
                 out.push(serviceObject(release, ns, ports, src), workload("Deployment", release, ns, src));
                 break;
             }
+            case "istiod":
+                // The mesh configuration and the injector's template, by name.
+                out.push(
+                    { kind: "ConfigMap", name: "istio", namespace: ns, source: src },
+                    { kind: "ConfigMap", name: "istio-sidecar-injector", namespace: ns, source: src },
+                    workload("Deployment", "istiod", ns, src, ["discovery"]),
+                );
+                break;
             case "metrics-server":
                 out.push(
                     serviceObject(release, ns, [443], src),
@@ -238,6 +246,8 @@ const KINDS: Record<string, string> = {
     jobs: "Job",
     secret: "Secret",
     secrets: "Secret",
+    sa: "ServiceAccount",
+    serviceaccount: "ServiceAccount",
     configmap: "ConfigMap",
     cm: "ConfigMap",
     hpa: "HorizontalPodAutoscaler",
