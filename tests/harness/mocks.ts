@@ -3,7 +3,7 @@
 // "deployed", random and TLS resources return values, stack references return what the test says
 // the peer published.
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 
 const digest = (s: string, n = 8) => createHash("sha256").update(s).digest("hex").slice(0, n);
 
@@ -34,6 +34,31 @@ function k8sState(type: string, name: string, inputs: any): any {
             state.status = { loadBalancer: { ingress: [{ ip: `203.0.113.${(n % 250) + 1}` }] } };
     }
     return state;
+}
+
+/**
+ * A real key pair where the program reads the key (signing keys whose public half it publishes as a
+ * JWKS): RSA up to 2048 bits and ECDSA. Larger RSA keys (the mesh CAs, which nothing in the program
+ * parses) keep the placeholder PEM: generating them would cost a second per stack evaluation.
+ */
+function realKey(inputs: any): Record<string, string> {
+    const algorithm = inputs.algorithm ?? "RSA";
+    if (algorithm === "RSA" && (inputs.rsaBits ?? 2048) > 2048) return {};
+    const pair =
+        algorithm === "ECDSA"
+            ? generateKeyPairSync("ec", { namedCurve: inputs.ecdsaCurve === "P384" ? "P-384" : "P-256" })
+            : algorithm === "RSA"
+              ? generateKeyPairSync("rsa", { modulusLength: inputs.rsaBits ?? 2048 })
+              : undefined;
+    if (!pair) return {};
+    const pkcs8 = pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const traditional =
+        algorithm === "RSA" ? pair.privateKey.export({ type: "pkcs1", format: "pem" }).toString() : pkcs8;
+    return {
+        privateKeyPem: traditional,
+        privateKeyPemPkcs8: pkcs8,
+        publicKeyPem: pair.publicKey.export({ type: "spki", format: "pem" }).toString(),
+    };
 }
 
 export class PlatformMocks implements pulumi.runtime.Mocks {
@@ -112,6 +137,7 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
                     publicKeyPem: pem("PUBLIC KEY"),
                     certPem: pem("CERTIFICATE"),
                     certRequestPem: pem("CERTIFICATE REQUEST"),
+                    ...(type === "tls:index/privateKey:PrivateKey" ? realKey(inputs) : {}),
                 },
             };
         }

@@ -1,0 +1,230 @@
+// The pods the charts run, as the pinned charts label them (the program records only the Helm
+// releases): namespace, pod labels, service account, whether they are Istio proxies, and the
+// NetworkPolicy the chart itself adds for them. A pod is present when its chart's release is.
+import type { PlatformConfig } from "../../../config";
+import { nodePodLabels } from "../../../components/redis-enterprise/plan";
+import type { K8sObject } from "../k8s";
+import type { Pod } from "./pod";
+
+type ChartPod = Omit<Pod, "id" | "owner" | "annotations" | "ports" | "hostNetwork"> & {
+    chart: string;
+    ports?: number[];
+    hostNetwork?: boolean;
+};
+
+/** Chart pods by role (kube-prometheus-stack with fullnameOverride kps, jaeger, keda, istio, cert-manager, external-dns). */
+export function chartPodCatalogue(cfg: PlatformConfig): Record<string, ChartPod> {
+    const mon = cfg.monitoring.namespace;
+    return {
+        istiod: {
+            chart: "istiod",
+            namespace: "istio-system",
+            labels: { app: "istiod", istio: "pilot" },
+            serviceAccount: "istiod",
+            ports: [15010, 15012, 15014, 15017],
+            // global.networkPolicy: xDS, CA and webhook in, everything out.
+            chartPolicy: { ingressPorts: [15010, 15012, 15014, 15017], egress: "any" },
+        },
+        ingressGateway: {
+            chart: "gateway:istio-ingressgateway",
+            namespace: "istio-ingress",
+            labels: { app: "istio-ingressgateway", istio: "ingressgateway" },
+            serviceAccount: "istio-ingressgateway",
+            proxy: "gateway",
+            ports: [80, 443, 15021, 15020, 15090],
+        },
+        eastWestGateway: {
+            chart: "gateway:istio-eastwestgateway",
+            namespace: "istio-system",
+            labels: { app: "istio-eastwestgateway", istio: "eastwestgateway" },
+            serviceAccount: "istio-eastwestgateway",
+            proxy: "gateway",
+            ports: [15443, 15021, 15020, 15090],
+        },
+        prometheus: {
+            chart: "kube-prometheus-stack",
+            namespace: mon,
+            labels: {
+                "app.kubernetes.io/name": "prometheus",
+                "operator.prometheus.io/name": "kps-prometheus",
+                prometheus: "kps-prometheus",
+            },
+            serviceAccount: "kps-prometheus",
+            ports: [9090],
+        },
+        alertmanager: {
+            chart: "kube-prometheus-stack",
+            namespace: mon,
+            labels: { "app.kubernetes.io/name": "alertmanager", alertmanager: "kps-alertmanager" },
+            serviceAccount: "kps-alertmanager",
+            ports: [9093, 9094],
+        },
+        grafana: {
+            chart: "kube-prometheus-stack",
+            namespace: mon,
+            labels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "kube-prometheus-stack" },
+            serviceAccount: "kube-prometheus-stack-grafana",
+            ports: [3000],
+        },
+        kubeStateMetrics: {
+            chart: "kube-prometheus-stack",
+            namespace: mon,
+            labels: {
+                "app.kubernetes.io/name": "kube-state-metrics",
+                "app.kubernetes.io/instance": "kube-prometheus-stack",
+            },
+            serviceAccount: "kube-prometheus-stack-kube-state-metrics",
+            ports: [8080],
+        },
+        prometheusOperator: {
+            chart: "kube-prometheus-stack",
+            namespace: mon,
+            labels: { app: "kube-prometheus-stack-operator", release: "kube-prometheus-stack" },
+            serviceAccount: "kps-operator",
+            ports: [10250],
+        },
+        admissionJob: {
+            chart: "kube-prometheus-stack",
+            namespace: mon,
+            labels: { app: "kube-prometheus-stack-admission-create", release: "kube-prometheus-stack" },
+            serviceAccount: "kps-admission",
+        },
+        jaeger: {
+            chart: "jaeger",
+            namespace: mon,
+            labels: {
+                "app.kubernetes.io/name": "jaeger",
+                "app.kubernetes.io/instance": "jaeger",
+                "app.kubernetes.io/component": "all-in-one",
+            },
+            serviceAccount: "jaeger",
+            ports: [4317, 4318, 16686, 8888],
+        },
+        kedaOperator: {
+            chart: "keda",
+            namespace: "keda",
+            labels: { app: "keda-operator", "app.kubernetes.io/name": "keda-operator" },
+            serviceAccount: "keda-operator",
+            ports: [9666, 8080],
+        },
+        kedaMetricsApiServer: {
+            chart: "keda",
+            namespace: "keda",
+            labels: {
+                app: "keda-operator-metrics-apiserver",
+                "app.kubernetes.io/name": "keda-operator-metrics-apiserver",
+            },
+            serviceAccount: "keda-metrics-server",
+            ports: [6443, 8080],
+        },
+        kedaWebhooks: {
+            chart: "keda",
+            namespace: "keda",
+            labels: { app: "keda-admission-webhooks", "app.kubernetes.io/name": "keda-admission-webhooks" },
+            serviceAccount: "keda-webhook",
+            ports: [9443, 8080],
+        },
+        clusterDns: {
+            chart: "(the cluster's DNS)",
+            namespace: "kube-system",
+            labels: { ...cfg.cluster.profile.dns.podLabels },
+            serviceAccount: "coredns",
+            ports: [53],
+            // kube-system is not the program's: its pods are not fenced by anything the program sends.
+            chartPolicy: { ingressPorts: "any", egress: "any" },
+        },
+        certManager: {
+            chart: "cert-manager",
+            namespace: "cert-manager",
+            labels: {
+                "app.kubernetes.io/name": "cert-manager",
+                "app.kubernetes.io/instance": "cert-manager",
+                "app.kubernetes.io/component": "controller",
+                ...(cfg.dns.workloadIdentity?.podLabels ?? {}),
+            },
+            serviceAccount: "cert-manager",
+            ports: [9402],
+        },
+        externalDns: {
+            chart: "external-dns",
+            namespace: "external-dns",
+            labels: {
+                "app.kubernetes.io/name": "external-dns",
+                "app.kubernetes.io/instance": "external-dns",
+                ...(cfg.dns.workloadIdentity?.podLabels ?? {}),
+            },
+            serviceAccount: "external-dns",
+            ports: [7979],
+        },
+        redisEnterpriseNode: {
+            chart: "redis-enterprise-operator",
+            namespace: "redis-enterprise",
+            labels: nodePodLabels(cfg.region),
+            serviceAccount: `rec-${cfg.region}`,
+            ports: [8070, 9443, 12000],
+        },
+    };
+}
+
+/** The release a pod belongs to ("gateway:<release>" names a gateway release); "(...)": not a release. */
+function releaseOf(chart: string, releases: any[]): any {
+    if (chart.startsWith("(")) return {};
+    if (chart.startsWith("gateway:")) return releases.find((r) => r.name === chart.slice("gateway:".length));
+    return releases.find((r) => r.chart === chart);
+}
+
+export function chartPods(cfg: PlatformConfig, releases: any[]): Pod[] {
+    return Object.entries(chartPodCatalogue(cfg))
+        .map(([role, p]) => ({ role, p, release: releaseOf(p.chart, releases) }))
+        .filter(({ release }) => !!release)
+        .map(({ role, p, release }) => ({
+            id: `chart ${p.namespace}/${role}`,
+            owner: { kind: "chart", name: role },
+            namespace: p.namespace,
+            labels: p.labels,
+            annotations: {},
+            serviceAccount: p.serviceAccount,
+            proxy: p.proxy,
+            ports: (p.ports ?? []).map((containerPort) => ({ containerPort })),
+            hostNetwork: !!p.hostNetwork,
+            chartPolicy: p.chartPolicy ?? gatewayChartPolicy(p, release),
+        }));
+}
+
+/** The gateway chart's own NetworkPolicy, when its values enable it: its ports in, everything out. */
+function gatewayChartPolicy(p: ChartPod, release: any) {
+    const enabled = release?.values?.global?.networkPolicy?.enabled === true;
+    return p.proxy === "gateway" && enabled
+        ? { ingressPorts: [15021, 15020, 15090, 80, 443], egress: "any" as const }
+        : undefined;
+}
+
+/** A chart pod by role, when its chart is installed. */
+export function chartPod(pods: Pod[], role: string): Pod | undefined {
+    return pods.find((p) => p.owner.kind === "chart" && p.owner.name === role);
+}
+
+/**
+ * Objects operators create from the custom resources the program sends (not recorded either): the
+ * Redis Enterprise operator's database Services, named after the database, on its port, with the
+ * cluster's node pods behind them.
+ */
+export function operatorObjects(cfg: PlatformConfig, objects: K8sObject[]): K8sObject[] {
+    return objects
+        .filter((o) => o.kind === "RedisEnterpriseDatabase" || o.kind === "RedisEnterpriseActiveActiveDatabase")
+        .map((db) => ({
+            apiVersion: "v1",
+            kind: "Service",
+            metadata: { name: db.metadata.name, namespace: db.metadata.namespace, labels: { app: "redis-enterprise" } },
+            spec: {
+                selector: nodePodLabels(cfg.region),
+                ports: [
+                    {
+                        name: "redis",
+                        port: db.spec.databasePort ?? db.spec.globalConfigurations?.databasePort,
+                        targetPort: db.spec.databasePort ?? db.spec.globalConfigurations?.databasePort,
+                    },
+                ],
+            },
+        }));
+}
