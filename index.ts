@@ -5,6 +5,8 @@ import { ClusterAddons, PublicDns } from "./components/addons";
 import { CloudNativePg } from "./components/cloudnative-pg";
 import type { StackContext } from "./components/contracts";
 import { cacheConsumers, CoreServices } from "./components/core-services";
+import { descriptionOf } from "./components/core-services/catalog";
+import { type FlowInputs, FlowTable } from "./components/flows";
 import { selectorLabels } from "./components/labels";
 import { ServiceMesh } from "./components/mesh";
 import { NAMESPACES } from "./components/names";
@@ -36,8 +38,28 @@ export = async () => {
     // Cluster add-ons a fresh cluster lacks (metrics-server, cert-manager and its ClusterIssuer).
     const addons = new ClusterAddons("addons", { ctx, scrapedFrom: monitoring?.namespace });
 
+    // Who calls whom (components/flows.ts): NetworkPolicies, AuthorizationPolicies and the hosts that stay
+    // regional derive from it. The data stores' places are known once their layers decided them (below).
+    const traffic: FlowInputs = {
+        cfg,
+        shop: layers.shop,
+        coreServices: layers.coreServices,
+        mesh: layers.mesh,
+        multiCluster: layers.multiCluster,
+        monitoringNamespace: monitoring?.namespace,
+        // Core services whose description keeps records in the shop's PostgreSQL (payment's transactions).
+        databaseClients: cfg.services.filter((s) => descriptionOf(s.name).transactionHistory).map((s) => s.name),
+    };
+    const regional = new FlowTable(traffic);
+
     const mesh = layers.mesh
-        ? new ServiceMesh("mesh", { ctx, peers, issuer: addons.issuer, tracing: monitoring?.tracing })
+        ? new ServiceMesh("mesh", {
+              ctx,
+              peers,
+              issuer: addons.issuer,
+              tracing: monitoring?.tracing,
+              clusterLocalHosts: regional.clusterLocalHosts(),
+          })
         : undefined;
     // external-dns watches the mesh's Gateways and VirtualServices: it starts after their CRDs. The
     // Redis Enterprise names stay out of public DNS unless config publishes them.
@@ -77,6 +99,13 @@ export = async () => {
                   paymentClients: layers.coreServices ? paymentPods : undefined,
               })
             : undefined;
+    // The table with the data stores where their layers placed them (Redis Enterprise, CloudNativePG).
+    const flows = new FlowTable({
+        ...traffic,
+        shopCache: redis?.caches[SHOP_CACHE_USER],
+        serviceCaches: redis?.caches,
+        database: postgres ? { ...postgres.shop.endpoint, meshed: false } : undefined,
+    });
 
     // Applications. The shop's database also keeps payment's transaction history.
     const shop = layers.shop
@@ -86,9 +115,9 @@ export = async () => {
               monitoring,
               tls: !!addons.issuer,
               cache: redis?.caches[SHOP_CACHE_USER],
-              cacheClients: layers.coreServices && !redis ? [namespacePeer(NAMESPACES.coreServices)] : [],
               database: postgres?.shop,
-              transactionHistoryClients: layers.coreServices && !postgres ? paymentPods : undefined,
+              flows,
+              paymentLogin: layers.coreServices && traffic.databaseClients.length > 0,
           })
         : undefined;
     const sharedShopCache = shop?.cache;
@@ -103,6 +132,7 @@ export = async () => {
                       ? Object.fromEntries(cacheConsumers(cfg).map((c) => [c.name, sharedShopCache]))
                       : {}),
               transactionDatabase: postgres?.payment ?? shop?.transactionDatabase,
+              flows,
           })
         : undefined;
 

@@ -212,6 +212,21 @@ export interface PublicRouteArgs {
     timeout?: string;
 }
 
+/** An Istio security policy (AuthorizationPolicy or RequestAuthentication): its name and spec. */
+export interface MeshPolicy {
+    name: string;
+    spec: pulumi.Input<Record<string, unknown>>;
+}
+
+/** Identity-based authorization of one namespace. */
+export interface MeshAuthorizationArgs {
+    namespace: string;
+    /** AuthorizationPolicies (the action is in each spec), e.g. from the flow table. */
+    policies: MeshPolicy[];
+    /** RequestAuthentications: the issuers (and keys) whose user tokens the workloads validate. */
+    requestAuthentications?: MeshPolicy[];
+}
+
 /** The service mesh, as the layers whose workloads join it see it. */
 export interface MeshContract {
     /** Resources that injected workloads and Istio custom resources wait for (CRDs + istiod's webhook). */
@@ -226,6 +241,8 @@ export interface MeshContract {
     proxyResources: Resources;
     trafficPolicy(name: string, args: TrafficPolicyArgs, parent: pulumi.Resource): void;
     publicRoute(name: string, args: PublicRouteArgs, parent: pulumi.Resource): pulumi.Resource;
+    /** AuthorizationPolicies and RequestAuthentications of a namespace, after the Istio CRDs and webhook. */
+    authorization(name: string, args: MeshAuthorizationArgs, parent: pulumi.Resource): void;
 }
 
 /** One alerting rule (monitoring.coreos.com/v1 PrometheusRule `spec.groups[].rules[]`). */

@@ -2,10 +2,10 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
 import type { Autoscaling, Resources } from "../config";
-import type { EgressRule, IngressRule, Peer, StackContext } from "./contracts";
+import type { EgressRule, IngressRule, StackContext } from "./contracts";
 import { container, type HealthCheck, isReplicated, metricsAnnotations, podSpec } from "./defaults";
 import { appLabels, selectorLabels } from "./labels";
-import { allowFrom, networkPolicy, scrapeRule, tcp } from "./network";
+import { networkPolicy } from "./network";
 
 export interface MicroserviceArgs {
     ctx: StackContext;
@@ -45,15 +45,13 @@ export interface MicroserviceArgs {
      * declare that port, named `http-metrics`.
      */
     metricsSidecar?: input.core.v1.Container;
-    /** Sources allowed to reach the serving port. */
-    allowFrom: Peer[];
-    /** Destinations (with ports) the workload may reach, besides DNS. */
-    allowTo?: EgressRule[];
+    /** Who may connect, on which ports (from the flow table: components/flows.ts); [] = nobody. */
+    ingress: IngressRule[];
+    /** Where the workload may connect besides DNS and the mesh (from the flow table); [] = nowhere. */
+    egress: EgressRule[];
     /** Mount a Kubernetes API token (only for workloads that call the API). */
     automountServiceAccountToken?: boolean;
     podAnnotations?: Record<string, string>;
-    /** Namespace that Prometheus scrapes from; metrics ingress is allowed from it. */
-    monitoringNamespace?: string;
     /** Resources the Deployment must wait for (e.g. the mesh's injection webhook). */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -181,12 +179,6 @@ export class Microservice extends pulumi.ComponentResource {
         );
         this.address = pulumi.interpolate`${this.service.metadata.name}.${this.service.metadata.namespace}.svc.cluster.local:${this.servicePort}`;
 
-        const ingress: IngressRule[] = [
-            ...allowFrom(args.allowFrom, tcp(args.port.containerPort)),
-            ...(args.metricsPort && args.monitoringNamespace
-                ? [scrapeRule(args.monitoringNamespace, args.metricsPort)]
-                : []),
-        ];
         networkPolicy(
             `${name}-netpol`,
             {
@@ -194,8 +186,8 @@ export class Microservice extends pulumi.ComponentResource {
                 name: args.name,
                 labels,
                 podSelector: this.selector,
-                ingress,
-                egress: args.allowTo,
+                ingress: args.ingress,
+                egress: args.egress,
             },
             o,
         );

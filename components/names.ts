@@ -63,3 +63,27 @@ export const DATABASES = {
 
 /** The prefix every cache key of a consumer (the shop, a core service) starts with: its Redis ACL admits only these. */
 export const cacheKeyPrefix = (consumer: string) => `${consumer}:`;
+/** The mesh's trust domain (Istio's default): principals are `<trust domain>/ns/<namespace>/sa/<account>` in every region. */
+export const TRUST_DOMAIN = "cluster.local";
+
+/** Ports of the reference service (apps/service.js) in every application pod: HTTP and Prometheus metrics. */
+export const APP_PORTS = { http: 8080, metrics: 9464 } as const;
+
+/**
+ * The shop's workloads: each names its Deployment, StatefulSet, Job or CronJob, its ServiceAccount and
+ * its pods' `app.kubernetes.io/name`, which the flow table (components/flows.ts) selects.
+ */
+export const SHOP_WORKLOADS = {
+    frontend: "frontend",
+    backend: "backend",
+    worker: "worker",
+    postgres: "postgres",
+    redis: "redis",
+    migrate: "db-migrate",
+    /** Dev: the Job that creates the roles and databases on the shop's own PostgreSQL. */
+    roles: "postgres-roles",
+    backup: "postgres-backup",
+} as const;
+
+/** Prometheus's pods (kube-prometheus-stack): the only pods of the monitoring namespace that scrape. */
+export const PROMETHEUS_POD_LABELS = { "app.kubernetes.io/name": "prometheus" } as const;

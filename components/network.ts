@@ -3,6 +3,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { EgressRule, IngressRule, Peer } from "./contracts";
+import { PROMETHEUS_POD_LABELS } from "./names";
 
 export type Ports = { protocol: "TCP" | "UDP"; port: number | string }[];
 
@@ -25,14 +26,9 @@ export const anyAddress = (except?: string[]): Peer => ({
     ipBlock: { cidr: "0.0.0.0/0", ...(except?.length ? { except } : {}) },
 });
 
-/** Ingress: `peers` may open connections to `ports` (no peers = no rule: an empty `from` would admit everyone). */
-export function allowFrom(peers: Peer[], ports: Ports): IngressRule[] {
-    return peers.length > 0 ? [{ from: peers, ports }] : [];
-}
-
-/** Ingress rule: Prometheus, in the monitoring namespace, may scrape `port`. */
+/** Ingress rule: Prometheus (its pods in the monitoring namespace, nothing else there) may scrape `port`. */
 export function scrapeRule(monitoringNamespace: string, port: number): IngressRule {
-    return { from: [namespacePeer(monitoringNamespace)], ports: tcp(port) };
+    return { from: [namespacePeer(monitoringNamespace, PROMETHEUS_POD_LABELS)], ports: tcp(port) };
 }
 
 export interface NetworkPolicyArgs {

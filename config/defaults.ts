@@ -36,15 +36,18 @@ export const IMAGES: PlatformConfig["images"] = {
  * The core services and their flows: who calls whom, and which paths of the public API host the
  * gateway routes to them. A service added in a stack file (name, flows, resources) runs the same way.
  */
-export const CORE_SERVICE_FLOWS: Pick<PlatformConfig["services"][number], "name" | "publicPrefix" | "calls">[] = [
-    // Public; asks recommendation for "customers also bought" and checks tokens with auth.
-    { name: "product-catalog", publicPrefix: "/catalog", calls: ["recommendation", "auth"] },
-    // Public (checkout); checks tokens with auth; writes its transactions to PostgreSQL.
-    { name: "payment", publicPrefix: "/payments", calls: ["auth"] },
-    // Internal, called by product-catalog; checks tokens for personalised results.
-    { name: "recommendation", calls: ["auth"] },
-    // Public: the OIDC issuer (discovery, JWKS, token endpoint); called by every other service.
-    { name: "auth", publicPrefix: "/auth", calls: [] },
+export const CORE_SERVICE_FLOWS: Pick<
+    PlatformConfig["services"][number],
+    "name" | "publicPrefix" | "calls" | "userPaths"
+>[] = [
+    // Public browsing (no token needed); asks recommendation for "customers also bought", and auth for its keys.
+    { name: "product-catalog", publicPrefix: "/catalog", calls: ["recommendation", "auth"], userPaths: [] },
+    // Public (checkout): every request charges or reads a signed-in user's payments; writes its transactions to PostgreSQL.
+    { name: "payment", publicPrefix: "/payments", calls: ["auth"], userPaths: ["/*"] },
+    // Internal, called by product-catalog; personalised when the request carries the user's token.
+    { name: "recommendation", calls: ["auth"], userPaths: [] },
+    // Public: the OIDC issuer (discovery, JWKS, authorize, token: no token needed); userinfo acts for the user.
+    { name: "auth", publicPrefix: "/auth", calls: [], userPaths: ["/userinfo"] },
 ];
 
 /** Defaults are stack-file input: the same shape a stack file writes, before parsing. */

@@ -32,3 +32,4 @@ export { type ClusterProfile, PROFILES, resolveProfile } from "./profiles";
 export { SIZING, WORKLOADS, type Workload } from "./sizing";
 export { crossFieldProblems, type Problem } from "./rules";
 export * from "./quantity";
+export * from "./cidr";

@@ -3,6 +3,7 @@
 // configuration (tier defaults merged in) and what the stack file itself gave (`given`): a setting
 // the stack names but the program would not use is an error, a tier default that goes unused is not.
 import { digestPinProblem, type NodePool, type Taint, type Toleration } from "./fields";
+import { cidrContains } from "./cidr";
 import type { ImageName, LayerName, PlatformConfig } from "./schema";
 import { didYouMean, suggestion } from "./messages";
 import { WORKLOADS, type Workload } from "./sizing";
@@ -470,6 +471,19 @@ export const RULES: Rule[] = [
                 `expected a private network range in a ${c.tier} stack: the internet reaches the shop through the Istio ingress gateway (HTTPS), not the plain-HTTP frontend-public`,
             ),
         ),
+    (c) => {
+        // Direct access is for machines outside the cluster: a range inside the pod or service range
+        // would admit pods (the frontend's policy excepts those ranges from wider networks).
+        const { podCidrs, serviceCidrs } = c.cluster.profile.network;
+        return c.shop.directAccessCidrs.flatMap((range, i) => {
+            const inside = [...podCidrs, ...serviceCidrs].find((cluster) => cidrContains(cluster, range));
+            return when(
+                inside,
+                ["shop", "directAccessCidrs", i],
+                `expected a network outside the cluster: ${range} lies in its pod or service range ${inside}, whose pods would reach the frontend's plain-text port (set cluster.profile.network if the cluster uses other ranges)`,
+            );
+        });
+    },
     (c) =>
         when(
             c.layers.metricsServer && c.cluster.profile.metricsServerProvided,

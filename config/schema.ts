@@ -67,6 +67,13 @@ export type ImageName = (typeof IMAGE_NAMES)[number];
 
 /** Redis Enterprise memory size, as the database custom resources take it. */
 const memorySize = z.string().regex(/^\d+(MB|GB)$/, "expected a Redis Enterprise memory size such as 512MB or 2GB");
+/** An Istio path match: exact (/userinfo), prefix (/orders/*) or every path (/*). */
+const userPath = z
+    .string()
+    .regex(
+        /^\/[A-Za-z0-9._~/-]*\*?$/,
+        "expected a path such as /userinfo, /orders/* or /* (a trailing * matches a prefix)",
+    );
 
 const pathPrefix = z
     .string({ message: "expected a path prefix such as /catalog" })
@@ -83,6 +90,11 @@ const coreService = z
         calls: z.array(dnsLabel, { message: "expected a list of core service names, e.g. [auth]" }).default([]),
         /** Whether it uses the distributed cache. */
         cache: bool.default(true),
+        /**
+         * Paths (as the service receives them, after the gateway's prefix) that act for a signed-in user:
+         * requests need a valid access token from the auth service, from any caller.
+         */
+        userPaths: z.array(userPath).default([]),
     })
     .superRefine(checkScaling)
     .transform(normalizeScaling);

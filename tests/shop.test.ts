@@ -451,7 +451,7 @@ prefetch(
     ...STACKS.map((stack) => ({ stack })),
     { stack: "us", stackOutputs: ALL_PEERS_OF_US },
     { stack: "dev", configOverrides: { layers: { mesh: false, tracing: false } } },
-    { stack: "us", configOverrides: { shop: { directAccessCidrs: ["10.42.0.0/16", "192.168.7.0/24"] } } },
+    { stack: "us", configOverrides: { shop: { directAccessCidrs: ["10.42.0.0/16", "172.31.7.0/24"] } } },
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -1425,15 +1425,15 @@ describe("Warung Kopi shop, variations", function () {
 
     it("takes the direct-access networks from shop.directAccessCidrs, for the load balancer and the NetworkPolicy alike", async () => {
         const s = await stackShop("us", {
-            configOverrides: { shop: { directAccessCidrs: ["10.42.0.0/16", "192.168.7.0/24"] } },
+            configOverrides: { shop: { directAccessCidrs: ["10.42.0.0/16", "172.31.7.0/24"] } },
         });
         assert.deepEqual(named(s.all, "Service", "frontend-public", NS).spec.loadBalancerSourceRanges, [
             "10.42.0.0/16",
-            "192.168.7.0/24",
+            "172.31.7.0/24",
         ]);
         const frontend = workloadEndpoint(s.all, "Deployment", "frontend");
         assert.ok(allowed(s.all, { ip: "10.42.1.2" }, frontend, 8080));
-        assert.ok(allowed(s.all, { ip: "192.168.7.9" }, frontend, 8080));
+        assert.ok(allowed(s.all, { ip: "172.31.7.9" }, frontend, 8080));
         assert.ok(!allowed(s.all, { ip: "10.43.1.2" }, frontend, 8080), "outside the configured ranges");
     });
 

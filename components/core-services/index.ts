@@ -16,6 +16,7 @@ import type {
     MonitoringContract,
     StackContext,
 } from "../contracts";
+import type { FlowTable } from "../flows";
 import { serviceFqdn } from "../hosts";
 import { partLabels, selectorLabels } from "../labels";
 import { NAMESPACES } from "../names";
@@ -36,6 +37,8 @@ export interface CoreServicesArgs {
     caches: Record<string, CacheEndpoint>;
     /** Payment's login on the transactional PostgreSQL (the shop's), when that runs. */
     transactionDatabase?: DatabaseAccess;
+    /** Who calls whom: every NetworkPolicy and AuthorizationPolicy of the namespace comes from it. */
+    flows: FlowTable;
 }
 
 /**
@@ -85,10 +88,6 @@ export function cacheConsumers(cfg: PlatformConfig): CacheConsumer[] {
             pods: namespacePeer(NAMESPACE, selectorLabels(s.name)),
         }));
 }
-
-/** The services that call `service`, from every service's configured calls. */
-export const callersOf = (cfg: PlatformConfig, service: string) =>
-    cfg.services.filter((s) => s.calls.includes(service)).map((s) => s.name);
 
 export class CoreServices extends pulumi.ComponentResource {
     /** Endpoints, commands, pending links and published data for the stack outputs. */
@@ -178,7 +177,7 @@ export class CoreServices extends pulumi.ComponentResource {
                         namespace: NAMESPACE,
                         config,
                         description: descriptionOf(config.name),
-                        callers: callersOf(cfg, config.name),
+                        flows: args.flows,
                         runtime: { configMap: "app-runtime", checksum },
                         cache: cache?.cache,
                         mesh,
@@ -190,6 +189,14 @@ export class CoreServices extends pulumi.ComponentResource {
                 ),
             );
         }
+
+        // Identity-based authorization: nothing is allowed but the flows of the table, by caller principal
+        // (the same principals in every region), and user paths need a valid token.
+        mesh?.authorization(
+            `${name}-authorization`,
+            { namespace: NAMESPACE, policies: args.flows.authorization(NAMESPACE) },
+            this,
+        );
 
         const endpoints: Record<string, pulumi.Input<string>> = {};
         const camel = (n: string) => n.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());

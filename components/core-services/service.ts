@@ -12,28 +12,21 @@ import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { type PlatformConfig, resourcesFor, type ServiceConfig } from "../../config";
 import { requestRateExpr } from "../alerts";
-import type {
-    CacheEndpoint,
-    DatabaseAccess,
-    EgressRule,
-    MeshContract,
-    MonitoringContract,
-    StackContext,
-} from "../contracts";
+import type { CacheEndpoint, DatabaseAccess, MeshContract, MonitoringContract, StackContext } from "../contracts";
 import { container } from "../defaults";
+import type { FlowTable } from "../flows";
 import { publicHosts } from "../hosts";
-import { appLabels, selectorLabels } from "../labels";
+import { appLabels } from "../labels";
 import { Microservice } from "../microservice";
-import { cacheKeyPrefix } from "../names";
-import { namespacePeer, podPeer, tcp } from "../network";
+import { APP_PORTS, cacheKeyPrefix } from "../names";
 import type { ServiceDescription } from "./catalog";
 
 export const PART_OF = "ecommerce";
 /** Container port of every core service, and the Service port in front of it. */
-export const APP_PORT = 8080;
+export const APP_PORT = APP_PORTS.http;
 export const SERVICE_PORT = 80;
 /** Prometheus metrics port of apps/service.js. */
-export const METRICS_PORT = 9464;
+export const METRICS_PORT = APP_PORTS.metrics;
 /** Where a service finds the CA of its cache's server certificate (CACHE_CA_FILE). */
 export const CACHE_CA_DIR = "/etc/cache-tls";
 /** UID/GID of the `node` user in the node image. */
@@ -48,8 +41,8 @@ export interface CoreServiceArgs {
     /** The service's configuration: scaling and flows. */
     config: ServiceConfig;
     description: ServiceDescription;
-    /** Who calls this service (from every service's `calls`). */
-    callers: string[];
+    /** Who calls whom: the service's NetworkPolicy (both directions) comes from it. */
+    flows: FlowTable;
     /** ConfigMap with service.js (apps/service.js) and its checksum (rolls pods when it changes). */
     runtime: { configMap: string; checksum: string };
     /**
@@ -80,7 +73,6 @@ interface Additions {
     volumeMounts: input.core.v1.VolumeMount[];
     initContainers: input.core.v1.Container[];
     podAnnotations: Record<string, string>;
-    egress: EgressRule[];
 }
 
 export class CoreService extends pulumi.ComponentResource {
@@ -107,31 +99,15 @@ export class CoreService extends pulumi.ComponentResource {
             volumeMounts: [],
             initContainers: [],
             podAnnotations: {},
-            egress: [],
         };
         if (d.model) modelArtefact(name, args, d.model, add, o);
         if (d.oidcIssuer) oidcIssuer(name, args, labels, add, o);
         if (d.transactionHistory && args.transactionDatabase)
             transactionHistory(name, args, args.transactionDatabase, labels, add, o);
 
-        // Ingress: the ingress gateway for public services, and the core services that call this one.
-        const allowFrom = [
-            ...(config.publicPrefix && args.mesh ? args.mesh.gatewayPeers : []),
-            ...args.callers.map((c) => podPeer(selectorLabels(c))),
-        ];
-        // Egress: the services it calls, the cache, and what its features need.
-        const allowTo: EgressRule[] = [
-            ...config.calls.map((c) => ({ to: [podPeer(selectorLabels(c))], ports: tcp(APP_PORT) })),
-            ...(args.cache
-                ? [
-                      {
-                          to: [namespacePeer(args.cache.endpoint.namespace, args.cache.endpoint.podSelector)],
-                          ports: tcp(args.cache.endpoint.port),
-                      },
-                  ]
-                : []),
-            ...add.egress,
-        ];
+        // In: the ingress gateway (public services), the services that call this one, the east-west
+        // gateway for callers in other regions, Prometheus. Out: the services it calls, its data.
+        const party = args.flows.of(args.namespace, svc);
         // The cache contract's variables (components/contracts.ts CacheEndpoint).
         const cache = args.cache;
         const cacheEnv = cache
@@ -192,9 +168,8 @@ export class CoreService extends pulumi.ComponentResource {
                 autoscaling: keda ? undefined : autoscaling,
                 externalAutoscaler: !!keda,
                 metricsPort: METRICS_PORT,
-                monitoringNamespace: args.monitoring?.namespace,
-                allowFrom,
-                allowTo,
+                ingress: args.flows.ingress(party),
+                egress: args.flows.egress(party),
                 podAnnotations: { "checksum/app-runtime": args.runtime.checksum, ...add.podAnnotations },
                 dependsOn: args.mesh?.ready,
             },
@@ -224,7 +199,7 @@ export class CoreService extends pulumi.ComponentResource {
                     selector: this.workload.selector,
                     retries: d.retries,
                     timeout: d.timeout,
-                    metricsPort: METRICS_PORT,
+                    plaintextPorts: args.flows.plaintextPorts(party),
                 },
                 this,
             );
@@ -354,6 +329,9 @@ export function oidcSettings(cfg: PlatformConfig): Record<string, string> {
         OIDC_ISSUER: issuer,
         OIDC_DISCOVERY_URL: `${issuer}/.well-known/openid-configuration`,
         OIDC_JWKS_URI: `${issuer}/.well-known/jwks.json`,
+        // Access tokens are for the API host; the mesh accepts no other audience.
+        OIDC_AUDIENCE: `https://${publicHosts(cfg).api}`,
+        OIDC_USERINFO_ENDPOINT: `${issuer}/userinfo`,
         OIDC_AUTHORIZATION_ENDPOINT: `${issuer}/authorize`,
         OIDC_TOKEN_ENDPOINT: `${issuer}/token`,
         OIDC_SCOPES: "openid profile email offline_access",
@@ -363,6 +341,12 @@ export function oidcSettings(cfg: PlatformConfig): Record<string, string> {
         ACCESS_TOKEN_TTL: "15m",
         REFRESH_TOKEN_TTL: "336h",
     };
+}
+
+/** A JWKS document holding one RSA public key (PEM), with its key ID. */
+export function jwks(publicKeyPem: string, kid: string): string {
+    const jwk = crypto.createPublicKey(publicKeyPem).export({ format: "jwk" });
+    return JSON.stringify({ keys: [{ kty: jwk.kty, n: jwk.n, e: jwk.e, kid, alg: "RS256", use: "sig" }] });
 }
 
 /** Tokens signed with a generated RSA key (Secret, mounted read-only); rotate by replacing the key resource. */
@@ -396,6 +380,37 @@ function oidcIssuer(
     );
     add.envFrom.push({ configMapRef: { name: oidc.metadata.name } });
     add.env.push(env("SIGNING_KEY_PATH", "/var/run/secrets/auth/signing-key.pem"), env("SIGNING_KEY_ID", keyId.hex));
+    // Every sidecar of the namespace validates this issuer's tokens against its public key (inline: istiod,
+    // outside the mesh, could not fetch the JWKS from a STRICT mTLS service), so requirements on user
+    // paths hold without a call to auth. A new key is a new JWKS here and in the service at once.
+    if (args.mesh) {
+        const settings = oidcSettings(args.ctx.cfg);
+        args.mesh.authorization(
+            `${name}-issuer`,
+            {
+                namespace: args.namespace,
+                policies: [],
+                requestAuthentications: [
+                    {
+                        name: `${svc}-issuer`,
+                        spec: {
+                            jwtRules: [
+                                {
+                                    issuer: settings.OIDC_ISSUER,
+                                    audiences: [settings.OIDC_AUDIENCE],
+                                    jwks: pulumi
+                                        .all([key.publicKeyPem, keyId.hex])
+                                        .apply(([pem, kid]) => jwks(pem, kid)),
+                                    forwardOriginalToken: true,
+                                },
+                            ],
+                        },
+                    },
+                ],
+            },
+            o.parent!,
+        );
+    }
     add.volumes.push({ name: "signing-key", secret: { secretName: signingKey.metadata.name, defaultMode: 0o440 } });
     add.volumeMounts.push({ name: "signing-key", mountPath: "/var/run/secrets/auth", readOnly: true });
 }
@@ -440,5 +455,4 @@ function transactionHistory(
         secretEnv("TRANSACTION_DB_USER", secret.metadata.name, "username"),
         secretEnv("TRANSACTION_DB_PASSWORD", secret.metadata.name, "password"),
     );
-    add.egress.push({ to: [namespacePeer(endpoint.namespace, endpoint.podSelector)], ports: tcp(endpoint.port) });
 }

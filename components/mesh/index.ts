@@ -14,6 +14,7 @@ import type {
     EgressRule,
     IssuerContract,
     LayerReport,
+    MeshAuthorizationArgs,
     MeshContract,
     Peer,
     PublicRouteArgs,
@@ -37,7 +38,7 @@ import { anyAddress, namespacePeer, networkPolicy, tcp } from "../network";
 import type { PeerRegions } from "../peers";
 import { meshCa } from "./ca";
 import { eastWestAuthorization, eastWestSources, meshPublication, readerAccess, remoteSecrets } from "./multicluster";
-import { meshTrafficPolicy, publicRoute } from "./traffic";
+import { meshAuthorization, meshTrafficPolicy, publicRoute } from "./traffic";
 import { istioCniPaths, istioPlatform } from "./values";
 
 /** Istio Gateway for the public API host, as VirtualServices reference it. */
@@ -53,6 +54,11 @@ export interface ServiceMeshArgs {
     issuer?: IssuerContract;
     /** Where sidecars send spans (OTLP/gRPC), when the stack traces requests. */
     tracing?: { host: string; port: number; namespace: string };
+    /**
+     * Hosts that stay in this cluster (multi-primary merges same-named services of every region): the
+     * regional ones, which no flow reaches from other regions (e.g. the shop and its data).
+     */
+    clusterLocalHosts?: string[];
 }
 
 export class ServiceMesh extends pulumi.ComponentResource implements MeshContract {
@@ -225,6 +231,9 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
                               }
                             : {}),
                         ...(multi ? { defaultConfig: { proxyMetadata: { PROXY_CONFIG_XDS_AGENT: "true" } } } : {}),
+                        ...(multi && args.clusterLocalHosts?.length
+                            ? { serviceSettings: [{ settings: { clusterLocal: true }, hosts: args.clusterLocalHosts }] }
+                            : {}),
                     },
                 }),
             },
@@ -450,6 +459,10 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
 
     publicRoute(name: string, args: PublicRouteArgs, parent: pulumi.Resource): pulumi.Resource {
         return publicRoute(name, { ...args, ctx: this.ctx, ready: this.ready, gateway: PUBLIC_GATEWAY }, parent);
+    }
+
+    authorization(name: string, args: MeshAuthorizationArgs, parent: pulumi.Resource): void {
+        meshAuthorization(name, { ...args, ctx: this.ctx, ready: this.ready }, parent);
     }
 }
 

@@ -2,7 +2,7 @@
 // public API gateway. Services call these; every object waits for the Istio CRDs and istiod.
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import type { PublicRouteArgs, StackContext, TrafficPolicyArgs } from "../contracts";
+import type { MeshAuthorizationArgs, PublicRouteArgs, StackContext, TrafficPolicyArgs } from "../contracts";
 import { publicHosts, serviceFqdn } from "../hosts";
 import { nameLabels } from "../labels";
 
@@ -136,8 +136,8 @@ export interface MeshRouteArgs extends PublicRouteArgs {
 
 /**
  * A VirtualService binding a path of the public API host (Istio Gateway `istio-ingress/public-gateway`)
- * to a service: e.g. https://api.<domain>/catalog -> product-catalog. The service's NetworkPolicy
- * must admit `mesh.gatewayPeers`.
+ * to a service: e.g. https://api.<domain>/catalog -> product-catalog. The flow table
+ * (components/flows.ts) admits the ingress gateway to the service.
  */
 export function publicRoute(
     name: string,
@@ -178,4 +178,32 @@ export function publicRoute(
         },
         { parent, provider: args.ctx.provider, dependsOn: args.ready },
     );
+}
+
+/**
+ * A namespace's AuthorizationPolicies and RequestAuthentications (security.istio.io/v1), named as
+ * given: `kubectl get authorizationpolicy,requestauthentication -n <namespace>` lists them.
+ */
+export function meshAuthorization(
+    name: string,
+    args: MeshAuthorizationArgs & { ctx: StackContext; ready: pulumi.Resource[] },
+    parent: pulumi.Resource,
+): void {
+    const o = { parent, provider: args.ctx.provider, dependsOn: args.ready };
+    const labels = { "app.kubernetes.io/managed-by": "pulumi" };
+    for (const [kind, list] of [
+        ["RequestAuthentication", args.requestAuthentications ?? []],
+        ["AuthorizationPolicy", args.policies],
+    ] as const)
+        for (const p of list)
+            new k8s.apiextensions.CustomResource(
+                `${name}-${kind === "AuthorizationPolicy" ? "authz" : "authn"}-${p.name}`,
+                {
+                    apiVersion: "security.istio.io/v1",
+                    kind,
+                    metadata: { name: p.name, namespace: args.namespace, labels },
+                    spec: p.spec,
+                },
+                o,
+            );
 }

@@ -10,8 +10,9 @@ import { container } from "../defaults";
 import { Microservice } from "../microservice";
 import { nginxExporter } from "./exporters";
 import { frontendBuildResources, NAMES, PART_OF, PORTS, REDIS_CA_DIR, serviceHost, UIDS } from "./plan";
-import type { Peer, StackContext } from "../contracts";
-import { appLabels, selectorLabels } from "../labels";
+import type { StackContext } from "../contracts";
+import type { FlowTable } from "../flows";
+import { appLabels } from "../labels";
 
 const SERVICE_JS = path.resolve(__dirname, "..", "..", "apps", "service.js");
 
@@ -24,16 +25,14 @@ export interface ShopAppsArgs {
     apiKeySecret: k8s.core.v1.Secret;
     redisSecret: k8s.core.v1.Secret;
     /**
-     * Where the cache is (host, port), the egress peer that reaches it, whether the login has a user
-     * name (key `username` of the Redis Secret) and the ConfigMap with its CA (TLS).
+     * Where the cache is (host, port), whether the login has a user name (key `username` of the Redis
+     * Secret) and the ConfigMap with its CA (TLS).
      */
-    cache: { host: pulumi.Input<string>; port: number; peer: Peer; username: boolean; ca?: k8s.core.v1.ConfigMap };
-    /** The database (read-write host and port, for readiness) and the egress peer of its servers. */
-    database: { host: pulumi.Input<string>; port: number; peer: Peer };
-    /** Peers that may reach the frontend and backend besides each other (the mesh's ingress gateway). */
-    gatewayPeers: Peer[];
-    /** Namespace Prometheus scrapes from (metrics ports open to it), when monitoring is on. */
-    monitoringNamespace?: string;
+    cache: { host: pulumi.Input<string>; port: number; username: boolean; ca?: k8s.core.v1.ConfigMap };
+    /** The database (read-write host and port, for readiness). */
+    database: { host: pulumi.Input<string>; port: number };
+    /** Who calls whom: each workload's NetworkPolicy comes from it. */
+    flows: FlowTable;
     /** ClusterIssuer present: the Ingress asks for TLS with Secret `warung-kopi-tls`. */
     tls: boolean;
     dependsOn?: pulumi.Input<pulumi.Resource>[];
@@ -67,7 +66,11 @@ export function frontendNginxConfig(
         `    set $backend http://${backendHost}:${backendPort};`,
         "    location /api/ {",
         "        proxy_pass $backend;",
-        "        proxy_set_header Host $host;",
+        // The upstream's own name as Host: the pod's sidecar routes by it (to the backend, with mTLS). The
+        // client's host (localhost:8080 through port-forward, the load balancer's address) matches no
+        // route and would leave in plain text through PassthroughCluster, which the backend refuses.
+        "        proxy_set_header Host $proxy_host;",
+        "        proxy_set_header X-Forwarded-Host $host;",
         "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "        proxy_set_header X-Forwarded-Proto $scheme;",
         "        proxy_read_timeout 30s;",
@@ -140,16 +143,10 @@ export class ShopApps extends pulumi.ComponentResource {
         const caMounts: input.core.v1.VolumeMount[] = args.cache.ca
             ? [{ name: "redis-ca", mountPath: REDIS_CA_DIR, readOnly: true }]
             : [];
-        const toData: input.networking.v1.NetworkPolicyEgressRule[] = [
-            { to: [args.database.peer], ports: [{ protocol: "TCP", port: args.database.port }] },
-            { to: [args.cache.peer], ports: [{ protocol: "TCP", port: args.cache.port }] },
-        ];
-        const common = {
-            ctx: args.ctx,
-            namespace: ns,
-            partOf: PART_OF,
-            monitoringNamespace: args.monitoringNamespace,
-            dependsOn: args.dependsOn,
+        const common = { ctx: args.ctx, namespace: ns, partOf: PART_OF, dependsOn: args.dependsOn };
+        const traffic = (workload: string) => {
+            const party = args.flows.of(shop.namespace, workload);
+            return { ingress: args.flows.ingress(party), egress: args.flows.egress(party) };
         };
         const nodeApp = {
             command: ["node", "/app/service.js"],
@@ -160,7 +157,6 @@ export class ShopApps extends pulumi.ComponentResource {
             metricsPort: PORTS.metrics,
             health: { http: { path: "/healthz", readyPath: "/readyz", port: "http" } },
         };
-        const peer = (workload: string): Peer => ({ podSelector: { matchLabels: selectorLabels(workload) } });
 
         this.backend = new Microservice(
             `${name}-backend`,
@@ -175,9 +171,8 @@ export class ShopApps extends pulumi.ComponentResource {
                 port: { containerPort: PORTS.backend },
                 replicas: shop.backend.replicas,
                 autoscaling: shop.backend.autoscaling,
-                // The frontend's /api proxy and the Ingress (through the mesh's ingress gateway).
-                allowFrom: [peer(NAMES.frontend), ...args.gatewayPeers],
-                allowTo: toData,
+                // The frontend's /api proxy and the Ingress (through the mesh's ingress gateway); out to the data.
+                ...traffic(NAMES.backend),
             },
             { parent: this },
         );
@@ -196,10 +191,10 @@ export class ShopApps extends pulumi.ComponentResource {
                 port: { containerPort: PORTS.worker },
                 replicas: shop.worker.replicas,
                 autoscaling: shop.worker.autoscaling,
-                // Serves probes only: nothing may connect to it.
-                allowFrom: [],
-                allowTo: [
-                    ...toData,
+                // Serves probes (and metrics) only; reaches the data and the API server.
+                ingress: traffic(NAMES.worker).ingress,
+                egress: [
+                    ...traffic(NAMES.worker).egress,
                     // The API server's address is not known to the program: the API ports, for this pod only.
                     {
                         to: [{ ipBlock: { cidr: "0.0.0.0/0" } }],
@@ -302,11 +297,11 @@ export class ShopApps extends pulumi.ComponentResource {
                     { name: "cache", mountPath: "/var/cache/nginx" },
                 ],
                 // The internet arrives through the Istio ingress gateway (the Ingress); plain-HTTP direct
-                // access (frontend-nodeport, frontend-public) only from the configured private networks.
-                // frontend-public keeps client addresses (externalTrafficPolicy Local), so these ipBlocks
-                // see them; kubectl port-forward is not subject to NetworkPolicy.
-                allowFrom: [...shop.directAccessCidrs.map((cidr) => ({ ipBlock: { cidr } })), ...args.gatewayPeers],
-                allowTo: [{ to: [peer(NAMES.backend)], ports: [{ protocol: "TCP", port: PORTS.backend }] }],
+                // access (frontend-nodeport, frontend-public) only from the configured private networks,
+                // without the cluster's pod and service ranges. frontend-public keeps client addresses
+                // (externalTrafficPolicy Local), so these ipBlocks see them; kubectl port-forward is not
+                // subject to NetworkPolicy. Out: the backend (/api).
+                ...traffic(NAMES.frontend),
             },
             { parent: this },
         );
@@ -320,7 +315,14 @@ export class ShopApps extends pulumi.ComponentResource {
             `${name}-frontend-nodeport`,
             {
                 metadata: { name: NAMES.frontendNodePort, namespace: ns, labels: webLabels },
-                spec: { type: "NodePort", selector: this.frontend.selector, ports: httpPort },
+                // Local: the client's address reaches the pod (no SNAT to the node), so the frontend's
+                // NetworkPolicy and AuthorizationPolicy can check it against the direct-access networks.
+                spec: {
+                    type: "NodePort",
+                    selector: this.frontend.selector,
+                    ports: httpPort,
+                    externalTrafficPolicy: "Local",
+                },
             },
             o,
         );

@@ -12,8 +12,9 @@ import { resourcesFor } from "../../config";
 import { container, podSpec } from "../defaults";
 import { migrationJobName, migrationScripts, NAMES, PART_OF, PAYMENT_DATABASE, UIDS } from "./plan";
 import type { DatabaseEndpoint, StackContext } from "../contracts";
+import type { FlowTable } from "../flows";
 import { appLabels, selectorLabels } from "../labels";
-import { namespacePeer } from "../network";
+import { networkPolicy } from "../network";
 
 /** Lets an injected Istio sidecar run as a native sidecar, so it never keeps a Job's pod alive. */
 export const JOB_POD_ANNOTATIONS = { "sidecar.istio.io/nativeSidecar": "true" };
@@ -41,6 +42,8 @@ export interface DatabaseJobsArgs {
     appLogin: k8s.core.v1.Secret;
     /** The shop's own PostgreSQL (dev): provision its roles, and dump it daily onto this claim. */
     ownServer?: { roles: RoleProvisioning; backupClaim: k8s.core.v1.PersistentVolumeClaim };
+    /** Who calls whom: the jobs' NetworkPolicies (to the database only) come from it. */
+    flows: FlowTable;
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -122,24 +125,22 @@ export class DatabaseJobs extends pulumi.ComponentResource {
                 },
                 o,
             );
-        const toDatabaseOnly = (id: string, workload: string, labels: Record<string, string>) =>
-            new k8s.networking.v1.NetworkPolicy(
+        // Each job reaches the database and nothing else (the flow table).
+        const toDatabaseOnly = (id: string, workload: string, labels: Record<string, string>) => {
+            const party = args.flows.of(cfg.shop.namespace, workload);
+            return networkPolicy(
                 `${name}-${id}-netpol`,
                 {
-                    metadata: { name: workload, namespace: args.namespace, labels },
-                    spec: {
-                        podSelector: { matchLabels: selectorLabels(workload) },
-                        policyTypes: ["Ingress", "Egress"],
-                        egress: [
-                            {
-                                to: [namespacePeer(ep.namespace, ep.podSelector)],
-                                ports: [{ protocol: "TCP", port: ep.port }],
-                            },
-                        ],
-                    },
+                    namespace: args.namespace,
+                    name: workload,
+                    labels,
+                    podSelector: party.pods,
+                    ingress: args.flows.ingress(party),
+                    egress: args.flows.egress(party),
                 },
                 o,
             );
+        };
         const jobPod = (
             workload: string,
             labels: Record<string, string>,

@@ -15,8 +15,9 @@ import type {
     StackContext,
     TrafficPolicyArgs,
 } from "../contracts";
+import type { FlowTable } from "../flows";
 import { selectorLabels } from "../labels";
-import { namespacePeer, podPeer } from "../network";
+import { namespacePeer } from "../network";
 import { ShopApps } from "./apps";
 import { DatabaseJobs } from "./database-jobs";
 import { exporterReachAlert } from "./exporters";
@@ -51,12 +52,12 @@ export interface WarungKopiArgs {
      * TLS); when absent (dev) the shop runs its own Redis.
      */
     cache?: CacheEndpoint;
-    /** Pods of other layers that share the shop's own Redis (the core services, when there is no external cache). */
-    cacheClients: Peer[];
     /** The database from its own layer (CloudNativePG in the regions); when absent the shop runs its own PostgreSQL (dev). */
     database?: ShopDatabase;
-    /** On the shop's own PostgreSQL: the pods that keep payment's transaction history in a database of its own there. */
-    transactionHistoryClients?: Peer[];
+    /** Who calls whom: every NetworkPolicy and AuthorizationPolicy of the shop comes from it. */
+    flows: FlowTable;
+    /** On the shop's own PostgreSQL: payment keeps its transaction history there (its login and database). */
+    paymentLogin: boolean;
 }
 
 export class WarungKopi extends pulumi.ComponentResource {
@@ -64,7 +65,7 @@ export class WarungKopi extends pulumi.ComponentResource {
     public readonly report: LayerReport = {};
     /** The cache the shop uses (its own Redis, or the external one). */
     public readonly cache: CacheEndpoint;
-    /** Payment's ledger on the shop's own PostgreSQL (when it runs one and transactionHistoryClients are given). */
+    /** Payment's ledger on the shop's own PostgreSQL (when it runs one and `paymentLogin` is set). */
     public readonly transactionDatabase?: DatabaseAccess;
 
     /** Pods of the shop that use its database (backend, worker and the database jobs), for the database's ingress. */
@@ -85,7 +86,8 @@ export class WarungKopi extends pulumi.ComponentResource {
         const meshReady = mesh?.ready ?? [];
         const monitoringNamespace = monitoring?.namespace;
         const child = { parent: this };
-        const peer = (workload: string): Peer => podPeer(selectorLabels(workload));
+        const { flows } = args;
+        const party = (workload: string) => flows.of(ns, workload);
 
         // ---- Namespace, quota (every workload at its maximum plus the Jobs), config and credentials.
         const quota = quotaFor(
@@ -116,7 +118,7 @@ export class WarungKopi extends pulumi.ComponentResource {
                     sslMode: "disable",
                 },
                 logins: args.database && { app: args.database.app, migration: args.database.migration },
-                paymentLogin: ownDatabase && !!args.transactionHistoryClients,
+                paymentLogin: ownDatabase && args.paymentLogin,
             },
             child,
         );
@@ -134,14 +136,8 @@ export class WarungKopi extends pulumi.ComponentResource {
                       storageClass: storage.storageClass,
                       credentials: foundation.postgresSecret!,
                       config: foundation.configMap,
-                      clients: [
-                          peer(NAMES.backend),
-                          peer(NAMES.worker),
-                          ...DatabaseJobs.clientSelectors.map(podPeer),
-                          // The payment service keeps its transaction history here, in a database of its own.
-                          ...(args.transactionHistoryClients ?? []),
-                      ],
-                      monitoringNamespace,
+                      // The backend, the worker, the Jobs, payment (its transaction history), Prometheus.
+                      ingress: flows.ingress(party(NAMES.postgres)),
                       dependsOn: meshReady,
                   },
                   child,
@@ -158,9 +154,7 @@ export class WarungKopi extends pulumi.ComponentResource {
             ready: [postgres!.statefulSet],
         };
 
-        let cachePeer: Peer;
         if (args.cache) {
-            cachePeer = namespacePeer(args.cache.namespace, args.cache.podSelector);
             this.cache = args.cache;
         } else {
             const redis = new ShopRedis(
@@ -170,13 +164,11 @@ export class WarungKopi extends pulumi.ComponentResource {
                     namespace,
                     credentials: foundation.redisSecret,
                     storageClassName: storage.storageClass.metadata.name,
-                    clients: [peer(NAMES.backend), peer(NAMES.worker), ...args.cacheClients],
-                    monitoringNamespace,
+                    ingress: flows.ingress(party(NAMES.redis)),
                     dependsOn: meshReady,
                 },
                 child,
             );
-            cachePeer = podPeer(redis.selector);
             this.cache = {
                 // Through the Deployment: whoever gates readiness on the cache (the core services) starts
                 // after it is up, as they do after Redis Enterprise's database.
@@ -210,6 +202,7 @@ export class WarungKopi extends pulumi.ComponentResource {
                     },
                     backupClaim: storage.backupClaim!,
                 },
+                flows,
                 dependsOn: meshReady,
             },
             child,
@@ -228,17 +221,11 @@ export class WarungKopi extends pulumi.ComponentResource {
                 cache: {
                     host: foundation.cacheHost,
                     port: foundation.cachePort,
-                    peer: cachePeer,
                     username: !!args.cache?.username,
                     ca: foundation.cacheCa,
                 },
-                database: {
-                    host: endpoint.host,
-                    port: endpoint.port,
-                    peer: namespacePeer(endpoint.namespace, endpoint.podSelector),
-                },
-                gatewayPeers: mesh?.gatewayPeers ?? [],
-                monitoringNamespace,
+                database: { host: endpoint.host, port: endpoint.port },
+                flows,
                 tls: args.tls,
                 dependsOn: meshReady,
             },
@@ -264,8 +251,14 @@ export class WarungKopi extends pulumi.ComponentResource {
         // (safe for every method, writes included), bounded timeouts.
         if (mesh) {
             const safeRetries = { attempts: 2, perTryTimeout: "3s", retryOn: "connect-failure,refused-stream" };
-            const policy = (id: string, a: Omit<TrafficPolicyArgs, "namespace" | "metricsPort">) =>
-                mesh.trafficPolicy(`${name}-${id}`, { namespace: ns, metricsPort: PORTS.metrics, ...a }, this);
+            // Plain text from outside the mesh only where the flow table has such a caller (Prometheus on
+            // the metrics port, direct access on the frontend's serving port): PERMISSIVE there, STRICT elsewhere.
+            const policy = (id: string, a: Omit<TrafficPolicyArgs, "namespace" | "metricsPort" | "plaintextPorts">) =>
+                mesh.trafficPolicy(
+                    `${name}-${id}`,
+                    { namespace: ns, plaintextPorts: flows.plaintextPorts(party(a.service)), ...a },
+                    this,
+                );
             policy("backend", {
                 service: NAMES.backend,
                 port: PORTS.backend,
@@ -287,10 +280,6 @@ export class WarungKopi extends pulumi.ComponentResource {
                 selector: apps.frontend.selector,
                 retries: safeRetries,
                 timeout: "15s",
-                // Direct access (frontend-nodeport, frontend-public, from shop.directAccessCidrs) is plain
-                // HTTP from outside the mesh to the serving port: PERMISSIVE there (the ingress gateway
-                // still speaks mTLS to it), STRICT on every other port.
-                plaintextPorts: [PORTS.frontendContainer],
             });
             // PostgreSQL and Redis speak TCP (only the DestinationRule and PeerAuthentication apply):
             // mTLS for their clients, plain text for Prometheus on the exporter sidecars' port.
@@ -310,6 +299,8 @@ export class WarungKopi extends pulumi.ComponentResource {
                     retries: "none",
                     timeout: "10s",
                 });
+            // Identity-based authorization: nothing is allowed but the flows of the table, by caller principal.
+            mesh.authorization(`${name}-authorization`, { namespace: ns, policies: flows.authorization(ns) }, this);
         }
 
         // ---- Scrape targets: the services with a metrics port, and the node agent.

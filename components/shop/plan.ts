@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { type PlatformConfig, type Resources, resourcesFor } from "../../config";
 import { parseQuantity } from "../../config/quantity";
 import { serviceFqdn } from "../hosts";
-import { DATABASES } from "../names";
+import { APP_PORTS, DATABASES, SHOP_WORKLOADS } from "../names";
 import { type PodFootprint, type PodShape, podFootprint, type QuotaExtras, quotaFor } from "../quota";
 
 /** `app.kubernetes.io/part-of` of everything the shop runs. */
@@ -30,19 +30,19 @@ export const NAMES = {
     storageClass: "warung-kopi-standard",
     backupVolume: "warung-kopi-backups",
     backupClaim: "postgres-backups",
-    postgres: "postgres",
-    redis: "redis",
-    backend: "backend",
-    worker: "worker",
-    frontend: "frontend",
+    postgres: SHOP_WORKLOADS.postgres,
+    redis: SHOP_WORKLOADS.redis,
+    backend: SHOP_WORKLOADS.backend,
+    worker: SHOP_WORKLOADS.worker,
+    frontend: SHOP_WORKLOADS.frontend,
     frontendNodePort: "frontend-nodeport",
     frontendPublic: "frontend-public",
     ingress: "warung-kopi",
     tlsSecret: "warung-kopi-tls",
-    migrate: "db-migrate",
+    migrate: SHOP_WORKLOADS.migrate,
     /** Dev: creates the roles and databases on the shop's own PostgreSQL (what the operator does in the regions). */
-    roles: "postgres-roles",
-    backup: "postgres-backup",
+    roles: SHOP_WORKLOADS.roles,
+    backup: SHOP_WORKLOADS.backup,
     nodeMetrics: "node-metrics",
 } as const;
 
@@ -50,16 +50,16 @@ export const NAMES = {
 export const nodeAgentsNamespace = (cfg: PlatformConfig) => `${cfg.shop.namespace}-node-agents`;
 
 export const PORTS = {
-    backend: 8080,
-    worker: 8080,
+    backend: APP_PORTS.http,
+    worker: APP_PORTS.http,
     /** nginx-unprivileged listens on 8080; the Service `frontend` publishes it on 80. */
-    frontendContainer: 8080,
+    frontendContainer: APP_PORTS.http,
     frontendService: 80,
     /**
      * /metrics of every shop pod: the reference service (apps/service.js) and the exporter sidecars
      * of PostgreSQL, Redis and the frontend (one scrape port for the whole shop).
      */
-    metrics: 9464,
+    metrics: APP_PORTS.metrics,
     /** nginx stub_status, on the frontend pod's loopback only (read by its exporter sidecar). */
     nginxStatus: 8081,
     postgres: 5432,

@@ -8,8 +8,8 @@ import { container, podSpec } from "../defaults";
 
 import { postgresExporter } from "./exporters";
 import { NAMES, PART_OF, PORTS, UIDS } from "./plan";
-import { scrapeRule } from "../network";
-import type { Peer, StackContext } from "../contracts";
+import { networkPolicy } from "../network";
+import type { IngressRule, StackContext } from "../contracts";
 import { appLabels, selectorLabels } from "../labels";
 
 export interface PostgresArgs {
@@ -20,10 +20,8 @@ export interface PostgresArgs {
     credentials: k8s.core.v1.Secret;
     /** ConfigMap with key DATABASE_NAME. */
     config: k8s.core.v1.ConfigMap;
-    /** Pods allowed to connect (backend, worker, migration and backup jobs). */
-    clients: Peer[];
-    /** Namespace Prometheus scrapes from: the exporter sidecar's port is open to it. */
-    monitoringNamespace?: string;
+    /** Who may connect (the database's clients, Prometheus on the exporter's port), from the flow table. */
+    ingress: IngressRule[];
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -152,19 +150,16 @@ export class Postgres extends pulumi.ComponentResource {
             },
         );
 
-        new k8s.networking.v1.NetworkPolicy(
+        // No egress rule: the database reaches nothing but DNS (namespace-wide allow).
+        networkPolicy(
             `${name}-netpol`,
             {
-                metadata: { name: NAMES.postgres, namespace: args.namespace, labels },
-                spec: {
-                    podSelector: { matchLabels: this.selector },
-                    // No egress rule: the database reaches nothing but DNS (namespace-wide allow).
-                    policyTypes: ["Ingress", "Egress"],
-                    ingress: [
-                        { from: args.clients, ports: [{ protocol: "TCP", port: PORTS.postgres }] },
-                        ...(args.monitoringNamespace ? [scrapeRule(args.monitoringNamespace, PORTS.metrics)] : []),
-                    ],
-                },
+                namespace: args.namespace,
+                name: NAMES.postgres,
+                labels,
+                podSelector: this.selector,
+                ingress: args.ingress,
+                egress: [],
             },
             o,
         );

@@ -6,8 +6,8 @@ import { container, podSpec } from "../defaults";
 
 import { redisExporter } from "./exporters";
 import { NAMES, PART_OF, PORTS, redisMaxMemoryMb, UIDS } from "./plan";
-import { scrapeRule } from "../network";
-import type { Peer, StackContext } from "../contracts";
+import { networkPolicy } from "../network";
+import type { IngressRule, StackContext } from "../contracts";
 import { appLabels, selectorLabels } from "../labels";
 
 export interface ShopRedisArgs {
@@ -15,10 +15,8 @@ export interface ShopRedisArgs {
     namespace: pulumi.Input<string>;
     /** Secret with key `password`. */
     credentials: k8s.core.v1.Secret;
-    /** Pods allowed to connect. */
-    clients: Peer[];
-    /** Namespace Prometheus scrapes from: the exporter sidecar's port is open to it. */
-    monitoringNamespace?: string;
+    /** Who may connect (the cache's clients, Prometheus on the exporter's port), from the flow table. */
+    ingress: IngressRule[];
     /** StorageClass for the optional data volume (config shop.redis.storage). */
     storageClassName: pulumi.Input<string>;
     dependsOn?: pulumi.Input<pulumi.Resource>[];
@@ -26,7 +24,7 @@ export interface ShopRedisArgs {
 
 /**
  * Deployment and Service `redis` (one replica, password from the Secret, no disk unless
- * shop.redis.storage is set), with a NetworkPolicy that admits only the given clients.
+ * shop.redis.storage is set), with a NetworkPolicy that admits only its clients.
  */
 export class ShopRedis extends pulumi.ComponentResource {
     public readonly deployment: k8s.apps.v1.Deployment;
@@ -139,18 +137,15 @@ export class ShopRedis extends pulumi.ComponentResource {
             o,
         );
 
-        new k8s.networking.v1.NetworkPolicy(
+        networkPolicy(
             `${name}-netpol`,
             {
-                metadata: { name: NAMES.redis, namespace: args.namespace, labels },
-                spec: {
-                    podSelector: { matchLabels: this.selector },
-                    policyTypes: ["Ingress", "Egress"],
-                    ingress: [
-                        { from: args.clients, ports: [{ protocol: "TCP", port: PORTS.redis }] },
-                        ...(args.monitoringNamespace ? [scrapeRule(args.monitoringNamespace, PORTS.metrics)] : []),
-                    ],
-                },
+                namespace: args.namespace,
+                name: NAMES.redis,
+                labels,
+                podSelector: this.selector,
+                ingress: args.ingress,
+                egress: [],
             },
             o,
         );

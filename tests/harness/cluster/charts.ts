@@ -4,6 +4,7 @@
 import type { PlatformConfig } from "../../../config";
 import { nodePodLabels } from "../../../components/redis-enterprise/plan";
 import type { K8sObject } from "../k8s";
+import { kindFacts } from "./catalog";
 import type { Pod } from "./pod";
 
 type ChartPod = Omit<Pod, "id" | "owner" | "annotations" | "ports" | "hostNetwork"> & {
@@ -210,21 +211,63 @@ export function chartPod(pods: Pod[], role: string): Pod | undefined {
  * cluster's node pods behind them.
  */
 export function operatorObjects(cfg: PlatformConfig, objects: K8sObject[]): K8sObject[] {
+    // CloudNativePG: Services <cluster>-rw, -ro and -r on PostgreSQL's port, in front of the instances.
+    const cnpg = objects
+        .filter((o) => o.apiVersion.startsWith("postgresql.cnpg.io/") && o.kind === "Cluster")
+        .flatMap((c) =>
+            ["rw", "ro", "r"].map((suffix) => ({
+                apiVersion: "v1",
+                kind: "Service",
+                metadata: { name: `${c.metadata.name}-${suffix}`, namespace: c.metadata.namespace, labels: {} },
+                spec: {
+                    selector: { "cnpg.io/cluster": c.metadata.name! },
+                    ports: [{ name: "postgres", port: 5432, targetPort: 5432 }],
+                },
+            })),
+        );
+    return [
+        ...cnpg,
+        ...objects
+            .filter((o) => o.kind === "RedisEnterpriseDatabase" || o.kind === "RedisEnterpriseActiveActiveDatabase")
+            .map((db) => ({
+                apiVersion: "v1",
+                kind: "Service",
+                metadata: {
+                    name: db.metadata.name,
+                    namespace: db.metadata.namespace,
+                    labels: { app: "redis-enterprise" },
+                },
+                spec: {
+                    selector: nodePodLabels(cfg.region),
+                    ports: [
+                        {
+                            name: "redis",
+                            port: db.spec.databasePort ?? db.spec.globalConfigurations?.databasePort,
+                            targetPort: db.spec.databasePort ?? db.spec.globalConfigurations?.databasePort,
+                        },
+                    ],
+                },
+            })),
+    ];
+}
+
+/** The pods operators run for the custom resources the program sends (the cluster catalog's facts). */
+export function operatorPods(objects: K8sObject[]): Pod[] {
     return objects
-        .filter((o) => o.kind === "RedisEnterpriseDatabase" || o.kind === "RedisEnterpriseActiveActiveDatabase")
-        .map((db) => ({
-            apiVersion: "v1",
-            kind: "Service",
-            metadata: { name: db.metadata.name, namespace: db.metadata.namespace, labels: { app: "redis-enterprise" } },
-            spec: {
-                selector: nodePodLabels(cfg.region),
-                ports: [
-                    {
-                        name: "redis",
-                        port: db.spec.databasePort ?? db.spec.globalConfigurations?.databasePort,
-                        targetPort: db.spec.databasePort ?? db.spec.globalConfigurations?.databasePort,
-                    },
-                ],
-            },
+        .filter((o) => o.apiVersion.startsWith("postgresql.cnpg.io/") && o.kind === "Cluster")
+        .flatMap((o) => kindFacts(o)?.pods?.(o) ?? [])
+        .map((g) => ({
+            id: g.id,
+            owner: { kind: "operator", name: g.id },
+            namespace: g.namespace,
+            labels: g.labels,
+            annotations: {},
+            // CloudNativePG names each instance's ServiceAccount after its Cluster.
+            serviceAccount: g.id.split("/")[1].split(":")[0],
+            ports: [
+                { name: "postgres", containerPort: 5432 },
+                { name: "metrics", containerPort: 9187 },
+            ],
+            hostNetwork: false,
         }));
 }

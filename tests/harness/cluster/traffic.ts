@@ -74,6 +74,14 @@ export function principalOf(view: ClusterView, namespace: string, serviceAccount
     return `${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
 }
 
+/** An address a pod of the cluster has: one in the profile's first pod range. */
+export function podAddress(view: ClusterView): string {
+    const [base] = view.profile.network.podCidrs[0].split("/");
+    if (base.includes(":")) return base.replace(/::$/, "::a");
+    const o = base.split(".").map(Number);
+    return [o[0], o[1], o[2], o[3] + 10].join(".");
+}
+
 export class TrafficModel {
     readonly network: NetworkModel;
 
@@ -135,7 +143,7 @@ export class TrafficModel {
             const refused = this.network.refusal(endpointOf(gw), endpointOf(dest), cport);
             if (refused) return fail(`east-west gateway -> ${dest.id}: ${refused}`);
             const principal = principalOf(v, from.peerRegion.namespace, from.peerRegion.serviceAccount);
-            return this.inbound(dest, cport, { mtls: true, principal, http });
+            return this.inbound(dest, cport, { mtls: true, principal, ip: podAddress(v), http });
         }
 
         // A pod of this cluster.
@@ -157,6 +165,7 @@ export class TrafficModel {
         return this.inbound(dest, cport, {
             mtls,
             principal: mtls ? principalOf(v, caller.namespace, caller.serviceAccount) : undefined,
+            ip: podAddress(v),
             http,
         });
     }
@@ -173,6 +182,7 @@ export class TrafficModel {
         return this.inbound(dest, port, {
             mtls,
             principal: mtls ? principalOf(this.view, from.pod.namespace, from.pod.serviceAccount) : undefined,
+            ip: podAddress(this.view),
             http: hop.http,
         });
     }
@@ -197,6 +207,7 @@ export class TrafficModel {
         return this.inbound(dest, cport, {
             mtls,
             principal: mtls ? principalOf(v, gw.namespace, gw.serviceAccount) : undefined,
+            ip: podAddress(v),
             http: { ...http, path: route.path },
         });
     }

@@ -6,7 +6,7 @@ import { selectorMatches } from "../../../policy/rules";
 import { type K8sObject, kubernetesObjects, podTemplate, unsecret } from "../k8s";
 import { configOf } from "../stack-config";
 import type { StackEvaluation } from "../types";
-import { chartPods, operatorObjects } from "./charts";
+import { chartPods, operatorObjects, operatorPods } from "./charts";
 import type { PodEndpoint } from "./network";
 import type { Pod } from "./pod";
 
@@ -69,7 +69,7 @@ export function clusterView(
             },
         ];
     });
-    pods.push(...chartPods(cfg, releases));
+    pods.push(...chartPods(cfg, releases), ...operatorPods(recorded));
     return { stack, cfg, profile: cfg.cluster.profile, objects, meshInstalled, pods, releases };
 }
 
