@@ -135,8 +135,8 @@ describe("core services", () => {
                     assert.equal(envValue(d, "METRICS_PORT").value, "9464");
                     assert.match(
                         envValue(d, "DEPENDS_ON").value,
-                        /^[a-z0-9.-]+:\d+$/,
-                        `${s}: readiness checks the cache`,
+                        /^rediss?:\/\/[a-z0-9.-]+:\d+\?passwordFrom=CACHE_PASSWORD(&userFrom=CACHE_USERNAME)?(&caFileFrom=CACHE_CA_FILE)?(,postgres:\/\/\S+)?$/,
+                        `${s}: readiness asks the cache (and payment's database) in their protocols`,
                     );
                     // Each service logs in to its cache with a Secret of its own.
                     const login = envValue(d, "CACHE_PASSWORD").valueFrom.secretKeyRef.name;

@@ -12,15 +12,18 @@
 //     loads the configuration: it becomes 127.0.0.1 here.
 // Nothing here talks to anything but loopback.
 //
-// PostgreSQL (server 15 from Debian) and nginx come from Debian packages that .ci/run installs.
-// With CI=true a missing binary fails the tests; elsewhere those parts skip with a message.
+// PostgreSQL (server 15 from Debian), Redis and nginx come from Debian packages that .ci/run
+// installs. With CI=true a missing binary fails the tests; elsewhere those parts skip with a message.
 import { strict as assert } from "node:assert";
 import { type ChildProcess, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { createLocalJWKSet, jwtVerify } from "jose";
 import { DATABASE, NAMES, PAYMENT_DATABASE, PORTS } from "../components/shop/plan";
 import { DATABASES, NAMESPACES } from "../components/names";
 import { deployedStack } from "./harness/evaluate";
@@ -63,8 +66,9 @@ function secretData(secret: Obj): Record<string, string> {
 }
 
 /**
- * Lay out the container's volume mounts under `root`: ConfigMap volumes get the ConfigMap's files,
- * every other volume is an empty directory. Returns mountPath -> local directory.
+ * Lay out the container's volume mounts under `root`: ConfigMap and Secret volumes get their files
+ * (all keys, or the volume's items), every other volume is an empty directory. Returns mountPath ->
+ * local directory.
  */
 function materializeMounts(objs: Obj[], namespace: string, podSpec: any, c: any, root: string): Record<string, string> {
     const mounts: Record<string, string> = {};
@@ -73,11 +77,22 @@ function materializeMounts(objs: Obj[], namespace: string, podSpec: any, c: any,
         assert.ok(volume, `container ${c.name} mounts unknown volume ${m.name}`);
         const dir = path.join(root, "mnt", m.mountPath);
         fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-        if (volume.configMap) {
-            const data = named(objs, "ConfigMap", volume.configMap.name, namespace).data ?? {};
+        const source = volume.configMap
+            ? {
+                  items: volume.configMap.items,
+                  data: named(objs, "ConfigMap", volume.configMap.name, namespace).data ?? {},
+              }
+            : volume.secret
+              ? {
+                    items: volume.secret.items,
+                    data: secretData(named(objs, "Secret", volume.secret.secretName, namespace)),
+                }
+              : undefined;
+        if (source) {
             const items: { key: string; path: string }[] =
-                volume.configMap.items ?? Object.keys(data).map((key) => ({ key, path: key }));
-            for (const item of items) fs.writeFileSync(path.join(dir, item.path), data[item.key], { mode: 0o644 });
+                source.items ?? Object.keys(source.data).map((key) => ({ key, path: key }));
+            for (const item of items)
+                fs.writeFileSync(path.join(dir, item.path), source.data[item.key], { mode: 0o644 });
         }
         mounts[m.mountPath] = dir;
     }
@@ -99,6 +114,41 @@ function containerOf(objs: Obj[], kind: string, name: string, namespace: string,
     const c = containerName ? list.find((x: any) => x.name === containerName) : list[0];
     assert.ok(c, `${kind} ${namespace}/${name} has no ${init ? "init " : ""}container ${containerName ?? ""}`);
     return { spec, c };
+}
+
+/** Deployments whose first container runs the reference service (`node <mount>/service.js`). */
+function referenceServiceWorkloads(objs: Obj[]): { name: string; namespace: string }[] {
+    return ofKind(objs, "Deployment")
+        .filter((d) => {
+            const c = podTemplate(d)!.spec.containers[0];
+            return c.command?.[0] === "node" && String(c.command?.[1]).endsWith("/service.js");
+        })
+        .map((d) => ({ name: d.metadata.name!, namespace: d.metadata.namespace! }));
+}
+
+/**
+ * The container's environment with its in-cluster addresses (`host:port` in DEPENDS_ON URLs, and
+ * <X>_HOST/<X>_PORT pairs) pointed at loopback ports; an address with no local server is an error.
+ */
+function toLoopback(env: Record<string, string>, local: Map<string, number>): Record<string, string> {
+    const out = { ...env };
+    const at = (address: string) => {
+        const p = local.get(address);
+        assert.ok(p, `no local server stands in for ${address}`);
+        return p;
+    };
+    if (out.DEPENDS_ON)
+        out.DEPENDS_ON = out.DEPENDS_ON.replace(
+            /(?<=:\/\/)([a-z0-9.-]+\.svc\.cluster\.local):(\d+)/g,
+            (a) => `127.0.0.1:${at(a)}`,
+        );
+    for (const key of Object.keys(out).filter((k) => k.endsWith("_HOST") && out[k].endsWith(".svc.cluster.local"))) {
+        const portKey = key.replace(/_HOST$/, "_PORT");
+        if (!(portKey in out)) continue; // e.g. DATABASE_READ_HOST: not used by the reference service
+        out[portKey] = String(at(`${out[key]}:${out[portKey]}`));
+        out[key] = "127.0.0.1";
+    }
+    return out;
 }
 
 const portNamed = (c: any, name: string): number => {
@@ -200,6 +250,83 @@ function get(port: number, urlPath: string, headers: Record<string, string> = {}
     });
 }
 
+/**
+ * A DNS server on a loopback port that answers A queries for the given names (and NXDOMAIN for
+ * others): nginx resolves the frontend's upstream per request, through its `resolver`.
+ */
+async function dnsServer(names: Record<string, string>): Promise<{ port: number; close: () => void }> {
+    const socket = dgram.createSocket("udp4");
+    socket.on("message", (query, peer) => {
+        // Header (12 bytes), then the question: labels, type, class.
+        let at = 12;
+        const labels: string[] = [];
+        while (query[at] !== 0) {
+            labels.push(query.toString("ascii", at + 1, at + 1 + query[at]));
+            at += query[at] + 1;
+        }
+        const questionEnd = at + 5;
+        const type = query.readUInt16BE(at + 1);
+        const address = names[labels.join(".").toLowerCase()];
+        const found = address !== undefined && type === 1;
+        const header = Buffer.from(query.subarray(0, 12));
+        header.writeUInt16BE(0x8180 | (address === undefined ? 3 : 0), 2); // response, recursion available, NXDOMAIN
+        header.writeUInt16BE(1, 4);
+        header.writeUInt16BE(found ? 1 : 0, 6);
+        header.writeUInt16BE(0, 8);
+        header.writeUInt16BE(0, 10);
+        const answer = found
+            ? Buffer.concat([
+                  Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4]),
+                  Buffer.from(address.split(".").map(Number)),
+              ])
+            : Buffer.alloc(0);
+        socket.send(Buffer.concat([header, query.subarray(12, questionEnd), answer]), peer.port, peer.address);
+    });
+    await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+    return { port: socket.address().port, close: () => socket.close() };
+}
+
+/** An HTTP request with an optional form body (application/x-www-form-urlencoded). */
+function request(
+    port: number,
+    method: string,
+    urlPath: string,
+    form?: Record<string, string>,
+    headers: Record<string, string> = {},
+): Promise<Answer> {
+    const body = form ? new URLSearchParams(form).toString() : undefined;
+    return new Promise((resolve, reject) => {
+        const req = http.request(
+            {
+                host: "127.0.0.1",
+                port,
+                method,
+                path: urlPath,
+                agent: false,
+                timeout: 4000,
+                headers: {
+                    ...headers,
+                    ...(body
+                        ? {
+                              "content-type": "application/x-www-form-urlencoded",
+                              "content-length": Buffer.byteLength(body),
+                          }
+                        : {}),
+                },
+            },
+            (res) => {
+                let text = "";
+                res.setEncoding("utf8");
+                res.on("data", (chunk) => (text += chunk));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
+            },
+        );
+        req.on("timeout", () => req.destroy(new Error(`${method} ${urlPath} timed out`)));
+        req.on("error", reject);
+        req.end(body);
+    });
+}
+
 async function waitFor(what: string, check: () => Promise<boolean>, ms = 8000): Promise<void> {
     const deadline = Date.now() + ms;
     let last: unknown;
@@ -256,7 +383,7 @@ function requireTool(ctx: Mocha.Context, ok: boolean, message: string) {
     if (ok) return;
     if (IN_CI)
         throw new Error(
-            `${message} (CI=true: .ci/run installs Debian's postgresql and nginx packages; see its output)`,
+            `${message} (CI=true: .ci/run installs Debian's postgresql, redis-server and nginx packages; see its output)`,
         );
     console.log(`      skipped: ${message}`);
     ctx.skip();
@@ -455,8 +582,6 @@ describe("runtime: the code the program ships into pods, executed", function () 
         let probes: { live: string; ready: string; startup: string };
         let appPort: number;
         let metricsPort: number;
-        let depPorts: number[];
-        let depServers: net.Server[] = [];
         let child: ChildProcess;
         const log: string[] = [];
         let apiPrefix: string;
@@ -479,15 +604,7 @@ describe("runtime: the code the program ships into pods, executed", function () 
                 ready: c.readinessProbe.httpGet.path,
                 startup: c.startupProbe.httpGet.path,
             };
-            const deps = env.DEPENDS_ON.split(",");
-            assert.ok(deps.length >= 2, `backend DEPENDS_ON names the database and the cache: ${env.DEPENDS_ON}`);
-            [appPort, metricsPort, ...depPorts] = await Promise.all([
-                freePort(),
-                freePort(),
-                ...deps.map(() => freePort()),
-            ]);
-            // Every dependency but the last accepts connections; the last is closed for now.
-            depServers = await Promise.all(depPorts.slice(0, -1).map(listenOn));
+            [appPort, metricsPort] = await Promise.all([freePort(), freePort()]);
             // The requests clients send reach the backend through the Ingress path (the frontend's
             // /api proxy and the Ingress keep the prefix).
             const ingress = named(dev, "Ingress", NAMES.ingress, SHOP_NS);
@@ -500,35 +617,20 @@ describe("runtime: the code the program ships into pods, executed", function () 
                     ...env,
                     PORT: String(appPort),
                     METRICS_PORT: String(metricsPort),
-                    DEPENDS_ON: depPorts.map((p) => `127.0.0.1:${p}`).join(","),
+                    // Readiness against real servers: the block "readiness ..." below.
+                    DEPENDS_ON: "",
                 },
                 log,
             );
             await waitFor("backend answers /healthz", async () => (await get(appPort, probes.live)).status === 200);
         });
-        after(async () => {
-            await stopChildren();
-            await Promise.all(depServers.map((s) => new Promise((r) => s.close(r))));
-        });
+        after(() => stopChildren());
 
         it("answers the liveness and startup probes with 200", async () => {
             for (const p of [probes.live, probes.startup]) {
                 const answer = await get(appPort, p);
                 assert.equal(answer.status, 200, `${p}: ${answer.body}`);
             }
-        });
-
-        it("is not ready (503) while a DEPENDS_ON port is closed, and ready (200) once it opens", async () => {
-            const down = await get(appPort, probes.ready);
-            assert.equal(down.status, 503, down.body);
-            const reachable = JSON.parse(down.body).dependencies.map((d: any) => d.reachable);
-            assert.deepEqual(
-                reachable,
-                depPorts.map((_, i) => i < depPorts.length - 1),
-            );
-            depServers.push(await listenOn(depPorts[depPorts.length - 1]));
-            const up = await get(appPort, probes.ready);
-            assert.equal(up.status, 200, up.body);
         });
 
         it("exports request, latency and business metrics on METRICS_PORT after traffic", async () => {
@@ -699,7 +801,7 @@ describe("runtime: the code the program ships into pods, executed", function () 
                     ...workerEnv,
                     PORT: String(port),
                     METRICS_PORT: String(mport),
-                    DEPENDS_ON: depPorts.map((p) => `127.0.0.1:${p}`).join(","),
+                    DEPENDS_ON: "",
                 },
                 log,
             );
@@ -747,6 +849,10 @@ describe("runtime: the code the program ships into pods, executed", function () 
         let conf: string;
         let port: number;
         let statusPort: number;
+        /** What the backend received: the frontend's /api proxy forwards to a recording server here. */
+        const received: http.IncomingHttpHeaders[] = [];
+        let backendHost: string;
+        let closeStandIns: () => Promise<void>;
 
         before(async function () {
             nginx = ["/usr/sbin/nginx", ...(process.env.PATH ?? "").split(":").map((d) => path.join(d, "nginx"))].find(
@@ -779,8 +885,26 @@ describe("runtime: the code the program ships into pods, executed", function () 
             assert.match(original, /^\s*resolver kube-dns\.kube-system\.svc\.cluster\.local /m);
             assert.match(original, new RegExp(`^\\s*listen ${PORTS.frontendContainer};`, "m"));
             assert.match(original, new RegExp(`^\\s*listen 127\\.0\\.0\\.1:${PORTS.nginxStatus};`, "m"));
+            // The backend's in-cluster name resolves (through a DNS server here) to a recording server on a
+            // loopback port: only the port in the upstream address changes, so nginx sends the Host it would.
+            const upstream = /^\s*set \$backend http:\/\/([a-z0-9.-]+):(\d+);/m.exec(original);
+            assert.ok(upstream, "the /api upstream is set in a variable (resolved per request)");
+            backendHost = upstream[1];
+            const recorder = http.createServer((req, res) => {
+                received.push(req.headers);
+                res.writeHead(200, { "content-type": "application/json" });
+                res.end(JSON.stringify({ path: req.url }));
+            });
+            const backendPort = await freePort();
+            await new Promise<void>((resolve) => recorder.listen(backendPort, "127.0.0.1", resolve));
+            const dns = await dnsServer({ [backendHost]: "127.0.0.1" });
+            closeStandIns = async () => {
+                dns.close();
+                await new Promise((r) => recorder.close(r));
+            };
             const server = local(original)
-                .replace(/^(\s*resolver )kube-dns\.kube-system\.svc\.cluster\.local /m, "$1127.0.0.1 ")
+                .replace(/^(\s*resolver )kube-dns\.kube-system\.svc\.cluster\.local /m, `$1127.0.0.1:${dns.port} `)
+                .replace(upstream[0], upstream[0].replace(`:${upstream[2]};`, `:${backendPort};`))
                 .replace(new RegExp(`^(\\s*listen )${PORTS.frontendContainer};`, "m"), `$1127.0.0.1:${port};`)
                 .replace(
                     new RegExp(`^(\\s*listen )127\\.0\\.0\\.1:${PORTS.nginxStatus};`, "m"),
@@ -808,7 +932,10 @@ describe("runtime: the code the program ships into pods, executed", function () 
                 ].join("\n"),
             );
         });
-        after(() => stopChildren());
+        after(async () => {
+            await stopChildren();
+            await closeStandIns?.();
+        });
 
         it("nginx -t accepts the configuration", () => {
             const r = spawnSync(nginx!, ["-t", "-p", dir, "-c", conf, "-e", path.join(dir, "test-error.log")], {
@@ -851,6 +978,19 @@ describe("runtime: the code the program ships into pods, executed", function () 
             const direct = await get(port, "/kopi/gayo", { Host: `localhost:${port}` });
             assert.equal(direct.status, 200, "frontend-nodeport / port-forward: no header, no redirect");
             assert.match(direct.body, /<title>Warung Kopi<\/title>/);
+        });
+
+        it("proxies /api with the backend's own name as Host (the sidecar routes by it) and the client's in X-Forwarded-Host", async () => {
+            await waitFor("nginx answers /healthz", async () => (await get(port, "/healthz")).status === 200);
+            for (const clientHost of [`localhost:8080`, "kopi.localtest.me", "10.20.30.40"]) {
+                received.length = 0;
+                const answer = await get(port, "/api/menu?page=2", { Host: clientHost });
+                assert.equal(answer.status, 200, answer.body);
+                assert.equal(JSON.parse(answer.body).path, "/api/menu?page=2", "the path arrives as sent");
+                assert.equal(received.length, 1);
+                assert.match(String(received[0].host), new RegExp(`^${backendHost.replace(/\./g, "\\.")}:\\d+$`));
+                assert.equal(received[0]["x-forwarded-host"], clientHost.replace(/:\d+$/, ""));
+            }
         });
 
         it("serves stub_status for the exporter sidecar on the loopback status port only", async () => {
@@ -1335,6 +1475,371 @@ describe("runtime: the code the program ships into pods, executed", function () 
                     admin(srv, "SELECT count(*) FROM menu_items", "restore_check"),
                     admin(srv, "SELECT count(*) FROM menu_items", DATABASE.name),
                 );
+            });
+
+            describe("readiness of every workload that runs the reference service, against this PostgreSQL and a real Redis", () => {
+                interface Instance {
+                    workload: string;
+                    namespace: string;
+                    env: Record<string, string>;
+                    port: number;
+                    child: ChildProcess;
+                }
+                const instances: Instance[] = [];
+                let redisPort: number;
+                let redis: ChildProcess;
+                let redisPassword: string;
+                const serviceLog: string[] = [];
+                const ready = async (i: Instance) => {
+                    const answer = await get(i.port, "/readyz");
+                    return { status: answer.status, body: JSON.parse(answer.body) };
+                };
+                const postmasterPid = () =>
+                    Number(fs.readFileSync(path.join(srv.dir, "data", "postmaster.pid"), "utf8").split("\n")[0]);
+
+                before(async function () {
+                    assert.ok(srv, "PostgreSQL runs");
+                    const redisServer = [
+                        "/usr/bin/redis-server",
+                        ...(process.env.PATH ?? "").split(":").map((d) => path.join(d, "redis-server")),
+                    ].find((p) => fs.existsSync(p));
+                    requireTool(this, !!redisServer, "redis-server is not installed (apt-get install redis-server)");
+                    // The shop's Redis as its Deployment runs it (command and password), on a loopback port.
+                    const { spec, c } = containerOf(dev, "Deployment", NAMES.redis, SHOP_NS);
+                    const redisEnv = resolveEnv(dev, SHOP_NS, c);
+                    redisPassword = redisEnv.REDIS_PASSWORD;
+                    const mounts = materializeMounts(dev, SHOP_NS, spec, c, path.join(root, "redis"));
+                    for (const d of Object.values(mounts)) fs.chmodSync(d, 0o777);
+                    redisPort = await freePort();
+                    assert.deepEqual(c.command.slice(0, 2), ["sh", "-c"]);
+                    assert.match(c.command[2], new RegExp(`--port ${PORTS.redis}\\b`));
+                    const script = rewritePaths(c.command[2], mounts).replace(
+                        `--port ${PORTS.redis}`,
+                        `--port ${redisPort} --bind 127.0.0.1`,
+                    );
+                    redis = spawn("sh", ["-c", script], {
+                        env: { PATH: `${path.dirname(redisServer!)}:/usr/bin:/bin`, ...redisEnv },
+                        stdio: "ignore",
+                    });
+                    children.push(redis);
+
+                    // Every workload whose container runs `node <mount>/service.js`, with its own env and mounts;
+                    // only its in-cluster addresses become these servers' loopback ports.
+                    const local = new Map<string, number>([
+                        [
+                            `${named(dev, "Service", NAMES.postgres, SHOP_NS).metadata.name}.${SHOP_NS}.svc.cluster.local:${PORTS.postgres}`,
+                            srv.port,
+                        ],
+                        [`${NAMES.redis}.${SHOP_NS}.svc.cluster.local:${PORTS.redis}`, redisPort],
+                    ]);
+                    for (const w of referenceServiceWorkloads(dev)) {
+                        const { spec: wSpec, c: wc } = containerOf(dev, "Deployment", w.name, w.namespace);
+                        const wMounts = materializeMounts(
+                            dev,
+                            w.namespace,
+                            wSpec,
+                            wc,
+                            path.join(root, "ready", w.namespace, w.name),
+                        );
+                        const wEnv = toLoopback(resolveEnv(dev, w.namespace, wc), local);
+                        for (const [k, v] of Object.entries(wEnv)) wEnv[k] = rewritePaths(v, wMounts);
+                        const [appPort, mPort] = await Promise.all([freePort(), freePort()]);
+                        const child = startNode(
+                            rewritePaths(wc.command[1], wMounts),
+                            { ...wEnv, PORT: String(appPort), METRICS_PORT: String(mPort) },
+                            serviceLog,
+                        );
+                        instances.push({ workload: w.name, namespace: w.namespace, env: wEnv, port: appPort, child });
+                    }
+                    await Promise.all(
+                        instances.map((i) =>
+                            waitFor(
+                                `${i.workload} answers /healthz`,
+                                async () => (await get(i.port, "/healthz")).status === 200,
+                            ),
+                        ),
+                    );
+                });
+                after(() => stopChildren());
+
+                it("runs in every workload of the dev stack that should: the shop's backend and worker and each core service", () => {
+                    assert.deepEqual(instances.map((i) => `${i.namespace}/${i.workload}`).sort(), [
+                        "ecommerce/auth",
+                        "ecommerce/payment",
+                        "ecommerce/product-catalog",
+                        "ecommerce/recommendation",
+                        "warung-kopi/backend",
+                        "warung-kopi/worker",
+                    ]);
+                    for (const i of instances) {
+                        const kinds = i.env.DEPENDS_ON.split(",").map((d) => d.split(":")[0]);
+                        assert.ok(
+                            kinds.every((k) => ["postgres", "redis", "rediss"].includes(k)),
+                            `${i.workload}: ${i.env.DEPENDS_ON}`,
+                        );
+                    }
+                    const kindsOf = (w: string) =>
+                        instances
+                            .find((i) => i.workload === w)!
+                            .env.DEPENDS_ON.split(",")
+                            .map((d) => d.split(":")[0])
+                            .sort();
+                    assert.deepEqual(kindsOf("backend"), ["postgres", "redis"]);
+                    assert.deepEqual(kindsOf("worker"), ["postgres", "redis"]);
+                    assert.deepEqual(
+                        kindsOf("payment"),
+                        ["postgres", "redis"],
+                        "payment cannot take a charge it cannot record",
+                    );
+                });
+
+                it("each is ready (200) while PostgreSQL and Redis answer in their own protocol", async () => {
+                    for (const i of instances) {
+                        const r = await ready(i);
+                        assert.equal(r.status, 200, `${i.workload}: ${JSON.stringify(r.body)}\n${serviceLog.join("")}`);
+                        for (const d of r.body.dependencies)
+                            assert.match(
+                                d.detail,
+                                d.dependency.startsWith("redis") ? /^PONG$/ : /asks for authentication/,
+                                i.workload,
+                            );
+                    }
+                });
+
+                it("each is not ready (503) while Redis does not answer, and ready again once it does", async () => {
+                    redis.kill("SIGSTOP");
+                    try {
+                        const answers = await Promise.all(instances.map(ready));
+                        assert.deepEqual(
+                            instances.filter((_, n) => answers[n].status !== 503).map((i) => i.workload),
+                            [],
+                            "ready with Redis stopped",
+                        );
+                    } finally {
+                        redis.kill("SIGCONT");
+                    }
+                    for (const i of instances)
+                        await waitFor(`${i.workload} ready again`, async () => (await ready(i)).status === 200);
+                });
+
+                it("the shop's workloads and payment are not ready while PostgreSQL does not answer", async () => {
+                    const pid = postmasterPid();
+                    process.kill(pid, "SIGSTOP");
+                    try {
+                        const users = instances.filter((x) => x.env.DEPENDS_ON.includes("postgres://"));
+                        const answers = await Promise.all(users.map(ready));
+                        assert.deepEqual(
+                            users.filter((_, n) => answers[n].status !== 503).map((i) => i.workload),
+                            [],
+                            "ready with PostgreSQL stopped",
+                        );
+                    } finally {
+                        process.kill(pid, "SIGCONT");
+                    }
+                    for (const i of instances)
+                        await waitFor(`${i.workload} ready again`, async () => (await ready(i)).status === 200);
+                });
+
+                it("a port that accepts connections but speaks no protocol (the pod's own sidecar with its upstream gone) is not readiness", async () => {
+                    const backend = instances.find((i) => i.workload === "backend")!;
+                    const [silent, appPort, mPort] = await Promise.all([freePort(), freePort(), freePort()]);
+                    const acceptor = await listenOn(silent);
+                    const log: string[] = [];
+                    const deps = backend.env.DEPENDS_ON.replace(/127\.0\.0\.1:\d+/g, `127.0.0.1:${silent}`);
+                    startNode(
+                        instances[0].child.spawnargs[1],
+                        {
+                            ...backend.env,
+                            DEPENDS_ON: `${deps},tcp://127.0.0.1:${silent}`,
+                            PORT: String(appPort),
+                            METRICS_PORT: String(mPort),
+                        },
+                        log,
+                    );
+                    await waitFor(
+                        "the copy answers /healthz",
+                        async () => (await get(appPort, "/healthz")).status === 200,
+                    );
+                    const answer = await get(appPort, "/readyz");
+                    acceptor.close();
+                    assert.equal(answer.status, 503, answer.body);
+                    const deps2 = JSON.parse(answer.body).dependencies;
+                    assert.deepEqual(
+                        deps2.map((d: any) => d.ready),
+                        [false, false, true],
+                        "a TCP connect alone would call it ready",
+                    );
+                });
+
+                it("a wrong Redis password is not ready", async () => {
+                    const backend = instances.find((i) => i.workload === "backend")!;
+                    const [appPort, mPort] = await Promise.all([freePort(), freePort()]);
+                    startNode(
+                        instances[0].child.spawnargs[1],
+                        {
+                            ...backend.env,
+                            REDIS_PASSWORD: `${redisPassword}x`,
+                            PORT: String(appPort),
+                            METRICS_PORT: String(mPort),
+                        },
+                        [],
+                    );
+                    await waitFor(
+                        "the copy answers /healthz",
+                        async () => (await get(appPort, "/healthz")).status === 200,
+                    );
+                    const answer = await get(appPort, "/readyz");
+                    assert.equal(answer.status, 503);
+                    assert.match(answer.body, /WRONGPASS/);
+                });
+
+                describe("auth: an OAuth2/OpenID Connect issuer, checked with a JOSE library", () => {
+                    let auth: Instance;
+                    let discovery: any;
+                    let jwks: ReturnType<typeof createLocalJWKSet>;
+                    const client = { id: "", redirect: "" };
+                    const verifier = "a-verifier-of-at-least-43-characters-0123456789abcdef";
+                    const challenge = createHash("sha256").update(verifier).digest("base64url");
+                    const send = (
+                        method: string,
+                        urlPath: string,
+                        form?: Record<string, string>,
+                        headers: Record<string, string> = {},
+                    ) => request(auth.port, method, urlPath, form, headers);
+                    const login = async (nonce = "n-0S6_WzA2Mj") => {
+                        const users = named(dev, "Secret", "auth-users", NAMESPACES.coreServices);
+                        const form = {
+                            response_type: "code",
+                            client_id: client.id,
+                            redirect_uri: client.redirect,
+                            code_challenge: challenge,
+                            code_challenge_method: "S256",
+                            scope: "openid profile offline_access",
+                            state: "xyz",
+                            nonce,
+                            username: "demo",
+                            password: secretData(users)["demo-password"],
+                        };
+                        const answer = await send("POST", "/authorize", form);
+                        assert.equal(answer.status, 302, answer.body);
+                        const location = new URL(String(answer.headers.location));
+                        assert.equal(location.searchParams.get("state"), "xyz");
+                        return location.searchParams.get("code")!;
+                    };
+                    const exchange = (code: string, codeVerifier = verifier) =>
+                        send("POST", "/token", {
+                            grant_type: "authorization_code",
+                            code,
+                            code_verifier: codeVerifier,
+                            client_id: client.id,
+                            redirect_uri: client.redirect,
+                        });
+
+                    before(async () => {
+                        auth = instances.find((i) => i.workload === "auth")!;
+                        const clients = JSON.parse(auth.env.OIDC_CLIENTS);
+                        client.id = clients[0].client_id;
+                        client.redirect = clients[0].redirect_uris[0];
+                        discovery = JSON.parse((await get(auth.port, "/.well-known/openid-configuration")).body);
+                        const path = new URL(discovery.jwks_uri).pathname.replace(/^\/auth/, "");
+                        jwks = createLocalJWKSet(JSON.parse((await get(auth.port, path)).body));
+                    });
+
+                    it("publishes a discovery document naming its issuer and public endpoints", () => {
+                        assert.equal(discovery.issuer, auth.env.OIDC_ISSUER);
+                        assert.equal(discovery.token_endpoint, `${auth.env.OIDC_ISSUER}/token`);
+                        assert.equal(discovery.jwks_uri, `${auth.env.OIDC_ISSUER}/.well-known/jwks.json`);
+                        assert.deepEqual(discovery.code_challenge_methods_supported, ["S256"]);
+                        assert.deepEqual(discovery.id_token_signing_alg_values_supported, ["RS256"]);
+                    });
+
+                    it("issues RS256 access and ID tokens for a signed-in user (authorization code with PKCE) that verify against its JWKS and the mesh's", async () => {
+                        const answer = await exchange(await login());
+                        assert.equal(answer.status, 200, answer.body);
+                        assert.equal(answer.headers["cache-control"], "no-store");
+                        const tokens = JSON.parse(answer.body);
+                        const access = await jwtVerify(tokens.access_token, jwks, {
+                            issuer: auth.env.OIDC_ISSUER,
+                            audience: auth.env.OIDC_AUDIENCE,
+                            typ: "at+jwt",
+                        });
+                        assert.equal(access.payload.sub, "demo");
+                        assert.equal(access.protectedHeader.kid, auth.env.SIGNING_KEY_ID);
+                        const id = await jwtVerify(tokens.id_token, jwks, {
+                            issuer: auth.env.OIDC_ISSUER,
+                            audience: client.id,
+                        });
+                        assert.equal(id.payload.nonce, "n-0S6_WzA2Mj");
+                        // The sidecars validate with the JWKS the program put in RequestAuthentication: the same key.
+                        const ra = ofKind(dev, "RequestAuthentication", NAMESPACES.coreServices)[0];
+                        const rule = ra.spec.jwtRules[0];
+                        assert.equal(rule.issuer, auth.env.OIDC_ISSUER);
+                        await jwtVerify(tokens.access_token, createLocalJWKSet(JSON.parse(rule.jwks)), {
+                            issuer: rule.issuer,
+                            audience: rule.audiences,
+                        });
+                        // userinfo acts for the user: it needs the token.
+                        const me = await send("GET", "/userinfo", undefined, {
+                            authorization: `Bearer ${tokens.access_token}`,
+                        });
+                        assert.deepEqual([me.status, JSON.parse(me.body).sub], [200, "demo"]);
+                        assert.equal((await send("GET", "/userinfo")).status, 401);
+                    });
+
+                    it("keeps codes and refresh tokens in the cache, each usable once; refuses a wrong PKCE verifier, user or client", async () => {
+                        const code = await login();
+                        const keys = spawnSync(
+                            "redis-cli",
+                            [
+                                "-p",
+                                String(redisPort),
+                                "--no-auth-warning",
+                                "-a",
+                                redisPassword,
+                                "--scan",
+                                "--pattern",
+                                `${auth.env.SESSION_KEY_PREFIX}*`,
+                            ],
+                            { encoding: "utf8" },
+                        );
+                        assert.match(keys.stdout, /code:/, "the code is in Redis, shared by every replica");
+                        assert.equal((await exchange(code, `${verifier}x`)).status, 400, "wrong verifier");
+                        assert.equal(
+                            (await exchange(code)).status,
+                            400,
+                            "a code is used once, even after a failed attempt",
+                        );
+                        const tokens = JSON.parse((await exchange(await login())).body);
+                        const refresh = (token: string) =>
+                            send("POST", "/token", {
+                                grant_type: "refresh_token",
+                                refresh_token: token,
+                                client_id: client.id,
+                            });
+                        const renewed = await refresh(tokens.refresh_token);
+                        assert.equal(renewed.status, 200, renewed.body);
+                        await jwtVerify(JSON.parse(renewed.body).access_token, jwks, {
+                            issuer: auth.env.OIDC_ISSUER,
+                            audience: auth.env.OIDC_AUDIENCE,
+                        });
+                        assert.equal((await refresh(tokens.refresh_token)).status, 400, "a refresh token is rotated");
+                        const wrongUser = await send("POST", "/authorize", {
+                            response_type: "code",
+                            client_id: client.id,
+                            redirect_uri: client.redirect,
+                            code_challenge: challenge,
+                            code_challenge_method: "S256",
+                            username: "demo",
+                            password: "guess",
+                        });
+                        assert.equal(wrongUser.status, 401);
+                        const wrongClient = await send(
+                            "GET",
+                            `/authorize?response_type=code&client_id=${client.id}&redirect_uri=https://evil.example.com/cb&code_challenge=${challenge}&code_challenge_method=S256`,
+                        );
+                        assert.equal(wrongClient.status, 400);
+                    });
+                });
             });
         });
 

@@ -73,6 +73,8 @@ interface Additions {
     volumeMounts: input.core.v1.VolumeMount[];
     initContainers: input.core.v1.Container[];
     podAnnotations: Record<string, string>;
+    /** Readiness dependencies (DEPENDS_ON URLs, apps/service.js). */
+    dependencies: pulumi.Input<string>[];
 }
 
 export class CoreService extends pulumi.ComponentResource {
@@ -99,6 +101,7 @@ export class CoreService extends pulumi.ComponentResource {
             volumeMounts: [],
             initContainers: [],
             podAnnotations: {},
+            dependencies: [],
         };
         if (d.model) modelArtefact(name, args, d.model, add, o);
         if (d.oidcIssuer) oidcIssuer(name, args, labels, add, o);
@@ -141,15 +144,29 @@ export class CoreService extends pulumi.ComponentResource {
                 command: ["node", "/opt/app/service.js"],
                 env: [
                     env("SERVICE_NAME", svc),
-                    env("ROLE", "api"),
+                    env("ROLE", d.oidcIssuer ? "auth" : "api"),
                     env("PORT", String(APP_PORT)),
                     env("METRICS_PORT", String(METRICS_PORT)),
                     env("NODE_ENV", "production"),
-                    // Readiness follows the hard data dependency (the cache), never other services: a
-                    // slow neighbour must not take this service out of its load balancer.
+                    // Readiness follows the hard data dependencies (the cache, payment's records), asked in
+                    // their own protocol, never other services: a slow neighbour must not take this
+                    // service out of its load balancer.
                     env(
                         "DEPENDS_ON",
-                        args.cache ? pulumi.interpolate`${args.cache.endpoint.host}:${args.cache.endpoint.port}` : "",
+                        pulumi
+                            .all([
+                                ...(args.cache
+                                    ? [
+                                          pulumi.interpolate`${args.cache.endpoint.tls ? "rediss" : "redis"}://${args.cache.endpoint.host}:${args.cache.endpoint.port}?${[
+                                              "passwordFrom=CACHE_PASSWORD",
+                                              ...(args.cache.endpoint.username ? ["userFrom=CACHE_USERNAME"] : []),
+                                              ...(args.cache.caConfigMap ? ["caFileFrom=CACHE_CA_FILE"] : []),
+                                          ].join("&")}`,
+                                      ]
+                                    : []),
+                                ...add.dependencies,
+                            ])
+                            .apply((urls) => urls.join(",")),
                     ),
                     ...cacheEnv,
                     ...Object.entries(d.env ?? {}).map(([k, v]) => env(k, v)),
@@ -340,7 +357,57 @@ export function oidcSettings(cfg: PlatformConfig): Record<string, string> {
         OIDC_SIGNING_ALG: "RS256",
         ACCESS_TOKEN_TTL: "15m",
         REFRESH_TOKEN_TTL: "336h",
+        // The shop's web client: public (no secret), PKCE required, back to the shop's host.
+        OIDC_CLIENTS: JSON.stringify([
+            { client_id: "warung-kopi", redirect_uris: [`https://${cfg.shop.ingressHost}/callback`] },
+        ]),
     };
+}
+
+/**
+ * A laptop's sign-in: user `demo` with a generated password (Secret `<service>-users`, key
+ * demo-password), which the reference issuer checks against a scrypt hash (key users.json, the only
+ * file mounted). Production stacks have no demo user: the real identity service's image takes over.
+ */
+function demoUser(
+    name: string,
+    args: CoreServiceArgs,
+    labels: Record<string, string>,
+    add: Additions,
+    o: pulumi.CustomResourceOptions,
+) {
+    const svc = args.config.name;
+    const password = new random.RandomPassword(
+        `${name}-demo-password`,
+        { length: 24, special: false },
+        { parent: o.parent },
+    );
+    // A salt fixed per stack, so the same password gives the same file (no diff on every update).
+    const salt = crypto.createHash("sha256").update(`${args.ctx.cfg.stack}/${svc}/demo`).digest().subarray(0, 16);
+    const users = password.result.apply((pw) =>
+        JSON.stringify({
+            demo: { salt: salt.toString("base64"), hash: crypto.scryptSync(pw, salt, 32).toString("base64") },
+        }),
+    );
+    const secret = new k8s.core.v1.Secret(
+        `${name}-users`,
+        {
+            metadata: { name: `${svc}-users`, namespace: args.namespace, labels },
+            type: "Opaque",
+            stringData: { "users.json": pulumi.secret(users), "demo-password": password.result },
+        },
+        o,
+    );
+    add.env.push(env("USERS_PATH", "/var/run/secrets/auth-users/users.json"));
+    add.volumes.push({
+        name: "users",
+        secret: {
+            secretName: secret.metadata.name,
+            defaultMode: 0o440,
+            items: [{ key: "users.json", path: "users.json" }],
+        },
+    });
+    add.volumeMounts.push({ name: "users", mountPath: "/var/run/secrets/auth-users", readOnly: true });
 }
 
 /** A JWKS document holding one RSA public key (PEM), with its key ID. */
@@ -379,6 +446,7 @@ function oidcIssuer(
         o,
     );
     add.envFrom.push({ configMapRef: { name: oidc.metadata.name } });
+    if (args.ctx.cfg.tier === "dev") demoUser(name, args, labels, add, o);
     add.env.push(env("SIGNING_KEY_PATH", "/var/run/secrets/auth/signing-key.pem"), env("SIGNING_KEY_ID", keyId.hex));
     // Every sidecar of the namespace validates this issuer's tokens against its public key (inline: istiod,
     // outside the mesh, could not fetch the JWKS from a STRICT mTLS service), so requirements on user
@@ -454,5 +522,9 @@ function transactionHistory(
         secretEnv("TRANSACTION_DB_NAME", secret.metadata.name, "database"),
         secretEnv("TRANSACTION_DB_USER", secret.metadata.name, "username"),
         secretEnv("TRANSACTION_DB_PASSWORD", secret.metadata.name, "password"),
+    );
+    // Payment cannot take a charge it cannot record: its database is a readiness dependency.
+    add.dependencies.push(
+        pulumi.interpolate`postgres://${endpoint.host}:${endpoint.port}/?userFrom=TRANSACTION_DB_USER&databaseFrom=TRANSACTION_DB_NAME&sslmode=${endpoint.sslMode}`,
     );
 }

@@ -26,11 +26,11 @@ export interface ShopAppsArgs {
     redisSecret: k8s.core.v1.Secret;
     /**
      * Where the cache is (host, port), whether the login has a user name (key `username` of the Redis
-     * Secret) and the ConfigMap with its CA (TLS).
+     * Secret), whether it speaks TLS and the ConfigMap with its CA.
      */
-    cache: { host: pulumi.Input<string>; port: number; username: boolean; ca?: k8s.core.v1.ConfigMap };
-    /** The database (read-write host and port, for readiness). */
-    database: { host: pulumi.Input<string>; port: number };
+    cache: { host: pulumi.Input<string>; port: number; username: boolean; tls: boolean; ca?: k8s.core.v1.ConfigMap };
+    /** The database (read-write host and port, TLS mode), for readiness. */
+    database: { host: pulumi.Input<string>; port: number; sslMode: string };
     /** Who calls whom: each workload's NetworkPolicy comes from it. */
     flows: FlowTable;
     /** ClusterIssuer present: the Ingress asks for TLS with Secret `warung-kopi-tls`. */
@@ -123,7 +123,15 @@ export class ShopApps extends pulumi.ComponentResource {
             name: envName,
             valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
         });
-        const dependsOn = pulumi.interpolate`${args.database.host}:${args.database.port},${args.cache.host}:${args.cache.port}`;
+        // Readiness asks each dependency in its own protocol (apps/service.js): a PostgreSQL startup message,
+        // a Redis AUTH and PING (over TLS against the cache's CA where it serves TLS); the URLs name the
+        // environment variables holding the credentials, never the credentials.
+        const cacheQuery = [
+            "passwordFrom=REDIS_PASSWORD",
+            ...(args.cache.username ? ["userFrom=REDIS_USERNAME"] : []),
+            ...(args.cache.tls ? ["caFileFrom=REDIS_CA_FILE"] : []),
+        ].join("&");
+        const dependsOn = pulumi.interpolate`postgres://${args.database.host}:${args.database.port}/?userFrom=DATABASE_USER&databaseFrom=DATABASE_NAME&sslmode=${args.database.sslMode},${args.cache.tls ? "rediss" : "redis"}://${args.cache.host}:${args.cache.port}?${cacheQuery}`;
         const serviceEnv = (serviceName: string, role: string, port: number): input.core.v1.EnvVar[] => [
             { name: "SERVICE_NAME", value: serviceName },
             { name: "ROLE", value: role },
