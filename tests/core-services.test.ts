@@ -4,7 +4,8 @@
 import * as assert from "node:assert/strict";
 import { deployedStack, prefetch } from "./harness/evaluate";
 import { helmReleases, type K8sObject, kubernetesObjects, named, ofKind } from "./harness/k8s";
-import { STACKS } from "./harness/stack-config";
+import { configOf, STACKS } from "./harness/stack-config";
+import { type Endpoint, NetworkModel } from "./harness/cluster/network";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 import { parseQuantity } from "../config/quantity";
 
@@ -13,57 +14,21 @@ const SERVICES = ["product-catalog", "payment", "recommendation", "auth"];
 
 type Obj = K8sObject & { $resource: RecordedResource };
 
-// ---- A small NetworkPolicy evaluator: can a pod in one namespace open a TCP port on another? ----
+// ---- NetworkPolicy: the shared cluster model (tests/harness/cluster/network.ts) ----
 
 interface Pod {
     namespace: string;
     labels: Record<string, string>;
 }
-const matches = (sel: any, labels: Record<string, string>) =>
-    Object.entries(sel?.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
-    (sel?.matchExpressions ?? []).every((e: any) =>
-        e.operator === "Exists" ? k(labels, e.key) : e.operator === "In" ? e.values.includes(labels[e.key]) : true,
-    );
-const k = (o: Record<string, string>, key: string) => key in o;
+const asEndpoint = (p: Pod): Endpoint => ({ kind: "pod", namespace: p.namespace, labels: p.labels });
+const networkOf = (objects: Obj[], stack: string) => new NetworkModel(objects, configOf(stack).cluster.profile.network);
 
-function namespaceLabels(objects: Obj[], name: string): Record<string, string> {
-    const ns = objects.find((o) => o.kind === "Namespace" && o.metadata.name === name);
-    return { ...(ns?.metadata.labels ?? {}), "kubernetes.io/metadata.name": name };
-}
+/** Whether policies in `pod`'s namespace allow the given direction of a connection. */
+const allowed = (objects: Obj[], direction: "Ingress" | "Egress", pod: Pod, other: Pod, port: number, stack = "dev") =>
+    networkOf(objects, stack).side(asEndpoint(pod), direction, asEndpoint(other), port);
 
-function peerMatches(objects: Obj[], peer: any, policyNs: string, other: Pod): boolean {
-    if (peer.ipBlock) return false;
-    const nsOk = peer.namespaceSelector
-        ? matches(peer.namespaceSelector, namespaceLabels(objects, other.namespace))
-        : other.namespace === policyNs;
-    const podOk = peer.podSelector ? matches(peer.podSelector, other.labels) : true;
-    return nsOk && podOk;
-}
-
-const portOk = (ports: any[] | undefined, port: number) =>
-    !ports || ports.length === 0 || ports.some((p) => p.port === port);
-
-/** Whether policies in `pod`'s namespace allow the given direction of a connection (no policy selecting it = allowed). */
-function allowed(objects: Obj[], direction: "Ingress" | "Egress", pod: Pod, other: Pod, port: number): boolean {
-    const policies = ofKind(objects, "NetworkPolicy", pod.namespace).filter(
-        (p) => matches(p.spec.podSelector, pod.labels) && (p.spec.policyTypes ?? ["Ingress"]).includes(direction),
-    );
-    if (policies.length === 0) return true;
-    const key = direction === "Ingress" ? "ingress" : "egress";
-    const peers = direction === "Ingress" ? "from" : "to";
-    return policies.some((p) =>
-        (p.spec[key] ?? []).some(
-            (rule: any) =>
-                portOk(rule.ports, port) &&
-                (!rule[peers] ||
-                    rule[peers].length === 0 ||
-                    rule[peers].some((x: any) => peerMatches(objects, x, pod.namespace, other))),
-        ),
-    );
-}
-
-const canConnect = (objects: Obj[], from: Pod, to: Pod, port: number) =>
-    allowed(objects, "Egress", from, to, port) && allowed(objects, "Ingress", to, from, port);
+const canConnect = (objects: Obj[], from: Pod, to: Pod, port: number, stack = "dev") =>
+    networkOf(objects, stack).allows(asEndpoint(from), asEndpoint(to), port);
 
 function podOf(objects: Obj[], name: string, namespace = NS): Pod {
     const d = named(objects, "Deployment", name, namespace);

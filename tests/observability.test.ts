@@ -15,7 +15,9 @@ import {
     schemaProblems,
     unsecret,
 } from "./harness/k8s";
-import { STACKS } from "./harness/stack-config";
+import { configOf, STACKS } from "./harness/stack-config";
+import { chartPodCatalogue } from "./harness/cluster/charts";
+import { type Endpoint as NetEndpoint, NetworkModel } from "./harness/cluster/network";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 import { parseQuantity } from "../config/quantity";
 import { isDefaultDeny, selectorMatches } from "../policy/rules";
@@ -91,111 +93,46 @@ const cpu = (q: string | number | undefined) => (q === undefined ? 0 : parseQuan
 const mem = (q: string | number | undefined) => (q === undefined ? 0 : parseQuantity(String(q)));
 
 // ---------------------------------------------------------------------------------------------
-// NetworkPolicy semantics, enough to ask "may this pod reach that pod on this port?"
+// NetworkPolicy: the shared cluster model (tests/harness/cluster/network.ts); the charts' pods as the
+// model knows them (tests/harness/cluster/charts.ts).
 
 /** A pod (namespace + labels), or an address outside every pod selector (API server, kubelet, node, internet). */
 type Endpoint = { ns: string; labels: Record<string, string> } | "address";
 
-const nsLabels = (ns: string) => ({ "kubernetes.io/metadata.name": ns });
+const asEndpoint = (e: Endpoint): NetEndpoint =>
+    e === "address" ? { kind: "address", ip: "203.0.113.10" } : { kind: "pod", namespace: e.ns, labels: e.labels };
+const network = (policies: K8sObject[]) => new NetworkModel(policies, configOf("dev").cluster.profile.network);
 
-function peerMatches(peer: any, policyNs: string, e: Endpoint): boolean {
-    if (peer.ipBlock) return e === "address";
-    if (e === "address") return false;
-    const nsOk = peer.namespaceSelector ? selectorMatches(peer.namespaceSelector, nsLabels(e.ns)) : e.ns === policyNs;
-    return nsOk && (peer.podSelector ? selectorMatches(peer.podSelector, e.labels) : true);
-}
-
-const portMatches = (ports: any[] | undefined, port: number, protocol = "TCP") =>
-    !ports ||
-    ports.length === 0 ||
-    ports.some(
-        (p) =>
-            (p.protocol ?? "TCP") === protocol &&
-            (p.port === undefined ||
-                p.port === port ||
-                (p.endPort !== undefined && port >= p.port && port <= p.endPort)),
-    );
-
-/** Whether the policies on `pod`'s side admit traffic in `direction` with `peer` on `port` (not isolated = admitted). */
-function sideAllows(
+/** Whether the policies on `pod`'s side admit traffic in `direction` with `peer` on `port`. */
+const sideAllows = (
     policies: K8sObject[],
     pod: Endpoint,
     direction: "Ingress" | "Egress",
     peer: Endpoint,
     port: number,
-): boolean {
-    if (pod === "address") return true; // not ours to fence
-    const selecting = policies.filter(
-        (np) =>
-            np.metadata.namespace === pod.ns &&
-            selectorMatches(np.spec.podSelector, pod.labels) &&
-            (np.spec.policyTypes ?? ["Ingress"]).includes(direction),
-    );
-    if (selecting.length === 0) return true;
-    const rulesOf = (np: K8sObject): any[] => (direction === "Ingress" ? np.spec.ingress : np.spec.egress) ?? [];
-    return selecting.some((np) =>
-        rulesOf(np).some((r) => {
-            const peers: any[] | undefined = direction === "Ingress" ? r.from : r.to;
-            return (
-                (!peers || peers.length === 0 || peers.some((x) => peerMatches(x, np.metadata.namespace!, peer))) &&
-                portMatches(r.ports, port)
-            );
-        }),
-    );
-}
+): boolean => network(policies).side(asEndpoint(pod), direction, asEndpoint(peer), port);
 
 /** Both ends agree: the source may send (egress) and the destination may receive (ingress). */
 const allows = (policies: K8sObject[], from: Endpoint, to: Endpoint, port: number) =>
-    sideAllows(policies, from, "Egress", to, port) && sideAllows(policies, to, "Ingress", from, port);
+    network(policies).allows(asEndpoint(from), asEndpoint(to), port);
 
-/** Pod labels the charts set (kube-prometheus-stack 88.5.3 with fullnameOverride kps, jaeger 4.11.1, keda 2.20.2). */
+const nsLabels = (ns: string) => ({ "kubernetes.io/metadata.name": ns });
+
+/** Chart pods by role (kube-prometheus-stack with fullnameOverride kps, jaeger, keda, istiod). */
+const catalogue = chartPodCatalogue(configOf("dev"));
+const chart = (role: string) => ({ ns: catalogue[role].namespace, labels: catalogue[role].labels });
 const CHART_PODS = {
-    prometheus: {
-        ns: "monitoring",
-        labels: {
-            "app.kubernetes.io/name": "prometheus",
-            "operator.prometheus.io/name": "kps-prometheus",
-            prometheus: "kps-prometheus",
-        },
-    },
-    alertmanager: {
-        ns: "monitoring",
-        labels: { "app.kubernetes.io/name": "alertmanager", alertmanager: "kps-alertmanager" },
-    },
-    grafana: {
-        ns: "monitoring",
-        labels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "kube-prometheus-stack" },
-    },
-    kubeStateMetrics: {
-        ns: "monitoring",
-        labels: {
-            "app.kubernetes.io/name": "kube-state-metrics",
-            "app.kubernetes.io/instance": "kube-prometheus-stack",
-        },
-    },
-    operator: { ns: "monitoring", labels: { app: "kube-prometheus-stack-operator", release: "kube-prometheus-stack" } },
-    admissionJob: {
-        ns: "monitoring",
-        labels: { app: "kube-prometheus-stack-admission-create", release: "kube-prometheus-stack" },
-    },
-    jaeger: {
-        ns: "monitoring",
-        labels: {
-            "app.kubernetes.io/name": "jaeger",
-            "app.kubernetes.io/instance": "jaeger",
-            "app.kubernetes.io/component": "all-in-one",
-        },
-    },
-    kedaOperator: { ns: "keda", labels: { app: "keda-operator", "app.kubernetes.io/name": "keda-operator" } },
-    kedaMetricsApiServer: {
-        ns: "keda",
-        labels: { app: "keda-operator-metrics-apiserver", "app.kubernetes.io/name": "keda-operator-metrics-apiserver" },
-    },
-    kedaWebhooks: {
-        ns: "keda",
-        labels: { app: "keda-admission-webhooks", "app.kubernetes.io/name": "keda-admission-webhooks" },
-    },
-    istiod: { ns: "istio-system", labels: { app: "istiod", istio: "pilot" } },
+    prometheus: chart("prometheus"),
+    alertmanager: chart("alertmanager"),
+    grafana: chart("grafana"),
+    kubeStateMetrics: chart("kubeStateMetrics"),
+    operator: chart("prometheusOperator"),
+    admissionJob: chart("admissionJob"),
+    jaeger: chart("jaeger"),
+    kedaOperator: chart("kedaOperator"),
+    kedaMetricsApiServer: chart("kedaMetricsApiServer"),
+    kedaWebhooks: chart("kedaWebhooks"),
+    istiod: chart("istiod"),
 } as const;
 
 /** Whether a ServiceMonitor/PodMonitor namespaceSelector covers `ns` (default: its own namespace). */

@@ -11,6 +11,7 @@ import { configOf, STACKS } from "./harness/stack-config";
 import { ALL_PEERS_OF_US } from "./harness/peer-outputs";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 import { podSecurityProblems, selectorMatches } from "../policy/rules";
+import { type Endpoint as NetEndpoint, NetworkModel } from "./harness/cluster/network";
 import { parseQuantity } from "../config/quantity";
 import { migrationJobName, migrationScripts } from "../components/shop/plan";
 import { IMAGES, parseConfig } from "../config";
@@ -292,7 +293,8 @@ function referenceProblems(shop: Obj[], all: Obj[]): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// NetworkPolicy semantics (enough of them to decide whether one connection is allowed)
+// NetworkPolicy semantics: the shared cluster model (tests/harness/cluster/network.ts), with the
+// stack's pod and service ranges.
 
 interface Endpoint {
     ns?: string;
@@ -302,73 +304,37 @@ interface Endpoint {
     ports?: any[];
 }
 
-function inCidr(ip: string, cidr: string): boolean {
-    const [base, bits] = cidr.split("/");
-    const n = (s: string) => s.split(".").reduce((a, x) => (a << 8) + Number(x), 0) >>> 0;
-    const mask = Number(bits) === 0 ? 0 : (~0 << (32 - Number(bits))) >>> 0;
-    return (n(ip) & mask) === (n(base) & mask);
+const asEndpoint = (e: Endpoint): NetEndpoint =>
+    e.ns ? { kind: "pod", namespace: e.ns, labels: e.labels ?? {}, ports: e.ports } : { kind: "address", ip: e.ip! };
+const networkOf = (s: Pick<Shop, "all" | "result">) =>
+    new NetworkModel(s.all, configOf(s.result.stack).cluster.profile.network);
+
+/** Both ends admit the connection. */
+function allowed(
+    s: Pick<Shop, "all" | "result">,
+    src: Endpoint,
+    dst: Endpoint,
+    port: number,
+    protocol = "TCP",
+): boolean {
+    return networkOf(s).allows(asEndpoint(src), asEndpoint(dst), port, protocol);
 }
 
-function peerMatches(peer: any, policyNs: string, other: Endpoint): boolean {
-    if (peer.ipBlock)
-        return (
-            !!other.ip &&
-            inCidr(other.ip, peer.ipBlock.cidr) &&
-            !(peer.ipBlock.except ?? []).some((c: string) => inCidr(other.ip!, c))
-        );
-    if (!other.ns) return false;
-    const nsOk = peer.namespaceSelector
-        ? selectorMatches(peer.namespaceSelector, { "kubernetes.io/metadata.name": other.ns })
-        : other.ns === policyNs;
-    return nsOk && (peer.podSelector ? selectorMatches(peer.podSelector, other.labels ?? {}) : true);
-}
-
-function portMatches(rulePorts: any[] | undefined, port: number, dst: Endpoint, protocol = "TCP"): boolean {
-    if (!rulePorts || rulePorts.length === 0) return true;
-    const name = (dst.ports ?? []).find((p) => p.containerPort === port)?.name;
-    return rulePorts.some(
-        (p) =>
-            (p.protocol ?? "TCP") === protocol &&
-            (p.port === undefined || p.port === port || (name !== undefined && p.port === name)),
-    );
-}
-
+/** The policies on `subject`'s side admit `other` in `dir` on `port`. */
 function directionAllowed(
-    policies: Obj[],
+    s: Pick<Shop, "all" | "result">,
     subject: Endpoint,
     other: Endpoint,
     port: number,
     dir: "Ingress" | "Egress",
-    dst: Endpoint,
-    protocol: string,
 ): boolean {
-    if (!subject.ns) return true; // outside the cluster: no policy applies
-    const applying = policies.filter(
-        (p) =>
-            p.metadata.namespace === subject.ns &&
-            selectorMatches(p.spec.podSelector, subject.labels ?? {}) &&
-            (p.spec.policyTypes ?? (p.spec.egress ? ["Ingress", "Egress"] : ["Ingress"])).includes(dir),
-    );
-    if (applying.length === 0) return true;
-    const key = dir === "Ingress" ? "ingress" : "egress";
-    const peersKey = dir === "Ingress" ? "from" : "to";
-    return applying.some((p) =>
-        (p.spec[key] ?? []).some(
-            (rule: any) =>
-                (rule[peersKey] === undefined ||
-                    rule[peersKey].length === 0 ||
-                    rule[peersKey].some((peer: any) => peerMatches(peer, p.metadata.namespace!, other))) &&
-                portMatches(rule.ports, port, dst, protocol),
-        ),
-    );
+    return networkOf(s).side(asEndpoint(subject), dir, asEndpoint(other), port);
 }
 
-function allowed(all: Obj[], src: Endpoint, dst: Endpoint, port: number, protocol = "TCP"): boolean {
-    const policies = ofKind(all, "NetworkPolicy");
-    return (
-        directionAllowed(policies, src, dst, port, "Egress", dst, protocol) &&
-        directionAllowed(policies, dst, src, port, "Ingress", dst, protocol)
-    );
+/** Whether a rule's port list names `port` (by number or by the container port's name). */
+function rulePortMatches(rulePorts: any[] | undefined, port: number, containerPortsOf: any[]): boolean {
+    const name = containerPortsOf.find((p) => p.containerPort === port)?.name;
+    return !rulePorts?.length || rulePorts.some((p) => p.port === port || (name && p.port === name));
 }
 
 function workloadEndpoint(all: Obj[], kind: string, name: string, ns = NS): Endpoint {
@@ -717,17 +683,17 @@ for (const stack of STACKS) {
                     ["stranger -> redis metrics", stranger, cache, 9464],
                 );
             assert.deepEqual(
-                must.filter(([, a, b, port]) => !allowed(s.all, a, b, port)).map(([n]) => n),
+                must.filter(([, a, b, port]) => !allowed(s, a, b, port)).map(([n]) => n),
                 [],
                 "flows that must be allowed",
             );
             assert.deepEqual(
-                mustNot.filter(([, a, b, port]) => allowed(s.all, a, b, port)).map(([n]) => n),
+                mustNot.filter(([, a, b, port]) => allowed(s, a, b, port)).map(([n]) => n),
                 [],
                 "flows that must be denied",
             );
             for (const p of pods(s.shop))
-                assert.ok(allowed(s.all, { ns: p.ns, labels: p.labels }, dns, 53, "UDP"), `${p.id} resolves names`);
+                assert.ok(allowed(s, { ns: p.ns, labels: p.labels }, dns, 53, "UDP"), `${p.id} resolves names`);
 
             const mesh = ofKind(s.all, "Namespace").some((n) => n.metadata.name === "istio-system");
             if (mesh) {
@@ -736,8 +702,7 @@ for (const stack of STACKS) {
                     labels: { app: "istio-ingressgateway", istio: "ingressgateway" },
                 };
                 // The gateway's own egress is the mesh chart's; what the shop decides is who it admits.
-                const admits = (dst: Endpoint, port: number) =>
-                    directionAllowed(ofKind(s.all, "NetworkPolicy"), dst, gateway, port, "Ingress", dst, "TCP");
+                const admits = (dst: Endpoint, port: number) => directionAllowed(s, dst, gateway, port, "Ingress");
                 assert.ok(admits(frontend, 8080), "ingress gateway -> frontend");
                 assert.ok(admits(backend, 8080), "ingress gateway -> backend (/api)");
                 assert.ok(!admits(postgres, 5432), "ingress gateway -/-> postgres");
@@ -988,7 +953,7 @@ for (const stack of STACKS) {
             );
             const peers = policies.flatMap((p) =>
                 (p.spec.ingress ?? [])
-                    .filter((r: any) => portMatches(r.ports, httpPort, { ports: containerPorts(frontendPods.spec) }))
+                    .filter((r: any) => rulePortMatches(r.ports, httpPort, containerPorts(frontendPods.spec)))
                     .flatMap((r: any) => r.from ?? [{}]),
             );
             assert.deepEqual(
@@ -1357,8 +1322,7 @@ for (const stack of STACKS) {
                     labels: { "app.kubernetes.io/name": "product-catalog" },
                 };
                 const redis = workloadEndpoint(s.all, "Deployment", "redis");
-                const policies = ofKind(s.all, "NetworkPolicy");
-                assert.ok(directionAllowed(policies, redis, ecommerce, 6379, "Ingress", redis, "TCP"));
+                assert.ok(directionAllowed(s, redis, ecommerce, 6379, "Ingress"));
             });
         }
     });
@@ -1395,13 +1359,11 @@ describe("Warung Kopi shop, variations", function () {
         };
         assert.ok(
             directionAllowed(
-                ofKind(s.all, "NetworkPolicy"),
+                s,
                 backend,
                 cachePod,
                 Number(named(s.all, "ConfigMap", "warung-kopi-config", NS).data.REDIS_PORT),
                 "Egress",
-                cachePod,
-                "TCP",
             ),
             `backend may reach ${svc}`,
         );
@@ -1432,9 +1394,9 @@ describe("Warung Kopi shop, variations", function () {
             "172.31.7.0/24",
         ]);
         const frontend = workloadEndpoint(s.all, "Deployment", "frontend");
-        assert.ok(allowed(s.all, { ip: "10.42.1.2" }, frontend, 8080));
-        assert.ok(allowed(s.all, { ip: "172.31.7.9" }, frontend, 8080));
-        assert.ok(!allowed(s.all, { ip: "10.43.1.2" }, frontend, 8080), "outside the configured ranges");
+        assert.ok(allowed(s, { ip: "10.42.1.2" }, frontend, 8080));
+        assert.ok(allowed(s, { ip: "172.31.7.9" }, frontend, 8080));
+        assert.ok(!allowed(s, { ip: "10.43.1.2" }, frontend, 8080), "outside the configured ranges");
     });
 
     it("rejects direct-access ranges that are not networks, and the whole internet in production", () => {
@@ -1533,11 +1495,11 @@ describe("Warung Kopi shop, variations", function () {
 
         const backend = workloadEndpoint(all, "Deployment", "backend");
         const postgres = workloadEndpoint(all, "StatefulSet", "postgres");
-        assert.ok(allowed(all, backend, postgres, 5432));
+        assert.ok(allowed({ all, result: s.result }, backend, postgres, 5432));
         find("NetworkPolicy", "postgres").spec.ingress[0].from = [
             { podSelector: { matchLabels: { "app.kubernetes.io/name": "frontend" } } },
         ];
-        assert.ok(!allowed(all, backend, postgres, 5432), "a narrowed policy denies the flow");
+        assert.ok(!allowed({ all, result: s.result }, backend, postgres, 5432), "a narrowed policy denies the flow");
     });
 
     it("names the migration Job after the SQL: a change to any file means a new Job", () => {
