@@ -459,7 +459,8 @@ for (const stack of STACKS) {
                 assert.ok(kinds.has(kind), `no ${kind}`);
             if (!ownsDatabase(s)) named(s.all, "Cluster", "postgres", "databases");
             const types = new Set(ofKind(s.shop, "Service").map((o) => o.spec.type ?? "ClusterIP"));
-            for (const type of ["ClusterIP", "NodePort", "LoadBalancer"])
+            // The seed's NodePort is the laptop's entry: production stacks serve nothing on node ports.
+            for (const type of ["ClusterIP", "LoadBalancer", ...(stack === "dev" ? ["NodePort"] : [])])
                 assert.ok(types.has(type), `a ${type} Service`);
             const ps = pods(s.shop);
             // An emptyDir written by one container and read by another of the same pod.
@@ -635,7 +636,12 @@ for (const stack of STACKS) {
             const cachePort = Number(named(s.all, "ConfigMap", "warung-kopi-config", NS).data.REDIS_PORT);
 
             const must: [string, Endpoint, Endpoint, number][] = [
-                ["private network -> frontend (frontend-nodeport, frontend-public)", privateClient, frontend, 8080],
+                [
+                    "private network -> frontend (frontend-public; frontend-nodeport in dev)",
+                    privateClient,
+                    frontend,
+                    8080,
+                ],
                 ["frontend -> backend", frontend, backend, 8080],
                 ["backend -> postgres", backend, postgres, 5432],
                 ["worker -> postgres", worker, postgres, 5432],
@@ -928,14 +934,24 @@ for (const stack of STACKS) {
             if (ownsRedis(s)) assert.equal(uid("Deployment", "redis"), 999);
         });
 
-        it("reaches the frontend directly only from the private networks: ClusterIP `frontend` 80, NodePort `frontend-nodeport`, LoadBalancer `frontend-public`", () => {
+        it(`reaches the frontend directly only from the private networks: ClusterIP \`frontend\` 80, LoadBalancer \`frontend-public\`${stack === "dev" ? ", NodePort `frontend-nodeport`" : ""}`, () => {
             const svc = (name: string) => named(s.all, "Service", name, NS);
             const frontendPods = podTemplate(named(s.all, "Deployment", "frontend", NS))!;
             const httpPort = containerPorts(frontendPods.spec).find((p) => p.name === "http").containerPort;
             assert.equal(svc("frontend").spec.type ?? "ClusterIP", "ClusterIP");
-            assert.equal(svc("frontend-nodeport").spec.type, "NodePort");
             assert.equal(svc("frontend-public").spec.type, "LoadBalancer");
-            for (const name of ["frontend", "frontend-nodeport", "frontend-public"]) {
+            // A NodePort serves plain HTTP on every node's address, and a pod cannot refuse its own node's
+            // traffic: only the laptop has one; no production stack exposes any Service on node ports.
+            const nodePorts = ofKind(s.all, "Service").filter((o) => o.spec.type === "NodePort");
+            assert.deepEqual(
+                nodePorts.map((o) => `${o.metadata.namespace}/${o.metadata.name}`),
+                stack === "dev" ? [`${NS}/frontend-nodeport`] : [],
+            );
+            assert.ok(
+                nodePorts.every((o) => o.spec.externalTrafficPolicy === "Local"),
+                "client addresses reach the frontend's policies",
+            );
+            for (const name of ["frontend", ...(stack === "dev" ? ["frontend-nodeport"] : []), "frontend-public"]) {
                 const port = svc(name).spec.ports.find((p: any) => p.name === "http");
                 assert.equal(port.port, 80, `${name} listens on 80`);
                 assert.ok(

@@ -89,14 +89,16 @@ export function frontendNginxConfig(
 /**
  * Deployments and ClusterIP Services `backend` (8080), `worker` and `frontend` (80 -> 8080, plus
  * the nginx exporter's metrics); HPAs and (when replicated) PodDisruptionBudgets from config;
- * Role/RoleBinding `worker`; Services `frontend-nodeport` (NodePort) and `frontend-public`
- * (LoadBalancer, internal on the clouds); Ingress `warung-kopi` (the public entry).
+ * Role/RoleBinding `worker`; Service `frontend-public` (LoadBalancer, internal on the clouds), in
+ * dev also `frontend-nodeport` (NodePort); Ingress
+ * `warung-kopi` (the public entry).
  */
 export class ShopApps extends pulumi.ComponentResource {
     public readonly backend: Microservice;
     public readonly worker: Microservice;
     public readonly frontend: Microservice;
-    public readonly nodePortService: k8s.core.v1.Service;
+    /** NodePort `frontend-nodeport`: dev stacks only. */
+    public readonly nodePortService?: k8s.core.v1.Service;
     public readonly publicService: k8s.core.v1.Service;
     public readonly ingress: k8s.networking.v1.Ingress;
 
@@ -314,26 +316,29 @@ export class ShopApps extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        // ---- Direct access besides ClusterIP `frontend` (port-forward): NodePort `frontend-nodeport` (the
-        // laptop entry) and LoadBalancer `frontend-public`, internal in the regions. Both serve plain
-        // HTTP, to the networks in shop.directAccessCidrs only; the public entry is the Ingress.
+        // ---- Direct access besides ClusterIP `frontend` (port-forward): NodePort `frontend-nodeport`, the
+        // laptop entry (dev only: in a region it would serve plain HTTP on every node's address, and
+        // traffic from a pod's own node passes every NetworkPolicy), and LoadBalancer `frontend-public`,
+        // internal in the regions. Both serve plain HTTP, to the networks in shop.directAccessCidrs only;
+        // the public entry is the Ingress.
         const webLabels = appLabels(NAMES.frontend, PART_OF, "web");
         const httpPort = [{ name: "http", port: PORTS.frontendService, targetPort: "http", protocol: "TCP" }];
-        this.nodePortService = new k8s.core.v1.Service(
-            `${name}-frontend-nodeport`,
-            {
-                metadata: { name: NAMES.frontendNodePort, namespace: ns, labels: webLabels },
-                // Local: the client's address reaches the pod (no SNAT to the node), so the frontend's
-                // NetworkPolicy and AuthorizationPolicy can check it against the direct-access networks.
-                spec: {
-                    type: "NodePort",
-                    selector: this.frontend.selector,
-                    ports: httpPort,
-                    externalTrafficPolicy: "Local",
+        if (cfg.tier === "dev")
+            this.nodePortService = new k8s.core.v1.Service(
+                `${name}-frontend-nodeport`,
+                {
+                    metadata: { name: NAMES.frontendNodePort, namespace: ns, labels: webLabels },
+                    // Local: the client's address reaches the pod (no SNAT to the node), so the frontend's
+                    // NetworkPolicy and AuthorizationPolicy can check it against the direct-access networks.
+                    spec: {
+                        type: "NodePort",
+                        selector: this.frontend.selector,
+                        ports: httpPort,
+                        externalTrafficPolicy: "Local",
+                    },
                 },
-            },
-            o,
-        );
+                o,
+            );
         // Laptop clusters assign a LoadBalancer address late or never (Docker Desktop does, kind does not).
         const laptop = cfg.tier === "dev" || cfg.cluster.profile.loadBalancer !== "cloud";
         this.publicService = new k8s.core.v1.Service(

@@ -96,8 +96,8 @@ export class WarungKopi extends pulumi.ComponentResource {
                 ...shopClaims(cfg, ownRedis, ownDatabase),
                 // frontend-public.
                 loadBalancers: 1,
-                // frontend-nodeport's and frontend-public's one port each (a LoadBalancer allocates a node port too).
-                nodePorts: 2,
+                // frontend-public's node port (a LoadBalancer allocates one too), and frontend-nodeport's in dev.
+                nodePorts: cfg.tier === "dev" ? 2 : 1,
             },
             mesh?.proxyResources,
         );
