@@ -58,6 +58,7 @@ export = async () => {
               peers,
               issuer: addons.issuer,
               tracing: monitoring?.tracing,
+              scrapedFrom: monitoring?.namespace,
               clusterLocalHosts: regional.clusterLocalHosts(),
           })
         : undefined;

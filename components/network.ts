@@ -21,9 +21,19 @@ export function namespacePeer(namespace: pulumi.Input<string>, pods?: Record<str
     };
 }
 
-/** Any address (for destinations no selector names: the API server, node addresses, the internet). */
-export const anyAddress = (except?: string[]): Peer => ({
-    ipBlock: { cidr: "0.0.0.0/0", ...(except?.length ? { except } : {}) },
+/**
+ * Link-local addresses: the clouds' instance metadata endpoint (169.254.169.254, which hands out the
+ * node's credentials) and node-local agents. No egress rule to "any address" reaches them; the pods
+ * that need one (workload identity on GKE) name it explicitly.
+ */
+export const LINK_LOCAL = "169.254.0.0/16";
+
+/**
+ * Any address but link-local ones (for destinations no selector names and whose addresses the
+ * program cannot know: the API server, node addresses, the internet), minus `except`.
+ */
+export const anyAddress = (except: string[] = []): Peer => ({
+    ipBlock: { cidr: "0.0.0.0/0", except: [LINK_LOCAL, ...except] },
 });
 
 /** Ingress rule: Prometheus (its pods in the monitoring namespace, nothing else there) may scrape `port`. */

@@ -612,3 +612,58 @@ describe("the journeys see each defect the issue names (damaged copies of the st
         assert.match(run(otherIssuer, journey("each core service's public route")).join("\n"), /401: no jwtRule/);
     });
 });
+
+/**
+ * Pods that may reach the cloud's metadata endpoint, and why: the DNS writers where GKE workload
+ * identity answers there, and istiod, whose chart allows every egress (docs/security-notes/traffic.md).
+ */
+function metadataExceptions(v: ClusterView): Record<string, string> {
+    const gkeIdentity =
+        v.cfg.cluster.distribution === "gke" && v.cfg.dns.provider === "google" && !!v.cfg.dns.workloadIdentity;
+    return {
+        ...(gkeIdentity
+            ? {
+                  "chart external-dns/externalDns": "GKE workload identity (Cloud DNS)",
+                  ...(v.cfg.tls.issuer === "acme-dns01"
+                      ? { "chart cert-manager/certManager": "GKE workload identity (DNS-01 on Cloud DNS)" }
+                      : {}),
+              }
+            : {}),
+        "chart istio-system/istiod": "the istiod chart's NetworkPolicy allows every egress",
+    };
+}
+
+describe("the cloud's metadata endpoint", function () {
+    this.timeout(240_000);
+    for (const variant of VARIANTS.slice(0, STACKS.length))
+        it(`${variant.label}: no pod reaches it but those whose workload identity needs it`, async function () {
+            const v = await viewOf(variant);
+            const metadata = v.profile.metadataEndpoint;
+            if (!metadata) this.skip(); // laptops have none
+            const model = new TrafficModel(v);
+            const allowed = metadataExceptions(v);
+            // Pods in the namespaces the program creates (kube-system is the cluster's own).
+            const ours = new Set(v.objects.filter((o) => o.kind === "Namespace").map((o) => o.metadata.name));
+            const reaching = v.pods
+                .filter((p) => ours.has(p.namespace) && !p.hostNetwork)
+                .filter((p) => [80, 988, 8080].some((port) => model.toAddress(p, metadata, port).ok))
+                .map((p) => p.id);
+            assert.deepEqual(
+                reaching.sort(),
+                Object.keys(allowed)
+                    .filter((id) => v.pods.some((p) => p.id === id))
+                    .sort(),
+            );
+        });
+
+    it("sees a port-only egress rule reaching it (self-test on a damaged copy of us)", async () => {
+        const v = await viewOf(VARIANTS.find((x) => x.label === "us")!);
+        const broken = damaged(v, (objects) => {
+            const np = obj(objects, "NetworkPolicy", "allow-platform-egress", "external-dns");
+            np.spec.egress.push({ ports: [{ protocol: "TCP", port: 80 }] });
+        });
+        const pod = broken.pods.find((p) => p.id === "chart external-dns/externalDns")!;
+        assert.ok(new TrafficModel(broken).toAddress(pod, "169.254.169.254", 80).ok);
+        assert.ok(!new TrafficModel(v).toAddress(pod, "169.254.169.254", 80).ok);
+    });
+});

@@ -320,18 +320,26 @@ describe("service mesh", () => {
                         ofKind(objects, "NetworkPolicy", ns).some((p) => p.metadata.name === "default-deny"),
                         `${ns} default-deny`,
                     );
-                // The Redis Enterprise peer gateway replaces the chart's policy (open to all) with its own,
-                // which admits the peers' addresses only (tests/redis-enterprise.test.ts).
-                for (const r of helmReleases(resources).filter(
-                    (x) =>
-                        ["cni", "istiod", "gateway"].includes(x.inputs.chart) &&
-                        x.inputs.name !== "redis-enterprise-peer-gateway",
-                ))
+                // cni and istiod bring their chart's NetworkPolicy; the gateways get the program's (the chart's
+                // allows every egress, the metadata endpoint included): the mesh's ingress and east-west
+                // gateways here, the Redis Enterprise peer gateway its own (tests/redis-enterprise.test.ts).
+                for (const r of helmReleases(resources).filter((x) =>
+                    ["cni", "istiod", "gateway"].includes(x.inputs.chart),
+                )) {
+                    const own = r.inputs.chart === "gateway";
                     assert.equal(
                         r.inputs.values.global?.networkPolicy?.enabled,
-                        true,
-                        `${r.inputs.name} ships its NetworkPolicy`,
+                        !own,
+                        `${r.inputs.name}: the ${own ? "program's" : "chart's"} NetworkPolicy`,
                     );
+                    if (own && r.inputs.name !== "redis-enterprise-peer-gateway")
+                        assert.ok(
+                            ofKind(objects, "NetworkPolicy", r.inputs.namespace).some(
+                                (p) => !!p.metadata.name?.endsWith("gateway-traffic") && p.spec.egress?.length > 0,
+                            ),
+                            `${r.inputs.name} has its egress rules`,
+                        );
+                }
             });
         });
     }

@@ -534,13 +534,14 @@ describe("observability layer", () => {
             it("lets Prometheus reach every metrics port another namespace admits it on, and every sidecar's Envoy stats", () => {
                 const policies = ofKind(objects, "NetworkPolicy");
                 const problems: string[] = [];
-                // Every ingress rule admitting the monitoring namespace names a port Prometheus may send to.
+                // Every ingress rule admitting Prometheus names a port Prometheus may send to.
                 for (const np of policies.filter((x) => x.metadata.namespace !== "monitoring")) {
                     for (const rule of (np.spec.ingress ?? []) as any[]) {
                         if (
                             !(rule.from ?? []).some(
                                 (p: any) =>
-                                    selectorMatches(p.namespaceSelector, nsLabels("monitoring")) && !p.podSelector,
+                                    selectorMatches(p.namespaceSelector, nsLabels("monitoring")) &&
+                                    (!p.podSelector || selectorMatches(p.podSelector, CHART_PODS.prometheus.labels)),
                             )
                         )
                             continue;

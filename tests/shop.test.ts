@@ -863,7 +863,7 @@ for (const stack of STACKS) {
             const { endpoint: servers } = databaseServers(s);
             const payment = named(s.all, "Deployment", "payment", "ecommerce");
             const paymentPod: Endpoint = { ns: "ecommerce", labels: payment.spec.template.metadata.labels };
-            assert.ok(allowed(s.all, paymentPod, servers, 5432), "payment -> its database");
+            assert.ok(allowed(s, paymentPod, servers, 5432), "payment -> its database");
             const env = payment.spec.template.spec.containers[0].env;
             assert.equal(
                 env.find((e: any) => e.name === "TRANSACTION_DB_HOST").value,

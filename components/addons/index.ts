@@ -8,10 +8,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { dnsCredentials, type PlatformConfig } from "../../config";
-import type { IssuerContract, LayerReport, StackContext } from "../contracts";
+import type { EgressRule, IssuerContract, LayerReport, StackContext } from "../contracts";
 import { pinnedRelease } from "../helm";
 import { HardenedNamespace } from "../namespace";
-import { networkPolicy, scrapeRule, tcp, udp } from "../network";
+import { anyAddress, networkPolicy, scrapeRule, tcp, udp } from "../network";
 import {
     azureConfigFile,
     certManagerValues,
@@ -70,8 +70,16 @@ export class ClusterAddons extends pulumi.ComponentResource {
                     platformEgress: [
                         // API server (443 managed, 6443 laptops), ACME directories and cloud DNS APIs (443), HTTP-01
                         // self-checks through the public address (80), DNS-01 propagation checks against the zone's
-                        // authoritative name servers (53). None has a selector, so these are port-scoped allows.
-                        { ports: [...tcp(443, 6443, 80, 53), ...udp(53)] },
+                        // authoritative name servers (53). No selector names them and their addresses are not
+                        // known: port-scoped, to any address but link-local ones (the metadata endpoint).
+                        {
+                            to: [anyAddress()],
+                            ports: [
+                                ...tcp(443, 6443),
+                                ...(cfg.tls.issuer === "acme-http01" ? tcp(80) : []),
+                                ...(usesDns01(cfg) ? [...tcp(53), ...udp(53)] : []),
+                            ],
+                        },
                         ...workloadIdentityEgress(cfg, usesDns01(cfg)),
                     ],
                 },
@@ -176,8 +184,9 @@ export class PublicDns extends pulumi.ComponentResource {
             {
                 ctx,
                 name: CHARTS.externalDns.namespace,
-                // API server (443/6443) and the DNS provider's API (443); instance metadata (80).
-                platformEgress: [{ ports: tcp(443, 6443, 80) }, ...workloadIdentityEgress(cfg, true)],
+                // API server (443/6443) and the DNS provider's API (443), not the metadata endpoint unless
+                // workload identity needs it.
+                platformEgress: [{ to: [anyAddress()], ports: tcp(443, 6443) }, ...workloadIdentityEgress(cfg, true)],
             },
             { ...o, ...formerly("-ns") },
         );
@@ -327,9 +336,21 @@ export function clusterIssuerUse(): ScopedUse {
     };
 }
 
-/** Egress to the node's metadata server, which GKE workload identity answers on 988. */
-function workloadIdentityEgress(cfg: PlatformConfig, writesDns: boolean) {
-    return writesDns && cfg.dns.provider === "google" ? [{ ports: tcp(988) }] : [];
+/**
+ * The metadata endpoint, for the DNS writers only, and only where workload identity answers there:
+ * on GKE with Cloud DNS, the GKE metadata server (169.254.169.254:80, served on the node by
+ * gke-metadata-server: 169.254.169.252:988 with Dataplane V2, the node's 127.0.0.1:988 otherwise).
+ * IRSA (EKS) and Azure workload identity exchange a projected token over HTTPS: no metadata endpoint.
+ */
+function workloadIdentityEgress(cfg: PlatformConfig, writesDns: boolean): EgressRule[] {
+    const metadata = cfg.cluster.profile.metadataEndpoint;
+    const gkeIdentity =
+        cfg.dns.provider === "google" && cfg.cluster.distribution === "gke" && !!cfg.dns.workloadIdentity;
+    if (!writesDns || !gkeIdentity || !metadata) return [];
+    return [
+        { to: [{ ipBlock: { cidr: `${metadata}/32` } }], ports: tcp(80) },
+        { to: [{ ipBlock: { cidr: "169.254.169.252/32" } }, { ipBlock: { cidr: "127.0.0.1/32" } }], ports: tcp(988) },
+    ];
 }
 
 /** Prometheus may scrape the add-on's metrics port, when the stack is monitored. */

@@ -39,6 +39,7 @@ import type { PeerRegions } from "../peers";
 import { meshCa } from "./ca";
 import { eastWestAuthorization, eastWestSources, meshPublication, readerAccess, remoteSecrets } from "./multicluster";
 import { meshAuthorization, meshTrafficPolicy, publicRoute } from "./traffic";
+import { gatewayNetworkPolicy } from "./gateway-network";
 import { istioCniPaths, istioPlatform } from "./values";
 
 /** Istio Gateway for the public API host, as VirtualServices reference it. */
@@ -54,6 +55,8 @@ export interface ServiceMeshArgs {
     issuer?: IssuerContract;
     /** Where sidecars send spans (OTLP/gRPC), when the stack traces requests. */
     tracing?: { host: string; port: number; namespace: string };
+    /** Namespace Prometheus scrapes from, when the stack is monitored: the gateways' stats ports admit it. */
+    scrapedFrom?: string;
     /**
      * Hosts that stay in this cluster (multi-primary merges same-named services of every region): the
      * regional ones, which no flow reaches from other regions (e.g. the shop and its data).
@@ -275,6 +278,19 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
         }
 
         // ---- Ingress gateway ----------------------------------------------------------------------
+        const ingressTraffic = gatewayNetworkPolicy(
+            `${name}-ingress-gateway-traffic`,
+            {
+                cfg,
+                namespace: NAMESPACES.ingress,
+                name: "allow-gateway-traffic",
+                podLabels: { ...INGRESS_GATEWAY.podLabels },
+                publicPorts: [80, 443],
+                scrapedFrom: args.scrapedFrom,
+                crossNetwork: multi,
+            },
+            { ...o, dependsOn: [ingressNs] },
+        );
         this.ingressGateway = release(
             "ingress-gateway",
             {
@@ -287,7 +303,7 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
                     gatewayValues(cfg, cfg.mesh.gatewayServiceType, { app: INGRESS_GATEWAY.name }),
                 ),
             },
-            [this.istiod, ingressNs],
+            [this.istiod, ingressNs, ingressTraffic],
         );
 
         // Kubernetes Ingresses of class `istio` (the shop's, cert-manager's HTTP-01 solver) are served by
@@ -376,6 +392,19 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
 
         // ---- Multi-primary across regions -------------------------------------------------------
         if (multi) {
+            const eastWestTraffic = gatewayNetworkPolicy(
+                `${name}-east-west-gateway-traffic`,
+                {
+                    cfg,
+                    namespace: NAMESPACES.istio,
+                    name: "allow-eastwest-gateway-traffic",
+                    podLabels: { ...EAST_WEST_GATEWAY.podLabels },
+                    publicPorts: [],
+                    scrapedFrom: args.scrapedFrom,
+                    crossNetwork: false,
+                },
+                { ...o, dependsOn: [systemNs] },
+            );
             // The east-west gateway accepts the peers' egress ranges only: at the load balancer
             // (loadBalancerSourceRanges) and at the gateway (an authorization rule on the client address,
             // which externalTrafficPolicy Local preserves). Until a peer has published its ranges the
@@ -398,7 +427,7 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
                         networkGateway: cfg.mesh.network,
                     }),
                 },
-                [this.istiod],
+                [this.istiod, eastWestTraffic],
             );
             istioResource(
                 "east-west-authorization",
@@ -436,8 +465,13 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
                 },
             );
 
-            // Sidecars reach endpoints in other networks through the peers' east-west gateways (public addresses).
-            this.workloadEgress.push({ to: [anyAddress()], ports: tcp(CROSS_NETWORK_PORT) });
+            // Sidecars reach endpoints in other networks through the peers' east-west gateways: public load
+            // balancer addresses the program does not know, never this cluster's own pods or services.
+            const { podCidrs, serviceCidrs } = cfg.cluster.profile.network;
+            this.workloadEgress.push({
+                to: [anyAddress([...podCidrs, ...serviceCidrs])],
+                ports: tcp(CROSS_NETWORK_PORT),
+            });
             this.gatewayPeers.push(namespacePeer(NAMESPACES.istio, EAST_WEST_GATEWAY.podLabels));
 
             const kubeconfig = readerAccess(name, ctx, systemNs, this);

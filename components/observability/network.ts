@@ -4,7 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { input } from "@pulumi/kubernetes/types";
-import { namespacePeer } from "../network";
+import { anyAddress, namespacePeer } from "../network";
 
 const tcp = (...ports: number[]): input.networking.v1.NetworkPolicyPort[] =>
     ports.map((port) => ({ protocol: "TCP", port }));
@@ -13,7 +13,7 @@ const tcp = (...ports: number[]): input.networking.v1.NetworkPolicyPort[] =>
  * The Kubernetes API server and the kubelets. Their addresses are not known portably (a managed
  * control plane sits outside the cluster network, kind/k3d serve 6443 on a node, kubelets listen on
  * every node's address), and no pod or namespace selector matches them: these rules are port-scoped
- * to any address. 443/6443: API server; 10250: kubelet (Prometheus scrapes cAdvisor and kubelet metrics).
+ * to any address but link-local ones (the metadata endpoint). 443/6443: API server; 10250: kubelet (Prometheus scrapes cAdvisor and kubelet metrics).
  */
 export const API_SERVER_PORTS = [443, 6443] as const;
 export const KUBELET_PORT = 10250;
@@ -118,14 +118,17 @@ export function monitoringPolicies(
         p("allow-api-server-egress", {
             ...all,
             policyTypes: ["Egress"],
-            egress: [{ ports: tcp(...API_SERVER_PORTS, KUBELET_PORT) }],
+            egress: [{ to: [anyAddress()], ports: tcp(...API_SERVER_PORTS, KUBELET_PORT) }],
         }),
         // Prometheus scrapes pods in every namespace on their metrics ports, and host-network node agents
         // on node addresses.
         p("allow-scrape-egress", {
             podSelector: { matchLabels: POD_LABELS.prometheus },
             policyTypes: ["Egress"],
-            egress: [{ to: [{ namespaceSelector: {} }], ports: tcp(...SCRAPE_PORTS) }, { ports: tcp(9100) }],
+            egress: [
+                { to: [{ namespaceSelector: {} }], ports: tcp(...SCRAPE_PORTS) },
+                { to: [anyAddress()], ports: tcp(9100) },
+            ],
         }),
     ];
     if (a.tracing) {
@@ -188,7 +191,7 @@ export function kedaPolicies(
         p("allow-api-server-egress", {
             ...all,
             policyTypes: ["Egress"],
-            egress: [{ ports: tcp(...API_SERVER_PORTS) }],
+            egress: [{ to: [anyAddress()], ports: tcp(...API_SERVER_PORTS) }],
         }),
         // The operator queries Prometheus for the prometheus triggers.
         p("allow-prometheus-egress", {

@@ -13,6 +13,7 @@ import { frontendBuildResources, NAMES, PART_OF, PORTS, REDIS_CA_DIR, serviceHos
 import type { StackContext } from "../contracts";
 import type { FlowTable } from "../flows";
 import { appLabels } from "../labels";
+import { anyAddress, tcp } from "../network";
 
 const SERVICE_JS = path.resolve(__dirname, "..", "..", "apps", "service.js");
 
@@ -206,13 +207,7 @@ export class ShopApps extends pulumi.ComponentResource {
                 egress: [
                     ...traffic(NAMES.worker).egress,
                     // The API server's address is not known to the program: the API ports, for this pod only.
-                    {
-                        to: [{ ipBlock: { cidr: "0.0.0.0/0" } }],
-                        ports: [
-                            { protocol: "TCP", port: 443 },
-                            { protocol: "TCP", port: 6443 },
-                        ],
-                    },
+                    { to: [anyAddress()], ports: tcp(443, 6443) },
                 ],
                 automountServiceAccountToken: true,
             },

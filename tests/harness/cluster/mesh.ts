@@ -240,8 +240,15 @@ export interface GatewayRoute {
     https: boolean;
 }
 
-/** Where the ingress gateway sends a request for host + path (Kubernetes Ingress of class istio, or a VirtualService on a Gateway). */
-export function gatewayRoute(view: ClusterView, host: string, path: string): GatewayRoute | undefined {
+/**
+ * Where the ingress gateway sends a request for host + path (Kubernetes Ingress of class istio, or a
+ * VirtualService on a Gateway), or the status it answers itself (a direct response).
+ */
+export function gatewayRoute(
+    view: ClusterView,
+    host: string,
+    path: string,
+): GatewayRoute | { answered: number } | undefined {
     const findService = (ns: string, name: string) =>
         view.objects.find((o) => o.kind === "Service" && o.metadata.namespace === ns && o.metadata.name === name);
     const prefixMatch = (prefix: string) =>
@@ -265,9 +272,20 @@ export function gatewayRoute(view: ClusterView, host: string, path: string): Gat
     for (const vs of view.objects.filter((o) => o.kind === "VirtualService" && (o.spec.gateways ?? []).length > 0)) {
         if (!(vs.spec.hosts ?? []).includes(host)) continue;
         for (const route of vs.spec.http ?? []) {
-            const m = (route.match ?? [{}]).find((x: any) => !x.uri?.prefix || path.startsWith(x.uri.prefix));
+            // Istio takes the first route with a matching request (uri prefix, exact or regex).
+            const m = (route.match ?? [{}]).find((x: any) =>
+                x.uri?.prefix !== undefined
+                    ? path.startsWith(x.uri.prefix)
+                    : x.uri?.exact !== undefined
+                      ? path === x.uri.exact
+                      : x.uri?.regex !== undefined
+                        ? new RegExp(`^(?:${x.uri.regex})$`).test(path)
+                        : true,
+            );
             if (!m) continue;
+            if (route.directResponse) return { answered: route.directResponse.status };
             const dest = route.route?.[0]?.destination;
+            if (!dest) continue;
             const [name, ns] = String(dest.host).split(".");
             const svc = findService(ns, name);
             if (!svc) return undefined;

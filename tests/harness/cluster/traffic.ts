@@ -195,6 +195,8 @@ export class TrafficModel {
         if (!gw) return fail("no ingress gateway");
         const route = gatewayRoute(v, http.host, http.path);
         if (!route) return fail(`the ingress gateway has no route for ${http.host}${http.path}`);
+        if ("answered" in route)
+            return fail(`the ingress gateway answers ${http.host}${http.path} itself (${route.answered})`);
         if (http.https && !route.https) return fail(`${http.host} is not served over HTTPS`);
         const dest = podsOf(v, route.service)[0];
         if (!dest) return fail(`${route.service.metadata.name} selects no pod`);
