@@ -101,6 +101,9 @@ const workload = (namespace: string, name: string, meshed: boolean): Party => ({
     meshed,
 });
 
+/** Paths of the probes (apps/service.js): for the kubelet, never for the internet. */
+export const PROBE_PATHS = ["/healthz", "/readyz"] as const;
+
 /** The mesh identity of a party: `cluster.local/ns/<namespace>/sa/<service account>`. */
 export const principal = (p: Party) => `${TRUST_DOMAIN}/ns/${p.namespace}/sa/${p.serviceAccount}`;
 
@@ -386,10 +389,19 @@ export class FlowTable {
             for (const port of [...new Set(inbound.map((f) => f.port))].sort((a, b) => a - b)) {
                 const to = [{ operation: { ports: [String(port)] } }];
                 const here = inbound.filter((f) => f.port === port);
+                const inMesh = here.filter((f) => isParty(f.from) && f.from.meshed);
+                const fromInternet = (f: Flow) => f.from === this.ingressGateway;
                 const principals = [
-                    ...new Set(here.flatMap((f) => (isParty(f.from) && f.from.meshed ? [principal(f.from)] : []))),
-                ].sort();
-                if (principals.length > 0) rules.push({ from: [{ source: { principals } }], to });
+                    ...new Set(inMesh.filter((f) => !fromInternet(f)).map((f) => principal(f.from as Party))),
+                ];
+                if (principals.length > 0) rules.push({ from: [{ source: { principals: principals.sort() } }], to });
+                // The ingress gateway carries the internet's requests: not to the probe paths (a readiness
+                // answer names internal hosts); the kubelet's probes reach them through the sidecar's agent.
+                if (inMesh.some(fromInternet))
+                    rules.push({
+                        from: [{ source: { principals: [principal(this.ingressGateway!)] } }],
+                        to: [{ operation: { ports: [String(port)], notPaths: [...PROBE_PATHS] } }],
+                    });
                 for (const f of here.filter((x) => !isParty(x.from))) {
                     const ranges = (f.from as Addresses).ranges;
                     const except = ranges.flatMap((r) => r.except);

@@ -283,6 +283,8 @@ const JOURNEYS: Journey[] = [
                                   },
                               ]
                             : []),
+                        // Readiness names internal hosts: the kubelet's answer, not the internet's.
+                        { what: `GET ${s.publicPrefix}/readyz`, hop: get("/readyz", token), refused: true },
                         ...(user
                             ? [
                                   {
