@@ -90,7 +90,9 @@ function pathsOf(userPaths: string[]) {
 
 interface Step {
     what: string;
-    hop: Hop;
+    /** The hop to follow, or (for what is not a request to a Service) a check of the model. */
+    hop?: Hop;
+    check?: (model: TrafficModel) => Outcome;
     /** Expected: delivered (default), or refused somewhere on the way. */
     refused?: boolean;
     /** The workload it must reach. */
@@ -439,6 +441,16 @@ const JOURNEYS: Journey[] = [
         },
     },
     {
+        name: "DNS: every pod of every namespace the program creates resolves names (cluster DNS, or the node-local cache)",
+        applies: () => true,
+        steps: (v) => {
+            const ours = new Set(v.objects.filter((o) => o.kind === "Namespace").map((o) => o.metadata.name));
+            return v.pods
+                .filter((p) => ours.has(p.namespace) && !p.hostNetwork)
+                .map((pod) => ({ what: `${pod.id} resolves names`, check: (m: TrafficModel) => m.resolves(pod) }));
+        },
+    },
+    {
         name: "KEDA's operator queries Prometheus for every ScaledObject's prometheus trigger",
         applies: (v) => ofKind(v.objects, "ScaledObject").length > 0,
         steps: (v) => {
@@ -468,7 +480,7 @@ function run(v: ClusterView, j: Journey): string[] {
     const model = new TrafficModel(v);
     const problems: string[] = [];
     for (const step of j.steps(v)) {
-        const out: Outcome = model.deliver(step.hop);
+        const out: Outcome = step.check ? step.check(model) : model.deliver(step.hop!);
         if (step.refused) {
             if (out.ok) problems.push(`${step.what}: delivered to ${out.pod?.id}, expected refused`);
         } else if (!out.ok) problems.push(`${step.what}: ${out.why}`);
