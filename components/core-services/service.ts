@@ -188,7 +188,16 @@ export class CoreService extends pulumi.ComponentResource {
                 ingress: args.flows.ingress(party),
                 egress: args.flows.egress(party),
                 podAnnotations: { "checksum/app-runtime": args.runtime.checksum, ...add.podAnnotations },
-                dependsOn: args.mesh?.ready,
+                // Its readiness asks payment's database server for a session at start (a startup message,
+                // which the server answers before its roles or databases exist): the server comes first
+                // (the contract's first `ready` resource), not the whole bootstrap, which would make a
+                // first deploy deeper than the mesh's chain (tests/start-order.test.ts).
+                dependsOn: [
+                    ...(args.mesh?.ready ?? []),
+                    ...(d.transactionHistory && args.transactionDatabase
+                        ? args.transactionDatabase.endpoint.ready.slice(0, 1)
+                        : []),
+                ],
             },
             { parent: this, dependsOn: args.dependsOn },
         );
