@@ -17,13 +17,16 @@ function strings(v: unknown, out: string[] = []): string[] {
 
 const keysIn = (v: unknown) => strings(v).flatMap((s) => s.match(PEM_KEY) ?? []);
 
-/** The keys the stack's own tls.PrivateKey resources generate (as the mocks answer them). */
+/**
+ * The keys the stack's own tls.PrivateKey resources generate (as the mocks answer them: a placeholder
+ * PEM, or for signing keys whose public half the program publishes a real key the evaluation reports).
+ */
 export function ownKeys(result: StackEvaluation): Set<string> {
-    return new Set(
-        result.resources
-            .filter((r) => r.type === PRIVATE_KEY_TYPE)
-            .map((r) => mockPem(result.stack, r.name, "PRIVATE KEY")),
-    );
+    const own = result.resources.filter((r) => r.type === PRIVATE_KEY_TYPE);
+    return new Set([
+        ...own.map((r) => mockPem(result.stack, r.name, "PRIVATE KEY")),
+        ...own.flatMap((r) => result.generatedKeys?.[r.name] ?? []),
+    ]);
 }
 
 /**

@@ -62,6 +62,9 @@ function realKey(inputs: any): Record<string, string> {
 }
 
 export class PlatformMocks implements pulumi.runtime.Mocks {
+    /** The real private keys this evaluation generated, by resource name (as the provider's state holds them). */
+    readonly generatedKeys: Record<string, string[]> = {};
+
     constructor(private readonly options: MockOptions = {}) {}
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
@@ -137,11 +140,17 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
                     publicKeyPem: pem("PUBLIC KEY"),
                     certPem: pem("CERTIFICATE"),
                     certRequestPem: pem("CERTIFICATE REQUEST"),
-                    ...(type === "tls:index/privateKey:PrivateKey" ? realKey(inputs) : {}),
+                    ...(type === "tls:index/privateKey:PrivateKey" ? this.realKey(name, inputs) : {}),
                 },
             };
         }
         return { id: `${name}-id`, state: { ...inputs } };
+    }
+
+    private realKey(name: string, inputs: any): Record<string, string> {
+        const key = realKey(inputs);
+        if (key.privateKeyPem) this.generatedKeys[name] = [key.privateKeyPem, key.privateKeyPemPkcs8];
+        return key;
     }
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, any> {

@@ -119,12 +119,8 @@ async function main() {
     Error.stackTraceLimit = 0;
 
     pulumi.runtime.setAllConfig(config, secretKeys);
-    await pulumi.runtime.setMocks(
-        new PlatformMocks({ stackOutputs: request.stackOutputs }),
-        project,
-        request.stack,
-        false,
-    );
+    const mocks = new PlatformMocks({ stackOutputs: request.stackOutputs });
+    await pulumi.runtime.setMocks(mocks, project, request.stack, false);
 
     const started = performance.now();
     const outputs: Record<string, unknown> = {};
@@ -147,6 +143,7 @@ async function main() {
         outputs,
         evaluationMs,
         error,
+        generatedKeys: mocks.generatedKeys,
     };
     fs.writeFileSync(resultFile, JSON.stringify(result));
 }

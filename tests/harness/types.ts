@@ -45,4 +45,6 @@ export interface StackEvaluation {
     evaluationMs: number;
     /** Set when the program failed; resources holds what was registered before. */
     error?: string;
+    /** Real private keys the mocks generated for this evaluation's tls.PrivateKey resources, by resource name. */
+    generatedKeys?: Record<string, string[]>;
 }
