@@ -547,6 +547,13 @@ const BAD_INPUTS: [string, string, Plain, string, RegExp][] = [
         /expected a private network range in a production stack/,
     ],
     [
+        "a direct-access range inside the cluster's pod range",
+        "dev",
+        { shop: { directAccessCidrs: ["10.244.8.0/24"] } },
+        "shop.directAccessCidrs[0]",
+        /expected a network outside the cluster: 10\.244\.8\.0\/24 lies in its pod or service range 10\.244\.0\.0\/16/,
+    ],
+    [
         "CIDR with host bits",
         "us",
         { shop: { directAccessCidrs: ["10.1.2.3/8"] } },
