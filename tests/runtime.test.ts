@@ -211,12 +211,20 @@ if (args[0] === "get") {
 // ---------------------------------------------------------------------------------------------
 // Helpers: processes and HTTP on loopback
 
+/** Ports handed out in this run: the OS may offer a just-closed port again before its user binds it. */
+const handedOut = new Set<number>();
+
 async function freePort(): Promise<number> {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise((resolve) => server.close(resolve));
-    return port;
+    for (;;) {
+        const server = net.createServer();
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const { port } = server.address() as net.AddressInfo;
+        await new Promise((resolve) => server.close(resolve));
+        if (!handedOut.has(port)) {
+            handedOut.add(port);
+            return port;
+        }
+    }
 }
 
 async function listenOn(port: number): Promise<net.Server> {
