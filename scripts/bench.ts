@@ -3,7 +3,7 @@
 // Each evaluation runs in a fresh process, as `pulumi preview` would; times are medians of RUNS runs.
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
-import { evaluateStack } from "../tests/harness/evaluate";
+import { evaluateFresh } from "../tests/harness/evaluate";
 import { STACKS } from "../tests/harness/stack-config";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -14,8 +14,8 @@ async function measure(stack: string, program?: string) {
     const times: number[] = [];
     let resources = 0;
     for (let i = 0; i < RUNS; i++) {
-        // A distinct request per run defeats the harness cache, so each run is a new process.
-        const result = await evaluateStack(stack, { program, configOverrides: { "bench:run": i } });
+        // Each run is a new process, as `pulumi preview` starts one.
+        const result = await evaluateFresh({ stack, program });
         if (result.error) throw new Error(`${stack}: ${result.error}`);
         times.push(result.evaluationMs);
         resources = result.resources.length;

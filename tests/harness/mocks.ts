@@ -36,6 +36,10 @@ function k8sState(type: string, name: string, inputs: any): any {
     return state;
 }
 
+/** Keys this process generated, by stack, resource and algorithm: a resource keeps its key across the
+ * variants of a stack a worker evaluates, as a real provider keeps it across updates. */
+const keys = new Map<string, Record<string, string>>();
+
 /**
  * A real key pair where the program reads the key (signing keys whose public half it publishes as a
  * JWKS): RSA up to 2048 bits and ECDSA. Larger RSA keys (the mesh CAs, which nothing in the program
@@ -148,7 +152,9 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
     }
 
     private realKey(name: string, inputs: any): Record<string, string> {
-        const key = realKey(inputs);
+        const id = [pulumi.getStack(), name, inputs.algorithm, inputs.rsaBits, inputs.ecdsaCurve].join("/");
+        const key = keys.get(id) ?? realKey(inputs);
+        keys.set(id, key);
         if (key.privateKeyPem) this.generatedKeys[name] = [key.privateKeyPem, key.privateKeyPemPkcs8];
         return key;
     }
