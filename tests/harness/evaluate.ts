@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { EvaluationRequest, WorkDone, WorkOrder } from "./run-stack";
+import { deepFreeze } from "./k8s";
 import type { RecordedResource, StackEvaluation } from "./types";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -116,7 +117,8 @@ function finish(job: Job) {
             process.env.EVALUATION_LOG,
             `${Math.round(result.evaluationMs)}\t${JSON.stringify(job.request).slice(0, 200)}\n`,
         );
-    job.resolve(result);
+    // Shared by every test that asks: frozen, so a test changes only its own copy (structuredClone).
+    job.resolve(deepFreeze(result));
 }
 
 function order(request: EvaluationRequest): WorkOrder {

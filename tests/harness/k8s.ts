@@ -29,8 +29,30 @@ export interface K8sObject {
     [k: string]: any;
 }
 
-/** Kubernetes objects (not Helm releases, not providers) the stack would send, as plain manifests. */
+/** Freezes a value and everything in it: what the harness shares between tests, no test can change. */
+export function deepFreeze<T>(v: T): T {
+    if (v && typeof v === "object" && !Object.isFrozen(v)) {
+        Object.freeze(v);
+        for (const x of Object.values(v)) deepFreeze(x);
+    }
+    return v;
+}
+
+const objectsOf = new WeakMap<RecordedResource[], (K8sObject & { $resource: RecordedResource })[]>();
+
+/**
+ * Kubernetes objects (not Helm releases, not providers) the stack would send, as plain manifests;
+ * worked out once per shared (frozen) evaluation, and shared, frozen, by every test that asks. A
+ * test's own changed copy of an evaluation is worked out at each call.
+ */
 export function kubernetesObjects(resources: RecordedResource[]): (K8sObject & { $resource: RecordedResource })[] {
+    if (!Object.isFrozen(resources)) return manifests(resources);
+    let objects = objectsOf.get(resources);
+    if (!objects) objectsOf.set(resources, (objects = deepFreeze(manifests(resources))));
+    return objects;
+}
+
+function manifests(resources: RecordedResource[]): (K8sObject & { $resource: RecordedResource })[] {
     return resources
         .filter(
             (r) =>

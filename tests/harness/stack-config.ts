@@ -2,6 +2,8 @@
 // module (config/files.ts): the tests see exactly what `pulumi up` would.
 import * as path from "node:path";
 import { readStackConfig, stackConfig as read, stackNames } from "../../config/files";
+import type { PlatformConfig } from "../../config";
+import { deepFreeze } from "./k8s";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const STACKS = ["dev", "us", "eu", "asia"] as const;
@@ -13,6 +15,15 @@ export const stackFiles = () => stackNames(ROOT);
 export const stackConfig = (root: string, stack: string, overrides?: Record<string, unknown>, file?: string) =>
     read(root, stack, overrides, file);
 
-/** The typed configuration of a shipped stack, as the program would read it (overrides applied last). */
-export const configOf = (stack: string, overrides: Record<string, unknown> = {}) =>
-    readStackConfig(ROOT, stack, overrides);
+const configs = new Map<string, PlatformConfig>();
+
+/**
+ * The typed configuration of a shipped stack, as the program would read it (overrides applied last);
+ * read once per stack and overrides, and shared, frozen, by every test that asks.
+ */
+export function configOf(stack: string, overrides: Record<string, unknown> = {}): PlatformConfig {
+    const key = JSON.stringify([stack, overrides]);
+    let cfg = configs.get(key);
+    if (!cfg) configs.set(key, (cfg = deepFreeze(readStackConfig(ROOT, stack, overrides))));
+    return cfg;
+}

@@ -16,7 +16,9 @@ const cacheDir = path.resolve(__dirname, "..", "..", ".cache", "ts");
 fs.mkdirSync(cacheDir, { recursive: true });
 
 function transpile(source, filename) {
-    const key = createHash("sha256").update(`${esbuild.version}\0${withMaps}\0${filename}\0${source}`).digest("hex");
+    const key = createHash("sha256")
+        .update(`${esbuild.version}\0${withMaps}\0strict\0${filename}\0${source}`)
+        .digest("hex");
     const cached = path.join(cacheDir, `${key}.js`);
     try {
         return fs.readFileSync(cached, "utf8");
@@ -27,6 +29,8 @@ function transpile(source, filename) {
             target: "node22",
             sourcefile: filename,
             sourcemap: withMaps ? "inline" : false,
+            // As tsc emits modules: strict mode (writing to a frozen object throws).
+            tsconfigRaw: { compilerOptions: { alwaysStrict: true } },
         });
         // Write, then rename: another evaluation may read the same entry at the same time.
         const partial = `${cached}.${process.pid}`;
