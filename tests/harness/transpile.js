@@ -1,5 +1,5 @@
 // TypeScript for Node's require(), through esbuild: the test process and every stack evaluation load
-// the program with it. Type-checking is `tsc --noEmit`'s job (npm test runs it first).
+// the program with it. Type-checking is `npm run typecheck`'s job (part of npm test).
 //
 // Source maps only where stack traces are read by people (the mocha process runs with
 // --enable-source-maps). Stack evaluations run without: Pulumi records a stack trace for every
