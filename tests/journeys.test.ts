@@ -8,7 +8,8 @@
 import * as assert from "node:assert/strict";
 import { deployedStack, prefetch } from "./harness/evaluate";
 import { named, ofKind, unsecret } from "./harness/k8s";
-import { STACKS } from "./harness/stack-config";
+import { configOf, STACKS } from "./harness/stack-config";
+import type { PlatformConfig } from "../config";
 import { chartPod } from "./harness/cluster/charts";
 import { publicJwk, type Token } from "./harness/cluster/mesh";
 import { rangesMeetBlock } from "./harness/cluster/network";
@@ -101,12 +102,16 @@ interface Step {
 
 interface Journey {
     name: string;
-    applies: (v: ClusterView) => boolean;
+    /**
+     * Where the journey exists, from the stack's configuration alone: a journey the configuration
+     * promises must then work, so a missing object fails it instead of skipping it.
+     */
+    applies: (cfg: PlatformConfig) => boolean;
     steps: (v: ClusterView) => Step[];
 }
 
-const shopOn = (v: ClusterView) => v.cfg.layers.shop;
-const meshOn = (v: ClusterView) => v.meshInstalled;
+const shopOn = (cfg: PlatformConfig) => cfg.layers.shop;
+const meshOn = (cfg: PlatformConfig) => cfg.layers.mesh;
 
 /** The frontend's nginx proxying /api (the Host and address it sends come from its ConfigMap). */
 function frontendProxiesApi(v: ClusterView, clientHost: string): Step {
@@ -139,7 +144,7 @@ function backendData(v: ClusterView, client = "backend"): Step[] {
 const JOURNEYS: Journey[] = [
     {
         name: "a shopper on the public HTTPS host: the site, /api, and the backend's database and cache",
-        applies: (v) => shopOn(v) && meshOn(v),
+        applies: (cfg) => shopOn(cfg) && meshOn(cfg),
         steps: (v) => {
             const host = v.cfg.shop.ingressHost;
             const https = v.cfg.layers.certManager;
@@ -192,7 +197,7 @@ const JOURNEYS: Journey[] = [
     },
     {
         name: "the laptop's NodePort frontend-nodeport (dev only)",
-        applies: (v) => shopOn(v) && v.cfg.tier === "dev",
+        applies: (cfg) => shopOn(cfg) && cfg.tier === "dev",
         steps: (v) => [
             {
                 what: "laptop -> frontend-nodeport",
@@ -262,7 +267,7 @@ const JOURNEYS: Journey[] = [
     },
     {
         name: "each core service's public route through the API gateway, with and without a token",
-        applies: (v) => v.cfg.layers.coreServices && meshOn(v),
+        applies: (cfg) => cfg.layers.coreServices && meshOn(cfg),
         steps: (v) => {
             const api = `api.${v.cfg.domain}`;
             const https = v.cfg.layers.certManager;
@@ -312,7 +317,7 @@ const JOURNEYS: Journey[] = [
     },
     {
         name: "service-to-service calls: each configured call is delivered, a call nobody configured is refused",
-        applies: (v) => v.cfg.layers.coreServices,
+        applies: (cfg) => cfg.layers.coreServices,
         steps: (v) => {
             const token = v.meshInstalled ? issuedToken(v) : undefined;
             const steps: Step[] = [];
@@ -337,7 +342,7 @@ const JOURNEYS: Journey[] = [
     },
     {
         name: "cross-region failover: callers in other regions reach every core service through the east-west gateway; the shop stays regional",
-        applies: (v) => v.cfg.layers.multiCluster && v.cfg.layers.coreServices,
+        applies: (cfg) => cfg.layers.multiCluster && cfg.layers.coreServices,
         steps: (v) => {
             const token = issuedToken(v);
             const steps: Step[] = [];
@@ -388,7 +393,7 @@ const JOURNEYS: Journey[] = [
     },
     {
         name: "payment keeps its records in the shop's PostgreSQL",
-        applies: (v) => shopOn(v) && v.cfg.layers.coreServices,
+        applies: (cfg) => shopOn(cfg) && cfg.layers.coreServices,
         steps: (v) => {
             const pod = findPod(v, ECOMMERCE, "payment");
             const e = env(v, pod);
@@ -402,7 +407,7 @@ const JOURNEYS: Journey[] = [
     },
     {
         name: "Prometheus scrapes every metrics port its ServiceMonitors and PodMonitors name",
-        applies: (v) => !!chartPod(v.pods, "prometheus"),
+        applies: (cfg) => cfg.layers.monitoring,
         steps: (v) => {
             const prometheus = chartPod(v.pods, "prometheus")!;
             const steps: Step[] = [];
@@ -452,7 +457,7 @@ const JOURNEYS: Journey[] = [
     },
     {
         name: "KEDA's operator queries Prometheus for every ScaledObject's prometheus trigger",
-        applies: (v) => ofKind(v.objects, "ScaledObject").length > 0,
+        applies: (cfg) => cfg.layers.customMetricsAutoscaling && cfg.layers.coreServices,
         steps: (v) => {
             const keda = chartPod(v.pods, "kedaOperator")!;
             return ofKind(v.objects, "ScaledObject").flatMap((so) =>
@@ -545,12 +550,9 @@ describe("user journeys, hop by hop, in every stack where they apply", function 
     this.timeout(240_000);
     for (const variant of VARIANTS)
         describe(variant.label, () => {
-            for (const j of JOURNEYS)
-                it(j.name, async function () {
-                    const v = await viewOf(variant);
-                    if (!j.applies(v)) this.skip();
-                    assert.deepEqual(run(v, j), []);
-                });
+            const cfg = configOf(variant.stack, variant.configOverrides);
+            for (const j of JOURNEYS.filter((journey) => journey.applies(cfg)))
+                it(j.name, async () => assert.deepEqual(run(await viewOf(variant), j), []));
         });
 });
 
@@ -649,11 +651,13 @@ function metadataExceptions(v: ClusterView): Record<string, string> {
 
 describe("the cloud's metadata endpoint", function () {
     this.timeout(240_000);
-    for (const variant of VARIANTS.slice(0, STACKS.length))
-        it(`${variant.label}: no pod reaches it but those whose workload identity needs it`, async function () {
+    // Laptops have none.
+    for (const variant of VARIANTS.slice(0, STACKS.length).filter(
+        (x) => configOf(x.stack).cluster.profile.metadataEndpoint,
+    ))
+        it(`${variant.label}: no pod reaches it but those whose workload identity needs it`, async () => {
             const v = await viewOf(variant);
-            const metadata = v.profile.metadataEndpoint;
-            if (!metadata) this.skip(); // laptops have none
+            const metadata = v.profile.metadataEndpoint!;
             const model = new TrafficModel(v);
             const allowed = metadataExceptions(v);
             // Pods in the namespaces the program creates (kube-system is the cluster's own).

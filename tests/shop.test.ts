@@ -902,23 +902,24 @@ for (const stack of STACKS) {
             assert.equal(job.spec.template.spec.restartPolicy, "Never");
         });
 
-        it("backs PostgreSQL up daily to the backup volume, one run at a time (the shop's own PostgreSQL)", function () {
-            if (!ownsDatabase(s)) this.skip();
-            const cron = named(s.all, "CronJob", "postgres-backup", NS);
-            assert.equal(cron.spec.schedule, "0 2 * * *");
-            assert.equal(cron.spec.concurrencyPolicy, "Forbid");
-            assert.ok(cron.spec.successfulJobsHistoryLimit >= 1 && cron.spec.failedJobsHistoryLimit >= 1);
-            const spec = cron.spec.jobTemplate.spec.template.spec;
-            assert.ok(spec.volumes.some((v: any) => v.persistentVolumeClaim?.claimName === "postgres-backups"));
-            assert.match(spec.containers[0].command.join(" "), /pg_dump/);
-            const pv = named(s.all, "PersistentVolume", "warung-kopi-backups");
-            assert.deepEqual([pv.spec.claimRef.namespace, pv.spec.claimRef.name], [NS, "postgres-backups"]);
-            assert.equal(pv.spec.storageClassName, "");
-            assert.equal(pv.spec.persistentVolumeReclaimPolicy, "Retain");
-            // Job pods let an Istio sidecar exit with them.
-            for (const p of pods(s.shop).filter((x) => ["Job", "CronJob"].includes(x.owner.kind)))
-                assert.equal(p.annotations["sidecar.istio.io/nativeSidecar"], "true", p.id);
-        });
+        // The shop's own PostgreSQL (dev); the regions' Cluster backs up through its operator (tests/data.test.ts).
+        if (!isProduction(stack))
+            it("backs PostgreSQL up daily to the backup volume, one run at a time", () => {
+                const cron = named(s.all, "CronJob", "postgres-backup", NS);
+                assert.equal(cron.spec.schedule, "0 2 * * *");
+                assert.equal(cron.spec.concurrencyPolicy, "Forbid");
+                assert.ok(cron.spec.successfulJobsHistoryLimit >= 1 && cron.spec.failedJobsHistoryLimit >= 1);
+                const spec = cron.spec.jobTemplate.spec.template.spec;
+                assert.ok(spec.volumes.some((v: any) => v.persistentVolumeClaim?.claimName === "postgres-backups"));
+                assert.match(spec.containers[0].command.join(" "), /pg_dump/);
+                const pv = named(s.all, "PersistentVolume", "warung-kopi-backups");
+                assert.deepEqual([pv.spec.claimRef.namespace, pv.spec.claimRef.name], [NS, "postgres-backups"]);
+                assert.equal(pv.spec.storageClassName, "");
+                assert.equal(pv.spec.persistentVolumeReclaimPolicy, "Retain");
+                // Job pods let an Istio sidecar exit with them.
+                for (const p of pods(s.shop).filter((x) => ["Job", "CronJob"].includes(x.owner.kind)))
+                    assert.equal(p.annotations["sidecar.istio.io/nativeSidecar"], "true", p.id);
+            });
 
         it("pins every image by tag and runs them as the non-root users they are built for", () => {
             for (const p of pods(s.shop))
