@@ -24,6 +24,11 @@ export function partLabels(partOf: string, extra: Record<string, string> = {}): 
     return { "app.kubernetes.io/part-of": partOf, ...MANAGED_BY, ...extra };
 }
 
+/** The label every object the program creates carries (with `extra`), where no other set fits. */
+export function managedLabels(extra: Record<string, string> = {}): Record<string, string> {
+    return { ...MANAGED_BY, ...extra };
+}
+
 /** Labels of an object that belongs to one named app (its monitors, traffic rules). */
 export function nameLabels(name: string, extra: Record<string, string> = {}): Record<string, string> {
     return { "app.kubernetes.io/name": name, ...MANAGED_BY, ...extra };

@@ -10,6 +10,11 @@ export type Ports = { protocol: "TCP" | "UDP"; port: number | string }[];
 export const tcp = (...ports: (number | string)[]): Ports => ports.map((port) => ({ protocol: "TCP", port }));
 export const udp = (...ports: number[]): Ports => ports.map((port) => ({ protocol: "UDP", port }));
 
+/** Every pod of the policy's own namespace. */
+export const SAME_NAMESPACE: Peer = { podSelector: {} };
+/** Every pod of every namespace (not host-network agents or addresses outside the cluster). */
+export const ANY_NAMESPACE: Peer = { namespaceSelector: {} };
+
 /** The pods with these labels, in the policy's own namespace. */
 export const podPeer = (labels: Record<string, string>): Peer => ({ podSelector: { matchLabels: { ...labels } } });
 

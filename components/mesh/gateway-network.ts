@@ -6,7 +6,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../../config";
 import type { EgressRule, IngressRule } from "../contracts";
 import { CROSS_NETWORK_PORT, ENVOY_STATS_PORT } from "../names";
-import { anyAddress, networkPolicy, scrapeRule, tcp } from "../network";
+import { ANY_NAMESPACE, anyAddress, networkPolicy, scrapeRule, tcp } from "../network";
 
 /** Envoy's health port (load balancer checks). */
 const HEALTH_PORT = 15021;
@@ -36,7 +36,7 @@ export function gatewayTraffic(a: GatewayTrafficArgs): { ingress: IngressRule[];
             ...(a.scrapedFrom ? [scrapeRule(a.scrapedFrom, ENVOY_STATS_PORT.number)] : []),
         ],
         egress: [
-            { to: [{ namespaceSelector: {} }] },
+            { to: [ANY_NAMESPACE] },
             ...(a.crossNetwork
                 ? [{ to: [anyAddress([...podCidrs, ...serviceCidrs])], ports: tcp(CROSS_NETWORK_PORT) }]
                 : []),

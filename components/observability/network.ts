@@ -1,13 +1,18 @@
 // NetworkPolicies of the observability layer's namespaces. Each namespace is default-deny (with DNS)
 // through HardenedNamespace; these are the explicit allows for the real flows of the charts in it
 // (kube-prometheus-stack 88.5.3, jaeger 4.11.1, keda 2.20.2; ports from their templates and values).
-import * as k8s from "@pulumi/kubernetes";
+import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import type { input } from "@pulumi/kubernetes/types";
-import { anyAddress, namespacePeer } from "../network";
-
-const tcp = (...ports: number[]): input.networking.v1.NetworkPolicyPort[] =>
-    ports.map((port) => ({ protocol: "TCP", port }));
+import { managedLabels } from "../labels";
+import {
+    ANY_NAMESPACE,
+    anyAddress,
+    namespacePeer,
+    type NetworkPolicyArgs,
+    networkPolicy,
+    SAME_NAMESPACE,
+    tcp,
+} from "../network";
 
 /**
  * The Kubernetes API server and the kubelets. Their addresses are not known portably (a managed
@@ -65,18 +70,12 @@ export const SCRAPE_PORTS = [
     15090, // Envoy /stats/prometheus (http-envoy-prom) of gateways and sidecars
 ] as const;
 
-/** A NetworkPolicy named `name` in `namespace`; logical name `<prefix>-<name>`. */
+type Rules = Pick<NetworkPolicyArgs, "podSelector" | "ingress" | "egress">;
+
+/** A NetworkPolicy named `name` in `namespace` (the one builder); logical name `<prefix>-<name>`. */
 const policyIn =
-    (prefix: string, namespace: string, opts: pulumi.CustomResourceOptions) =>
-    (name: string, spec: input.networking.v1.NetworkPolicySpec) =>
-        new k8s.networking.v1.NetworkPolicy(
-            `${prefix}-${name}`,
-            {
-                metadata: { name, namespace, labels: { "app.kubernetes.io/managed-by": "pulumi" } },
-                spec,
-            },
-            opts,
-        );
+    (prefix: string, namespace: string, opts: pulumi.CustomResourceOptions) => (name: string, rules: Rules) =>
+        networkPolicy(`${prefix}-${name}`, { namespace, name, labels: managedLabels(), ...rules }, opts);
 
 export interface MonitoringPolicyArgs {
     namespace: string;
@@ -94,39 +93,34 @@ export function monitoringPolicies(
     opts: pulumi.CustomResourceOptions,
 ): k8s.networking.v1.NetworkPolicy[] {
     const p = policyIn(prefix, a.namespace, opts);
-    const all = { podSelector: {} };
     const out = [
         // Grafana -> Prometheus, Alertmanager and Jaeger; Prometheus -> Alertmanager and its own
         // components (operator, kube-state-metrics, Grafana, Jaeger, config reloaders); Alertmanager
         // cluster gossip between replicas (9094 TCP and UDP).
         p("allow-within-namespace", {
-            ...all,
-            policyTypes: ["Ingress", "Egress"],
-            ingress: [{ from: [all] }],
-            egress: [{ to: [all] }],
+            podSelector: {},
+            ingress: [{ from: [SAME_NAMESPACE] }],
+            egress: [{ to: [SAME_NAMESPACE] }],
         }),
         // The API server calls the operator's admission webhook (PrometheusRule validation); its source
         // address has no selector, so any source on the webhook port only.
         p("allow-webhook-from-api-server", {
-            podSelector: { matchLabels: POD_LABELS.prometheusOperator },
-            policyTypes: ["Ingress"],
+            podSelector: POD_LABELS.prometheusOperator,
             ingress: [{ ports: tcp(PORTS.operatorWebhook) }],
         }),
         // The operator, Prometheus (service discovery, API server and kubelet scrapes), kube-state-metrics,
         // Grafana's sidecars and the chart's webhook-certificate Jobs talk to the API server. Alertmanager's
         // receivers (webhooks, chat and paging services) are HTTPS on 443: the same rule covers them.
         p("allow-api-server-egress", {
-            ...all,
-            policyTypes: ["Egress"],
+            podSelector: {},
             egress: [{ to: [anyAddress()], ports: tcp(...API_SERVER_PORTS, KUBELET_PORT) }],
         }),
         // Prometheus scrapes pods in every namespace on their metrics ports, and host-network node agents
         // on node addresses.
         p("allow-scrape-egress", {
-            podSelector: { matchLabels: POD_LABELS.prometheus },
-            policyTypes: ["Egress"],
+            podSelector: POD_LABELS.prometheus,
             egress: [
-                { to: [{ namespaceSelector: {} }], ports: tcp(...SCRAPE_PORTS) },
+                { to: [ANY_NAMESPACE], ports: tcp(...SCRAPE_PORTS) },
                 { to: [anyAddress()], ports: tcp(9100) },
             ],
         }),
@@ -135,9 +129,8 @@ export function monitoringPolicies(
         // Istio sidecars and gateways in every namespace send spans to Jaeger's OTLP receivers.
         out.push(
             p("allow-otlp-from-cluster", {
-                podSelector: { matchLabels: POD_LABELS.jaeger },
-                policyTypes: ["Ingress"],
-                ingress: [{ from: [{ namespaceSelector: {} }], ports: tcp(PORTS.otlpGrpc, PORTS.otlpHttp) }],
+                podSelector: POD_LABELS.jaeger,
+                ingress: [{ from: [ANY_NAMESPACE], ports: tcp(PORTS.otlpGrpc, PORTS.otlpHttp) }],
             }),
         );
     }
@@ -145,8 +138,7 @@ export function monitoringPolicies(
         // Jaeger (and its nightly index cleaner) write to and query the trace store over HTTPS.
         out.push(
             p("allow-trace-store-egress", {
-                podSelector: { matchLabels: POD_LABELS.jaeger },
-                policyTypes: ["Egress"],
+                podSelector: POD_LABELS.jaeger,
                 egress: [
                     {
                         to: [namespacePeer(a.traceStore.namespace, a.traceStore.podLabels)],
@@ -160,8 +152,7 @@ export function monitoringPolicies(
         // The KEDA operator evaluates the prometheus triggers of ScaledObjects (http://prometheus.<ns>:9090).
         out.push(
             p("allow-query-from-keda", {
-                podSelector: { matchLabels: POD_LABELS.prometheus },
-                policyTypes: ["Ingress"],
+                podSelector: POD_LABELS.prometheus,
                 ingress: [
                     { from: [namespacePeer(a.kedaNamespace, POD_LABELS.kedaOperator)], ports: tcp(PORTS.prometheus) },
                 ],
@@ -178,33 +169,24 @@ export function kedaPolicies(
     opts: pulumi.CustomResourceOptions,
 ): k8s.networking.v1.NetworkPolicy[] {
     const p = policyIn(prefix, a.namespace, opts);
-    const all = { podSelector: {} };
     return [
         // Metrics API server -> operator (gRPC 9666, the metrics service).
         p("allow-within-namespace", {
-            ...all,
-            policyTypes: ["Ingress", "Egress"],
-            ingress: [{ from: [all] }],
-            egress: [{ to: [all] }],
+            podSelector: {},
+            ingress: [{ from: [SAME_NAMESPACE] }],
+            egress: [{ to: [SAME_NAMESPACE] }],
         }),
         // Every KEDA component watches the API server (address not portable: port-scoped, any address).
         p("allow-api-server-egress", {
-            ...all,
-            policyTypes: ["Egress"],
+            podSelector: {},
             egress: [{ to: [anyAddress()], ports: tcp(...API_SERVER_PORTS) }],
         }),
         // The operator queries Prometheus for the prometheus triggers.
         p("allow-prometheus-egress", {
-            podSelector: { matchLabels: POD_LABELS.kedaOperator },
-            policyTypes: ["Egress"],
+            podSelector: POD_LABELS.kedaOperator,
             egress: [
                 {
-                    to: [
-                        {
-                            ...namespacePeer(a.monitoringNamespace),
-                            podSelector: { matchLabels: POD_LABELS.prometheus },
-                        },
-                    ],
+                    to: [namespacePeer(a.monitoringNamespace, POD_LABELS.prometheus)],
                     ports: tcp(PORTS.prometheus),
                 },
             ],
@@ -212,19 +194,16 @@ export function kedaPolicies(
         // The API server serves external.metrics.k8s.io through the metrics API server (APIService) and
         // calls the admission webhooks; its source address has no selector: any source, those ports only.
         p("allow-metrics-api-from-api-server", {
-            podSelector: { matchLabels: POD_LABELS.kedaMetricsApiServer },
-            policyTypes: ["Ingress"],
+            podSelector: POD_LABELS.kedaMetricsApiServer,
             ingress: [{ ports: tcp(PORTS.kedaMetricsApiServer) }],
         }),
         p("allow-webhook-from-api-server", {
-            podSelector: { matchLabels: POD_LABELS.kedaWebhooks },
-            policyTypes: ["Ingress"],
+            podSelector: POD_LABELS.kedaWebhooks,
             ingress: [{ ports: tcp(PORTS.kedaWebhooks) }],
         }),
         // Prometheus scrapes the components' metrics.
         p("allow-metrics-scrape", {
-            ...all,
-            policyTypes: ["Ingress"],
+            podSelector: {},
             ingress: [{ from: [namespacePeer(a.monitoringNamespace)], ports: tcp(PORTS.kedaMetrics) }],
         }),
     ];

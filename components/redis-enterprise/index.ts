@@ -29,7 +29,7 @@ import { CHARTS, chartValues, pinnedRelease } from "../helm";
 import { partLabels } from "../labels";
 import { ENVOY_STATS_PORT, NAMESPACES } from "../names";
 import { HardenedNamespace } from "../namespace";
-import { anyAddress, namespacePeer, networkPolicy, scrapeRule, tcp } from "../network";
+import { anyAddress, namespacePeer, networkPolicy, SAME_NAMESPACE, scrapeRule, tcp } from "../network";
 import type { PeerRegions } from "../peers";
 import {
     PEER_GATEWAY,
@@ -676,8 +676,8 @@ export class RedisEnterprise extends pulumi.ComponentResource {
             // Operator, node pods and the services rigger talk to each other.
             policy("allow-within-namespace", {
                 podSelector: {},
-                ingress: [{ from: [{ podSelector: {} }] }],
-                egress: [{ to: [{ podSelector: {} }] }],
+                ingress: [{ from: [SAME_NAMESPACE] }],
+                egress: [{ to: [SAME_NAMESPACE] }],
             }),
             // The Kubernetes API server and the peers' (and, for the RERC health check, our own) gateway
             // addresses are not selectable by labels: HTTPS only, by port.
