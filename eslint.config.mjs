@@ -3,6 +3,41 @@ import js from "@eslint/js";
 import globals from "globals";
 import tseslint from "typescript-eslint";
 
+/**
+ * Shared builders, used wherever they apply (docs/architecture): each restriction names the one
+ * module allowed to do the thing, and is lifted for that module only. tests/lint-rules.test.ts
+ * checks each one catches what it is for.
+ */
+export const SHARED_BUILDERS = {
+    networkPolicy: {
+        owners: ["components/network.ts"],
+        selector: "NewExpression[callee.property.name='NetworkPolicy']",
+        message: "Build NetworkPolicies with networkPolicy() from components/network.ts (one shape for every policy).",
+    },
+};
+
+/** no-restricted-syntax for the program's files: every shared-builder restriction but the file's own. */
+const sharedBuilderRules = () => {
+    const all = Object.values(SHARED_BUILDERS);
+    const owners = [...new Set(all.flatMap((r) => r.owners))];
+    const entry = (others) => ({
+        "no-restricted-syntax": ["error", ...others.map(({ selector, message }) => ({ selector, message }))],
+    });
+    return [
+        {
+            name: "shared-builders",
+            files: ["index.ts", "components/**/*.ts"],
+            ignores: owners,
+            rules: entry(all),
+        },
+        ...owners.map((owner) => ({
+            name: `shared-builders:${owner}`,
+            files: [owner],
+            rules: entry(all.filter((r) => !r.owners.includes(owner))),
+        })),
+    ];
+};
+
 export default tseslint.config(
     { ignores: ["node_modules/", ".ci/", ".cache/", "bin/"] },
     js.configs.recommended,
@@ -24,6 +59,7 @@ export default tseslint.config(
             "@typescript-eslint/no-unused-expressions": "error",
         },
     },
+    ...sharedBuilderRules(),
     {
         // The policy pack and the tests read manifests as the cluster receives them: untyped JSON
         // (recorded wire values, CrossGuard props), so `any` is the honest type there.
