@@ -9,18 +9,11 @@
 // Scope: application traffic (the shop, the core services, their data stores, the gateways in
 // front of them and Prometheus scraping them). Flows among a chart's own components (Prometheus to
 // Alertmanager, KEDA to the API server) stay with the layer that installs the chart.
+import { CHART_PODS } from "./chart-pods";
 import { cidrContains, type PlatformConfig } from "../config";
 import type { CacheEndpoint, EgressRule, IngressRule, MeshPolicy, Peer } from "./contracts";
 import { selectorLabels } from "./labels";
-import {
-    APP_PORTS,
-    EAST_WEST_GATEWAY,
-    INGRESS_GATEWAY,
-    NAMESPACES,
-    PROMETHEUS_POD_LABELS,
-    SHOP_WORKLOADS,
-    TRUST_DOMAIN,
-} from "./names";
+import { APP_PORTS, EAST_WEST_GATEWAY, INGRESS_GATEWAY, NAMESPACES, SHOP_WORKLOADS, TRUST_DOMAIN } from "./names";
 import { namespacePeer, podPeer, tcp } from "./network";
 
 /** A workload (or a group of pods) at one end of a flow. */
@@ -156,7 +149,7 @@ export class FlowTable {
                 id: `${on.monitoringNamespace}/prometheus`,
                 namespace: on.monitoringNamespace,
                 name: "prometheus",
-                pods: { ...PROMETHEUS_POD_LABELS },
+                pods: { ...CHART_PODS.prometheus.selector },
                 meshed: false,
             });
         const scraped = (to: Party) => {

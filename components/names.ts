@@ -1,5 +1,6 @@
 // Names more than one layer uses: namespaces the program creates, the gateways, the ingress class,
 // the edge TLS Secrets and well-known ports. Each exists once, here.
+import { CHART_PODS } from "./chart-pods";
 
 /** Namespaces with fixed names (the shop's and monitoring's come from config). */
 export const NAMESPACES = {
@@ -28,9 +29,15 @@ export const NAMESPACES = {
 } as const;
 
 /** The Istio ingress gateway: Helm release, Deployment and Service name, and its pods' label. */
-export const INGRESS_GATEWAY = { name: "istio-ingressgateway", podLabels: { istio: "ingressgateway" } } as const;
+export const INGRESS_GATEWAY = {
+    name: CHART_PODS.ingressGateway.release,
+    podLabels: CHART_PODS.ingressGateway.selector,
+} as const;
 /** The east-west gateway of a multi-primary mesh (cross-network port 15443). */
-export const EAST_WEST_GATEWAY = { name: "istio-eastwestgateway", podLabels: { istio: "eastwestgateway" } } as const;
+export const EAST_WEST_GATEWAY = {
+    name: CHART_PODS.eastWestGateway.release,
+    podLabels: CHART_PODS.eastWestGateway.selector,
+} as const;
 /** Port of the cross-network (AUTO_PASSTHROUGH) listener on the east-west gateway. */
 export const CROSS_NETWORK_PORT = 15443;
 
@@ -84,6 +91,3 @@ export const SHOP_WORKLOADS = {
     roles: "postgres-roles",
     backup: "postgres-backup",
 } as const;
-
-/** Prometheus's pods (kube-prometheus-stack): the only pods of the monitoring namespace that scrape. */
-export const PROMETHEUS_POD_LABELS = { "app.kubernetes.io/name": "prometheus" } as const;

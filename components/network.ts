@@ -3,7 +3,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { EgressRule, IngressRule, Peer } from "./contracts";
-import { PROMETHEUS_POD_LABELS } from "./names";
+import { CHART_PODS } from "./chart-pods";
 
 export type Ports = { protocol: "TCP" | "UDP"; port: number | string }[];
 
@@ -43,7 +43,7 @@ export const anyAddress = (except: string[] = []): Peer => ({
 
 /** Ingress rule: Prometheus (its pods in the monitoring namespace, nothing else there) may scrape `port`. */
 export function scrapeRule(monitoringNamespace: string, port: number): IngressRule {
-    return { from: [namespacePeer(monitoringNamespace, PROMETHEUS_POD_LABELS)], ports: tcp(port) };
+    return { from: [namespacePeer(monitoringNamespace, CHART_PODS.prometheus.selector)], ports: tcp(port) };
 }
 
 export interface NetworkPolicyArgs {

@@ -4,6 +4,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { secretValue } from "../config/files";
+import { CHART_PODS, type ChartPods } from "../components/chart-pods";
 import { CHARTS, mergeValues } from "../components/helm";
 import { ALLOWED_HELM_REPOSITORIES } from "../policy/rules";
 import { deployedStack, prefetch } from "./harness/evaluate";
@@ -110,6 +111,56 @@ describe("pinned charts", () => {
         }
         // Values merge like Helm's: maps key by key, lists replace.
         assert.deepEqual(mergeValues({ a: { b: 1, c: [1, 2] } }, { a: { c: [3] } }), { a: { b: 1, c: [3] } });
+    });
+});
+
+/**
+ * Where the chart pod label table (components/chart-pods.ts) disagrees with how a stack installs the
+ * chart: labels derived from a release name need that release name, kube-prometheus-stack's from its
+ * fullnameOverride.
+ */
+function chartPodLabelProblems(table: Record<string, ChartPods>, releases: RecordedResource[]): string[] {
+    return Object.entries(table).flatMap(([role, pods]) => {
+        const installed = releases.filter((r) => r.inputs.chart === CHARTS[pods.chart].chart);
+        const problems: string[] = [];
+        // A chart installed more than once (the gateway chart) is matched by release name: a release no
+        // entry of the table names is one whose pods the program does not know the labels of.
+        const known = new Set(Object.values(table).flatMap((p) => (p.chart === pods.chart ? [p.release] : [])));
+        const unknown = installed.map((r) => r.inputs.name as string).filter((n) => !known.has(n));
+        if (pods.release && !installed.some((r) => r.inputs.name === pods.release) && unknown.length > 0)
+            problems.push(`${role}: labels follow release ${pods.release}, installed as ${unknown.join(", ")}`);
+        for (const [k, v] of Object.entries(pods.selector))
+            if (pods.labels[k] !== v) problems.push(`${role}: selects ${k}=${v}, which its pods do not carry`);
+        const fullname = installed.length > 0 ? valuesOf(installed[0]).fullnameOverride : undefined;
+        for (const v of Object.values(pods.labels))
+            if (pods.chart === "kubePrometheusStack" && /^kps-/.test(v) && fullname !== "kps")
+                problems.push(`${role}: label ${v} assumes fullnameOverride kps, the release has ${fullname}`);
+        return problems;
+    });
+}
+
+describe("chart pod labels", () => {
+    it("match the release names and overrides every stack installs the charts with", async () => {
+        const problems: string[] = [];
+        for (const stack of STACKS)
+            problems.push(
+                ...chartPodLabelProblems(CHART_PODS, helmReleases((await deployedStack(stack)).resources)).map(
+                    (p) => `${stack}: ${p}`,
+                ),
+            );
+        assert.deepEqual(problems, []);
+    });
+
+    it("self-test: a renamed release or a selector the pods lack is reported", async () => {
+        const releases = structuredClone(helmReleases((await deployedStack("us")).resources));
+        releases.find((r) => r.inputs.name === "cert-manager")!.inputs.name = "certmanager";
+        const broken = structuredClone(CHART_PODS) as Record<string, any>;
+        broken.jaeger.selector = { ...broken.jaeger.selector, "app.kubernetes.io/part-of": "tracing" };
+        const problems = chartPodLabelProblems(broken, releases);
+        assert.deepEqual(
+            problems.map((p) => p.split(":")[0]),
+            ["jaeger", "certManager", "certManagerWebhook", "certManagerCainjector"],
+        );
     });
 });
 

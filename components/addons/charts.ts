@@ -1,6 +1,7 @@
 // The add-on charts, pinned, and their Helm values: static defaults from helm/<chart>.yaml merged with
 // what each stack needs. Pure functions of the configuration (no Pulumi resources), so tests and the
 // component share them.
+import { CHART_PODS, type ChartPods } from "../chart-pods";
 import { type PlatformConfig, resourcesFor } from "../../config";
 import { placement, resourceRequirements } from "../defaults";
 import type { input } from "@pulumi/kubernetes/types";
@@ -69,10 +70,7 @@ export function metricsServerValues(cfg: PlatformConfig): Values {
         replicas: prod(cfg) ? 2 : 1,
         podDisruptionBudget: prod(cfg) ? { enabled: true, minAvailable: 1 } : { enabled: false },
         ...placement(cfg),
-        ...highAvailability(cfg, {
-            "app.kubernetes.io/name": "metrics-server",
-            "app.kubernetes.io/instance": CHARTS.metricsServer.release,
-        }),
+        ...highAvailability(cfg, CHART_PODS.metricsServer.selector),
     });
 }
 
@@ -82,11 +80,7 @@ export const usesDns01 = (cfg: PlatformConfig) => cfg.tls.issuer === "acme-dns01
 export function certManagerValues(cfg: PlatformConfig): Values {
     const replicas = prod(cfg) ? 2 : 1;
     const pdb = { podDisruptionBudget: prod(cfg) ? { enabled: true, minAvailable: 1 } : { enabled: false } };
-    const spread = (component: string) =>
-        highAvailability(cfg, {
-            "app.kubernetes.io/component": component,
-            "app.kubernetes.io/instance": CHARTS.certManager.release,
-        });
+    const spread = (pods: ChartPods) => highAvailability(cfg, pods.selector);
     const identity = usesDns01(cfg) ? cfg.dns.workloadIdentity : undefined;
     const size = (
         w: "cert-manager" | "cert-manager-webhook" | "cert-manager-cainjector" | "cert-manager-startupapicheck",
@@ -97,7 +91,7 @@ export function certManagerValues(cfg: PlatformConfig): Values {
         replicaCount: replicas,
         resources: size("cert-manager"),
         ...pdb,
-        ...spread("controller"),
+        ...spread(CHART_PODS.certManager),
         tolerations: tolerations(cfg),
         // The DNS-01 solver runs in the controller: it alone gets the cloud identity.
         serviceAccount: { annotations: identity?.annotations ?? {} },
@@ -106,14 +100,14 @@ export function certManagerValues(cfg: PlatformConfig): Values {
             replicaCount: replicas,
             resources: size("cert-manager-webhook"),
             ...pdb,
-            ...spread("webhook"),
+            ...spread(CHART_PODS.certManagerWebhook),
             tolerations: tolerations(cfg),
         },
         cainjector: {
             replicaCount: replicas,
             resources: size("cert-manager-cainjector"),
             ...pdb,
-            ...spread("cainjector"),
+            ...spread(CHART_PODS.certManagerCainjector),
             tolerations: tolerations(cfg),
         },
         startupapicheck: { resources: size("cert-manager-startupapicheck"), tolerations: tolerations(cfg) },

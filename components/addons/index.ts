@@ -5,6 +5,7 @@
 //  - PublicDns: external-dns, writing the public, API and Redis Enterprise names into the stack's
 //    zone only; it starts after the Istio CRDs it watches exist.
 // A layer that is off creates nothing; custom resources wait for the release that installs their CRDs.
+import { CHART_PODS } from "../chart-pods";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { dnsCredentials, type PlatformConfig } from "../../config";
@@ -86,20 +87,14 @@ export class ClusterAddons extends pulumi.ComponentResource {
                 o,
             );
             const nsName = ns.name;
-            const controller = {
-                "app.kubernetes.io/instance": CHARTS.certManager.release,
-                "app.kubernetes.io/component": "controller",
-            };
+            const controller = CHART_PODS.certManager.selector;
             // The API server calls the admission webhook; its source address has no selector.
             networkPolicy(
                 `${name}-cert-manager-webhook`,
                 {
                     namespace: nsName,
                     name: "allow-webhook-from-api-server",
-                    podSelector: {
-                        "app.kubernetes.io/instance": CHARTS.certManager.release,
-                        "app.kubernetes.io/component": "webhook",
-                    },
+                    podSelector: CHART_PODS.certManagerWebhook.selector,
                     ingress: [{ ports: tcp(10250) }],
                 },
                 { ...o, dependsOn: [ns] },
@@ -190,18 +185,11 @@ export class PublicDns extends pulumi.ComponentResource {
             },
             { ...o, ...formerly("-ns") },
         );
-        metricsIngress(
-            name,
-            ns.name,
-            { "app.kubernetes.io/instance": CHARTS.externalDns.release },
-            7979,
-            args.scrapedFrom,
-            {
-                ...o,
-                dependsOn: [ns],
-                ...formerly("-metrics"),
-            },
-        );
+        metricsIngress(name, ns.name, CHART_PODS.externalDns.selector, 7979, args.scrapedFrom, {
+            ...o,
+            dependsOn: [ns],
+            ...formerly("-metrics"),
+        });
         // The Istio sources fail at start-up until their CRDs exist: wait for the release that installs them.
         const dependsOn: pulumi.Resource[] = [ns, ...(args.istioCrds ? [args.istioCrds] : [])];
         if (credentials && cfg.dns.provider !== "azure") {

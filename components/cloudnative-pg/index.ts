@@ -10,6 +10,7 @@
 // ObjectStore -> Cluster (waits until Ready, after both) -> Database, ScheduledBackup. Neither release
 // waits for monitoring: the operator's PodMonitor is an object of ours, after the monitoring CRDs, so
 // a first deploy runs the database chain beside the monitoring stack, not after it.
+import { CHART_PODS } from "../chart-pods";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -271,7 +272,7 @@ export class CloudNativePg extends pulumi.ComponentResource {
                     kind: "PodMonitor",
                     metadata: { name: "cnpg-operator", namespace: OPERATOR_NAMESPACE, labels },
                     spec: {
-                        selector: { matchLabels: { ...LABELS.operator, "app.kubernetes.io/instance": "cnpg" } },
+                        selector: { matchLabels: { ...CHART_PODS.cnpgOperator.labels } },
                         namespaceSelector: { matchNames: [OPERATOR_NAMESPACE] },
                         podMetricsEndpoints: [{ port: "metrics" }],
                     },

@@ -10,6 +10,7 @@
 // `postgresql.pg_hba` come after the operator's fixed rules (local peer, streaming_replica by
 // certificate) and before its fallback `host all all all scram-sha-256`; base backups and WAL go
 // through the plugin named barman-cloud.cloudnative-pg.io, configured by an ObjectStore.
+import { CHART_PODS } from "../chart-pods";
 import { type PlatformConfig, objectStoreProvider, resourcesFor } from "../../config";
 import { parseQuantity } from "../../config/quantity";
 import type { RuleGroup } from "../contracts";
@@ -47,8 +48,8 @@ export const PORTS = {
 export const LABELS = {
     cluster: { "cnpg.io/cluster": CLUSTER },
     instances: { "cnpg.io/cluster": CLUSTER, "cnpg.io/podRole": "instance" },
-    operator: { "app.kubernetes.io/name": "cloudnative-pg" },
-    plugin: { "app.kubernetes.io/name": "plugin-barman-cloud" },
+    operator: CHART_PODS.cnpgOperator.selector,
+    plugin: CHART_PODS.barmanCloudPlugin.selector,
 } as const;
 
 /** Secrets (kubernetes.io/basic-auth, in the Cluster's namespace) the managed roles take their passwords from. */

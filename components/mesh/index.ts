@@ -5,6 +5,7 @@
 //
 // Order: namespaces -> base (CRDs) and cni in parallel -> istiod (after base, cni and cacerts) ->
 // gateways; every Istio custom resource waits for base (its CRD) and istiod (its validating webhook).
+import { CHART_PODS, pickLabels } from "../chart-pods";
 import * as k8s from "@pulumi/kubernetes";
 import type { input } from "@pulumi/kubernetes/types";
 import * as pulumi from "@pulumi/pulumi";
@@ -46,7 +47,7 @@ import { istioCniPaths, istioPlatform } from "./values";
 export const PUBLIC_GATEWAY = `${NAMESPACES.ingress}/public-gateway`;
 /** Name of the tracing extension provider in meshConfig. */
 export const TRACING_PROVIDER = "otel-tracing";
-const ISTIOD_LABELS = { app: "istiod" };
+const ISTIOD_LABELS = CHART_PODS.istiod.selector;
 
 export interface ServiceMeshArgs {
     ctx: StackContext;
@@ -300,7 +301,11 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
                 timeout: 600,
                 values: chartValues(
                     "istio-gateway.yaml",
-                    gatewayValues(cfg, cfg.mesh.gatewayServiceType, { app: INGRESS_GATEWAY.name }),
+                    gatewayValues(
+                        cfg,
+                        cfg.mesh.gatewayServiceType,
+                        pickLabels(CHART_PODS.ingressGateway.labels, "app"),
+                    ),
                 ),
             },
             [this.istiod, ingressNs, ingressTraffic],
@@ -418,7 +423,7 @@ export class ServiceMesh extends pulumi.ComponentResource implements MeshContrac
                     namespace: NAMESPACES.istio,
                     timeout: 900,
                     values: chartValues("istio-gateway.yaml", {
-                        ...gatewayValues(cfg, "LoadBalancer", { app: EAST_WEST_GATEWAY.name }),
+                        ...gatewayValues(cfg, "LoadBalancer", pickLabels(CHART_PODS.eastWestGateway.labels, "app")),
                         service: {
                             type: "LoadBalancer",
                             externalTrafficPolicy: "Local",

@@ -1,6 +1,7 @@
 // Observability: kube-prometheus-stack (Prometheus, Alertmanager, Grafana, node-exporter,
 // kube-state-metrics, the Prometheus Operator), Jaeger v2 for Istio traces, KEDA for custom-metric
 // autoscaling, Grafana dashboards and platform alert rules.
+import { CHART_PODS, pickLabels } from "../chart-pods";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
@@ -18,7 +19,7 @@ import type {
 import { EVERY_NODE, placement, resourceRequirements, TIER_LABEL } from "../defaults";
 import { CHARTS, chartValues, pinnedRelease } from "../helm";
 import { serviceFqdn } from "../hosts";
-import { nameLabels, partLabels } from "../labels";
+import { nameLabels, partLabels, selectorLabels } from "../labels";
 import { NAMESPACES } from "../names";
 import { HardenedNamespace } from "../namespace";
 import { meshMonitoring } from "./istio";
@@ -261,14 +262,15 @@ export class Observability extends pulumi.ComponentResource implements Monitorin
                 metadata: {
                     name: "prometheus",
                     namespace: ns,
-                    labels: partLabels("monitoring", { "app.kubernetes.io/name": "prometheus-query" }),
+                    labels: partLabels("monitoring", selectorLabels("prometheus-query")),
                 },
                 spec: {
                     type: "ClusterIP",
-                    selector: {
-                        "app.kubernetes.io/name": "prometheus",
-                        "operator.prometheus.io/name": `${KPS}-prometheus`,
-                    },
+                    selector: pickLabels(
+                        CHART_PODS.prometheus.labels,
+                        "app.kubernetes.io/name",
+                        "operator.prometheus.io/name",
+                    ),
                     ports: [{ name: "http-web", port: 9090, targetPort: 9090, protocol: "TCP" }],
                 },
             },
@@ -416,7 +418,7 @@ export class Observability extends pulumi.ComponentResource implements Monitorin
                 {
                     namespace: ns,
                     service: "jaeger",
-                    selector: { "app.kubernetes.io/name": "jaeger", "app.kubernetes.io/component": "all-in-one" },
+                    selector: { ...CHART_PODS.jaeger.service },
                     port: "internal-metrics",
                     alerts: { http: false, container: "jaeger" },
                 },
@@ -475,7 +477,7 @@ export class Observability extends pulumi.ComponentResource implements Monitorin
                 {
                     namespace: kedaNamespace!,
                     service: "keda-operator",
-                    selector: { "app.kubernetes.io/name": "keda-operator" },
+                    selector: { ...CHART_PODS.kedaOperator.service },
                     port: "metrics",
                     alerts: { http: false, container: "keda-operator" },
                 },

@@ -3,6 +3,8 @@
 // http-envoy-prom, 15090), with their alerts. The monitors live in the monitoring namespace and select
 // targets in the mesh's namespaces, so nothing here waits for the mesh; they wait only for the
 // kube-prometheus-stack release (the monitoring.coreos.com CRDs and the operator's webhook).
+import { partLabels } from "../labels";
+import { CHART_PODS } from "../chart-pods";
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { RuleGroup } from "../contracts";
@@ -88,7 +90,7 @@ export function meshMonitoring(
     opts: pulumi.CustomResourceOptions,
 ): k8s.apiextensions.CustomResource[] {
     const o = { ...opts, dependsOn: [a.prometheusStack] };
-    const labels = { "app.kubernetes.io/part-of": "monitoring", "app.kubernetes.io/managed-by": "pulumi" };
+    const labels = partLabels("monitoring");
     const envoyEndpoint = {
         port: ENVOY_STATS_PORT.name,
         path: ENVOY_STATS_PORT.path,
@@ -103,7 +105,7 @@ export function meshMonitoring(
                 kind: "ServiceMonitor",
                 metadata: { name: "istiod", namespace: a.namespace, labels },
                 spec: {
-                    selector: { matchLabels: { app: "istiod" } },
+                    selector: { matchLabels: { ...CHART_PODS.istiod.service } },
                     namespaceSelector: { matchNames: [a.istioNamespace] },
                     endpoints: [{ port: ISTIOD_MONITORING_PORT.name, interval: "30s", scrapeTimeout: "10s" }],
                 },

@@ -3,6 +3,7 @@
 // (kube-prometheus-stack 88.5.3, jaeger 4.11.1, keda 2.20.2; ports from their templates and values).
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { CHART_PODS } from "../chart-pods";
 import { managedLabels } from "../labels";
 import {
     ANY_NAMESPACE,
@@ -22,19 +23,6 @@ import {
  */
 export const API_SERVER_PORTS = [443, 6443] as const;
 export const KUBELET_PORT = 10250;
-
-/** Pod labels the charts set (kube-prometheus-stack with fullnameOverride kps; jaeger fullnameOverride jaeger; keda defaults). */
-export const POD_LABELS = {
-    prometheus: { "app.kubernetes.io/name": "prometheus" },
-    alertmanager: { "app.kubernetes.io/name": "alertmanager" },
-    /** The Prometheus Operator also serves the chart's admission webhook (admissionWebhooks.deployment.enabled false). */
-    prometheusOperator: { app: "kube-prometheus-stack-operator", release: "kube-prometheus-stack" },
-    /** Jaeger's server and its index cleaner (chart selector labels). */
-    jaeger: { "app.kubernetes.io/name": "jaeger", "app.kubernetes.io/instance": "jaeger" },
-    kedaOperator: { app: "keda-operator" },
-    kedaMetricsApiServer: { app: "keda-operator-metrics-apiserver" },
-    kedaWebhooks: { app: "keda-admission-webhooks" },
-} as const;
 
 /** Ports the charts' pods listen on for the flows allowed below. */
 export const PORTS = {
@@ -105,7 +93,7 @@ export function monitoringPolicies(
         // The API server calls the operator's admission webhook (PrometheusRule validation); its source
         // address has no selector, so any source on the webhook port only.
         p("allow-webhook-from-api-server", {
-            podSelector: POD_LABELS.prometheusOperator,
+            podSelector: CHART_PODS.prometheusOperator.selector,
             ingress: [{ ports: tcp(PORTS.operatorWebhook) }],
         }),
         // The operator, Prometheus (service discovery, API server and kubelet scrapes), kube-state-metrics,
@@ -118,7 +106,7 @@ export function monitoringPolicies(
         // Prometheus scrapes pods in every namespace on their metrics ports, and host-network node agents
         // on node addresses.
         p("allow-scrape-egress", {
-            podSelector: POD_LABELS.prometheus,
+            podSelector: CHART_PODS.prometheus.selector,
             egress: [
                 { to: [ANY_NAMESPACE], ports: tcp(...SCRAPE_PORTS) },
                 { to: [anyAddress()], ports: tcp(9100) },
@@ -129,7 +117,7 @@ export function monitoringPolicies(
         // Istio sidecars and gateways in every namespace send spans to Jaeger's OTLP receivers.
         out.push(
             p("allow-otlp-from-cluster", {
-                podSelector: POD_LABELS.jaeger,
+                podSelector: CHART_PODS.jaeger.selector,
                 ingress: [{ from: [ANY_NAMESPACE], ports: tcp(PORTS.otlpGrpc, PORTS.otlpHttp) }],
             }),
         );
@@ -138,7 +126,7 @@ export function monitoringPolicies(
         // Jaeger (and its nightly index cleaner) write to and query the trace store over HTTPS.
         out.push(
             p("allow-trace-store-egress", {
-                podSelector: POD_LABELS.jaeger,
+                podSelector: CHART_PODS.jaeger.selector,
                 egress: [
                     {
                         to: [namespacePeer(a.traceStore.namespace, a.traceStore.podLabels)],
@@ -152,9 +140,12 @@ export function monitoringPolicies(
         // The KEDA operator evaluates the prometheus triggers of ScaledObjects (http://prometheus.<ns>:9090).
         out.push(
             p("allow-query-from-keda", {
-                podSelector: POD_LABELS.prometheus,
+                podSelector: CHART_PODS.prometheus.selector,
                 ingress: [
-                    { from: [namespacePeer(a.kedaNamespace, POD_LABELS.kedaOperator)], ports: tcp(PORTS.prometheus) },
+                    {
+                        from: [namespacePeer(a.kedaNamespace, CHART_PODS.kedaOperator.selector)],
+                        ports: tcp(PORTS.prometheus),
+                    },
                 ],
             }),
         );
@@ -183,10 +174,10 @@ export function kedaPolicies(
         }),
         // The operator queries Prometheus for the prometheus triggers.
         p("allow-prometheus-egress", {
-            podSelector: POD_LABELS.kedaOperator,
+            podSelector: CHART_PODS.kedaOperator.selector,
             egress: [
                 {
-                    to: [namespacePeer(a.monitoringNamespace, POD_LABELS.prometheus)],
+                    to: [namespacePeer(a.monitoringNamespace, CHART_PODS.prometheus.selector)],
                     ports: tcp(PORTS.prometheus),
                 },
             ],
@@ -194,11 +185,11 @@ export function kedaPolicies(
         // The API server serves external.metrics.k8s.io through the metrics API server (APIService) and
         // calls the admission webhooks; its source address has no selector: any source, those ports only.
         p("allow-metrics-api-from-api-server", {
-            podSelector: POD_LABELS.kedaMetricsApiServer,
+            podSelector: CHART_PODS.kedaMetricsApiServer.selector,
             ingress: [{ ports: tcp(PORTS.kedaMetricsApiServer) }],
         }),
         p("allow-webhook-from-api-server", {
-            podSelector: POD_LABELS.kedaWebhooks,
+            podSelector: CHART_PODS.kedaWebhooks.selector,
             ingress: [{ ports: tcp(PORTS.kedaWebhooks) }],
         }),
         // Prometheus scrapes the components' metrics.

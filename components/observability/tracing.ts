@@ -20,6 +20,7 @@ import {
     restrictedContainerSecurityContext,
     restrictedPodSecurityContext,
 } from "../defaults";
+import { CHART_PODS } from "../chart-pods";
 import { serviceFqdn } from "../hosts";
 import { NAMESPACES } from "../names";
 import { quotaFor } from "../quota";
@@ -37,7 +38,7 @@ export const TRACE_STORE = {
     /** Master-eligible data nodes: a quorum survives one lost node or zone. */
     nodes: 3,
     ports: { http: 9200, transport: 9300 },
-    podLabels: { "app.kubernetes.io/name": "opensearch", "app.kubernetes.io/instance": "opensearch" },
+    podLabels: CHART_PODS.opensearch.selector,
     /** The image's user (uid and gid 1000). */
     uid: 1000,
     home: "/usr/share/opensearch",
@@ -64,13 +65,9 @@ const dn = (s: { commonName: string; organization: string }) => `CN=${s.commonNa
 /** Jaeger (Deployment and Service `jaeger` in the monitoring namespace). */
 export const JAEGER = {
     name: "jaeger",
-    podLabels: { "app.kubernetes.io/name": "jaeger", "app.kubernetes.io/instance": "jaeger" },
+    podLabels: CHART_PODS.jaeger.selector,
     /** The all-in-one pods only (not the index cleaner's). */
-    serverLabels: {
-        "app.kubernetes.io/name": "jaeger",
-        "app.kubernetes.io/instance": "jaeger",
-        "app.kubernetes.io/component": "all-in-one",
-    },
+    serverLabels: CHART_PODS.jaeger.labels,
     ports: { query: 16686, otlpGrpc: 4317, otlpHttp: 4318, health: 13133, metrics: 8888 },
     /** dev: the Badger volume. */
     badgerClaim: "jaeger-badger",

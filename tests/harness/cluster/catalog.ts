@@ -3,10 +3,11 @@
 // reads for that pod's placement), the volumes each asks for, the CRDs and admission webhooks a release
 // installs, and what a release reads at start.
 //
-// Facts are read from the pinned charts' values.yaml and templates at the version named in each entry
+// The labels of chart pods are the program's table (components/chart-pods.ts). Other facts are read from the pinned charts' values.yaml and templates at the version named in each entry
 // (components/helm.ts CHARTS; a test fails when a pin moves away from it, so the facts are read again),
 // and from the operators' CRDs and documentation. A chart or kind the program starts using needs an
 // entry here: the models refuse what they do not know rather than passing it silently.
+import { CHART_PODS, pickLabels } from "../../../components/chart-pods";
 import type { K8sObject } from "../k8s";
 
 export type Values = Record<string, any>;
@@ -285,18 +286,19 @@ export const CHART_FACTS: Record<string, ChartFacts> = {
                 sized: ["prometheus", "prometheus-config-reloader"],
                 enabled: (v) => v.prometheus.enabled,
                 replicas: (v) => v.prometheus.prometheusSpec.replicas * (v.prometheus.prometheusSpec.shards ?? 1),
-                labels: (v) => ({
-                    "app.kubernetes.io/name": "prometheus",
-                    "app.kubernetes.io/instance": `${v.fullnameOverride ?? "kube-prometheus-stack"}-prometheus`,
-                }),
+                labels: () => CHART_PODS.prometheus.labels,
                 pod: (v) => {
                     const s = v.prometheus.prometheusSpec;
                     return {
                         ...podAt("prometheus.prometheusSpec")(v),
-                        affinity: kpsAntiAffinity(s, {
-                            "app.kubernetes.io/name": "prometheus",
-                            "app.kubernetes.io/instance": `${v.fullnameOverride ?? "kube-prometheus-stack"}-prometheus`,
-                        }),
+                        affinity: kpsAntiAffinity(
+                            s,
+                            pickLabels(
+                                CHART_PODS.prometheus.labels,
+                                "app.kubernetes.io/name",
+                                "app.kubernetes.io/instance",
+                            ),
+                        ),
                     };
                 },
             },
@@ -306,16 +308,10 @@ export const CHART_FACTS: Record<string, ChartFacts> = {
                 sized: ["alertmanager", "prometheus-config-reloader"],
                 enabled: (v) => v.alertmanager.enabled,
                 replicas: (v) => v.alertmanager.alertmanagerSpec.replicas,
-                labels: (v) => ({
-                    "app.kubernetes.io/name": "alertmanager",
-                    alertmanager: `${v.fullnameOverride ?? "kube-prometheus-stack"}-alertmanager`,
-                }),
+                labels: () => CHART_PODS.alertmanager.labels,
                 pod: (v) => ({
                     ...podAt("alertmanager.alertmanagerSpec")(v),
-                    affinity: kpsAntiAffinity(v.alertmanager.alertmanagerSpec, {
-                        "app.kubernetes.io/name": "alertmanager",
-                        alertmanager: `${v.fullnameOverride ?? "kube-prometheus-stack"}-alertmanager`,
-                    }),
+                    affinity: kpsAntiAffinity(v.alertmanager.alertmanagerSpec, CHART_PODS.alertmanager.labels),
                 }),
             },
             {
@@ -619,7 +615,7 @@ export const CHART_FACTS: Record<string, ChartFacts> = {
                 // istio-proxy: the sidecar it injects (global.proxy.resources).
                 sized: ["istiod", "istio-proxy"],
                 replicas: (v) => (v.autoscaleEnabled ? v.autoscaleMin : v.replicaCount),
-                labels: () => ({ app: "istiod", istio: "pilot" }),
+                labels: () => CHART_PODS.istiod.labels,
                 pod: (v) => ({
                     ...podAt("")(v),
                     // Always tolerated, so istiod starts before the CNI agent marks the node ready.
@@ -728,15 +724,9 @@ export const CHART_FACTS: Record<string, ChartFacts> = {
                 // The node and the init container that copies opensearch.yml into place (initResources).
                 sized: ["opensearch", "opensearch-init"],
                 replicas: (v) => (v.singleNode ? 1 : v.replicas),
-                labels: (v, release) => ({
-                    "app.kubernetes.io/instance": release,
-                    "app.kubernetes.io/name": v.nameOverride || "opensearch",
-                }),
-                pod: (v, release) => {
-                    const labels = {
-                        "app.kubernetes.io/instance": release,
-                        "app.kubernetes.io/name": v.nameOverride || "opensearch",
-                    };
+                labels: () => CHART_PODS.opensearch.labels,
+                pod: (v) => {
+                    const labels = CHART_PODS.opensearch.labels;
                     const anti =
                         v.antiAffinity === "hard"
                             ? requiredAntiAffinity(v.antiAffinityTopologyKey, labels).podAntiAffinity
@@ -930,7 +920,7 @@ export const KIND_FACTS: Record<string, Record<string, KindFacts>> = {
                     namespace: o.metadata.namespace!,
                     kind: "StatefulSet",
                     replicas: (o.spec?.replicas ?? 1) * (o.spec?.shards ?? 1),
-                    labels: { "app.kubernetes.io/name": "prometheus" },
+                    labels: { ...CHART_PODS.prometheus.selector },
                     spec: podAt("spec")(o),
                 },
             ],
@@ -950,7 +940,7 @@ export const KIND_FACTS: Record<string, Record<string, KindFacts>> = {
                     namespace: o.metadata.namespace!,
                     kind: "StatefulSet",
                     replicas: o.spec?.replicas ?? 1,
-                    labels: { "app.kubernetes.io/name": "alertmanager" },
+                    labels: { ...CHART_PODS.alertmanager.selector },
                     spec: podAt("spec")(o),
                 },
             ],

@@ -1,7 +1,8 @@
-// The pods the charts run, as the pinned charts label them (the program records only the Helm
-// releases): namespace, pod labels, service account, whether they are Istio proxies, and the
+// The pods the charts run, as the pinned charts label them (components/chart-pods.ts, the table the
+// program selects them by; the program records only the Helm releases): namespace, pod labels, service account, whether they are Istio proxies, and the
 // NetworkPolicy the chart itself adds for them. A pod is present when its chart's release is.
 import type { PlatformConfig } from "../../../config";
+import { CHART_PODS } from "../../../components/chart-pods";
 import { nodePodLabels } from "../../../components/redis-enterprise/plan";
 import type { K8sObject } from "../k8s";
 import { kindFacts } from "./catalog";
@@ -20,7 +21,7 @@ export function chartPodCatalogue(cfg: PlatformConfig): Record<string, ChartPod>
         istiod: {
             chart: "istiod",
             namespace: "istio-system",
-            labels: { app: "istiod", istio: "pilot" },
+            labels: CHART_PODS.istiod.labels,
             serviceAccount: "istiod",
             ports: [15010, 15012, 15014, 15017],
             // global.networkPolicy: xDS, CA and webhook in, everything out.
@@ -29,7 +30,7 @@ export function chartPodCatalogue(cfg: PlatformConfig): Record<string, ChartPod>
         ingressGateway: {
             chart: "gateway:istio-ingressgateway",
             namespace: "istio-ingress",
-            labels: { app: "istio-ingressgateway", istio: "ingressgateway" },
+            labels: CHART_PODS.ingressGateway.labels,
             serviceAccount: "istio-ingressgateway",
             proxy: "gateway",
             ports: [80, 443, 15021, 15020, 15090],
@@ -37,7 +38,7 @@ export function chartPodCatalogue(cfg: PlatformConfig): Record<string, ChartPod>
         eastWestGateway: {
             chart: "gateway:istio-eastwestgateway",
             namespace: "istio-system",
-            labels: { app: "istio-eastwestgateway", istio: "eastwestgateway" },
+            labels: CHART_PODS.eastWestGateway.labels,
             serviceAccount: "istio-eastwestgateway",
             proxy: "gateway",
             ports: [15443, 15021, 15020, 15090],
@@ -45,83 +46,69 @@ export function chartPodCatalogue(cfg: PlatformConfig): Record<string, ChartPod>
         prometheus: {
             chart: "kube-prometheus-stack",
             namespace: mon,
-            labels: {
-                "app.kubernetes.io/name": "prometheus",
-                "operator.prometheus.io/name": "kps-prometheus",
-                prometheus: "kps-prometheus",
-            },
+            labels: CHART_PODS.prometheus.labels,
             serviceAccount: "kps-prometheus",
             ports: [9090],
         },
         alertmanager: {
             chart: "kube-prometheus-stack",
             namespace: mon,
-            labels: { "app.kubernetes.io/name": "alertmanager", alertmanager: "kps-alertmanager" },
+            labels: CHART_PODS.alertmanager.labels,
             serviceAccount: "kps-alertmanager",
             ports: [9093, 9094],
         },
         grafana: {
             chart: "kube-prometheus-stack",
             namespace: mon,
-            labels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "kube-prometheus-stack" },
+            labels: CHART_PODS.grafana.labels,
             serviceAccount: "kube-prometheus-stack-grafana",
             ports: [3000],
         },
         kubeStateMetrics: {
             chart: "kube-prometheus-stack",
             namespace: mon,
-            labels: {
-                "app.kubernetes.io/name": "kube-state-metrics",
-                "app.kubernetes.io/instance": "kube-prometheus-stack",
-            },
+            labels: CHART_PODS.kubeStateMetrics.labels,
             serviceAccount: "kube-prometheus-stack-kube-state-metrics",
             ports: [8080],
         },
         prometheusOperator: {
             chart: "kube-prometheus-stack",
             namespace: mon,
-            labels: { app: "kube-prometheus-stack-operator", release: "kube-prometheus-stack" },
+            labels: CHART_PODS.prometheusOperator.labels,
             serviceAccount: "kps-operator",
             ports: [10250],
         },
         admissionJob: {
             chart: "kube-prometheus-stack",
             namespace: mon,
-            labels: { app: "kube-prometheus-stack-admission-create", release: "kube-prometheus-stack" },
+            labels: CHART_PODS.prometheusAdmissionJob.labels,
             serviceAccount: "kps-admission",
         },
         jaeger: {
             chart: "jaeger",
             namespace: mon,
-            labels: {
-                "app.kubernetes.io/name": "jaeger",
-                "app.kubernetes.io/instance": "jaeger",
-                "app.kubernetes.io/component": "all-in-one",
-            },
+            labels: CHART_PODS.jaeger.labels,
             serviceAccount: "jaeger",
             ports: [4317, 4318, 16686, 8888],
         },
         kedaOperator: {
             chart: "keda",
             namespace: "keda",
-            labels: { app: "keda-operator", "app.kubernetes.io/name": "keda-operator" },
+            labels: CHART_PODS.kedaOperator.labels,
             serviceAccount: "keda-operator",
             ports: [9666, 8080],
         },
         kedaMetricsApiServer: {
             chart: "keda",
             namespace: "keda",
-            labels: {
-                app: "keda-operator-metrics-apiserver",
-                "app.kubernetes.io/name": "keda-operator-metrics-apiserver",
-            },
+            labels: CHART_PODS.kedaMetricsApiServer.labels,
             serviceAccount: "keda-metrics-server",
             ports: [6443, 8080],
         },
         kedaWebhooks: {
             chart: "keda",
             namespace: "keda",
-            labels: { app: "keda-admission-webhooks", "app.kubernetes.io/name": "keda-admission-webhooks" },
+            labels: CHART_PODS.kedaWebhooks.labels,
             serviceAccount: "keda-webhook",
             ports: [9443, 8080],
         },
@@ -137,23 +124,14 @@ export function chartPodCatalogue(cfg: PlatformConfig): Record<string, ChartPod>
         certManager: {
             chart: "cert-manager",
             namespace: "cert-manager",
-            labels: {
-                "app.kubernetes.io/name": "cert-manager",
-                "app.kubernetes.io/instance": "cert-manager",
-                "app.kubernetes.io/component": "controller",
-                ...(cfg.dns.workloadIdentity?.podLabels ?? {}),
-            },
+            labels: { ...CHART_PODS.certManager.labels, ...(cfg.dns.workloadIdentity?.podLabels ?? {}) },
             serviceAccount: "cert-manager",
             ports: [9402],
         },
         externalDns: {
             chart: "external-dns",
             namespace: "external-dns",
-            labels: {
-                "app.kubernetes.io/name": "external-dns",
-                "app.kubernetes.io/instance": "external-dns",
-                ...(cfg.dns.workloadIdentity?.podLabels ?? {}),
-            },
+            labels: { ...CHART_PODS.externalDns.labels, ...(cfg.dns.workloadIdentity?.podLabels ?? {}) },
             serviceAccount: "external-dns",
             ports: [7979],
         },
