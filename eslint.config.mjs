@@ -14,6 +14,12 @@ export const SHARED_BUILDERS = {
         selector: "NewExpression[callee.property.name='NetworkPolicy']",
         message: "Build NetworkPolicies with networkPolicy() from components/network.ts (one shape for every policy).",
     },
+    labelKeys: {
+        owners: ["components/labels.ts", "components/chart-pods.ts"],
+        selector: "Property[key.value=/^app\\.kubernetes\\.io\\//]",
+        message:
+            "Build label sets with components/labels.ts (ours) or read them from components/chart-pods.ts (a chart's pods).",
+    },
 };
 
 /** no-restricted-syntax for the program's files: every shared-builder restriction but the file's own. */

@@ -14,6 +14,14 @@ export function appLabels(name: string, partOf: string, component = name, versio
     };
 }
 
+/** The part of the platform an object belongs to, alone (namespaces, which carry guardrail labels besides). */
+export const partOfLabel = (partOf: string): Record<string, string> => ({ "app.kubernetes.io/part-of": partOf });
+
+/** The component label, to add to a set from the functions here. */
+export const componentLabel = (component: string): Record<string, string> => ({
+    "app.kubernetes.io/component": component,
+});
+
 /** The subset of labels that selects a workload's pods (stable across versions). */
 export function selectorLabels(name: string): Record<string, string> {
     return { "app.kubernetes.io/name": name };

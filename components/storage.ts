@@ -5,7 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config";
 import type { StackContext, StorageContract } from "./contracts";
-import { partLabels } from "./labels";
+import { componentLabel, partLabels } from "./labels";
 
 /** The StorageClass the platform's volumes use (the shop's seed keeps a class of its own). */
 export const PLATFORM_STORAGE_CLASS = "platform-standard";
@@ -40,11 +40,7 @@ export class ClusterStorage extends pulumi.ComponentResource implements StorageC
         const { cfg, provider } = args.ctx;
         this.storageClass = new k8s.storage.v1.StorageClass(
             `${name}-class`,
-            storageClassArgs(
-                cfg,
-                PLATFORM_STORAGE_CLASS,
-                partLabels("platform", { "app.kubernetes.io/component": "storage" }),
-            ),
+            storageClassArgs(cfg, PLATFORM_STORAGE_CLASS, partLabels("platform", componentLabel("storage"))),
             { parent: this, provider },
         );
         this.registerOutputs({ className: this.className });

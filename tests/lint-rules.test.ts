@@ -11,6 +11,7 @@ import { ROOT } from "./harness/stack-config";
 /** Per restriction: a snippet that does what only the owner may do. */
 const BROKEN: Record<string, string> = {
     networkPolicy: `new k8s.networking.v1.NetworkPolicy("p", { metadata: { name: "p" }, spec: {} }, {});`,
+    labelKeys: `const labels = { ...partLabels("shop"), "app.kubernetes.io/component": "cache" };`,
 };
 
 describe("lint rules for shared builders", () => {

@@ -132,7 +132,7 @@ export class CoreServices extends pulumi.ComponentResource {
         const cacheOf = (service: string) => {
             const endpoint = args.caches[service];
             if (!endpoint) return undefined;
-            const labels = partLabels(PART_OF, { "app.kubernetes.io/name": service });
+            const labels = partLabels(PART_OF, selectorLabels(service));
             const secret = new k8s.core.v1.Secret(
                 `${name}-${service}-cache-credentials`,
                 {

@@ -16,7 +16,7 @@ import type { CacheEndpoint, DatabaseAccess, MeshContract, MonitoringContract, S
 import { container } from "../defaults";
 import type { FlowTable } from "../flows";
 import { publicHosts } from "../hosts";
-import { appLabels } from "../labels";
+import { appLabels, componentLabel } from "../labels";
 import { Microservice } from "../microservice";
 import { APP_PORTS, cacheKeyPrefix } from "../names";
 import type { ServiceDescription } from "./catalog";
@@ -513,7 +513,7 @@ function transactionHistory(
             metadata: {
                 name: `${svc}-db`,
                 namespace: args.namespace,
-                labels: { ...labels, "app.kubernetes.io/component": "payments" },
+                labels: { ...labels, ...componentLabel("payments") },
             },
             type: "Opaque",
             stringData: {

@@ -13,7 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import { MESH_READER, meshReaderToken, type PlatformConfig } from "../../config";
 import type { PublishedForPeers, StackContext } from "../contracts";
-import { partLabels } from "../labels";
+import { partLabels, selectorLabels } from "../labels";
 import { CROSS_NETWORK_PORT, EAST_WEST_GATEWAY, NAMESPACES } from "../names";
 import type { PeerRegions } from "../peers";
 import type { MeshCa } from "./ca";
@@ -58,7 +58,7 @@ export function readerAccess(
 ): pulumi.Output<string> | undefined {
     const { cfg, provider } = ctx;
     const o = { parent, provider };
-    const labels = partLabels("istio", { "app.kubernetes.io/name": MESH_READER.serviceAccount });
+    const labels = partLabels("istio", selectorLabels(MESH_READER.serviceAccount));
     const account = { kind: "ServiceAccount", name: MESH_READER.serviceAccount, namespace: MESH_READER.namespace };
     const sa = new k8s.core.v1.ServiceAccount(
         `${name}-remote-reader`,

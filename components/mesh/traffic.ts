@@ -4,7 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { MeshAuthorizationArgs, PublicRouteArgs, StackContext, TrafficPolicyArgs } from "../contracts";
 import { publicHosts, serviceFqdn } from "../hosts";
-import { nameLabels } from "../labels";
+import { managedLabels, nameLabels } from "../labels";
 
 export interface MeshTrafficArgs extends TrafficPolicyArgs {
     ctx: StackContext;
@@ -190,7 +190,7 @@ export function meshAuthorization(
     parent: pulumi.Resource,
 ): void {
     const o = { parent, provider: args.ctx.provider, dependsOn: args.ready };
-    const labels = { "app.kubernetes.io/managed-by": "pulumi" };
+    const labels = managedLabels();
     for (const [kind, list] of [
         ["RequestAuthentication", args.requestAuthentications ?? []],
         ["AuthorizationPolicy", args.policies],

@@ -18,7 +18,7 @@ import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import type { StackContext, StorageContract } from "../contracts";
 import { CHARTS, chartValues, pinnedRelease } from "../helm";
-import { partLabels } from "../labels";
+import { componentLabel, partLabels } from "../labels";
 import { HardenedNamespace } from "../namespace";
 import { namespacePeer, networkPolicy, podPeer, tcp } from "../network";
 import { JAEGER, openSearchValues, SECURITY_FILES, securityConfigFiles, TRACE_STORE, traceStoreQuota } from "./tracing";
@@ -44,7 +44,7 @@ export class TraceStore extends pulumi.ComponentResource {
         const { ctx } = args;
         const { cfg, provider } = ctx;
         const o = { parent: this, provider };
-        const labels = partLabels("monitoring", { "app.kubernetes.io/component": "trace-store" });
+        const labels = partLabels("monitoring", componentLabel("trace-store"));
         const ns = TRACE_STORE.namespace;
 
         const namespace = new HardenedNamespace(

@@ -8,7 +8,7 @@ import { HardenedNamespace } from "../namespace";
 
 import { DATABASE, NAMES, PART_OF, PAYMENT_DATABASE, PORTS, REDIS_CA_DIR, serviceHost } from "./plan";
 import type { CacheEndpoint, DatabaseEndpoint, DatabaseLogin, EgressRule, StackContext } from "../contracts";
-import { appLabels } from "../labels";
+import { appLabels, partOfLabel } from "../labels";
 
 export interface ShopFoundationArgs {
     ctx: StackContext;
@@ -79,7 +79,7 @@ export class ShopFoundation extends pulumi.ComponentResource {
                 // Defaults for containers that set nothing (e.g. `kubectl debug`); ours all set their own.
                 containerDefaults: { request: { cpu: "50m", memory: "64Mi" }, limit: { cpu: "500m", memory: "256Mi" } },
                 platformEgress: args.platformEgress,
-                labels: { "app.kubernetes.io/part-of": PART_OF },
+                labels: partOfLabel(PART_OF),
             },
             { parent: this },
         );

@@ -8,7 +8,7 @@ import { HardenedNamespace } from "../namespace";
 import { NAMES, nodeAgentsNamespace, PART_OF, PORTS, UIDS } from "./plan";
 import { networkPolicy, scrapeRule } from "../network";
 import type { StackContext } from "../contracts";
-import { appLabels, selectorLabels } from "../labels";
+import { appLabels, partOfLabel, selectorLabels } from "../labels";
 
 /** Why the node-agents namespace is exempt from "restricted", recorded on the namespace itself. */
 export const NODE_AGENT_EXCEPTION =
@@ -43,7 +43,7 @@ export class NodeMetrics extends pulumi.ComponentResource {
                 ctx: args.ctx,
                 name: this.namespace,
                 podSecurity: { privilegedBecause: NODE_AGENT_EXCEPTION },
-                labels: { "app.kubernetes.io/part-of": PART_OF },
+                labels: partOfLabel(PART_OF),
             },
             { parent: this },
         );

@@ -7,7 +7,7 @@ import type { input } from "@pulumi/kubernetes/types";
 import { NAMES, PART_OF } from "./plan";
 import { storageClassArgs } from "../storage";
 import type { StackContext } from "../contracts";
-import { appLabels } from "../labels";
+import { appLabels, componentLabel } from "../labels";
 
 export interface ShopStorageArgs {
     ctx: StackContext;
@@ -71,7 +71,7 @@ export class ShopStorage extends pulumi.ComponentResource {
         this.backupVolume = new k8s.core.v1.PersistentVolume(
             `${name}-backup-volume`,
             {
-                metadata: { name: NAMES.backupVolume, labels: { ...labels, "app.kubernetes.io/component": "backup" } },
+                metadata: { name: NAMES.backupVolume, labels: { ...labels, ...componentLabel("backup") } },
                 spec: {
                     capacity: { storage: cfg.shop.postgres.backupStorage },
                     accessModes: ["ReadWriteOnce"],
@@ -97,7 +97,7 @@ export class ShopStorage extends pulumi.ComponentResource {
                 metadata: {
                     name: NAMES.backupClaim,
                     namespace: args.namespace,
-                    labels: { ...labels, "app.kubernetes.io/component": "backup" },
+                    labels: { ...labels, ...componentLabel("backup") },
                 },
                 spec: {
                     accessModes: ["ReadWriteOnce"],
