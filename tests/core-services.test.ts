@@ -90,12 +90,10 @@ describe("core services", () => {
                 for (const s of SERVICES) {
                     const d = named(objects, "Deployment", s, NS);
                     const spec = d.spec.template.spec;
+                    // Pod Security restricted, probes and limits: the policy pack, on every stack
+                    // (tests/policy-rules.test.ts). Here: the image's uid and its slow-start probe.
                     assert.equal(spec.securityContext.runAsUser, 1000);
-                    assert.equal(spec.securityContext.runAsNonRoot, true);
-                    const c = spec.containers[0];
-                    assert.equal(c.securityContext.allowPrivilegeEscalation, false);
-                    assert.deepEqual(c.securityContext.capabilities.drop, ["ALL"]);
-                    assert.ok(c.readinessProbe && c.livenessProbe && c.startupProbe && c.resources.limits.memory);
+                    assert.ok(spec.containers[0].startupProbe);
                     assert.equal(envValue(d, "SERVICE_NAME").value, s);
                     assert.equal(envValue(d, "METRICS_PORT").value, "9464");
                     assert.match(
