@@ -19,6 +19,7 @@ export {
     loadConfig,
     dnsCredentials,
     meshReaderToken,
+    redisEnterpriseLicense,
     resourcesFor,
     rawFromFlat,
     parseValue,
@@ -31,5 +32,6 @@ export { IMAGES, CORE_SERVICE_FLOWS, tierDefaults } from "./defaults";
 export { type ClusterProfile, PROFILES, resolveProfile } from "./profiles";
 export { SIZING, WORKLOADS, type Workload } from "./sizing";
 export { crossFieldProblems, type Problem } from "./rules";
+export * from "./redis-databases";
 export * from "./quantity";
 export * from "./cidr";

@@ -43,10 +43,16 @@ export const CONFIG_KEYS = [
     "dnsCredentials",
     "backupCredentials",
     "meshReaderToken",
+    "redisEnterpriseLicense",
 ] as const;
 
 /** Keys holding credentials: never part of the plain `cfg` object, read as Pulumi secrets only. */
-export const SECRET_CONFIG_KEYS = ["dnsCredentials", "backupCredentials", "meshReaderToken"] as const;
+export const SECRET_CONFIG_KEYS = [
+    "dnsCredentials",
+    "backupCredentials",
+    "meshReaderToken",
+    "redisEnterpriseLicense",
+] as const;
 
 export const DNS_CREDENTIAL_KEYS = {
     aws: ["accessKeyId", "secretAccessKey"],
@@ -86,6 +92,7 @@ export interface SecretKeys {
     dnsCredentials?: { value: unknown; secret: boolean };
     backupCredentials?: { value: unknown; secret: boolean };
     meshReaderToken?: { value: unknown; secret: boolean };
+    redisEnterpriseLicense?: { value: unknown; secret: boolean };
 }
 
 /**
@@ -162,7 +169,11 @@ export function parseConfig(stack: string, raw: Record<string, unknown>, secrets
     const { cfg, given, problems } = parseSchema(stack, raw);
     if (!cfg) throw new ConfigError(stack, problems);
     problems.push(
-        ...crossFieldProblems(cfg, given).map(
+        ...crossFieldProblems(
+            cfg,
+            given,
+            Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, v !== undefined])),
+        ).map(
             // The value as the stack file gave it, or (for a tier default) as the program would use it.
             // (Service entries merge by name: their index is the parsed list's.)
             (p) => {
@@ -174,6 +185,7 @@ export function parseConfig(stack: string, raw: Record<string, unknown>, secrets
     problems.push(...dnsCredentialProblems(cfg, secrets.dnsCredentials));
     problems.push(...backupCredentialProblems(cfg, secrets.backupCredentials));
     problems.push(...readerTokenProblems(cfg, secrets.meshReaderToken));
+    problems.push(...licenceProblems(cfg, secrets.redisEnterpriseLicense));
     if (problems.length > 0) throw new ConfigError(stack, problems);
     return cfg;
 }
@@ -329,6 +341,37 @@ function readerTokenProblems(cfg: PlatformConfig, given: SecretKeys["meshReaderT
         ];
     const problem = readerTokenProblem(given.value, Math.floor(Date.now() / 1000));
     return problem ? [`${key} (value hidden): ${problem}`] : [];
+}
+
+/** The start and end lines of a Redis Enterprise licence file. */
+const LICENCE_MARKERS = [/-+ *LICENSE START *-+/, /-+ *LICENSE END *-+/];
+
+/** Problems with the secret `redisEnterpriseLicense` (the value is never shown). */
+function licenceProblems(cfg: PlatformConfig, given: SecretKeys["redisEnterpriseLicense"]): string[] {
+    if (given === undefined) return [];
+    const key = keyName(["redisEnterpriseLicense"]);
+    const command = 'pulumi config set --secret redisEnterpriseLicense "$(cat license.key)"';
+    if (!cfg.layers.redisEnterprise)
+        return [
+            `${key} (value hidden) is ignored: layers.redisEnterprise is false; remove it with pulumi config rm redisEnterpriseLicense`,
+        ];
+    if (!given.secret) return [`${key} (value hidden): expected a secret value; set it with ${command}`];
+    const value = given.value;
+    if (typeof value !== "string" || !LICENCE_MARKERS.every((m) => m.test(value)))
+        return [
+            `${key} (value hidden): expected the licence file's text, from its ----- LICENSE START ----- line to its ----- LICENSE END ----- line (not the file's name): ${command}`,
+        ];
+    return [];
+}
+
+/**
+ * The Redis Enterprise licence from the secret config key `redisEnterpriseLicense` (validated by
+ * loadConfig), as a Pulumi secret; undefined when the stack names a Secret of its own or runs the trial.
+ */
+export function redisEnterpriseLicense(): pulumi.Output<string> | undefined {
+    const text = pulumi.runtime.getConfig(`${PROJECT}:redisEnterpriseLicense`);
+    if (text === undefined || text === "") return undefined;
+    return pulumi.secret(text);
 }
 
 /**

@@ -6,6 +6,7 @@ import { digestPinProblem, type NodePool, type Taint, type Toleration } from "./
 import { cidrContains } from "./cidr";
 import type { ImageName, LayerName, PlatformConfig } from "./schema";
 import { didYouMean, suggestion } from "./messages";
+import { redisDatabases, shardsOf, totalShards, TRIAL_LICENCE } from "./redis-databases";
 import { WORKLOADS, type Workload } from "./sizing";
 
 export interface Problem {
@@ -15,7 +16,9 @@ export interface Problem {
 }
 
 type Given = Record<string, unknown>;
-type Rule = (c: PlatformConfig, given: Given) => Problem[];
+/** Which secret keys the stack sets (their values never reach the rules). */
+export type SecretsSet = Partial<Record<string, boolean>>;
+type Rule = (c: PlatformConfig, given: Given, secrets: SecretsSet) => Problem[];
 const when = (cond: unknown, path: Problem["path"], message: string): Problem[] => (cond ? [{ path, message }] : []);
 const obj = (v: unknown): Record<string, unknown> =>
     typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
@@ -588,6 +591,44 @@ RULES.push(
     },
 );
 
-export function crossFieldProblems(c: PlatformConfig, given: Given = {}): Problem[] {
-    return RULES.flatMap((rule) => rule(c, given));
+/**
+ * Redis Enterprise's licence: the secret `redisEnterpriseLicense` (the program creates the Secret) or
+ * `redisEnterprise.licenseSecretName` (a Secret kept outside Pulumi), not both. Without either the
+ * cluster runs the trial: 30 days and 4 shards, which production never runs on, and which no tier
+ * may outgrow (the shards counted from the databases the region runs, config/redis-databases.ts).
+ */
+const LICENCE_COMMAND = 'pulumi config set --secret redisEnterpriseLicense "$(cat license.key)"';
+RULES.push(
+    (c, _given, secrets) =>
+        when(
+            c.layers.redisEnterprise && secrets.redisEnterpriseLicense && c.redisEnterprise.licenseSecretName,
+            ["redisEnterprise", "licenseSecretName"],
+            `expected either this Secret (kept outside Pulumi) or the secret redisEnterpriseLicense (the program creates the Secret), not both: remove one, e.g. pulumi config rm --path redisEnterprise.licenseSecretName`,
+        ),
+    (c, _given, secrets) => {
+        if (!c.layers.redisEnterprise || secrets.redisEnterpriseLicense || c.redisEnterprise.licenseSecretName)
+            return [];
+        const dbs = redisDatabases(Object.keys(c.peers).length > 0);
+        const shards = totalShards(dbs);
+        const need =
+            `this region's databases take ${shards} shards (${dbs.map((db) => `${db.name} ${shardsOf(db)}`).join(", ")}), ` +
+            `the trial licence allows ${TRIAL_LICENCE.shards} for ${TRIAL_LICENCE.days} days`;
+        const set = `set it with ${LICENCE_COMMAND}, or name a Secret you keep (key license) in redisEnterprise.licenseSecretName`;
+        return [
+            ...when(
+                c.tier === "production",
+                ["redisEnterpriseLicense"],
+                `expected the Redis Enterprise licence in a production stack: ${need}; ${set}`,
+            ),
+            ...when(
+                c.tier !== "production" && shards > TRIAL_LICENCE.shards,
+                ["redisEnterpriseLicense"],
+                `expected a Redis Enterprise licence: ${need}, so the databases past it would never be created; ${set}`,
+            ),
+        ];
+    },
+);
+
+export function crossFieldProblems(c: PlatformConfig, given: Given = {}, secrets: SecretsSet = {}): Problem[] {
+    return RULES.flatMap((rule) => rule(c, given, secrets));
 }

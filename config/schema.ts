@@ -260,7 +260,11 @@ export const schema = z.strictObject({
         peerSourceRanges: z.array(cidr),
         /** Write the cluster API and database names into public DNS (external-dns); off: peers resolve them privately. */
         publicDns: bool,
-        /** Secret (key `license`, in the redis-enterprise namespace) holding the cluster's license; none = trial. */
+        /**
+         * A Secret kept outside Pulumi (key `license`, in the redis-enterprise namespace) holding the
+         * cluster's licence; or the secret key redisEnterpriseLicense, from which the program creates it.
+         * Neither: the trial (30 days, 4 shards), which production stacks never run on (config/rules.ts).
+         */
         licenseSecretName: dnsLabel.optional(),
     }),
     /**

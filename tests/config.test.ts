@@ -25,6 +25,7 @@ import { readProjectFile, secretValue } from "../config/files";
 import { descriptionProblems, expandBraces, type KeyPath } from "./harness/config-docs";
 import { ROOT, STACKS, stackConfig } from "./harness/stack-config";
 import { evaluateStack, prefetch } from "./harness/evaluate";
+import { TEST_LICENCE } from "./harness/bootstrap";
 
 /** The raw config of a stack file, as the program's loadConfig sees it. */
 const rawStack = (stack: string) => rawFromFlat(stackConfig(ROOT, stack).config);
@@ -925,6 +926,48 @@ const BAD_INPUTS: [string, string, Plain, string, RegExp][] = [
         "redisEnterprise.egressCidrs[0]",
         /expected the peers' own addresses/,
     ],
+    [
+        "a production region on the Redis Enterprise trial licence",
+        "us",
+        { redisEnterprise: { licenseSecretName: null } },
+        "redisEnterpriseLicense",
+        /= \(not set\): expected the Redis Enterprise licence in a production stack: this region's databases take 6 shards \(cache 2, sessions-regional 2, sessions 2\), the trial licence allows 4 for 30 days; set it with pulumi config set --secret redisEnterpriseLicense "\$\(cat license.key\)", or name a Secret/,
+    ],
+    [
+        "a staging region whose databases outgrow the trial licence",
+        "us",
+        { tier: "staging", redisEnterprise: { licenseSecretName: null } },
+        "redisEnterpriseLicense",
+        /expected a Redis Enterprise licence: this region's databases take 6 shards .* the trial licence allows 4 for 30 days, so the databases past it would never be created/,
+    ],
+    [
+        "a Redis Enterprise licence both from config and from a Secret kept outside Pulumi",
+        "us",
+        { redisEnterpriseLicense: secretValue(TEST_LICENCE) },
+        "redisEnterprise.licenseSecretName",
+        /= "redis-enterprise-license": expected either this Secret .* or the secret redisEnterpriseLicense .*, not both/,
+    ],
+    [
+        "a Redis Enterprise licence in plain text",
+        "us",
+        { redisEnterprise: { licenseSecretName: null }, "ecommerce-platform:redisEnterpriseLicense": TEST_LICENCE },
+        "redisEnterpriseLicense",
+        /\(value hidden\): expected a secret value; set it with pulumi config set --secret redisEnterpriseLicense/,
+    ],
+    [
+        "the licence file's name instead of its text",
+        "us",
+        { redisEnterprise: { licenseSecretName: null }, redisEnterpriseLicense: secretValue("license.key") },
+        "redisEnterpriseLicense",
+        /\(value hidden\): expected the licence file's text, from its ----- LICENSE START ----- line/,
+    ],
+    [
+        "a Redis Enterprise licence in a stack without Redis Enterprise",
+        "dev",
+        { redisEnterpriseLicense: secretValue(TEST_LICENCE) },
+        "redisEnterpriseLicense",
+        /\(value hidden\) is ignored: layers.redisEnterprise is false/,
+    ],
     // Security settings
     [
         "a production image pinned by tag only",
@@ -1066,7 +1109,10 @@ describe("bad input, one case per mistake: the message names the key, the value 
         const fired = new Set<number>();
         for (const [, stack, change] of BAD_INPUTS) {
             const raw = { ...rawStack(stack) };
+            // Secret keys reach the rules as set or not, never by value.
+            const secrets: Record<string, boolean> = {};
             for (const [k, v] of Object.entries(change)) {
+                if (isPlain(v) && "$secret" in v) secrets[k] = true;
                 if (k.includes(":") || (isPlain(v) && "$secret" in v)) continue;
                 if (v === null) delete raw[k];
                 else raw[k] = edit(raw[k], v);
@@ -1074,7 +1120,7 @@ describe("bad input, one case per mistake: the message names the key, the value 
             const { cfg, given } = parseSchema(stack, raw);
             if (!cfg) continue;
             RULES.forEach((rule, i) => {
-                if (rule(cfg, given).length > 0) fired.add(i);
+                if (rule(cfg, given, secrets).length > 0) fired.add(i);
             });
         }
         const idle = RULES.map((_, i) => i).filter((i) => !fired.has(i));

@@ -4,10 +4,12 @@
 // (tested on planRedis, which decides them); and a check per security finding, each shown to fail on
 // a copy of the objects with the finding put back.
 import * as assert from "node:assert/strict";
+import { bootstrap, prefetchBootstrap, TEST_LICENCE } from "./harness/bootstrap";
 import { deployedStack, prefetch } from "./harness/evaluate";
 import { helmReleases, kubernetesObjects, named, ofKind, type K8sObject, unsecret } from "./harness/k8s";
 import { ALL_PEERS_OF_US, EGRESS, publishedRedis, stackOf, US_CREATED_DATABASE } from "./harness/peer-outputs";
 import { configOf } from "./harness/stack-config";
+import { totalShards, TRIAL_LICENCE } from "../config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 import { redisEnterpriseSchemaProblems } from "./schemas/redis-enterprise";
 import { evaluate, toPolicyResource } from "../policy/rules";
@@ -18,6 +20,7 @@ import {
     consumerAccess,
     consumerAcl,
     DATABASES,
+    LICENSE_SECRET,
     localCluster,
     planRedis,
     privateDnsNames,
@@ -60,6 +63,14 @@ const EU_REPLICA = {
     stackOutputs: { [stackOf("us")]: US_CREATED_DATABASE, [stackOf("asia")]: publishedRedis("asia") },
 };
 prefetch({ stack: "us" }, US_LINKED, EU_REPLICA, { stack: "eu" }, { stack: "asia" }, { stack: "dev" });
+prefetchBootstrap();
+
+/** A peer that published its Redis Enterprise cluster. */
+const peerOf = (region: "us" | "eu" | "asia"): PeerRegion => ({
+    region,
+    stack: stackOf(region),
+    published: publishedRedis(region).publishedForPeers,
+});
 
 type Obj = K8sObject & { $resource: RecordedResource };
 const objectsOf = (r: StackEvaluation) => kubernetesObjects(r.resources) as Obj[];
@@ -727,7 +738,15 @@ describe("Redis Enterprise", function () {
             region: "us" | "eu",
             redisEnterprise: Record<string, unknown> = {},
             more: Record<string, unknown> = {},
-        ) => configOf(region, { redisEnterprise: { egressCidrs: [EGRESS[region]], ...redisEnterprise }, ...more });
+        ) =>
+            configOf(region, {
+                redisEnterprise: {
+                    egressCidrs: [EGRESS[region]],
+                    licenseSecretName: "redis-enterprise-license",
+                    ...redisEnterprise,
+                },
+                ...more,
+            });
         const peer = (region: "us" | "eu" | "asia", extra: Record<string, unknown> = {}): PeerRegion => ({
             region,
             stack: stackOf(region),
@@ -842,6 +861,60 @@ describe("Redis Enterprise", function () {
                 "redis-api.us.shop.example.com",
                 "*.redis-db.us.shop.example.com",
             ]);
+        });
+    });
+
+    describe("licence (production never runs on the trial)", () => {
+        const rec = (r: StackEvaluation) => named(objectsOf(r), KINDS.rec, "rec-us", NS);
+
+        it("a licence set in config: the program creates its Secret (a Pulumi secret) before the cluster, which reads it", async () => {
+            const { owner } = await bootstrap();
+            const objects = objectsOf(owner);
+            const secret = named(objects, "Secret", LICENSE_SECRET, NS);
+            assert.ok(isSecretAt(secret.$resource.inputs, ["stringData", "license"]), "a Pulumi secret");
+            assert.equal(secretData(secret).license, TEST_LICENCE);
+            const cluster = rec(owner);
+            assert.equal(cluster.spec.licenseSecretName, LICENSE_SECRET);
+            assert.ok(cluster.$resource.dependencies.includes(secret.$resource.urn), "the Secret exists first");
+        });
+
+        it("a Secret kept outside Pulumi (the shipped region files): the cluster names it, the program creates none", async () => {
+            for (const stack of ["us", "eu", "asia"]) {
+                const r = await deployedStack(stack);
+                const cluster = named(objectsOf(r), KINDS.rec, `rec-${stack}`, NS);
+                assert.equal(cluster.spec.licenseSecretName, configOf(stack).redisEnterprise.licenseSecretName, stack);
+                assert.ok(cluster.spec.licenseSecretName, `${stack} names a licence`);
+                assert.deepEqual(
+                    ofKind(objectsOf(r), "Secret").filter((o) => o.metadata.name === cluster.spec.licenseSecretName),
+                    [],
+                    `${stack}: not created by the program`,
+                );
+            }
+        });
+
+        it("counts the shards the licence rule checks from the databases the region creates", async () => {
+            // The databases us creates once linked, as the operator counts their shards.
+            const linked = redisObjects(await deployedStack(US_LINKED.stack, US_LINKED));
+            const settings = [
+                ...ofKind(linked, KINDS.redb).map((o) => o.spec),
+                ...ofKind(linked, KINDS.reaadb).map((o) => o.spec.globalConfigurations),
+            ];
+            const created = settings.reduce((n, db) => n + db.shardCount * (db.replication ? 2 : 1), 0);
+            const c = configOf("us");
+            const peers = [peerOf("eu"), peerOf("asia")];
+            const p = planRedis(c, peers, localCluster(c, "u", "p"));
+            assert.equal(totalShards(p.databases), created);
+            assert.equal(created, 6);
+            assert.ok(created > TRIAL_LICENCE.shards, "the regions outgrow the trial");
+            // Without peers (a single region): the regional databases, which fit the trial.
+            const alone = planRedis(c, [], localCluster(c, "u", "p"));
+            assert.equal(totalShards(alone.databases), 4);
+            assert.ok(totalShards(alone.databases) <= TRIAL_LICENCE.shards);
+            // The rule's message names the same count (config/rules.ts reads the same table).
+            assert.throws(
+                () => configOf("us", { redisEnterprise: { egressCidrs: [EGRESS.us] } }),
+                new RegExp(`databases take ${created} shards`),
+            );
         });
     });
 

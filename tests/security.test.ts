@@ -3,9 +3,9 @@
 // present), checked on every stack output and every recorded input; Pod Security versions; what the
 // public entry point answers; credentials in config.
 import * as assert from "node:assert/strict";
-import { bootstrap, prefetchBootstrap } from "./harness/bootstrap";
+import { bootstrap, pipelineConfig, prefetchBootstrap, TEST_LICENCE } from "./harness/bootstrap";
 import { deployedStack, prefetch } from "./harness/evaluate";
-import { keyMaterialProblems, ownKeys, peerConsumers } from "./harness/key-material";
+import { keyMaterialProblems, ownKeys, peerConsumers, secretValueProblems } from "./harness/key-material";
 import { mockPem } from "./harness/mocks";
 import { kubernetesObjects, ofKind } from "./harness/k8s";
 import { configOf, STACKS } from "./harness/stack-config";
@@ -138,6 +138,52 @@ describe("namespaces and the public entry point", () => {
 });
 
 describe("credentials in config", () => {
+    /** The secret values each bootstrap step was given (config/load.ts SECRET_CONFIG_KEYS), by key. */
+    const givenSecrets = (region: string) => {
+        const config = pipelineConfig(region) as Record<string, unknown>;
+        return Object.fromEntries(
+            Object.entries(config).flatMap(([k, v]) =>
+                v && typeof v === "object" && "$secret" in v ? [[k, String(v.$secret)]] : [],
+            ),
+        );
+    };
+
+    it("bootstrap: the reader token and the Redis Enterprise licence stay Pulumi secrets, in Secrets only", async () => {
+        const { first, owner, linked } = await bootstrap();
+        for (const [step, r, region] of [
+            ["eu, first", first.eu, "eu"],
+            ["asia, first", first.asia, "asia"],
+            ["us, signing", owner, "us"],
+            ["eu, linked", linked, "eu"],
+        ] as const) {
+            const secrets = givenSecrets(region);
+            assert.deepEqual(Object.keys(secrets).sort(), ["meshReaderToken", "redisEnterpriseLicense"], step);
+            assert.deepEqual(secretValueProblems(r, secrets), [], step);
+        }
+    });
+
+    describe("catches a secret config value where it must not be (damaged copies)", () => {
+        const licence = { redisEnterpriseLicense: TEST_LICENCE };
+        it("in a ConfigMap, in a Secret outside a Pulumi secret, in a stack output", async () => {
+            const broken = clone((await bootstrap()).owner);
+            const secret = broken.resources.find((r) => r.name === "redis-enterprise-license")!;
+            assert.ok(secret, "the licence Secret exists");
+            broken.resources.push({
+                ...secret,
+                type: "kubernetes:core/v1:ConfigMap",
+                name: "leaky-config",
+                inputs: { data: { license: TEST_LICENCE } },
+            });
+            secret.inputs = { ...secret.inputs, stringData: { license: TEST_LICENCE } };
+            broken.outputs.license = TEST_LICENCE;
+            assert.deepEqual(secretValueProblems(broken, licence), [
+                "kubernetes:core/v1:Secret redis-enterprise-license holds the redisEnterpriseLicense outside a Pulumi secret",
+                "kubernetes:core/v1:ConfigMap leaky-config holds the redisEnterpriseLicense",
+                "stack output license holds the redisEnterpriseLicense in plain text",
+            ]);
+        });
+    });
+
     it("refuses DNS provider credentials set in plain text (review, Low)", () => {
         assert.throws(
             () =>

@@ -1431,6 +1431,7 @@ describe("Warung Kopi shop, variations", function () {
                 : {
                       tls: { acmeEmail: "platform@example.com" },
                       cloudNativePg: { backup: { destinationPath: "s3://b/p", workloadIdentity: { annotations: {} } } },
+                      redisEnterprise: { licenseSecretName: "redis-enterprise-license" },
                   }),
             shop,
         });

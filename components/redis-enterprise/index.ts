@@ -11,7 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import type { PlatformConfig } from "../../config";
+import { type PlatformConfig, redisEnterpriseLicense } from "../../config";
 import { redisReplicationGroup } from "../alerts";
 import type {
     CacheConsumer,
@@ -48,6 +48,7 @@ import {
     databaseHost,
     DATABASES,
     type DatabaseRef,
+    LICENSE_SECRET,
     localCluster,
     METRICS_PORT,
     NAMESPACE,
@@ -204,6 +205,9 @@ export class RedisEnterprise extends pulumi.ComponentResource {
             { "tls.crt": ca.serverCert, "tls.key": ca.serverKey, "ca.crt": ca.caCert },
             "kubernetes.io/tls",
         );
+        // The licence from config (a Pulumi secret), in the Secret the cluster reads it from.
+        const licence = redisEnterpriseLicense();
+        const licenceSecret = licence ? secret("license", LICENSE_SECRET, { license: licence }) : undefined;
         new k8s.core.v1.ConfigMap(
             `${name}-ca`,
             { metadata: { name: CA_CONFIGMAP, namespace: NAMESPACE, labels }, data: { "ca.crt": ca.caCert } },
@@ -222,7 +226,12 @@ export class RedisEnterprise extends pulumi.ComponentResource {
                     // Later steps need a running cluster, not just an accepted object.
                     annotations: { "pulumi.com/waitFor": "jsonpath={.status.state}=Running" },
                 },
-                spec: clusterSpec(cfg, { username, storageClassName: args.storage.className, activeActive }),
+                spec: clusterSpec(cfg, {
+                    username,
+                    storageClassName: args.storage.className,
+                    activeActive,
+                    licenseFromConfig: !!licenceSecret,
+                }),
             },
             {
                 ...o,
@@ -230,7 +239,13 @@ export class RedisEnterprise extends pulumi.ComponentResource {
                 // validating webhook fails open on a first install (failurePolicy Ignore until istiod is
                 // ready, charts 1.30) and runs on every later one, and the operator retries. So the
                 // cluster's long bootstrap runs beside istiod's, and a first deploy stays shallow.
-                dependsOn: [this.operator, adminSecret, serverTls, mesh.crds],
+                dependsOn: [
+                    this.operator,
+                    adminSecret,
+                    serverTls,
+                    ...(licenceSecret ? [licenceSecret] : []),
+                    mesh.crds,
+                ],
                 customTimeouts: { create: "40m", update: "40m", delete: "20m" },
                 protect: production,
             },

@@ -27,7 +27,7 @@
 //  - peers reach the cluster API and the Active-Active database through a gateway of their own that
 //    admits only the peers' addresses (./exposure.ts); the regional databases are never exposed.
 import type * as pulumi from "@pulumi/pulumi";
-import type { PlatformConfig, Region } from "../../config";
+import { type PlatformConfig, REDIS_DATABASES, type RedisDatabase, redisDatabases, type Region } from "../../config";
 import type { CacheConsumer, PublishedForPeers } from "../contracts";
 import { publicHosts, serviceFqdn } from "../hosts";
 import { cacheKeyPrefix, NAMESPACES } from "../names";
@@ -41,22 +41,14 @@ export const METRICS_PORT = 8070;
 /** Admission webhook port of the operator pod. */
 export const WEBHOOK_PORT = 8443;
 
-export interface DatabaseRef {
-    /** RedisEnterpriseDatabase / RedisEnterpriseActiveActiveDatabase name; also its Service's name. */
-    name: string;
-    /** Fixed database port, unique in the cluster (the same in every region for the Active-Active one). */
-    port: number;
-}
+/** A database of the cluster: its name (also its Service's), port and shards (config/redis-databases.ts). */
+export type DatabaseRef = RedisDatabase;
 
-/** The databases, by role. */
-export const DATABASES = {
-    /** Regional cache of the shop and the core services (one ACL user per consumer). */
-    cache: { name: "cache", port: 12000 },
-    /** auth's sessions until the Active-Active database exists here (then kept as the way back). */
-    regionalSessions: { name: "sessions-regional", port: 12001 },
-    /** auth's sessions, Active-Active across the regions. */
-    sessions: { name: "sessions", port: 12002 },
-} as const satisfies Record<string, DatabaseRef>;
+/** The databases, by role: config's table, which the licence rule counts too. */
+export const DATABASES = REDIS_DATABASES;
+
+/** Secret (key `license`) the program creates from the secret config key redisEnterpriseLicense. */
+export const LICENSE_SECRET = "redis-enterprise-license";
 
 /** Secret (key `password`) of the Active-Active database's default user, in every participating cluster. */
 export const SESSIONS_SECRET = "sessions-password";
@@ -109,6 +101,8 @@ export type DatabaseMode =
 
 export interface RedisPlan {
     mode: DatabaseMode;
+    /** The databases this region runs once every link is made (what its licence must cover). */
+    databases: DatabaseRef[];
     owner?: Region;
     /** Local cluster first, then the peers that published their cluster (sorted by region). */
     participants: Participant[];
@@ -183,6 +177,7 @@ export function planRedis(cfg: PlatformConfig, peers: PeerRegion[], local: Parti
     if (peers.length === 0) {
         return {
             mode: "regional",
+            databases: redisDatabases(false),
             participants,
             createActiveActive: false,
             activeActivePassword: undefined,
@@ -210,6 +205,7 @@ export function planRedis(cfg: PlatformConfig, peers: PeerRegion[], local: Parti
         const allLinked = unlinked.length === 0;
         return {
             mode: "owner",
+            databases: redisDatabases(true),
             owner,
             participants,
             createActiveActive: allLinked,
@@ -226,6 +222,7 @@ export function planRedis(cfg: PlatformConfig, peers: PeerRegion[], local: Parti
     const created = !!ownerRedis?.activeActiveDatabase && !!password;
     return {
         mode: "replica",
+        databases: redisDatabases(true),
         owner,
         participants,
         createActiveActive: false,

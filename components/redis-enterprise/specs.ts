@@ -9,6 +9,7 @@ import {
     consumerObjectName,
     DATABASES,
     type DatabaseRef,
+    LICENSE_SECRET,
     PEERING_USER,
     recName,
     REGIONAL_SESSIONS_SECRET,
@@ -32,6 +33,8 @@ export interface ClusterSpecOptions {
     storageClassName: string;
     /** Peers configured: the cluster gets the external names Active-Active needs (ingressOrRouteSpec). */
     activeActive: boolean;
+    /** The program created the licence Secret (LICENSE_SECRET) from the secret config key redisEnterpriseLicense. */
+    licenseFromConfig: boolean;
 }
 
 /** The RedisEnterpriseCluster spec for this region. */
@@ -69,7 +72,13 @@ export function clusterSpec(cfg: PlatformConfig, o: ClusterSpecOptions): Record<
                   },
               }
             : {}),
-        ...(r.licenseSecretName ? { licenseSecretName: r.licenseSecretName } : {}),
+        // The licence (key `license`): the Secret the program made from config, or one kept outside
+        // Pulumi (config/rules.ts allows one of them); none: the trial, which dev alone runs on.
+        ...(o.licenseFromConfig
+            ? { licenseSecretName: LICENSE_SECRET }
+            : r.licenseSecretName
+              ? { licenseSecretName: r.licenseSecretName }
+              : {}),
         // No SYS_RESOURCE capability: node containers drop ALL capabilities and cannot escalate.
         securityContext: { resourceLimits: { allowAutoAdjustment: false } },
         uiServiceType: "ClusterIP",
@@ -82,8 +91,8 @@ export function clusterSpec(cfg: PlatformConfig, o: ClusterSpecOptions): Record<
 function databaseSettings(memorySize: string, db: DatabaseRef) {
     return {
         memorySize,
-        replication: true,
-        shardCount: 1,
+        replication: db.replication,
+        shardCount: db.shardCount,
         databasePort: db.port,
         // Every client and replication connection is TLS, verified against the cluster's CA.
         tlsMode: "enabled",

@@ -2,9 +2,11 @@
 // the stack outputs its peers really published in the earlier steps (never hand-written ones), and a
 // reader token minted as the pipeline mints it. eu and asia first (no peer deployed), then us (the
 // root's stack: it signs their requests), then eu again (it picks up its certificate).
+import { PROJECT } from "../../config";
 import { secretValue } from "../../config/files";
 import { deployedStack, prefetch } from "./evaluate";
 import { unsecret } from "./k8s";
+import { ROOT, stackConfig } from "./stack-config";
 import type { StackEvaluation } from "./types";
 
 export const stackName = (region: string) => `acme/ecommerce-platform/${region}`;
@@ -29,11 +31,29 @@ export function serviceAccountToken(
     return `${b64url({ alg: "RS256", kid: "mock" })}.${b64url(payload)}.${Buffer.from("signature").toString("base64url")}`;
 }
 
+/** A Redis Enterprise licence file's text as the tests give it (the format only; no real licence). */
+export const TEST_LICENCE =
+    "----- LICENSE START -----\nTESTONLYtestonlyTESTONLYtestonly0123456789abcdefTESTONLY==\n----- LICENSE END -----\n";
+
 export const READER_SUBJECT = "system:serviceaccount:istio-system:istio-remote-reader";
 
-/** Config overrides the deploy pipeline gives a region: its freshly minted reader token, as a secret. */
+/**
+ * The region's Redis Enterprise settings with the licence set as a user sets it (the shipped files name
+ * a Secret kept outside Pulumi instead): the program creates the licence Secret itself.
+ */
+export function licensedConfig(region: string) {
+    const file = stackConfig(ROOT, region).config[`${PROJECT}:redisEnterprise`];
+    const { licenseSecretName: _external, ...redisEnterprise } = JSON.parse(file ?? "{}") as Record<string, unknown>;
+    return { redisEnterprise, redisEnterpriseLicense: secretValue(TEST_LICENCE) };
+}
+
+/**
+ * Config overrides of a region's deploy: the reader token the pipeline mints, as a secret; and the
+ * licence, as the user set it in the stack (licensedConfig).
+ */
 export const pipelineConfig = (region: string) => ({
     meshReaderToken: secretValue(serviceAccountToken(READER_SUBJECT, { audience: `peers-of-${region}` })),
+    ...licensedConfig(region),
 });
 
 /** What a stack published for its peers (plain values, as a StackReference hands them over). */

@@ -59,3 +59,38 @@ export function keyMaterialProblems(result: StackEvaluation, peerOutputs: Record
     }
     return problems;
 }
+
+/** Where `value` occurs in `v` outside a Pulumi secret ({$secret: ...}), and whether it occurs at all. */
+function occurrences(v: unknown, value: string, inSecret = false): { plain: boolean; any: boolean } {
+    if (typeof v === "string")
+        return v.includes(value) ? { plain: !inSecret, any: true } : { plain: false, any: false };
+    if (!v || typeof v !== "object") return { plain: false, any: false };
+    const secret = !Array.isArray(v) && "$secret" in v;
+    return Object.values(v).reduce<{ plain: boolean; any: boolean }>(
+        (acc, x) => {
+            const o = occurrences(x, value, inSecret || secret);
+            return { plain: acc.plain || o.plain, any: acc.any || o.any };
+        },
+        { plain: false, any: false },
+    );
+}
+
+/**
+ * Every place a secret config value (by label: the value) is where it must not be: in any resource but
+ * a Kubernetes Secret (Helm values, ConfigMaps, custom resources, env literals...), in a Secret's data
+ * outside a Pulumi secret, or in a stack output outside a Pulumi secret.
+ */
+export function secretValueProblems(result: StackEvaluation, secrets: Record<string, string>): string[] {
+    const problems: string[] = [];
+    for (const [label, value] of Object.entries(secrets)) {
+        for (const r of result.resources) {
+            const o = occurrences(r.inputs, value);
+            if (r.type !== "kubernetes:core/v1:Secret" && o.any)
+                problems.push(`${r.type} ${r.name} holds the ${label}`);
+            else if (o.plain) problems.push(`${r.type} ${r.name} holds the ${label} outside a Pulumi secret`);
+        }
+        for (const [name, v] of Object.entries(result.outputs))
+            if (occurrences(v, value).plain) problems.push(`stack output ${name} holds the ${label} in plain text`);
+    }
+    return problems;
+}
