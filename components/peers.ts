@@ -12,6 +12,19 @@ export interface PeerRegion {
 }
 
 /**
+ * The public ranges the peers' pods leave through, as each published its cluster.egressCidrs (with its
+ * mesh, and for Redis Enterprise as the ranges it connects from): what the gateways facing the peers
+ * admit. Peers not deployed yet publish none.
+ */
+export function peerEgressCidrs(peers: readonly PeerRegion[]): string[] {
+    const ranges = peers.flatMap((p) => [
+        ...(p.published?.mesh?.egressCidrs ?? []),
+        ...(p.published?.redis?.sourceRanges ?? []),
+    ]);
+    return [...new Set(ranges)].sort();
+}
+
+/**
  * The peer regions named in config, read through stack references. A peer that is not deployed yet
  * is reported as pending; everything regional still deploys, and the next `pulumi up` links it.
  */

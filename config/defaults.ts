@@ -141,7 +141,6 @@ export function tierDefaults(
             storageSize: "20Gi",
             activeActiveOwner: prod ? "us" : undefined,
             sessions: "active-active",
-            egressCidrs: [],
             peerSourceRanges: [],
             publicDns: false,
         },

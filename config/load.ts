@@ -8,12 +8,12 @@ import { deepMerge, isPlain } from "./merge";
 import {
     issueMessage,
     keyName,
+    keyProblem,
     keysAt,
     plainIssues,
     PROJECT,
     shown,
     suggestion,
-    unknownKeyMessage,
     valueAt,
 } from "./messages";
 import { profileOverrides, resolveProfile } from "./profiles";
@@ -107,7 +107,7 @@ export function withDefaults(
     const problems: string[] = [];
     const isKey = (k: string) => (CONFIG_KEYS as readonly string[]).includes(k);
     for (const key of Object.keys(raw).filter((k) => !isKey(k)))
-        problems.push(`${keyName([key])}: ${unknownKeyMessage(key, CONFIG_KEYS)}`);
+        problems.push(`${keyName([key])}: ${keyProblem([], key, CONFIG_KEYS)}`);
     // Plain keys only: secret ones never enter the configuration object.
     const given = Object.fromEntries(
         Object.entries(raw).filter(([k]) => isKey(k) && !(SECRET_CONFIG_KEYS as readonly string[]).includes(k)),
@@ -152,7 +152,8 @@ export function parseSchema(
     for (const issue of plainIssues(result.error.issues, merged)) {
         if (issue.code === "unrecognized_keys") {
             const keys = keysAt(schema, issue.path);
-            for (const k of issue.keys) problems.push(`${keyName([...issue.path, k])}: ${unknownKeyMessage(k, keys)}`);
+            for (const k of issue.keys)
+                problems.push(`${keyName([...issue.path, k])}: ${keyProblem(issue.path, k, keys)}`);
             continue;
         }
         const value = valueAt(merged, issue.path);

@@ -39,6 +39,21 @@ export function suggestion(key: string, known: readonly string[]): string | unde
     return distance(key.toLowerCase(), best.toLowerCase()) <= limit ? best : undefined;
 }
 
+/**
+ * Keys a stack file may still set from an earlier version, by path (as keyName spells it below the
+ * namespace): what replaced them. An old stack file gets this instead of "unknown key".
+ */
+export const RETIRED_KEYS: Record<string, string> = {
+    "redisEnterprise.egressCidrs":
+        "was removed: expected the region's egress ranges in cluster.egressCidrs, the one key for them (published to the peers, whose east-west and Redis Enterprise peer gateways admit them); move the ranges there and delete this key",
+};
+
+/** The message for a key the schema does not take at `path`: retired (with its replacement) or unknown. */
+export function keyProblem(path: readonly PropertyKey[], key: string, known: readonly string[]): string {
+    const retired = RETIRED_KEYS[keyName([...path, key]).slice(PROJECT.length + 1)];
+    return retired ?? unknownKeyMessage(key, known);
+}
+
 export function unknownKeyMessage(key: string, known: readonly string[]): string {
     const near = suggestion(key, known);
     if (known.length === 0) return "unknown key: this map takes no keys";

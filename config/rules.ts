@@ -457,13 +457,11 @@ export const RULES: Rule[] = [
             `expected true in a ${c.tier} stack: the shop and the core services keep their cache and sessions in Redis Enterprise (replicated across nodes); a single Redis pod is a dev-only convenience`,
         ),
     (c) =>
-        (["egressCidrs", "peerSourceRanges"] as const).flatMap((key) =>
-            c.redisEnterprise[key].flatMap((range, i) =>
-                when(
-                    /\/0$/.test(range),
-                    ["redisEnterprise", key, i],
-                    "expected the peers' own addresses: the Redis Enterprise API and databases admit only the peer regions",
-                ),
+        c.redisEnterprise.peerSourceRanges.flatMap((range, i) =>
+            when(
+                /\/0$/.test(range),
+                ["redisEnterprise", "peerSourceRanges", i],
+                "expected the peers' own addresses: the Redis Enterprise API and databases admit only the peer regions",
             ),
         ),
     (c) =>

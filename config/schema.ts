@@ -251,12 +251,9 @@ export const schema = z.strictObject({
          */
         sessions: oneOf(["active-active", "regional"]),
         /**
-         * Addresses this region's cluster reaches the internet from (its NAT gateways), as peers see them:
-         * published for the peers, whose Redis Enterprise endpoints admit them (and this region's own, for
-         * the operator's health check of its own cluster through its public address).
+         * More source ranges the Redis Enterprise peer endpoints admit, besides the peers' published
+         * cluster.egressCidrs and this region's own (e.g. a peer that publishes none).
          */
-        egressCidrs: z.array(cidr),
-        /** More source ranges the Redis Enterprise peer endpoints admit (e.g. a peer that publishes none). */
         peerSourceRanges: z.array(cidr),
         /** Write the cluster API and database names into public DNS (external-dns); off: peers resolve them privately. */
         publicDns: bool,

@@ -922,8 +922,8 @@ const BAD_INPUTS: [string, string, Plain, string, RegExp][] = [
     [
         "the internet as a Redis Enterprise peer",
         "us",
-        { redisEnterprise: { egressCidrs: ["0.0.0.0/0"] } },
-        "redisEnterprise.egressCidrs[0]",
+        { redisEnterprise: { peerSourceRanges: ["0.0.0.0/0"] } },
+        "redisEnterprise.peerSourceRanges[0]",
         /expected the peers' own addresses/,
     ],
     [
@@ -967,6 +967,13 @@ const BAD_INPUTS: [string, string, Plain, string, RegExp][] = [
         { redisEnterpriseLicense: secretValue(TEST_LICENCE) },
         "redisEnterpriseLicense",
         /\(value hidden\) is ignored: layers.redisEnterprise is false/,
+    ],
+    [
+        "an old stack file's removed Redis Enterprise egress key",
+        "us",
+        { redisEnterprise: { egressCidrs: ["203.0.113.10/32"] } },
+        "redisEnterprise.egressCidrs",
+        /: was removed: expected the region's egress ranges in cluster.egressCidrs, the one key/,
     ],
     // Security settings
     [

@@ -8,7 +8,8 @@ import { bootstrap, prefetchBootstrap, TEST_LICENCE } from "./harness/bootstrap"
 import { deployedStack, prefetch } from "./harness/evaluate";
 import { helmReleases, kubernetesObjects, named, ofKind, type K8sObject, unsecret } from "./harness/k8s";
 import { ALL_PEERS_OF_US, EGRESS, publishedRedis, stackOf, US_CREATED_DATABASE } from "./harness/peer-outputs";
-import { configOf } from "./harness/stack-config";
+import { configOf, ROOT, stackConfig } from "./harness/stack-config";
+import { eastWestSources } from "../components/mesh/multicluster";
 import { totalShards, TRIAL_LICENCE } from "../config";
 import type { RecordedResource, StackEvaluation } from "./harness/types";
 import { redisEnterpriseSchemaProblems } from "./schemas/redis-enterprise";
@@ -64,6 +65,10 @@ const EU_REPLICA = {
 };
 prefetch({ stack: "us" }, US_LINKED, EU_REPLICA, { stack: "eu" }, { stack: "asia" }, { stack: "dev" });
 prefetchBootstrap();
+
+/** A key of a shipped stack file, as written there. */
+const fileKey = (stack: string, key: string): Record<string, unknown> =>
+    JSON.parse(stackConfig(ROOT, stack).config[`ecommerce-platform:${key}`] ?? "{}");
 
 /** A peer that published its Redis Enterprise cluster. */
 const peerOf = (region: "us" | "eu" | "asia"): PeerRegion => ({
@@ -738,15 +743,14 @@ describe("Redis Enterprise", function () {
             region: "us" | "eu",
             redisEnterprise: Record<string, unknown> = {},
             more: Record<string, unknown> = {},
-        ) =>
-            configOf(region, {
-                redisEnterprise: {
-                    egressCidrs: [EGRESS[region]],
-                    licenseSecretName: "redis-enterprise-license",
-                    ...redisEnterprise,
-                },
+        ) => {
+            const { egressCidrs = [EGRESS[region]], ...rest } = redisEnterprise;
+            return configOf(region, {
+                cluster: { ...fileKey(region, "cluster"), egressCidrs },
+                redisEnterprise: { licenseSecretName: "redis-enterprise-license", ...rest },
                 ...more,
             });
+        };
         const peer = (region: "us" | "eu" | "asia", extra: Record<string, unknown> = {}): PeerRegion => ({
             region,
             stack: stackOf(region),
@@ -805,11 +809,30 @@ describe("Redis Enterprise", function () {
             assert.equal(back.sessions, DATABASES.regionalSessions);
         });
 
+        it("admits the peers' published cluster.egressCidrs and its own, as the mesh does: one key for a region's egress", () => {
+            const moved = "192.0.2.64/28";
+            const p = plan(cfg("us", { egressCidrs: [moved] }), [peer("eu"), peer("asia")]);
+            assert.deepEqual(p.peerSourceRanges, [EGRESS.asia, EGRESS.eu, moved].sort());
+            assert.deepEqual(
+                p.peerSourceRanges,
+                [
+                    ...eastWestSources(cfg("us", { egressCidrs: [moved] }), {
+                        peers: [peer("eu"), peer("asia")],
+                    } as any),
+                    moved,
+                ].sort(),
+                "the peer gateway and the east-west gateway admit the same peer ranges",
+            );
+        });
+
         it("admits config's ranges, every peer's published ones and its own; none known: reported, and the gateway admits nobody", () => {
             const c = cfg("us", { peerSourceRanges: ["100.64.0.0/24"] });
             const p = plan(c, [peer("eu"), notDeployed("asia")]);
             assert.deepEqual(p.peerSourceRanges, ["100.64.0.0/24", EGRESS.eu, EGRESS.us].sort());
-            const none = plan(cfg("us", { egressCidrs: [] }), [notDeployed("eu"), notDeployed("asia")]);
+            // A region that publishes no egress range (multiCluster off would allow it): a pure plan input.
+            const silent = structuredClone(cfg("us"));
+            silent.cluster.egressCidrs = [];
+            const none = plan(silent, [notDeployed("eu"), notDeployed("asia")]);
             assert.deepEqual(none.peerSourceRanges, []);
             assert.ok(none.pending.includes("redis-peer-addresses"));
             const values: any = peerGatewayValues(c, []);
@@ -864,6 +887,44 @@ describe("Redis Enterprise", function () {
         });
     });
 
+    describe("bootstrap (the deploy steps with the peers' real outputs)", () => {
+        it("the peer gateway admits the peers' published cluster.egressCidrs, its own and config's extra ranges", async () => {
+            const { owner, linked, inputs } = await bootstrap();
+            for (const [step, r, region, peerOutputs] of [
+                ["us, signing", owner, "us", inputs.owner],
+                ["eu, linked", linked, "eu", inputs.linked],
+            ] as const) {
+                const c = configOf(region);
+                const peerRanges = Object.values(peerOutputs).flatMap(
+                    (o: any) => (o.publishedForPeers.mesh?.egressCidrs ?? []) as string[],
+                );
+                assert.ok(peerRanges.length >= 2, `${step}: both peers published their ranges`);
+                const expected = [
+                    ...new Set([...c.redisEnterprise.peerSourceRanges, ...c.cluster.egressCidrs, ...peerRanges]),
+                ].sort();
+                assert.deepEqual(exposureProblems(r, expected), [], step);
+                assert.deepEqual(
+                    peerRanges.sort(),
+                    Object.values(peerOutputs)
+                        .flatMap((o: any) => o.publishedForPeers.redis.sourceRanges)
+                        .sort(),
+                    `${step}: each peer publishes one set of ranges`,
+                );
+            }
+            assert.deepEqual(published(owner).sourceRanges, configOf("us").cluster.egressCidrs);
+        });
+
+        it("a removed key in an old stack file is named with its replacement", () => {
+            assert.throws(
+                () =>
+                    configOf("us", {
+                        redisEnterprise: { ...fileKey("us", "redisEnterprise"), egressCidrs: [EGRESS.us] },
+                    }),
+                /ecommerce-platform:redisEnterprise\.egressCidrs: was removed: expected the region's egress ranges in cluster\.egressCidrs, the one key/,
+            );
+        });
+    });
+
     describe("licence (production never runs on the trial)", () => {
         const rec = (r: StackEvaluation) => named(objectsOf(r), KINDS.rec, "rec-us", NS);
 
@@ -912,7 +973,7 @@ describe("Redis Enterprise", function () {
             assert.ok(totalShards(alone.databases) <= TRIAL_LICENCE.shards);
             // The rule's message names the same count (config/rules.ts reads the same table).
             assert.throws(
-                () => configOf("us", { redisEnterprise: { egressCidrs: [EGRESS.us] } }),
+                () => configOf("us", { redisEnterprise: { peerSourceRanges: [] } }),
                 new RegExp(`databases take ${created} shards`),
             );
         });

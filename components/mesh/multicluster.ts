@@ -15,7 +15,7 @@ import { MESH_READER, meshReaderToken, type PlatformConfig } from "../../config"
 import type { PublishedForPeers, StackContext } from "../contracts";
 import { partLabels, selectorLabels } from "../labels";
 import { CROSS_NETWORK_PORT, EAST_WEST_GATEWAY, NAMESPACES } from "../names";
-import type { PeerRegions } from "../peers";
+import { peerEgressCidrs, type PeerRegions } from "../peers";
 import type { MeshCa } from "./ca";
 
 type PolicyRule = input.rbac.v1.PolicyRule;
@@ -168,8 +168,7 @@ export function remoteSecrets(
  * egress addresses, and any extra ranges in config. Empty until a peer has published.
  */
 export function eastWestSources(cfg: PlatformConfig, peers: PeerRegions): string[] {
-    const published = peers.peers.flatMap((p) => p.published?.mesh?.egressCidrs ?? []);
-    return [...new Set([...cfg.mesh.eastWestSourceRanges, ...published])].sort();
+    return [...new Set([...cfg.mesh.eastWestSourceRanges, ...peerEgressCidrs(peers.peers)])].sort();
 }
 
 /**

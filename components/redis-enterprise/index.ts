@@ -469,7 +469,8 @@ export class RedisEnterprise extends pulumi.ComponentResource {
                 username: peeringUsername(cfg),
                 // Pulumi resolves outputs nested in stack outputs; these stay secrets in the peers' reads.
                 password: peeringPassword as unknown as string,
-                sourceRanges: [...cfg.redisEnterprise.egressCidrs],
+                // The cluster's egress ranges (cluster.egressCidrs, the one key), for peers still reading them here.
+                sourceRanges: [...cfg.cluster.egressCidrs],
                 ...(plan.mode === "owner" && sessionsPassword
                     ? { databasePassword: sessionsPassword as unknown as string }
                     : {}),

@@ -31,7 +31,7 @@ import { type PlatformConfig, REDIS_DATABASES, type RedisDatabase, redisDatabase
 import type { CacheConsumer, PublishedForPeers } from "../contracts";
 import { publicHosts, serviceFqdn } from "../hosts";
 import { cacheKeyPrefix, NAMESPACES } from "../names";
-import type { PeerRegion } from "../peers";
+import { type PeerRegion, peerEgressCidrs } from "../peers";
 
 export const NAMESPACE = NAMESPACES.redisEnterprise;
 /** Redis Enterprise cluster REST API port (the operator's `<rec>` Service). */
@@ -189,12 +189,10 @@ export function planRedis(cfg: PlatformConfig, peers: PeerRegion[], local: Parti
         };
     }
 
+    // The peers' published cluster.egressCidrs, as the mesh's east-west gateway admits them; this
+    // region's own (the operator checks its own cluster through its public name); config's extras.
     const peerSourceRanges = [
-        ...new Set([
-            ...r.peerSourceRanges,
-            ...r.egressCidrs,
-            ...ready.flatMap((p) => p.published.redis.sourceRanges ?? []),
-        ]),
+        ...new Set([...r.peerSourceRanges, ...cfg.cluster.egressCidrs, ...peerEgressCidrs(peers)]),
     ].sort();
     const hosts = publicHosts(cfg);
     const peerHosts = { api: hosts.redisApi, database: `${DATABASES.sessions.name}${hosts.redisDbSuffix}` };
