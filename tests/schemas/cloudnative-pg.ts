@@ -8,22 +8,19 @@
 // (additionalProperties: false), so a misspelt or undocumented field fails validation instead of being
 // pruned by the API server. Fields the program does not use are left out on purpose: using one means
 // adding it here, from the documentation.
-import Ajv, { type ValidateFunction } from "ajv";
+import {
+    bool,
+    closed,
+    int,
+    quantity,
+    resource as kindOf,
+    type Schema,
+    schemaChecker,
+    str,
+    stringMap,
+} from "./json-schema";
 
-type Schema = Record<string, unknown>;
-
-const str = { type: "string" } as const;
-const bool = { type: "boolean" } as const;
-const int = { type: "integer" } as const;
-const stringMap = { type: "object", additionalProperties: { type: "string" } } as const;
-const quantity = { type: "string", pattern: "^[0-9]+(\\.[0-9]+)?(m|[KMGTPE]i?)?$" } as const;
 const dnsName = { type: "string", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" } as const;
-const closed = (properties: Record<string, unknown>, required: string[] = []): Schema => ({
-    type: "object",
-    properties,
-    ...(required.length ? { required } : {}),
-    additionalProperties: false,
-});
 const list = (items: unknown, minItems = 0): Schema => ({ type: "array", items, ...(minItems ? { minItems } : {}) });
 /** A reference to an object by name (LocalObjectReference). */
 const nameRef = closed({ name: str }, ["name"]);
@@ -35,17 +32,7 @@ const metadata = closed({ name: dnsName, namespace: str, labels: stringMap, anno
     "namespace",
 ]);
 
-function resource(apiVersion: string, kind: string, spec: Schema): Schema {
-    return {
-        $schema: "http://json-schema.org/draft-07/schema#",
-        ...closed({ apiVersion: { const: apiVersion }, kind: { const: kind }, metadata, spec }, [
-            "apiVersion",
-            "kind",
-            "metadata",
-            "spec",
-        ]),
-    };
-}
+const resource = (apiVersion: string, kind: string, spec: Schema) => kindOf(apiVersion, kind, metadata, spec);
 
 // ---- Kubernetes core types the Cluster embeds (the fields we use).
 const resources = closed({
@@ -278,45 +265,32 @@ export const CLOUDNATIVE_PG_SCHEMAS: Record<string, Schema> = {
     "barmancloud.cnpg.io/v1/ObjectStore": objectStoreSchema,
 };
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-const compiled = new Map<string, ValidateFunction>();
-
 /**
  * Problems of a CloudNativePG object against its schema (empty when valid), or undefined when the
- * object is not of these API groups. Extra `$`-prefixed keys (harness bookkeeping) are ignored.
+ * object is not of these API groups.
  */
-export function cloudNativePgSchemaProblems(o: {
-    apiVersion: string;
-    kind: string;
-    [k: string]: any;
-}): string[] | undefined {
-    if (!/^(postgresql|barmancloud)\.cnpg\.io\//.test(o.apiVersion ?? "")) return undefined;
-    const key = `${o.apiVersion}/${o.kind}`;
-    const schema = CLOUDNATIVE_PG_SCHEMAS[key];
-    if (!schema) return [`no schema known for ${o.apiVersion} ${o.kind} (add it to tests/schemas/cloudnative-pg.ts)`];
-    if (!compiled.has(key)) compiled.set(key, ajv.compile(schema));
-    const validate = compiled.get(key)!;
-    const plain = Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith("$")));
-    const problems = validate(plain)
-        ? []
-        : (validate.errors ?? []).map(
-              (e) => `${e.instancePath || "/"} ${e.message}${e.params ? " " + JSON.stringify(e.params) : ""}`,
-          );
-    // Rules the documentation states but JSON schema cannot express.
-    if (o.kind === "Cluster") {
-        const spec = o.spec ?? {};
-        const archivers = (spec.plugins ?? []).filter((p: any) => p.isWALArchiver);
-        if (archivers.length > 1) problems.push("/spec/plugins at most one plugin may be the WAL archiver");
-        const sync = spec.postgresql?.synchronous;
-        if (sync && sync.number > (spec.instances ?? 1) - 1)
-            problems.push(
-                `/spec/postgresql/synchronous/number ${sync.number} needs at least ${sync.number + 1} instances`,
-            );
-        const source = spec.bootstrap?.recovery?.source;
-        if (source && !(spec.externalClusters ?? []).some((c: any) => c.name === source))
-            problems.push(`/spec/bootstrap/recovery/source ${source} names no externalClusters entry`);
-        if (spec.bootstrap && Object.keys(spec.bootstrap).length > 1)
-            problems.push("/spec/bootstrap only one bootstrap method (initdb, recovery, pg_basebackup)");
-    }
-    return problems;
-}
+export const cloudNativePgSchemaProblems = schemaChecker(
+    /^(postgresql|barmancloud)\.cnpg\.io\//,
+    CLOUDNATIVE_PG_SCHEMAS,
+    "tests/schemas/cloudnative-pg.ts",
+    (o) => {
+        const problems: string[] = [];
+        // Rules the documentation states but JSON schema cannot express.
+        if (o.kind === "Cluster") {
+            const spec = o.spec ?? {};
+            const archivers = (spec.plugins ?? []).filter((p: any) => p.isWALArchiver);
+            if (archivers.length > 1) problems.push("/spec/plugins at most one plugin may be the WAL archiver");
+            const sync = spec.postgresql?.synchronous;
+            if (sync && sync.number > (spec.instances ?? 1) - 1)
+                problems.push(
+                    `/spec/postgresql/synchronous/number ${sync.number} needs at least ${sync.number + 1} instances`,
+                );
+            const source = spec.bootstrap?.recovery?.source;
+            if (source && !(spec.externalClusters ?? []).some((c: any) => c.name === source))
+                problems.push(`/spec/bootstrap/recovery/source ${source} names no externalClusters entry`);
+            if (spec.bootstrap && Object.keys(spec.bootstrap).length > 1)
+                problems.push("/spec/bootstrap only one bootstrap method (initdb, recovery, pg_basebackup)");
+        }
+        return problems;
+    },
+);

@@ -10,16 +10,8 @@
 // RedisEnterpriseClusterRole, RedisEnterpriseClusterRoleBinding, all v1alpha1); not copied from the CRDs. Objects we use are closed (additionalProperties: false), so a misspelt or undocumented
 // field fails validation instead of being silently pruned by the API server. Fields the program does
 // not use are left out on purpose: using one means adding it here, from the documentation.
-import Ajv, { type ValidateFunction } from "ajv";
+import { bool, int, quantity, resource as kindOf, type Schema, schemaChecker, str, stringMap } from "./json-schema";
 
-type Schema = Record<string, unknown>;
-
-const str = { type: "string" } as const;
-const bool = { type: "boolean" } as const;
-const int = { type: "integer" } as const;
-const stringMap = { type: "object", additionalProperties: { type: "string" } } as const;
-/** A Kubernetes quantity (string form, e.g. "2", "500m", "4Gi"). */
-const quantity = { type: "string", pattern: "^[0-9]+(\\.[0-9]+)?(m|[KMGTPE]i?)?$" } as const;
 /** DNS-1123 label: object names the operator turns into Service and host names. */
 const dnsLabel = { type: "string", pattern: "^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$" } as const;
 /** Redis Enterprise memory size, e.g. "100MB", "1GB" (the operator's documented format). */
@@ -37,15 +29,7 @@ const metadata: Schema = {
     additionalProperties: false,
 };
 
-function resource(apiVersion: string, kind: string, spec: Schema): Schema {
-    return {
-        $schema: "http://json-schema.org/draft-07/schema#",
-        type: "object",
-        required: ["apiVersion", "kind", "metadata", "spec"],
-        properties: { apiVersion: { const: apiVersion }, kind: { const: kind }, metadata, spec },
-        additionalProperties: false,
-    };
-}
+const resource = (apiVersion: string, kind: string, spec: Schema) => kindOf(apiVersion, kind, metadata, spec);
 
 const resources: Schema = {
     type: "object",
@@ -348,45 +332,37 @@ export const REDIS_ENTERPRISE_SCHEMAS: Record<string, Schema> = {
     "app.redislabs.com/v1alpha1/RedisEnterpriseClusterRoleBinding": redisEnterpriseClusterRoleBindingSchema,
 };
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-const compiled = new Map<string, ValidateFunction>();
-
 /**
  * Problems of an app.redislabs.com object against its schema (empty when valid), or undefined when
- * the object is not of this API group. Extra `$`-prefixed keys (harness bookkeeping) are ignored.
+ * the object is not of this API group.
  */
-export function redisEnterpriseSchemaProblems(o: {
-    apiVersion: string;
-    kind: string;
-    [k: string]: any;
-}): string[] | undefined {
-    if (!o.apiVersion?.startsWith("app.redislabs.com/")) return undefined;
-    const key = `${o.apiVersion}/${o.kind}`;
-    const schema = REDIS_ENTERPRISE_SCHEMAS[key];
-    if (!schema) return [`no schema known for ${o.apiVersion} ${o.kind} (add it to tests/schemas/redis-enterprise.ts)`];
-    if (!compiled.has(key)) compiled.set(key, ajv.compile(schema));
-    const validate = compiled.get(key)!;
-    const plain = Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith("$")));
-    const problems = validate(plain)
-        ? []
-        : (validate.errors ?? []).map(
-              (e) => `${e.instancePath || "/"} ${e.message}${e.params ? " " + JSON.stringify(e.params) : ""}`,
-          );
-    // Rules the CRDs state in CEL (x-kubernetes-validations), which JSON schema cannot.
-    if (o.kind === "RedisEnterpriseUser" && o.spec?.authMethod === "Certificate" && o.spec.passwordSecrets?.length)
-        problems.push("/spec/passwordSecrets must be empty for a Certificate user");
-    if (o.kind === "RedisEnterpriseUser" && o.spec?.authMethod !== "Certificate" && !o.spec?.passwordSecrets?.length)
-        problems.push("/spec/passwordSecrets must name a Secret (documented as required for password users)");
-    for (const [i, scope] of (o.kind === "RedisEnterpriseRole" ? (o.spec?.scopes ?? []) : []).entries())
-        if (scope.kind === "bdb" && !scope.name) problems.push(`/spec/scopes/${i} of kind bdb must name a database`);
-    // A rule the documentation states but JSON schema cannot: the credentials Secret is named after the RERC.
-    if (
-        o.kind === "RedisEnterpriseRemoteCluster" &&
-        o.spec?.secretName !== undefined &&
-        o.spec.secretName !== `redis-enterprise-${o.metadata?.name}`
-    )
-        problems.push(
-            `/spec/secretName must be redis-enterprise-${o.metadata?.name} (the operator's naming rule), got ${o.spec.secretName}`,
-        );
-    return problems;
-}
+export const redisEnterpriseSchemaProblems = schemaChecker(
+    /^app\.redislabs\.com\//,
+    REDIS_ENTERPRISE_SCHEMAS,
+    "tests/schemas/redis-enterprise.ts",
+    (o) => {
+        const problems: string[] = [];
+        // Rules the CRDs state in CEL (x-kubernetes-validations), which JSON schema cannot.
+        if (o.kind === "RedisEnterpriseUser" && o.spec?.authMethod === "Certificate" && o.spec.passwordSecrets?.length)
+            problems.push("/spec/passwordSecrets must be empty for a Certificate user");
+        if (
+            o.kind === "RedisEnterpriseUser" &&
+            o.spec?.authMethod !== "Certificate" &&
+            !o.spec?.passwordSecrets?.length
+        )
+            problems.push("/spec/passwordSecrets must name a Secret (documented as required for password users)");
+        for (const [i, scope] of (o.kind === "RedisEnterpriseRole" ? (o.spec?.scopes ?? []) : []).entries())
+            if (scope.kind === "bdb" && !scope.name)
+                problems.push(`/spec/scopes/${i} of kind bdb must name a database`);
+        // A rule the documentation states but JSON schema cannot: the credentials Secret is named after the RERC.
+        if (
+            o.kind === "RedisEnterpriseRemoteCluster" &&
+            o.spec?.secretName !== undefined &&
+            o.spec.secretName !== `redis-enterprise-${o.metadata?.name}`
+        )
+            problems.push(
+                `/spec/secretName must be redis-enterprise-${o.metadata?.name} (the operator's naming rule), got ${o.spec.secretName}`,
+            );
+        return problems;
+    },
+);
