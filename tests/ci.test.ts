@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { ROOT } from "./harness/stack-config";
+import { messageProblems } from "../scripts/commits";
 
 type Workflow = { on: any; permissions?: any; jobs: Record<string, Job> };
 type Job = { "runs-on"?: string; if?: string; environment?: string; permissions?: any; steps?: Step[] };
@@ -120,6 +121,25 @@ describe("CI workflows", () => {
             assert.match(run, /kubectl create token istio-remote-reader -n istio-system --duration=168h/);
             assert.match(run, /pulumi config set --secret meshReaderToken/);
         }
+    });
+
+    it("checks the pull request's commit messages: subject of 72 characters at most, a body saying why", () => {
+        const test = read(path.join(WORKFLOWS, "preview.yml")).jobs.test;
+        const runs = (test.steps ?? []).map((s) => s.run ?? "");
+        assert.ok(
+            runs.includes(
+                "npm run commits -- ${{ github.event.pull_request.base.sha }}..${{ github.event.pull_request.head.sha }}",
+            ),
+        );
+        assert.equal(test.steps?.find((s) => s.uses?.startsWith("actions/checkout@"))?.with?.["fetch-depth"], 0);
+        const body = "\n\nBecause the reason matters.\n";
+        assert.deepEqual(messageProblems(`Share evaluations between test files${body}`), []);
+        assert.deepEqual(messageProblems(`${"x".repeat(73)}${body}`), ["subject of 73 characters (at most 72)"]);
+        assert.deepEqual(messageProblems("Fix it"), ["no body saying why"]);
+        assert.deepEqual(messageProblems("Fix it\nno blank line"), [
+            "no blank line after the subject",
+            "no body saying why",
+        ]);
     });
 
     it("sees a damaged workflow", () => {
