@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { parseFlatConfig } from "./load";
+import { ENCRYPTED, parseFlatConfig } from "./load";
 import type { PlatformConfig } from "./schema";
 
 export interface ProjectFile {
@@ -26,6 +26,26 @@ const isSecretOverride = (v: unknown): v is { $secret: unknown } =>
     typeof v === "object" && v !== null && "$secret" in v;
 
 const asConfigString = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+
+const isCiphertext = (v: unknown): boolean =>
+    typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).join() === "secure";
+
+/** A stack file's value with each `{secure: ...}` in it replaced by ENCRYPTED, and whether there was one. */
+function withoutCiphertext(v: unknown): { plain: unknown; encrypted: boolean } {
+    if (isCiphertext(v)) return { plain: ENCRYPTED, encrypted: true };
+    if (Array.isArray(v)) {
+        const items = v.map(withoutCiphertext);
+        return { plain: items.map((i) => i.plain), encrypted: items.some((i) => i.encrypted) };
+    }
+    if (typeof v === "object" && v !== null) {
+        const entries = Object.entries(v).map(([k, x]) => [k, withoutCiphertext(x)] as const);
+        return {
+            plain: Object.fromEntries(entries.map(([k, x]) => [k, x.plain])),
+            encrypted: entries.some(([, x]) => x.encrypted),
+        };
+    }
+    return { plain: v, encrypted: false };
+}
 
 export function readProjectFile(root: string): ProjectFile {
     return parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as ProjectFile;
@@ -61,9 +81,11 @@ export function stackConfig(root: string, stack: string, overrides: Record<strin
             config[`${project}:${key}`] = asConfigString(decl.default);
     }
     for (const [key, value] of Object.entries(stackFile.config ?? {})) {
-        const isSecure = typeof value === "object" && value !== null && "secure" in value;
-        if (isSecure) secretKeys.push(key);
-        config[key] = asConfigString(value);
+        // Encrypted values (the whole value, or leaves set with --secret --path) cannot be read here:
+        // each stands as ENCRYPTED, and the key is a secret, as the CLI treats it.
+        const { plain, encrypted } = withoutCiphertext(value);
+        if (encrypted) secretKeys.push(key);
+        config[key] = asConfigString(plain);
     }
     for (const [key, value] of Object.entries(overrides)) {
         const full = key.includes(":") ? key : `${project}:${key}`;

@@ -87,6 +87,13 @@ export class ConfigError extends pulumi.RunError {
     }
 }
 
+/**
+ * What stands for a value the stack file holds encrypted (`secure: v1:...`, from `pulumi config set
+ * --secret`) where the program runs offline (`npm run check`, the tests): set, secret, its content
+ * unknown, so only the checks that need no content apply. Under `pulumi up` the CLI decrypts it.
+ */
+export const ENCRYPTED = "(encrypted in the stack file; not readable offline)";
+
 /** What a stack gives for its secret keys: whether each is set, and whether it was set as a secret. */
 export interface SecretKeys {
     dnsCredentials?: { value: unknown; secret: boolean };
@@ -270,7 +277,9 @@ export function rawFromFlat(flat: Record<string, string>): Record<string, unknow
     for (const [full, text] of Object.entries(flat)) {
         if (!full.startsWith(`${PROJECT}:`)) continue;
         const key = full.slice(PROJECT.length + 1);
-        if (text === "" || text === "{}" || text === "[]") continue;
+        // Nothing given: an empty value, an empty object or list, or a key left with nothing under it
+        // in a stack file (YAML null, e.g. after its last line was deleted).
+        if (text === "" || text === "{}" || text === "[]" || text === "null") continue;
         raw[key] = parseValue(text);
     }
     return raw;
@@ -340,6 +349,7 @@ function readerTokenProblems(cfg: PlatformConfig, given: SecretKeys["meshReaderT
         return [
             `${key} (value hidden): expected a secret value; set it with pulumi config set --secret meshReaderToken "$(kubectl create token ...)"`,
         ];
+    if (given.value === ENCRYPTED) return [];
     const problem = readerTokenProblem(given.value, Math.floor(Date.now() / 1000));
     return problem ? [`${key} (value hidden): ${problem}`] : [];
 }
@@ -358,6 +368,7 @@ function licenceProblems(cfg: PlatformConfig, given: SecretKeys["redisEnterprise
         ];
     if (!given.secret) return [`${key} (value hidden): expected a secret value; set it with ${command}`];
     const value = given.value;
+    if (value === ENCRYPTED) return [];
     if (typeof value !== "string" || !LICENCE_MARKERS.every((m) => m.test(value)))
         return [
             `${key} (value hidden): expected the licence file's text, from its ----- LICENSE START ----- line to its ----- LICENSE END ----- line (not the file's name): ${command}`,

@@ -21,7 +21,11 @@ import {
 import { parseFlatConfig } from "../config/load";
 import { keyName } from "../config/messages";
 import { RULES } from "../config/rules";
-import { readProjectFile, secretValue } from "../config/files";
+import { readProjectFile, readStackConfig, secretValue } from "../config/files";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse, stringify } from "yaml";
 import { descriptionProblems, expandBraces, type KeyPath } from "./harness/config-docs";
 import { ROOT, STACKS, stackConfig } from "./harness/stack-config";
 import { evaluateStack, prefetch } from "./harness/evaluate";
@@ -105,6 +109,34 @@ describe("configuration", () => {
             assert.equal(cfg.stack, stack);
         });
     }
+
+    it("reads a stack file holding encrypted values (pulumi config set --secret, with and without --path) and emptied keys", () => {
+        // As the CLI writes them: the whole value, or leaves of an object, each {secure: <ciphertext>}.
+        const file = parse(fs.readFileSync(path.join(ROOT, "Pulumi.us.yaml"), "utf8"));
+        const cipher = (n: number) => ({ secure: `v1:${Buffer.from(`ciphertext ${n}`).toString("base64")}` });
+        const c = file.config;
+        // Its only key deleted by hand: the key is left with nothing under it (YAML null), not a string.
+        assert.deepEqual(Object.keys(c["ecommerce-platform:redisEnterprise"]), ["licenseSecretName"]);
+        c["ecommerce-platform:redisEnterprise"] = null;
+        c["ecommerce-platform:redisEnterpriseLicense"] = cipher(1);
+        c["ecommerce-platform:meshReaderToken"] = cipher(2);
+        c["ecommerce-platform:dns"] = { provider: "aws", zone: "us.shop.example.com" };
+        c["ecommerce-platform:tls"] = { issuer: "acme-dns01", acmeEmail: "platform-team@example.com" };
+        c["ecommerce-platform:dnsCredentials"] = { accessKeyId: cipher(3), secretAccessKey: cipher(4) };
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "secure-"));
+        const draft = path.join(dir, "Pulumi.us.yaml");
+        fs.writeFileSync(draft, stringify(file));
+        try {
+            const { secretKeys } = stackConfig(ROOT, "us", {}, draft);
+            for (const key of ["redisEnterpriseLicense", "meshReaderToken", "dnsCredentials"])
+                assert.ok(secretKeys.includes(`ecommerce-platform:${key}`), key);
+            const cfg = readStackConfig(ROOT, "us", {}, draft);
+            assert.equal(cfg.redisEnterprise.licenseSecretName, undefined);
+            assert.equal(cfg.tls.issuer, "acme-dns01");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
 
     it("gives the regions production sizing and the dev stack laptop sizing", () => {
         const us = parseConfig("us", rawStack("us"));
