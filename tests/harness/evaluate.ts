@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { EvaluationRequest, WorkDone, WorkOrder } from "./run-stack";
 import { deepFreeze } from "./k8s";
+import { removalsAsNull } from "./stack-config";
 import type { RecordedResource, StackEvaluation } from "./types";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -33,16 +34,23 @@ interface Job {
     reject: (e: Error) => void;
 }
 
+/** An evaluation that takes longer than this is stuck: its worker is stopped and the evaluation fails. */
+const EVALUATION_TIMEOUT_MS = Number(process.env.EVALUATION_TIMEOUT_MS ?? 120_000);
+
 /**
  * A long-lived evaluation process with its own backlog: it goes on evaluating while the test
  * process is busy (a runtime test waiting for PostgreSQL blocks it), and holds the test process
- * open only while it has work.
+ * open only while it has work. An evaluation that hangs or a process that dies fails the
+ * evaluation under way, with what the process wrote to stderr; the rest of its backlog goes to
+ * other workers.
  */
 class Worker {
     private readonly child: ChildProcess;
     /** Sent, not yet answered, in order: the worker answers them one after another. */
     readonly backlog: Job[] = [];
     private stderr = "";
+    private timer: NodeJS.Timeout | undefined;
+    private failure: string | undefined;
     exited = false;
 
     constructor(private readonly requeue: (jobs: Job[]) => void) {
@@ -53,33 +61,71 @@ class Worker {
             stdio: ["ignore", "ignore", "pipe", "ipc"],
         });
         this.child.stderr!.on("data", (d: Buffer) => (this.stderr += d.toString()));
-        this.child.on("message", (msg: WorkDone) => {
-            const job = this.backlog.shift()!;
-            this.stderr = "";
-            if (msg.retired) this.exited = true;
-            if (this.backlog.length === 0 || this.exited) this.idle();
-            finish(job);
-            // A retired worker leaves its backlog to the others.
-            if (this.exited) this.requeue(this.backlog.splice(0));
+        this.child.on("message", (msg: WorkDone) => this.answered(msg));
+        // A process that could not start, or a message it can no longer receive: it is done for.
+        this.child.on("error", (e) => {
+            this.failure ??= e.message;
+            this.child.kill("SIGKILL");
         });
-        this.child.on("exit", (code) => {
-            const wasRetired = this.exited;
-            this.exited = true;
-            const [current, ...rest] = this.backlog.splice(0);
-            if (current && !wasRetired)
-                current.reject(
-                    new Error(`evaluating stack ${current.request.stack} failed (exit ${code})\n${this.stderr}`),
-                );
-            this.requeue(wasRetired && current ? [current, ...rest] : rest);
+        // After the process ended and its pipes (the message channel too) closed: every answer is in.
+        // Idle pipes do not hold the test process open; with evaluations owed, they must, until then.
+        this.child.on("exit", () => {
+            if (this.backlog.length > 0) this.hold();
         });
+        this.child.on("close", (code, signal) => this.closed(code, signal));
         this.idle();
     }
 
     send(job: Job) {
         this.backlog.push(job);
+        this.hold();
+        if (this.backlog.length === 1) this.watch();
+        this.child.send(job.order, (e) => {
+            if (e) this.child.emit("error", e);
+        });
+    }
+
+    private answered(msg: WorkDone) {
+        const i = this.backlog.findIndex((j) => j.order.resultFile === msg.resultFile);
+        if (i < 0) return;
+        const [job] = this.backlog.splice(i, 1);
+        this.stderr = "";
+        if (msg.retired) this.exited = true;
+        this.watch();
+        if (this.backlog.length === 0 || this.exited) this.idle();
+        finish(job);
+        // A retired worker leaves its backlog to the others.
+        if (this.exited) this.requeue(this.backlog.splice(0));
+    }
+
+    private closed(code: number | null, signal: NodeJS.Signals | null) {
+        clearTimeout(this.timer);
+        const wasRetired = this.exited;
+        this.exited = true;
+        const [current, ...rest] = this.backlog.splice(0);
+        if (current && !wasRetired) {
+            const how = this.failure ?? (signal ? `signal ${signal}` : `exit ${code}`);
+            current.reject(new Error(`evaluating stack ${current.request.stack} failed (${how})\n${this.stderr}`));
+            discard(current);
+        }
+        this.requeue(wasRetired && current ? [current, ...rest] : rest);
+    }
+
+    /** Time the evaluation now at the head of the backlog. */
+    private watch() {
+        clearTimeout(this.timer);
+        if (this.backlog.length === 0) return;
+        this.timer = setTimeout(() => {
+            this.failure = `no answer after ${EVALUATION_TIMEOUT_MS / 1000} s; the worker was stopped`;
+            this.child.kill("SIGKILL");
+        }, EVALUATION_TIMEOUT_MS);
+        this.timer.unref();
+    }
+
+    private hold() {
         this.child.ref();
         (this.child.channel as { ref?: () => void } | undefined)?.ref?.();
-        this.child.send(job.order);
+        (this.child.stderr as { ref?: () => void } | null)?.ref?.();
     }
 
     private idle() {
@@ -88,6 +134,9 @@ class Worker {
         (this.child.stderr as { unref?: () => void } | null)?.unref?.();
     }
 }
+
+/** The request's working files, once nothing will read them. */
+const discard = (job: Job) => fs.rmSync(path.dirname(job.order.requestFile), { recursive: true, force: true });
 
 let workers: Worker[] = [];
 
@@ -110,7 +159,7 @@ function dispatch(jobs: Job[]) {
 function finish(job: Job) {
     const { resultFile } = job.order;
     const result = JSON.parse(fs.readFileSync(resultFile, "utf8")) as StackEvaluation;
-    fs.rmSync(path.dirname(resultFile), { recursive: true, force: true });
+    discard(job);
     // EVALUATION_LOG=<file>: one line per evaluation (for `npm run bench` and test-time work).
     if (process.env.EVALUATION_LOG)
         fs.appendFileSync(
@@ -161,10 +210,13 @@ export function evaluateStack(stack: string, options: Omit<EvaluationRequest, "s
             ([, v]) => v !== undefined && !(typeof v === "object" && Object.keys(v as object).length === 0),
         ),
     );
-    const key = JSON.stringify({ stack, ...given });
+    // An override of undefined or null removes a key (config/files.ts); only null survives the request's JSON.
+    if (given.configOverrides) given.configOverrides = removalsAsNull(given.configOverrides as Record<string, unknown>);
+    const request = JSON.parse(JSON.stringify({ stack, ...given })) as EvaluationRequest;
+    const key = JSON.stringify(request);
     let result = cache.get(key);
     if (!result) {
-        result = run({ stack, ...given });
+        result = run(request);
         // Started ahead of the test that awaits it: a failure is reported there, not as unhandled.
         result.catch(() => undefined);
         cache.set(key, result);

@@ -176,7 +176,7 @@ export interface WorkOrder {
     resultFile: string;
 }
 
-/** A worker's answer; after a failed evaluation the worker exits (`retired`), so no half-run program lingers:
+/** A worker's answer; after a program failed half-way the worker exits (`retired`), so nothing of it lingers:
  * the test process gives the orders it had queued to another worker. */
 export interface WorkDone {
     resultFile: string;
@@ -190,6 +190,8 @@ async function once(requestFile: string, resultFile: string) {
 }
 
 function serve() {
+    // The test process is gone: the queued orders have no one to answer to.
+    process.on("disconnect", () => process.exit(0));
     // Orders queue up here and run one after another (one evaluation at a time per process).
     let previous = Promise.resolve();
     process.on("message", (order: WorkOrder) => {
@@ -197,7 +199,9 @@ function serve() {
             once(order.requestFile, order.resultFile).then(
                 (result) =>
                     new Promise<void>((sent) => {
-                        const retired = result.error !== undefined;
+                        // A program that failed half-way may leave work in flight: a new process for the next.
+                        // A configuration error stops it before anything is registered.
+                        const retired = result.error !== undefined && result.resources.length > 0;
                         process.send!({ resultFile: order.resultFile, retired } satisfies WorkDone, () => {
                             if (retired) process.exit(0);
                             sent();

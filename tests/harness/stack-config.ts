@@ -15,6 +15,10 @@ export const stackFiles = () => stackNames(ROOT);
 export const stackConfig = (root: string, stack: string, overrides?: Record<string, unknown>, file?: string) =>
     read(root, stack, overrides, file);
 
+/** Config overrides with each top-level undefined (a key removed) written as null, which JSON keeps. */
+export const removalsAsNull = (overrides: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, v === undefined ? null : v]));
+
 const configs = new Map<string, PlatformConfig>();
 
 /**
@@ -22,7 +26,8 @@ const configs = new Map<string, PlatformConfig>();
  * read once per stack and overrides, and shared, frozen, by every test that asks.
  */
 export function configOf(stack: string, overrides: Record<string, unknown> = {}): PlatformConfig {
-    const key = JSON.stringify([stack, overrides]);
+    // An override of undefined or null removes a key (config/files.ts): the same configuration, one entry.
+    const key = JSON.stringify([stack, removalsAsNull(overrides)]);
     let cfg = configs.get(key);
     if (!cfg) configs.set(key, (cfg = deepFreeze(readStackConfig(ROOT, stack, overrides))));
     return cfg;
