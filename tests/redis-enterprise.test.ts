@@ -953,6 +953,19 @@ describe("Redis Enterprise", function () {
             }
         });
 
+        it("moving a region from its own Secret to the config key creates no Secret that already exists", async () => {
+            // The shipped files name a Secret kept outside Pulumi; a region that moves to the config key
+            // still has it when the program creates its own: the two must not share a name (the provider
+            // creates objects, it does not adopt them: AlreadyExists), nor may removing the program's
+            // Secret on the way back remove the one the cluster then names.
+            const { owner } = await bootstrap();
+            const created = ofKind(objectsOf(owner), "Secret").map((o) => o.metadata.name);
+            for (const stack of ["us", "eu", "asia"]) {
+                const kept = configOf(stack).redisEnterprise.licenseSecretName;
+                assert.ok(kept && !created.includes(kept), `${stack}: ${kept} is also created by the program`);
+            }
+        });
+
         it("counts the shards the licence rule checks from the databases the region creates", async () => {
             // The databases us creates once linked, as the operator counts their shards.
             const linked = redisObjects(await deployedStack(US_LINKED.stack, US_LINKED));

@@ -47,8 +47,12 @@ export type DatabaseRef = RedisDatabase;
 /** The databases, by role: config's table, which the licence rule counts too. */
 export const DATABASES = REDIS_DATABASES;
 
-/** Secret (key `license`) the program creates from the secret config key redisEnterpriseLicense. */
-export const LICENSE_SECRET = "redis-enterprise-license";
+/**
+ * Secret (key `license`) the program creates from the secret config key redisEnterpriseLicense: not the
+ * name the region files give a Secret kept outside Pulumi, so moving from one way to the other never
+ * creates a Secret that exists (the provider does not adopt objects) nor deletes the one in use.
+ */
+export const LICENSE_SECRET = "redis-enterprise-license-from-config";
 
 /** Secret (key `password`) of the Active-Active database's default user, in every participating cluster. */
 export const SESSIONS_SECRET = "sessions-password";

@@ -73,7 +73,7 @@ export function clusterSpec(cfg: PlatformConfig, o: ClusterSpecOptions): Record<
               }
             : {}),
         // The licence (key `license`): the Secret the program made from config, or one kept outside
-        // Pulumi (config/rules.ts allows one of them); none: the trial, which dev alone runs on.
+        // Pulumi (config/rules.ts allows one of them); none: the trial (no production stack runs on it).
         ...(o.licenseFromConfig
             ? { licenseSecretName: LICENSE_SECRET }
             : r.licenseSecretName
