@@ -3,8 +3,8 @@
 // receives. Used by `npm run check` and the tests, so they see exactly what `pulumi up` would.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
-import { ENCRYPTED, parseFlatConfig } from "./load";
+import { parse, parseDocument } from "yaml";
+import { ConfigError, ENCRYPTED, parseFlatConfig } from "./load";
 import type { PlatformConfig } from "./schema";
 
 export interface ProjectFile {
@@ -53,8 +53,27 @@ export function readProjectFile(root: string): ProjectFile {
 
 /** A stack's file: Pulumi.<stack>.yaml next to Pulumi.yaml, or `file` (a path, e.g. a user's draft elsewhere). */
 export function readStackFile(root: string, stack: string, file = path.join(root, `Pulumi.${stack}.yaml`)): StackFile {
-    if (!fs.existsSync(file)) throw new Error(`no stack file ${file}`);
-    return (parse(fs.readFileSync(file, "utf8")) as StackFile | null) ?? {};
+    const name = path.basename(file);
+    if (!fs.existsSync(file))
+        throw new ConfigError(stack, [
+            `no stack file ${file}: expected a stack named by a Pulumi.<stack>.yaml next to Pulumi.yaml (here: ${stackNames(root).join(", ")}) or the path of such a file`,
+        ]);
+    const text = fs.readFileSync(file, "utf8");
+    const doc = parseDocument(text);
+    if (doc.errors.length > 0) {
+        const lines = text.split("\n");
+        throw new ConfigError(
+            stack,
+            doc.errors.map((e) => {
+                const line = e.linePos?.[0].line;
+                const where = line ? `${name} line ${line}` : name;
+                return e.code === "DUPLICATE_KEY"
+                    ? `${where}: "${lines[line! - 1].trim()}" appears twice in the same map: merge the two into one (YAML keeps one key once)`
+                    : `${where}: not valid YAML: ${e.message.split("\n")[0]}`;
+            }),
+        );
+    }
+    return (doc.toJS() as StackFile | null) ?? {};
 }
 
 /** The stacks that have a Pulumi.<stack>.yaml in `root`. */

@@ -19,14 +19,20 @@ export interface CheckResult {
 }
 
 /** `dev` -> the stack dev; `some/dir/Pulumi.sa.yaml` -> the stack sa from that file. */
-export function target(arg: string): { stack: string; file?: string } {
+export function target(arg: string): { stack: string; file?: string; problem?: string } {
     const m = /(?:^|[\\/])Pulumi\.([^.\\/]+)\.ya?ml$/.exec(arg);
     if (m) return { stack: m[1], file: path.resolve(arg) };
+    if (/[\\/]|\.ya?ml$/.test(arg))
+        return {
+            stack: path.basename(arg),
+            problem: `${arg}: expected a stack file named Pulumi.<stack>.yaml (the name after "Pulumi." is the stack's)`,
+        };
     return { stack: arg };
 }
 
 export async function checkStack(arg: string): Promise<CheckResult> {
-    const { stack, file } = target(arg);
+    const { stack, file, problem } = target(arg);
+    if (problem) return { stack, ok: false, text: `# ${arg}\n\n${problem}` };
     const started = performance.now();
     const shownFile = !file
         ? `Pulumi.${stack}.yaml`

@@ -98,6 +98,33 @@ describe("npm run check", () => {
         assert.match(formatSummary([core]), /ecommerce: .*: DOES NOT FIT/);
     });
 
+    it("names what is wrong with the file itself in plain words: a key twice, no such stack, a file not named for a stack", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "check-"));
+        try {
+            // A recipe's snippet pasted below the key it belongs under, instead of merged into it.
+            const file = path.join(dir, "Pulumi.eu.yaml");
+            const text = fs.readFileSync(path.join(ROOT, "Pulumi.eu.yaml"), "utf8");
+            fs.writeFileSync(file, `${text}  ecommerce-platform:shop:\n    ingressHost: kopi.eu.shop.example.com\n`);
+            const twice = await checkStack(file);
+            assert.equal(twice.ok, false);
+            const line = text.split("\n").length;
+            assert.match(
+                twice.text,
+                new RegExp(
+                    `Pulumi\\.eu\\.yaml line ${line}: "ecommerce-platform:shop:" appears twice in the same map: merge the two`,
+                ),
+            );
+            const missing = await checkStack("euu");
+            assert.equal(missing.ok, false);
+            assert.match(missing.text, /no stack file .*Pulumi\.euu\.yaml: expected .*\(here: asia, dev, eu, us\)/);
+            const misnamed = await checkStack(path.join(dir, "eu.yaml"));
+            assert.equal(misnamed.ok, false);
+            assert.match(misnamed.text, /expected a stack file named Pulumi\.<stack>\.yaml/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("stops at configuration errors, in plain words, without evaluating the program, and exits non-zero", async function () {
         this.timeout(60000);
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "check-"));
