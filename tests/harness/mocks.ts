@@ -37,7 +37,8 @@ function k8sState(type: string, name: string, inputs: any): any {
 }
 
 /** Keys this process generated, by stack, resource and algorithm: a resource keeps its key across the
- * variants of a stack a worker evaluates, as a real provider keeps it across updates. */
+ * variants of a stack this worker evaluates (as a real provider keeps it across updates); no test relies
+ * on it, since two workers generate their own. */
 const keys = new Map<string, Record<string, string>>();
 
 /**
