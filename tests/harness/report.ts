@@ -44,9 +44,15 @@ function layerOf(resources: RecordedResource[]): Map<string, RecordedResource | 
     return out;
 }
 
-const cost = (c: PodCost) =>
-    `requests ${formatCpu(c.requests.cpu)} CPU / ${formatMemory(c.requests.memory)}, limits ` +
-    `${Number.isNaN(c.limits.cpu) ? "-" : formatCpu(c.limits.cpu)} CPU / ${Number.isNaN(c.limits.memory) ? "-" : formatMemory(c.limits.memory)}`;
+// A quota without limits lines caps requests only: its limits are "not capped".
+const cost = (c: PodCost) => {
+    const show = (v: number, format: (x: number) => string) => (Number.isNaN(v) ? "any" : format(v));
+    const limits =
+        Number.isNaN(c.limits.cpu) && Number.isNaN(c.limits.memory)
+            ? "not capped"
+            : `${show(c.limits.cpu, formatCpu)} CPU / ${show(c.limits.memory, formatMemory)}`;
+    return `requests ${formatCpu(c.requests.cpu)} CPU / ${formatMemory(c.requests.memory)}, limits ${limits}`;
+};
 
 function endpoints(o: K8sObject): { public: string[]; internal: string[] } {
     const ns = o.metadata.namespace;
@@ -223,7 +229,10 @@ export function formatSummary(layers: LayerSummary[]): string {
         }
     };
     for (const l of layers) {
-        lines.push("", `## ${l.layer}${l.component ? ` (${l.component})` : ""}: ${l.resources} resources`);
+        lines.push(
+            "",
+            `## ${l.layer}${l.component ? ` (${l.component})` : ""}: ${l.resources} resource${l.resources === 1 ? "" : "s"}`,
+        );
         lines.push(
             `  resources: ${Object.entries(l.kinds)
                 .sort(([a], [b]) => a.localeCompare(b))
