@@ -71,6 +71,27 @@ export function networkPolicySpec(a: Omit<NetworkPolicyArgs, "namespace" | "name
     };
 }
 
+/** A policy's selector and rules, without where it lives and what it is called. */
+export type PolicyRules = Pick<NetworkPolicyArgs, "podSelector" | "ingress" | "egress">;
+
+/**
+ * A builder of a component's NetworkPolicies in one namespace: each named `name` there (with `labels`,
+ * if given), logical name `<prefix>-<name>`, with `opts` and any per-policy options.
+ */
+export const policiesIn =
+    (
+        prefix: string,
+        namespace: pulumi.Input<string>,
+        opts: pulumi.CustomResourceOptions,
+        labels?: Record<string, string>,
+    ) =>
+    (name: string, rules: PolicyRules, more: pulumi.CustomResourceOptions = {}): k8s.networking.v1.NetworkPolicy =>
+        networkPolicy(
+            `${prefix}-${name}`,
+            { namespace, name, ...(labels ? { labels } : {}), ...rules },
+            { ...opts, ...more },
+        );
+
 export function networkPolicy(
     resourceName: string,
     a: NetworkPolicyArgs,

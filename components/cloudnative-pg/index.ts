@@ -19,8 +19,6 @@ import type {
     DatabaseAccess,
     DatabaseEndpoint,
     DatabaseLogin,
-    EgressRule,
-    IngressRule,
     LayerReport,
     MonitoringContract,
     Peer,
@@ -32,7 +30,7 @@ import { CHARTS, chartValues, pinnedRelease } from "../helm";
 import { partLabels } from "../labels";
 import { DATABASES } from "../names";
 import { HardenedNamespace } from "../namespace";
-import { anyAddress, namespacePeer, networkPolicy, tcp } from "../network";
+import { anyAddress, namespacePeer, podPeer, policiesIn, tcp } from "../network";
 import {
     API_VERSION,
     BACKUP_CREDENTIALS_SECRET,
@@ -319,10 +317,7 @@ export class CloudNativePg extends pulumi.ComponentResource {
         args: CloudNativePgArgs,
         opts: pulumi.CustomResourceOptions,
     ): k8s.networking.v1.NetworkPolicy[] {
-        const policy = (
-            policyName: string,
-            a: { podSelector: Record<string, string>; ingress?: IngressRule[]; egress?: EgressRule[] },
-        ) => networkPolicy(`${name}-${policyName}`, { namespace: OPERATOR_NAMESPACE, name: policyName, ...a }, opts);
+        const policy = policiesIn(name, OPERATOR_NAMESPACE, opts);
         return [
             // Both watch and write the API (the operator its Clusters, the plugin its ObjectStores and Secrets).
             policy("allow-api-server-egress", {
@@ -338,15 +333,13 @@ export class CloudNativePg extends pulumi.ComponentResource {
             policy("allow-operator-calls", {
                 podSelector: { ...LABELS.operator },
                 egress: [
-                    { to: [{ podSelector: { matchLabels: { ...LABELS.plugin } } }], ports: tcp(PORTS.plugin) },
+                    { to: [podPeer(LABELS.plugin)], ports: tcp(PORTS.plugin) },
                     { to: [namespacePeer(NAMESPACE, { ...LABELS.cluster })], ports: tcp(PORTS.status) },
                 ],
             }),
             policy("allow-plugin-from-operator", {
                 podSelector: { ...LABELS.plugin },
-                ingress: [
-                    { from: [{ podSelector: { matchLabels: { ...LABELS.operator } } }], ports: tcp(PORTS.plugin) },
-                ],
+                ingress: [{ from: [podPeer(LABELS.operator)], ports: tcp(PORTS.plugin) }],
             }),
             ...(args.monitoring
                 ? [
@@ -367,10 +360,7 @@ export class CloudNativePg extends pulumi.ComponentResource {
         args: CloudNativePgArgs,
         opts: pulumi.CustomResourceOptions,
     ): k8s.networking.v1.NetworkPolicy[] {
-        const policy = (
-            policyName: string,
-            a: { podSelector: Record<string, string>; ingress?: IngressRule[]; egress?: EgressRule[] },
-        ) => networkPolicy(`${name}-${policyName}`, { namespace: NAMESPACE, name: policyName, ...a }, opts);
+        const policy = policiesIn(name, NAMESPACE, opts);
         const cluster = { ...LABELS.cluster };
         const clients = [...args.shopClients, ...(args.paymentClients ?? [])];
         return [

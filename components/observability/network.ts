@@ -5,15 +5,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { CHART_PODS } from "../chart-pods";
 import { managedLabels } from "../labels";
-import {
-    ANY_NAMESPACE,
-    anyAddress,
-    namespacePeer,
-    type NetworkPolicyArgs,
-    networkPolicy,
-    SAME_NAMESPACE,
-    tcp,
-} from "../network";
+import { ANY_NAMESPACE, anyAddress, namespacePeer, policiesIn, SAME_NAMESPACE, tcp } from "../network";
 
 /**
  * The Kubernetes API server and the kubelets. Their addresses are not known portably (a managed
@@ -58,12 +50,9 @@ export const SCRAPE_PORTS = [
     15090, // Envoy /stats/prometheus (http-envoy-prom) of gateways and sidecars
 ] as const;
 
-type Rules = Pick<NetworkPolicyArgs, "podSelector" | "ingress" | "egress">;
-
-/** A NetworkPolicy named `name` in `namespace` (the one builder); logical name `<prefix>-<name>`. */
-const policyIn =
-    (prefix: string, namespace: string, opts: pulumi.CustomResourceOptions) => (name: string, rules: Rules) =>
-        networkPolicy(`${prefix}-${name}`, { namespace, name, labels: managedLabels(), ...rules }, opts);
+/** A NetworkPolicy named `name` in `namespace`, labelled as the program's; logical name `<prefix>-<name>`. */
+const policyIn = (prefix: string, namespace: string, opts: pulumi.CustomResourceOptions) =>
+    policiesIn(prefix, namespace, opts, managedLabels());
 
 export interface MonitoringPolicyArgs {
     namespace: string;

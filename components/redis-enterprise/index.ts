@@ -16,7 +16,6 @@ import { redisReplicationGroup } from "../alerts";
 import type {
     CacheConsumer,
     CacheEndpoint,
-    EgressRule,
     IngressRule,
     LayerReport,
     MeshContract,
@@ -29,7 +28,7 @@ import { CHARTS, chartValues, pinnedRelease } from "../helm";
 import { partLabels } from "../labels";
 import { ENVOY_STATS_PORT, NAMESPACES } from "../names";
 import { HardenedNamespace } from "../namespace";
-import { anyAddress, namespacePeer, networkPolicy, SAME_NAMESPACE, scrapeRule, tcp } from "../network";
+import { anyAddress, namespacePeer, networkPolicy, policiesIn, SAME_NAMESPACE, scrapeRule, tcp } from "../network";
 import type { PeerRegions } from "../peers";
 import {
     PEER_GATEWAY,
@@ -668,16 +667,7 @@ export class RedisEnterprise extends pulumi.ComponentResource {
     ): k8s.networking.v1.NetworkPolicy[] {
         const { cfg } = args.ctx;
         const nodes = nodePodLabels(cfg.region);
-        const policy = (
-            policyName: string,
-            a: { podSelector: Record<string, string>; ingress?: IngressRule[]; egress?: EgressRule[] },
-            more: pulumi.CustomResourceOptions = {},
-        ) =>
-            networkPolicy(
-                `${name}-${policyName}`,
-                { namespace: NAMESPACE, name: policyName, ...a },
-                { ...opts, ...more },
-            );
+        const policy = policiesIn(name, NAMESPACE, opts);
         // Each consumer may reach the port of the database it uses (auth: both sessions databases, so
         // the way back to the regional one stays open).
         const consumerRules: IngressRule[] = args.consumers.map((c) => {
