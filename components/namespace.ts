@@ -13,6 +13,17 @@ import { namespacePeer, networkPolicy, scrapeRule, tcp, udp } from "./network";
  */
 export const POD_SECURITY_VERSION = "v1.33";
 
+export type ContainerDefaults = { request: { cpu: string; memory: string }; limit: { cpu: string; memory: string } };
+
+/**
+ * What a container gets that sets no resources itself, in a namespace under a quota (which needs them):
+ * `kubectl debug`, or one an operator adds (the quotas count it).
+ */
+export const CONTAINER_DEFAULTS: ContainerDefaults = {
+    request: { cpu: "50m", memory: "64Mi" },
+    limit: { cpu: "500m", memory: "256Mi" },
+};
+
 export interface HardenedNamespaceArgs {
     ctx: StackContext;
     /** Namespace name; fixed, because runbooks (`kubectl -n <name>`) use it. */
@@ -25,8 +36,8 @@ export interface HardenedNamespaceArgs {
     sidecarStatsScrapedFrom?: string;
     /** ResourceQuota hard limits; omitted = no quota. */
     quota?: Record<string, pulumi.Input<string>>;
-    /** LimitRange defaults for containers that do not set their own. */
-    containerDefaults?: { request: { cpu: string; memory: string }; limit: { cpu: string; memory: string } };
+    /** LimitRange defaults for containers that do not set their own (CONTAINER_DEFAULTS, or a namespace's own). */
+    containerDefaults?: ContainerDefaults;
     /** Create the default-deny NetworkPolicy and the DNS allow (on unless the namespace runs third-party charts). */
     defaultDeny?: boolean;
     labels?: Record<string, string>;

@@ -29,7 +29,7 @@ import type {
 import { CHARTS, chartValues, pinnedRelease } from "../helm";
 import { partLabels } from "../labels";
 import { DATABASES } from "../names";
-import { HardenedNamespace } from "../namespace";
+import { CONTAINER_DEFAULTS, HardenedNamespace } from "../namespace";
 import { anyAddress, namespacePeer, podPeer, policiesIn, tcp } from "../network";
 import {
     API_VERSION,
@@ -132,10 +132,7 @@ export class CloudNativePg extends pulumi.ComponentResource {
                 labels,
                 quota: databasesQuota(cfg),
                 // For a container the operator or the plugin adds without resources (the quota needs them).
-                containerDefaults: {
-                    request: { cpu: "50m", memory: "64Mi" },
-                    limit: { cpu: "500m", memory: "256Mi" },
-                },
+                containerDefaults: CONTAINER_DEFAULTS,
             },
             { parent: this, ...keep },
         );

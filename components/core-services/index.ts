@@ -20,7 +20,7 @@ import type { FlowTable } from "../flows";
 import { serviceFqdn } from "../hosts";
 import { partLabels, selectorLabels } from "../labels";
 import { NAMESPACES } from "../names";
-import { HardenedNamespace } from "../namespace";
+import { CONTAINER_DEFAULTS, HardenedNamespace } from "../namespace";
 import { namespacePeer } from "../network";
 import { descriptionOf } from "./catalog";
 import { CoreService, PART_OF, SERVICE_PORT } from "./service";
@@ -111,7 +111,7 @@ export class CoreServices extends pulumi.ComponentResource {
                 sidecarStatsScrapedFrom: monitoring?.namespace,
                 platformEgress: mesh?.workloadEgress,
                 quota: namespaceQuota(cfg, mesh?.proxyResources),
-                containerDefaults: { request: { cpu: "50m", memory: "64Mi" }, limit: { cpu: "500m", memory: "256Mi" } },
+                containerDefaults: CONTAINER_DEFAULTS,
             },
             { parent: this },
         );

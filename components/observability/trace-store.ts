@@ -19,7 +19,7 @@ import * as tls from "@pulumi/tls";
 import type { StackContext, StorageContract } from "../contracts";
 import { CHARTS, chartValues, pinnedRelease } from "../helm";
 import { componentLabel, partLabels } from "../labels";
-import { HardenedNamespace } from "../namespace";
+import { CONTAINER_DEFAULTS, HardenedNamespace } from "../namespace";
 import { namespacePeer, networkPolicy, podPeer, tcp } from "../network";
 import { JAEGER, openSearchValues, SECURITY_FILES, securityConfigFiles, TRACE_STORE, traceStoreQuota } from "./tracing";
 
@@ -55,10 +55,7 @@ export class TraceStore extends pulumi.ComponentResource {
                 podSecurity: "restricted",
                 labels,
                 quota: traceStoreQuota(cfg),
-                containerDefaults: {
-                    request: { cpu: "50m", memory: "64Mi" },
-                    limit: { cpu: "500m", memory: "256Mi" },
-                },
+                containerDefaults: CONTAINER_DEFAULTS,
             },
             { parent: this },
         );

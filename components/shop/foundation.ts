@@ -4,7 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
-import { HardenedNamespace } from "../namespace";
+import { CONTAINER_DEFAULTS, HardenedNamespace } from "../namespace";
 
 import { DATABASE, NAMES, PART_OF, PAYMENT_DATABASE, PORTS, REDIS_CA_DIR, serviceHost } from "./plan";
 import type { CacheEndpoint, DatabaseEndpoint, DatabaseLogin, EgressRule, StackContext } from "../contracts";
@@ -77,7 +77,7 @@ export class ShopFoundation extends pulumi.ComponentResource {
                 sidecarStatsScrapedFrom: args.sidecarStatsScrapedFrom,
                 quota: args.quota,
                 // Defaults for containers that set nothing (e.g. `kubectl debug`); ours all set their own.
-                containerDefaults: { request: { cpu: "50m", memory: "64Mi" }, limit: { cpu: "500m", memory: "256Mi" } },
+                containerDefaults: CONTAINER_DEFAULTS,
                 platformEgress: args.platformEgress,
                 labels: partOfLabel(PART_OF),
             },
