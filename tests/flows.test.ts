@@ -4,6 +4,7 @@ import * as assert from "node:assert/strict";
 import { parseConfig, PROFILES } from "../config";
 import { directAccessRanges, type FlowInputs, FlowTable, isParty, principal } from "../components/flows";
 import { configOf } from "./harness/stack-config";
+import { EXTRA_SERVICE } from "./harness/variants";
 
 const inputs = (stack: string, overrides: Record<string, unknown> = {}): FlowInputs => {
     const cfg = configOf(stack, overrides);
@@ -22,18 +23,7 @@ const peersOf = (rules: any[], port: number) =>
 
 describe("flow table", () => {
     it("gives a core service added in config its flows: route, calls, cache, scrape, authorization", () => {
-        const table = new FlowTable(
-            inputs("dev", {
-                services: [
-                    { name: "product-catalog", publicPrefix: "/catalog", calls: ["recommendation", "auth", "reviews"] },
-                    { name: "payment" },
-                    { name: "recommendation" },
-                    { name: "auth" },
-                    { name: "reviews", replicas: 1, publicPrefix: "/reviews", calls: ["auth"], userPaths: ["/mine/*"] },
-                ],
-                resources: { reviews: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "128Mi" } } },
-            }),
-        );
+        const table = new FlowTable(inputs("dev", EXTRA_SERVICE));
         const reviews = table.of("ecommerce", "reviews");
         const into = table.flows.filter((f) => f.to.id === reviews.id).map((f) => f.from.id);
         assert.deepEqual(into.sort(), [

@@ -9,6 +9,7 @@ import * as assert from "node:assert/strict";
 import { deployedStack, prefetch } from "./harness/evaluate";
 import { named, ofKind, unsecret } from "./harness/k8s";
 import { configOf, STACKS } from "./harness/stack-config";
+import { EXTRA_SERVICE } from "./harness/variants";
 import type { PlatformConfig } from "../config";
 import { chartPod } from "./harness/cluster/charts";
 import { publicJwk, type Token } from "./harness/cluster/mesh";
@@ -495,17 +496,6 @@ function run(v: ClusterView, j: Journey): string[] {
     return problems;
 }
 
-/** A stack with one more core service, added by config alone (it must get its flows). */
-const EXTRA_SERVICE = {
-    services: [
-        { name: "product-catalog", publicPrefix: "/catalog", calls: ["recommendation", "auth", "reviews"] },
-        { name: "payment" },
-        { name: "recommendation" },
-        { name: "auth" },
-        { name: "reviews", replicas: 1, publicPrefix: "/reviews", calls: ["auth"], userPaths: ["/mine/*"] },
-    ],
-    resources: { reviews: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "128Mi" } } },
-};
 const US_WITH_PEERS = {
     stackOutputs: Object.fromEntries(
         ["eu", "asia"].map((region) => [
