@@ -9,6 +9,7 @@ import * as assert from "node:assert/strict";
 import { deployedStack, prefetch } from "./harness/evaluate";
 import { named, ofKind, unsecret } from "./harness/k8s";
 import { configOf, STACKS } from "./harness/stack-config";
+import { ALL_PEERS_OF_US } from "./harness/peer-outputs";
 import { EXTRA_SERVICE } from "./harness/variants";
 import type { PlatformConfig } from "../config";
 import { chartPod } from "./harness/cluster/charts";
@@ -496,26 +497,8 @@ function run(v: ClusterView, j: Journey): string[] {
     return problems;
 }
 
-const US_WITH_PEERS = {
-    stackOutputs: Object.fromEntries(
-        ["eu", "asia"].map((region) => [
-            `acme/ecommerce-platform/${region}`,
-            {
-                publishedForPeers: {
-                    region,
-                    redis: {
-                        recName: `rec-${region}`,
-                        recNamespace: "redis-enterprise",
-                        apiFqdnUrl: `redis-api.${region}.shop.example.com`,
-                        dbFqdnSuffix: `.redis-db.${region}.shop.example.com`,
-                        username: `platform-admin@${region}.shop.example.com`,
-                        password: `peer-admin-password-${region}`,
-                    },
-                },
-            },
-        ]),
-    ),
-};
+// us once its peers are deployed: the same published outputs the Redis Enterprise tests give it.
+const US_WITH_PEERS = { stackOutputs: ALL_PEERS_OF_US };
 const VARIANTS: { label: string; stack: string; configOverrides?: Record<string, unknown>; stackOutputs?: any }[] = [
     ...STACKS.map((stack) => ({ label: stack, stack })),
     { label: "us with the Redis Enterprise database (peers published)", stack: "us", ...US_WITH_PEERS },
