@@ -14,6 +14,12 @@ export const SHARED_BUILDERS = {
         selector: "NewExpression[callee.property.name='NetworkPolicy']",
         message: "Build NetworkPolicies with networkPolicy() from components/network.ts (one shape for every policy).",
     },
+    zoneLabel: {
+        owners: ["config/profiles.ts"],
+        selector: "Literal[value='topology.kubernetes.io/zone']",
+        message:
+            "Spread across zones by the cluster profile's zone label (cfg.cluster.profile.zoneLabel; components/defaults.ts zoneSpread), which a stack may override.",
+    },
     labelKeys: {
         owners: ["components/labels.ts", "components/chart-pods.ts"],
         selector: "Property[key.value=/^app\\.kubernetes\\.io\\//]",

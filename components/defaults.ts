@@ -170,6 +170,28 @@ export function placement(cfg: PlatformConfig): Placement {
 /** Tolerations of a node agent that must run on every node: every taint, NoSchedule and NoExecute alike. */
 export const EVERY_NODE: input.core.v1.Toleration[] = [{ operator: "Exists" }];
 
+type Spread = "DoNotSchedule" | "ScheduleAnyway";
+
+/** One topology spread of the pods `selector` matches over `topologyKey`, at most one pod apart. */
+export const spreadConstraint = (topologyKey: string, selector: Record<string, string>, whenUnsatisfiable: Spread) => ({
+    maxSkew: 1,
+    topologyKey,
+    whenUnsatisfiable,
+    labelSelector: { matchLabels: { ...selector } },
+});
+
+/** Spreading over nodes, and over the cluster profile's zones where the stack spreads across zones. */
+export const nodeAndZoneSpread = (cfg: PlatformConfig, selector: Record<string, string>, when: Spread) =>
+    ["kubernetes.io/hostname", ...(cfg.scheduling.spreadAcrossZones ? [cfg.cluster.profile.zoneLabel] : [])].map(
+        (key) => spreadConstraint(key, selector, when),
+    );
+
+/** Spreading over the cluster profile's zones where the stack spreads across zones (else nothing). */
+export const zoneSpread = (cfg: PlatformConfig, selector: Record<string, string>, when: Spread) =>
+    cfg.scheduling.spreadAcrossZones
+        ? { topologySpreadConstraints: [spreadConstraint(cfg.cluster.profile.zoneLabel, selector, when)] }
+        : {};
+
 /**
  * Node placement from config (nodeSelector, tolerations) and, for replicated workloads, spreading
  * across nodes and (in production) zones. Spreading is `ScheduleAnyway` so a single-node laptop
@@ -184,13 +206,7 @@ export function scheduling(
     if (Object.keys(s.nodeSelector).length > 0) out.nodeSelector = { ...s.nodeSelector };
     if (s.tolerations.length > 0) out.tolerations = s.tolerations.map((t) => ({ ...t }));
     if (spreadSelector) {
-        const keys = ["kubernetes.io/hostname", ...(s.spreadAcrossZones ? [cfg.cluster.profile.zoneLabel] : [])];
-        out.topologySpreadConstraints = keys.map((topologyKey) => ({
-            maxSkew: 1,
-            topologyKey,
-            whenUnsatisfiable: "ScheduleAnyway",
-            labelSelector: { matchLabels: spreadSelector },
-        }));
+        out.topologySpreadConstraints = nodeAndZoneSpread(cfg, spreadSelector, "ScheduleAnyway");
         out.affinity = {
             podAntiAffinity: {
                 preferredDuringSchedulingIgnoredDuringExecution: [

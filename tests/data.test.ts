@@ -4,11 +4,11 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CLUSTER, OBJECT_STORE, PLUGIN, restoreCluster } from "../components/cloudnative-pg/plan";
+import { CLUSTER, clusterSpec, OBJECT_STORE, PLUGIN, restoreCluster } from "../components/cloudnative-pg/plan";
 import { PLATFORM_STORAGE_CLASS } from "../components/storage";
 import { deployedStack, prefetch } from "./harness/evaluate";
 import { type K8sObject, helmReleases, kubernetesObjects, named, ofKind, podTemplate, unsecret } from "./harness/k8s";
-import { configOf, STACKS } from "./harness/stack-config";
+import { configOf, STACKS, stackConfig } from "./harness/stack-config";
 import type { RecordedResource } from "./harness/types";
 import { claimedUrns } from "./harness/urns";
 import { cloudNativePgSchemaProblems } from "./schemas/cloudnative-pg";
@@ -314,6 +314,22 @@ describe("production data", () => {
                     "PostgresBackupTooOld",
                 ])
                     assert.ok(alerts.includes(a), a);
+            });
+
+            it("spreads the live and the restored Cluster across zones by the cluster profile's zone label", () => {
+                // A cluster whose nodes carry their zone under another label (cluster.profile.zoneLabel).
+                const cluster = stackConfig(ROOT, stack).stackFile.config?.["ecommerce-platform:cluster"] as object;
+                const cfg = configOf(stack, { cluster: { ...cluster, profile: { zoneLabel: "example.com/zone" } } });
+                const restore = restoreCluster(cfg, PLATFORM_STORAGE_CLASS, true, { name: "r", targetTime: "now" });
+                for (const [what, spec] of [
+                    ["Cluster", clusterSpec(cfg, PLATFORM_STORAGE_CLASS, true)],
+                    ["restore", restore.spec],
+                ] as const)
+                    assert.deepEqual(
+                        ((spec as any).topologySpreadConstraints ?? []).map((c: any) => c.topologyKey),
+                        ["example.com/zone"],
+                        what,
+                    );
             });
 
             it("builds the runbook's point-in-time restore as a valid NEW Cluster from the object store", () => {

@@ -11,6 +11,7 @@ import { ROOT } from "./harness/stack-config";
 /** Per restriction: a snippet that does what only the owner may do. */
 const BROKEN: Record<string, string> = {
     networkPolicy: `new k8s.networking.v1.NetworkPolicy("p", { metadata: { name: "p" }, spec: {} }, {});`,
+    zoneLabel: `const spread = { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone" };`,
     labelKeys: `const labels = { ...partLabels("shop"), "app.kubernetes.io/component": "cache" };`,
 };
 

@@ -3,7 +3,7 @@
 // component share them.
 import { CHART_PODS, type ChartPods } from "../chart-pods";
 import { type PlatformConfig, resourcesFor } from "../../config";
-import { placement, resourceRequirements } from "../defaults";
+import { nodeAndZoneSpread, placement, resourceRequirements } from "../defaults";
 import type { input } from "@pulumi/kubernetes/types";
 import { CHARTS as PINS, type ChartPin, chartValues, type Values } from "../helm";
 import { INGRESS_CLASS } from "../names";
@@ -47,17 +47,8 @@ const prod = (cfg: PlatformConfig) => cfg.tier !== "dev";
 /** Two replicas, a PDB and spreading in production; one replica on a laptop. */
 function highAvailability(cfg: PlatformConfig, podLabels: Record<string, string>) {
     if (!prod(cfg)) return {};
-    const keys = [
-        "kubernetes.io/hostname",
-        ...(cfg.scheduling.spreadAcrossZones ? [cfg.cluster.profile.zoneLabel] : []),
-    ];
     return {
-        topologySpreadConstraints: keys.map((topologyKey) => ({
-            maxSkew: 1,
-            topologyKey,
-            whenUnsatisfiable: "ScheduleAnyway",
-            labelSelector: { matchLabels: podLabels },
-        })),
+        topologySpreadConstraints: nodeAndZoneSpread(cfg, podLabels, "ScheduleAnyway"),
     };
 }
 

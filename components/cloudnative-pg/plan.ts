@@ -15,7 +15,7 @@ import { type PlatformConfig, objectStoreProvider, resourcesFor } from "../../co
 import { parseQuantity } from "../../config/quantity";
 import type { RuleGroup } from "../contracts";
 import { databaseScheduling, POSTGRES_PORT } from "../database";
-import { resourceRequirements } from "../defaults";
+import { resourceRequirements, zoneSpread } from "../defaults";
 import { serviceFqdn } from "../hosts";
 import { DATABASES, NAMESPACES } from "../names";
 import { quotaFor } from "../quota";
@@ -44,10 +44,13 @@ export const PORTS = {
     plugin: 9090,
 } as const;
 
+/** The labels the operator gives the database instances of the Cluster `name`. */
+const instancesOf = (name: string) => ({ "cnpg.io/cluster": name, "cnpg.io/podRole": "instance" });
+
 /** Pod labels: the instances (and the operator's bootstrap/join Jobs) of the Cluster, the operator, the plugin. */
 export const LABELS = {
     cluster: { "cnpg.io/cluster": CLUSTER },
-    instances: { "cnpg.io/cluster": CLUSTER, "cnpg.io/podRole": "instance" },
+    instances: instancesOf(CLUSTER),
     operator: CHART_PODS.cnpgOperator.selector,
     plugin: CHART_PODS.barmanCloudPlugin.selector,
 } as const;
@@ -126,18 +129,7 @@ function placement(cfg: PlatformConfig): Record<string, unknown> {
                 : {}),
             ...(nodeAffinity ? { nodeAffinity: JSON.parse(JSON.stringify(nodeAffinity)) as unknown } : {}),
         },
-        ...(cfg.scheduling.spreadAcrossZones
-            ? {
-                  topologySpreadConstraints: [
-                      {
-                          maxSkew: 1,
-                          topologyKey: "topology.kubernetes.io/zone",
-                          whenUnsatisfiable: "DoNotSchedule",
-                          labelSelector: { matchLabels: { ...LABELS.instances } },
-                      },
-                  ],
-              }
-            : {}),
+        ...zoneSpread(cfg, LABELS.instances, "DoNotSchedule"),
     };
 }
 
@@ -300,20 +292,7 @@ export function restoreCluster(
         metadata: { name: r.name, namespace: NAMESPACE },
         spec: {
             ...clusterBase(cfg, storageClass, payment),
-            ...(cfg.scheduling.spreadAcrossZones
-                ? {
-                      topologySpreadConstraints: [
-                          {
-                              maxSkew: 1,
-                              topologyKey: "topology.kubernetes.io/zone",
-                              whenUnsatisfiable: "DoNotSchedule",
-                              labelSelector: {
-                                  matchLabels: { "cnpg.io/cluster": r.name, "cnpg.io/podRole": "instance" },
-                              },
-                          },
-                      ],
-                  }
-                : {}),
+            ...zoneSpread(cfg, instancesOf(r.name), "DoNotSchedule"),
             plugins: [backupPlugin(r.name)],
             bootstrap: {
                 recovery: {

@@ -68,6 +68,8 @@ export function meshTrafficPolicy(name: string, args: MeshTrafficArgs, parent: p
                                       failoverPriority: [
                                           "topology.istio.io/network",
                                           "topology.kubernetes.io/region",
+                                          // Istio's locality comes from these node labels, whatever the profile says.
+                                          // eslint-disable-next-line no-restricted-syntax
                                           "topology.kubernetes.io/zone",
                                       ],
                                   },

@@ -15,10 +15,12 @@ import { stringify } from "yaml";
 import { type PlatformConfig, resourcesFor } from "../../config";
 import { parseQuantity } from "../../config/quantity";
 import {
+    nodeAndZoneSpread,
     placement,
     resourceRequirements,
     restrictedContainerSecurityContext,
     restrictedPodSecurityContext,
+    zoneSpread,
 } from "../defaults";
 import { CHART_PODS } from "../chart-pods";
 import { serviceFqdn } from "../hosts";
@@ -164,12 +166,6 @@ export function jaegerValues(cfg: PlatformConfig): Record<string, unknown> {
     const badger = traceBackend(cfg) === "badger";
     const replicas = badger ? 1 : 2;
     const place = placement(cfg);
-    const spread = (topologyKey: string) => ({
-        maxSkew: 1,
-        topologyKey,
-        whenUnsatisfiable: "ScheduleAnyway",
-        labelSelector: { matchLabels: { ...JAEGER.serverLabels } },
-    });
     const volumes = badger
         ? { volumes: [{ name: "badger", persistentVolumeClaim: { claimName: JAEGER.badgerClaim } }], mounts: [] }
         : {
@@ -194,12 +190,7 @@ export function jaegerValues(cfg: PlatformConfig): Record<string, unknown> {
             resources: resourceRequirements(resourcesFor(cfg, "jaeger")),
             ...place,
             ...(replicas > 1
-                ? {
-                      topologySpreadConstraints: [
-                          spread("kubernetes.io/hostname"),
-                          ...(cfg.scheduling.spreadAcrossZones ? [spread(cfg.cluster.profile.zoneLabel)] : []),
-                      ],
-                  }
+                ? { topologySpreadConstraints: nodeAndZoneSpread(cfg, JAEGER.serverLabels, "ScheduleAnyway") }
                 : {}),
             // Lists replace in Helm: the static /tmp scratch volume is repeated here.
             extraVolumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }, ...volumes.volumes],
@@ -357,18 +348,7 @@ export function openSearchValues(
         // One node per Kubernetes node: a drained node takes one copy of a shard, never both.
         antiAffinity: "hard",
         antiAffinityTopologyKey: "kubernetes.io/hostname",
-        ...(cfg.scheduling.spreadAcrossZones
-            ? {
-                  topologySpreadConstraints: [
-                      {
-                          maxSkew: 1,
-                          topologyKey: cfg.cluster.profile.zoneLabel,
-                          whenUnsatisfiable: "DoNotSchedule",
-                          labelSelector: { matchLabels: { ...TRACE_STORE.podLabels } },
-                      },
-                  ],
-              }
-            : {}),
+        ...zoneSpread(cfg, TRACE_STORE.podLabels, "DoNotSchedule"),
         ...placement(cfg),
         podSecurityContext: restrictedPodSecurityContext(TRACE_STORE.uid),
         // The root filesystem stays writable: OpenSearch writes its keystore and logs under its home.
