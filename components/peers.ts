@@ -28,6 +28,32 @@ export function peerEgressCidrs(peers: readonly PeerRegion[]): string[] {
  * The peer regions named in config, read through stack references. A peer that is not deployed yet
  * is reported as pending; everything regional still deploys, and the next `pulumi up` links it.
  */
+/**
+ * The AuthorizationPolicy spec of a gateway that serves the peer regions: ALLOW connections to `port`
+ * from `sources` only (the gateway sees the client's address: externalTrafficPolicy Local). With no
+ * source known it has no rule, which admits nothing.
+ */
+export function peerGatewayAuthorization(
+    podLabels: Record<string, string>,
+    port: number,
+    sources: readonly string[],
+): Record<string, unknown> {
+    return {
+        selector: { matchLabels: { ...podLabels } },
+        action: "ALLOW",
+        ...(sources.length > 0
+            ? {
+                  rules: [
+                      {
+                          from: [{ source: { ipBlocks: [...sources] } }],
+                          to: [{ operation: { ports: [String(port)] } }],
+                      },
+                  ],
+              }
+            : {}),
+    };
+}
+
 export class PeerRegions extends pulumi.ComponentResource {
     public readonly peers: PeerRegion[] = [];
 

@@ -15,7 +15,7 @@ import { MESH_READER, meshReaderToken, type PlatformConfig } from "../../config"
 import type { PublishedForPeers, StackContext } from "../contracts";
 import { partLabels, selectorLabels } from "../labels";
 import { CROSS_NETWORK_PORT, EAST_WEST_GATEWAY, NAMESPACES } from "../names";
-import { peerEgressCidrs, type PeerRegions } from "../peers";
+import { peerEgressCidrs, peerGatewayAuthorization, type PeerRegions } from "../peers";
 import type { MeshCa } from "./ca";
 
 type PolicyRule = input.rbac.v1.PolicyRule;
@@ -171,27 +171,9 @@ export function eastWestSources(cfg: PlatformConfig, peers: PeerRegions): string
     return [...new Set([...cfg.mesh.eastWestSourceRanges, ...peerEgressCidrs(peers.peers)])].sort();
 }
 
-/**
- * The east-west gateway's authorization: connections to the cross-network port from the peers'
- * ranges only (the gateway sees the client address: externalTrafficPolicy Local). With no range
- * known the policy has no rule, which admits nothing.
- */
-export function eastWestAuthorization(sources: string[]): Record<string, unknown> {
-    return {
-        selector: { matchLabels: { ...EAST_WEST_GATEWAY.podLabels } },
-        action: "ALLOW",
-        ...(sources.length > 0
-            ? {
-                  rules: [
-                      {
-                          from: [{ source: { ipBlocks: sources } }],
-                          to: [{ operation: { ports: [String(CROSS_NETWORK_PORT)] } }],
-                      },
-                  ],
-              }
-            : {}),
-    };
-}
+/** The east-west gateway's authorization: the cross-network port, from the peers' ranges only. */
+export const eastWestAuthorization = (sources: string[]) =>
+    peerGatewayAuthorization(EAST_WEST_GATEWAY.podLabels, CROSS_NETWORK_PORT, sources);
 
 /** What this region publishes for its peers' meshes: public data and the reader kubeconfig (secret). */
 export function meshPublication(

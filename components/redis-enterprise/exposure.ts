@@ -16,6 +16,7 @@ import { chartValues } from "../helm";
 import { publicHosts, serviceFqdn } from "../hosts";
 import type { RuleGroup } from "../contracts";
 import { INGRESS_GATEWAY, NAMESPACES } from "../names";
+import { peerGatewayAuthorization } from "../peers";
 import { API_PORT, DATABASES, NAMESPACE, recName } from "./plan";
 
 /** The peer gateway: Helm release (and Deployment/Service) name, its pods' labels, its namespace. */
@@ -87,27 +88,9 @@ export function peerRoutesSpec(cfg: PlatformConfig, hosts: { api: string; databa
     };
 }
 
-/**
- * AuthorizationPolicy at the peer gateway: ALLOW the peers' addresses (the connection's source address,
- * which externalTrafficPolicy Local keeps), on the TLS port. With no address it has no rule, which
- * allows nothing.
- */
-export function peerAuthorizationSpec(sourceRanges: string[]): Record<string, unknown> {
-    return {
-        selector: { matchLabels: { ...PEER_GATEWAY.podLabels } },
-        action: "ALLOW",
-        ...(sourceRanges.length > 0
-            ? {
-                  rules: [
-                      {
-                          from: [{ source: { ipBlocks: [...sourceRanges] } }],
-                          to: [{ operation: { ports: [String(PEER_GATEWAY.port)] } }],
-                      },
-                  ],
-              }
-            : {}),
-    };
-}
+/** AuthorizationPolicy at the peer gateway: its TLS port, from the peers' addresses only. */
+export const peerAuthorizationSpec = (sourceRanges: string[]) =>
+    peerGatewayAuthorization(PEER_GATEWAY.podLabels, PEER_GATEWAY.port, sourceRanges);
 
 /** Prometheus job of the peer gateway's Envoy stats (PodMonitor `<namespace>/<name>`). */
 export const PEER_GATEWAY_JOB = `${PEER_GATEWAY.namespace}/${PEER_GATEWAY.name}`;
