@@ -9,7 +9,7 @@ import { deployedStack, prefetch } from "./harness/evaluate";
 import { configOf, ROOT, STACKS, stackConfig } from "./harness/stack-config";
 import type { StackEvaluation } from "./harness/types";
 import { CHART_FACTS, KIND_FACTS, type PodGroup } from "./harness/cluster/catalog";
-import { brokenCopy } from "./harness/cluster/copy";
+import { stackCopy } from "./harness/cluster/copy";
 import { type Node, nodesOf, placementGaps, schedule, stackPods } from "./harness/cluster/scheduler";
 
 prefetch(...STACKS.map((stack) => ({ stack })));
@@ -34,8 +34,6 @@ function outsidePlacement(stack: string, ev: StackEvaluation): string[] {
         .groups.filter((g) => g.kind !== "DaemonSet" && !agents.has(g))
         .flatMap((g) => placementGaps(g.spec, cfg).map((gap) => `${g.id}: without ${gap}`));
 }
-
-const copyOf = async (stack: string) => brokenCopy(await deployedStack(stack));
 
 /** Our own workloads' rows of the sizing table (every other row is a chart component's or an operator's). */
 const OWN_WORKLOADS = [
@@ -104,7 +102,7 @@ describe("placement that fits", () => {
 
     describe("sees a pod that would not be placed (broken copies)", () => {
         it("kube-prometheus-stack and KEDA without the stack's tolerations on tainted pools (the issue's defect)", async () => {
-            const b = await copyOf("us");
+            const b = await stackCopy("us");
             const kps = b.chart("kube-prometheus-stack").inputs.values;
             delete kps.prometheus.prometheusSpec.tolerations;
             delete kps.grafana.tolerations;
@@ -119,7 +117,7 @@ describe("placement that fits", () => {
         });
 
         it("a chart component that tolerates the taint but selects no pool lands outside the placement", async () => {
-            const b = await copyOf("eu");
+            const b = await stackCopy("eu");
             delete b.chart("kube-prometheus-stack").inputs.values.grafana.nodeSelector;
             assert.deepEqual(placementProblems("eu", b.ev), [], "it still schedules (on any tainted pool)");
             assert.match(
@@ -129,7 +127,7 @@ describe("placement that fits", () => {
         });
 
         it("a node agent that does not tolerate every pool's taint", async () => {
-            const b = await copyOf("asia");
+            const b = await stackCopy("asia");
             // The chart's default: NoSchedule taints only. A pool tainted NoExecute keeps node-exporter away.
             b.chart("kube-prometheus-stack").inputs.values["prometheus-node-exporter"].tolerations = [
                 { effect: "NoSchedule", operator: "Exists" },
@@ -155,7 +153,7 @@ describe("placement that fits", () => {
         });
 
         it("zone spreading on a pool in one zone: DoNotSchedule leaves pods Pending, ScheduleAnyway loses the zones", async () => {
-            const b = await copyOf("us");
+            const b = await stackCopy("us");
             const zone = "topology.kubernetes.io/zone";
             const oneZone = nodesOf(configOf("us")).map((n) =>
                 n.pool === "general" ? { ...n, labels: { ...n.labels, [zone]: "us-east-1a" } } : n,
@@ -176,17 +174,12 @@ describe("placement that fits", () => {
         });
 
         it("a CloudNativePG cluster with required anti-affinity and more instances than nodes", async () => {
-            const b = await copyOf("dev");
-            b.ev.resources.push({
-                ...b.ev.resources.find((r) => r.inputs?.kind === "StatefulSet")!,
-                urn: "urn:test::Cluster",
-                type: "kubernetes:postgresql.cnpg.io/v1:Cluster",
-                inputs: {
-                    apiVersion: "postgresql.cnpg.io/v1",
-                    kind: "Cluster",
-                    metadata: { name: "shop", namespace: "warung-kopi" },
-                    spec: { instances: 2, affinity: { podAntiAffinityType: "required" } },
-                },
+            const b = await stackCopy("dev");
+            b.add(b.kind("StatefulSet"), {
+                apiVersion: "postgresql.cnpg.io/v1",
+                kind: "Cluster",
+                metadata: { name: "shop", namespace: "warung-kopi" },
+                spec: { instances: 2, affinity: { podAntiAffinityType: "required" } },
             });
             assert.match(
                 placementProblems("dev", b.ev).join("\n"),
@@ -195,22 +188,17 @@ describe("placement that fits", () => {
         });
 
         it("required node affinity no pool meets, and a chart or custom resource the catalog does not know", async () => {
-            const b = await copyOf("dev");
+            const b = await stackCopy("dev");
             const postgres = b.kind("StatefulSet", "postgres");
             postgres.inputs.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions.push(
                 { key: "workload-class", operator: "In", values: ["gpu"] },
             );
             b.chart("jaeger").inputs.chart = "tempo";
-            b.ev.resources.push({
-                ...postgres,
-                urn: "urn:test::Widget",
-                type: "kubernetes:example.io/v1:Widget",
-                inputs: {
-                    apiVersion: "example.io/v1",
-                    kind: "Widget",
-                    metadata: { name: "w", namespace: "x" },
-                    spec: { replicas: 2, nodeSelector: { a: "b" } },
-                },
+            b.add(postgres, {
+                apiVersion: "example.io/v1",
+                kind: "Widget",
+                metadata: { name: "w", namespace: "x" },
+                spec: { replicas: 2, nodeSelector: { a: "b" } },
             });
             const problems = placementProblems("eu", b.ev).join("\n");
             assert.match(

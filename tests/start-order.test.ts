@@ -16,11 +16,10 @@ import {
     READINESS_GATE,
     startNeeds,
 } from "./harness/cluster/order";
-import { brokenCopy } from "./harness/cluster/copy";
+import { stackCopy } from "./harness/cluster/copy";
 
 prefetch(...STACKS.map((stack) => ({ stack })));
 
-const copyOf = async (stack: string) => brokenCopy(await deployedStack(stack));
 const releaseOf = (ev: StackEvaluation, name: string) =>
     helmReleases(ev.resources).find((r) => r.inputs.name === name)!;
 /** Forget an edge, as if the program had not declared it. */
@@ -74,7 +73,7 @@ describe("start order", () => {
 
     describe("sees what starts too early (broken copies)", () => {
         it("external-dns before the Istio CRDs its sources watch (the issue's defect)", async () => {
-            const b = await copyOf("us");
+            const b = await stackCopy("us");
             forget(b.release("external-dns"), b.release("istio-base"));
             assert.match(
                 orderProblems(b.ev).join("\n"),
@@ -83,7 +82,7 @@ describe("start order", () => {
         });
 
         it("a ServiceMonitor before the monitoring CRDs and their webhook", async () => {
-            const b = await copyOf("dev");
+            const b = await stackCopy("dev");
             b.kind("ServiceMonitor").dependencies = [];
             const problems = orderProblems(b.ev).join("\n");
             assert.match(
@@ -94,7 +93,7 @@ describe("start order", () => {
         });
 
         it("a core service before the cache its readiness waits on (the shop's Redis, Redis Enterprise's database) and the injector", async () => {
-            const dev = await copyOf("dev");
+            const dev = await stackCopy("dev");
             dev.kind("Deployment", "payment").dependencies = [];
             const problems = orderProblems(dev.ev).join("\n");
             assert.match(
@@ -102,7 +101,7 @@ describe("start order", () => {
                 /Deployment ecommerce\/payment: needs Service warung-kopi\/redis .*Deployment warung-kopi\/redis/,
             );
             assert.match(problems, /Deployment ecommerce\/payment: needs the sidecar injector/);
-            const eu = await copyOf("eu");
+            const eu = await stackCopy("eu");
             eu.kind("Deployment", "payment").dependencies = [];
             assert.match(
                 orderProblems(eu.ev).join("\n"),
@@ -111,7 +110,7 @@ describe("start order", () => {
         });
 
         it("the Redis Enterprise cluster before the Istio CRDs of the routes its operator makes", async () => {
-            const b = await copyOf("asia");
+            const b = await stackCopy("asia");
             forget(b.kind("RedisEnterpriseCluster"), b.release("istio-base"));
             assert.match(
                 orderProblems(b.ev).join("\n"),
@@ -120,7 +119,7 @@ describe("start order", () => {
         });
 
         it("a database cluster whose instances start in an injected namespace, before the injector", async () => {
-            const b = await copyOf("us");
+            const b = await stackCopy("us");
             const cluster = b.kind("Cluster", "postgres");
             cluster.inputs.metadata.namespace = "ecommerce";
             assert.match(
@@ -130,16 +129,12 @@ describe("start order", () => {
         });
 
         it("a custom resource whose CRDs nothing in the stack installs", async () => {
-            const b = await copyOf("dev");
-            b.ev.resources.push({
-                ...b.kind("ServiceMonitor"),
-                urn: "urn:test::ScaledJob",
-                inputs: {
-                    apiVersion: "example.io/v1",
-                    kind: "Thing",
-                    metadata: { name: "t", namespace: "x" },
-                    spec: {},
-                },
+            const b = await stackCopy("dev");
+            b.add(b.kind("ServiceMonitor"), {
+                apiVersion: "example.io/v1",
+                kind: "Thing",
+                metadata: { name: "t", namespace: "x" },
+                spec: {},
             });
             assert.match(
                 orderProblems(b.ev).join("\n"),
@@ -148,7 +143,7 @@ describe("start order", () => {
         });
 
         it("a deploy one step deeper than the bound", async () => {
-            const b = await copyOf("us");
+            const b = await stackCopy("us");
             // Payment after its ledger database: cert-manager → plugin → Cluster → Database → payment.
             b.kind("Deployment", "payment").dependencies.push(b.kind("Database", "payments").urn);
             const { path: steps, gateway } = depth(b.ev);

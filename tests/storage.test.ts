@@ -7,7 +7,7 @@ import { deployedStack, prefetch } from "./harness/evaluate";
 import { kubernetesObjects } from "./harness/k8s";
 import { configOf, STACKS } from "./harness/stack-config";
 import type { StackEvaluation } from "./harness/types";
-import { brokenCopy } from "./harness/cluster/copy";
+import { stackCopy } from "./harness/cluster/copy";
 import { nodesOf } from "./harness/cluster/scheduler";
 import { bindingProblems, storageLikePaths, storageRequests } from "./harness/cluster/storage";
 
@@ -23,7 +23,6 @@ function storageProblems(stack: string, ev: StackEvaluation, cfg = configOf(stac
 }
 
 /** A copy of a stack's evaluation to damage. */
-const copyOf = async (stack: string) => brokenCopy(await deployedStack(stack));
 
 describe("storage that binds", () => {
     for (const stack of STACKS) {
@@ -58,7 +57,7 @@ describe("storage that binds", () => {
 
     describe("sees a request that would stay Pending (broken copies)", () => {
         it("Prometheus's claim template without a class on EKS (no default StorageClass)", async () => {
-            const b = await copyOf("us");
+            const b = await stackCopy("us");
             delete b.chart("kube-prometheus-stack").inputs.values.prometheus.prometheusSpec.storageSpec
                 .volumeClaimTemplate.spec.storageClassName;
             assert.match(
@@ -68,7 +67,7 @@ describe("storage that binds", () => {
         });
 
         it("the Redis Enterprise cluster's persistentSpec without a class", async () => {
-            const b = await copyOf("eu");
+            const b = await stackCopy("eu");
             delete b.kind("RedisEnterpriseCluster").inputs.spec.persistentSpec.storageClassName;
             assert.match(
                 storageProblems("eu", b.ev).join("\n"),
@@ -77,14 +76,14 @@ describe("storage that binds", () => {
         });
 
         it("a claim relying on the default class, even where the distribution has one", async () => {
-            const b = await copyOf("dev");
+            const b = await stackCopy("dev");
             const sts = b.kind("StatefulSet", "postgres");
             delete sts.inputs.spec.volumeClaimTemplates[0].spec.storageClassName;
             assert.match(storageProblems("dev", b.ev).join("\n"), /volumeClaimTemplates data.*names no StorageClass/);
         });
 
         it("a class nothing creates, and a class whose provisioner the cluster does not run", async () => {
-            const b = await copyOf("asia");
+            const b = await stackCopy("asia");
             const claim = b.chart("kube-prometheus-stack").inputs.values.prometheus.prometheusSpec.storageSpec;
             claim.volumeClaimTemplate.spec.storageClassName = "gp3";
             b.kind("StorageClass").inputs.provisioner = "ebs.csi.aws.com";
@@ -97,7 +96,7 @@ describe("storage that binds", () => {
         });
 
         it("a static claim whose volume is missing or too small", async () => {
-            const b = await copyOf("dev");
+            const b = await stackCopy("dev");
             const pv = b.kind("PersistentVolume");
             pv.inputs.spec.capacity.storage = "1Gi";
             assert.match(
@@ -109,26 +108,21 @@ describe("storage that binds", () => {
         });
 
         it("Grafana persistence switched on in chart values, without a class", async () => {
-            const b = await copyOf("us");
+            const b = await stackCopy("us");
             b.chart("kube-prometheus-stack").inputs.values.grafana.persistence = { enabled: true, size: "5Gi" };
             assert.match(storageProblems("us", b.ev).join("\n"), /grafana\.persistence.*names no StorageClass/);
         });
 
         it("a CloudNativePG cluster's WAL volume without a class (the kind is read ahead of the PostgreSQL layer)", async () => {
-            const b = await copyOf("us");
-            b.ev.resources.push({
-                ...b.kind("StorageClass"),
-                urn: "urn:test::Cluster",
-                type: "kubernetes:postgresql.cnpg.io/v1:Cluster",
-                inputs: {
-                    apiVersion: "postgresql.cnpg.io/v1",
-                    kind: "Cluster",
-                    metadata: { name: "shop", namespace: "warung-kopi" },
-                    spec: {
-                        instances: 3,
-                        storage: { size: "50Gi", storageClass: "platform-standard" },
-                        walStorage: { size: "10Gi" },
-                    },
+            const b = await stackCopy("us");
+            b.add(b.kind("StorageClass"), {
+                apiVersion: "postgresql.cnpg.io/v1",
+                kind: "Cluster",
+                metadata: { name: "shop", namespace: "warung-kopi" },
+                spec: {
+                    instances: 3,
+                    storage: { size: "50Gi", storageClass: "platform-standard" },
+                    walStorage: { size: "10Gi" },
                 },
             });
             const { requests } = storageRequests(b.ev);
@@ -141,18 +135,13 @@ describe("storage that binds", () => {
         });
 
         it("storage in values or a custom resource no catalog entry reads", async () => {
-            const b = await copyOf("dev");
+            const b = await stackCopy("dev");
             b.chart("jaeger").inputs.values.jaeger.persistence = { enabled: true, storageClass: "x" };
-            b.ev.resources.push({
-                ...b.kind("StorageClass"),
-                urn: "urn:test::Cluster",
-                type: "kubernetes:example.io/v1:Cluster",
-                inputs: {
-                    apiVersion: "example.io/v1",
-                    kind: "Cluster",
-                    metadata: { name: "db", namespace: "data" },
-                    spec: { instances: 3, storage: { size: "10Gi" } },
-                },
+            b.add(b.kind("StorageClass"), {
+                apiVersion: "example.io/v1",
+                kind: "Cluster",
+                metadata: { name: "db", namespace: "data" },
+                spec: { instances: 3, storage: { size: "10Gi" } },
             });
             const problems = storageProblems("dev", b.ev).join("\n");
             assert.match(problems, /helm jaeger \(jaeger\): values jaeger\.persistence look like storage/);
@@ -161,21 +150,16 @@ describe("storage that binds", () => {
     });
 
     it("reads a Redis Enterprise database's persistence as a durability mode, not a volume", async () => {
-        const b = brokenCopy(await deployedStack("us"));
-        const db = (kind: string, spec: object) => ({
-            ...b.kind("RedisEnterpriseCluster"),
-            urn: `urn:test::${kind}`,
-            inputs: {
+        const b = await stackCopy("us");
+        const db = (kind: string, spec: object) =>
+            b.add(b.kind("RedisEnterpriseCluster"), {
                 apiVersion: "app.redislabs.com/v1alpha1",
                 kind,
                 metadata: { name: "db", namespace: "redis-enterprise" },
                 spec,
-            },
-        });
-        b.ev.resources.push(
-            db("RedisEnterpriseActiveActiveDatabase", { globalConfigurations: { persistence: "aofEverySecond" } }),
-            db("RedisEnterpriseDatabase", { persistence: "snapshotEvery1Hour" }),
-        );
+            });
+        db("RedisEnterpriseActiveActiveDatabase", { globalConfigurations: { persistence: "aofEverySecond" } });
+        db("RedisEnterpriseDatabase", { persistence: "snapshotEvery1Hour" });
         assert.deepEqual(storageProblems("us", b.ev), []);
     });
 
